@@ -1,0 +1,294 @@
+"""The problem interface every scheduling problem implements.
+
+A *problem* bundles everything the rest of discover needs to know about one
+scheduling problem: how to load and generate instances, which function a
+candidate heuristic must define, how to turn the candidate's raw output into
+a validated solution, how to score it, which classic heuristics and exact
+(or reference) solvers exist, and which seed programs start a search.
+
+The core (loop, sandbox, archive) only talks to :class:`Problem`; adding a
+problem means adding a package under ``evaluators/`` and registering it in
+:mod:`evaluators.registry`.
+
+Two shapes of candidate fit this interface:
+
+* *whole-solution* functions (SMTT: ``schedule(p, d) -> list[int]``), where the
+  candidate returns a job order directly;
+* *policy* functions plugged into a simulator or schedule builder (job shop:
+  ``priority(...)`` inside Giffler–Thompson; serving: ``priority(request, state)``).
+  The simulator then runs next to the candidate inside the sandbox and the raw
+  output is the resulting schedule, which the trusted side validates and scores
+  itself.
+
+Either way the sandbox imports the problem's *harness module*
+(:attr:`CandidateSpec.harness`), which turns an instance payload into the
+candidate's arguments and the candidate's return value into a flat list of
+numbers. Nothing else crosses the trust boundary.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+
+class Status(enum.Enum):
+    """Outcome of an exact or reference solve."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    TIMEOUT = "timeout"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Result of an exact (or reference) solver on one instance.
+
+    Parameters
+    ----------
+    objective
+        Best objective value found (``math.inf`` when none was found).
+    lower_bound
+        Proven lower bound; equals ``objective`` when the status is optimal.
+    status
+        How far the solver got.
+    method
+        Name of the method that produced this result (``"dp"``, ``"mip"``, ...).
+    seconds
+        Wall-clock time spent.
+    nodes
+        Search nodes, states or iterations explored, when the method counts them.
+    solution
+        The job order (or other solution encoding) achieving ``objective``.
+    """
+
+    objective: float
+    lower_bound: float
+    status: Status
+    method: str
+    seconds: float
+    nodes: int | None = None
+    solution: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            raise TypeError(f"status must be a Status, got {self.status!r}")
+        if self.seconds < 0:
+            raise ValueError("seconds must be non-negative")
+        if (
+            self.status is Status.OPTIMAL
+            and math.isfinite(self.objective)
+            and self.lower_bound > self.objective + 1e-6
+        ):
+            raise ValueError(
+                f"lower bound {self.lower_bound} exceeds objective {self.objective}"
+            )
+
+    @property
+    def is_optimal(self) -> bool:
+        """True when ``objective`` is a proven optimum."""
+        return self.status is Status.OPTIMAL
+
+
+class FailureReason(enum.Enum):
+    """Why a candidate's raw output is not a valid solution."""
+
+    NOT_A_SEQUENCE = "not_a_sequence"
+    WRONG_LENGTH = "wrong_length"
+    NON_INTEGER = "non_integer"
+    NOT_FINITE = "not_finite"
+    OUT_OF_RANGE = "out_of_range"
+    DUPLICATE = "duplicate"
+    MISSING = "missing"
+    INFEASIBLE = "infeasible"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A typed rejection of a candidate's raw output."""
+
+    reason: FailureReason
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """What a candidate program must define, for prompts, pre-checks and export.
+
+    Parameters
+    ----------
+    function_name
+        Name of the function the candidate defines (``"schedule"``).
+    parameters
+        Its parameter names, in order; the pre-check enforces them.
+    signature
+        The full ``def`` line shown to language models.
+    docstring
+        The contract: arguments, return value, constraints.
+    harness
+        Importable module (trusted code) that the sandbox child uses to call the
+        candidate; it defines ``call(function, payload) -> list[float]``.
+    feature_vocabulary
+        Expressions the offline engine may substitute into candidate code, e.g.
+        ``("p[j]", "d[j]", "t")`` for SMTT priority expressions.
+    allowed_imports
+        Modules a candidate may import.
+    """
+
+    function_name: str
+    parameters: tuple[str, ...]
+    signature: str
+    docstring: str
+    harness: str
+    feature_vocabulary: tuple[str, ...] = ()
+    allowed_imports: tuple[str, ...] = (
+        "math",
+        "itertools",
+        "functools",
+        "heapq",
+        "bisect",
+        "collections",
+        "random",
+        "numpy",
+    )
+
+    def __post_init__(self) -> None:
+        if not self.function_name.isidentifier():
+            raise ValueError(f"function_name {self.function_name!r} is not an identifier")
+        if not all(p.isidentifier() for p in self.parameters):
+            raise ValueError(f"parameters {self.parameters!r} must be identifiers")
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """Parameters of a random instance family (interpreted by each problem)."""
+
+    n: int
+    count: int = 1
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.count < 1:
+            raise ValueError(f"count must be >= 1, got {self.count}")
+
+
+class InstanceError(ValueError):
+    """A problem instance file could not be read.
+
+    The message names the file, the instance (when known) and the line.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        message: str,
+        *,
+        instance: int | str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.instance = instance
+        self.line = line
+        where = self.path
+        if line is not None:
+            where += f":{line}"
+        if instance is not None:
+            where += f" (instance {instance})"
+        super().__init__(f"{where}: {message}")
+
+
+InstanceT = TypeVar("InstanceT")
+
+Heuristic = Callable[[Any], Sequence[int]]
+
+
+@runtime_checkable
+class Instance(Protocol):
+    """What the core needs from any instance."""
+
+    name: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable hash of the instance data, used as the reference-cache key."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Number of jobs (or requests)."""
+        ...
+
+
+class Problem(Protocol, Generic[InstanceT]):
+    """A scheduling problem as the discover core sees it."""
+
+    name: str
+    """Short identifier used on the command line (``"smtt"``)."""
+
+    description: str
+    """A few sentences for prompts: the problem, the objective, what matters."""
+
+    candidate_spec: CandidateSpec
+    seed_programs: Mapping[str, str]
+    """Name → source code of programs that start a search."""
+
+    heuristics: Mapping[str, Callable[[InstanceT], Sequence[int]]]
+    """Classic heuristics by name (trusted, in-process)."""
+
+    reference_methods: tuple[str, ...]
+    """Exact or reference methods accepted by :meth:`reference`."""
+
+    def load(self, path: str | Path) -> list[InstanceT]:
+        """Read instances from a file, raising :class:`InstanceError` on bad input."""
+        ...
+
+    def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[InstanceT]:
+        """Draw random instances from a family."""
+        ...
+
+    def payload(self, instance: InstanceT) -> dict[str, Any]:
+        """JSON-serialisable data the harness turns into the candidate's arguments."""
+        ...
+
+    def validate(self, instance: InstanceT, raw_output: object) -> Sequence[int] | Failure:
+        """Turn a candidate's raw output into a solution, or explain why not."""
+        ...
+
+    def objective(self, instance: InstanceT, solution: Sequence[int]) -> float:
+        """Objective value of a validated solution (lower is better)."""
+        ...
+
+    def reference(
+        self, instance: InstanceT, method: str, time_limit: float | None = None
+    ) -> Reference:
+        """Solve an instance exactly (or by a reference method)."""
+        ...
+
+    def stored_reference(self, instance: InstanceT) -> float | None:
+        """Reference value shipped with the instance file, if any."""
+        ...
+
+
+def relative_gap(value: float, optimum: float) -> float | None:
+    """Percentage gap ``100·(value − optimum)/optimum``; ``None`` when optimum ≤ 0.
+
+    The SMTT literature (and the seed paper) averages this only over instances
+    with a positive optimum, so a zero optimum yields ``None`` rather than a
+    division by zero or an infinite gap.
+    """
+    if optimum <= 0:
+        return None
+    return 100.0 * (value - optimum) / optimum

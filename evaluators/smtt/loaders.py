@@ -1,0 +1,274 @@
+"""Readers for SMTT instance files.
+
+Three formats are understood:
+
+* the seed paper's JSON (a list of ``{"processing_times", "due_dates",
+  "optimal_solution"}`` objects, as in ``benchmarks/smtt/cetinkaya2025``);
+* OR-Library weighted tardiness (``wt40.txt`` ...: per instance n processing
+  times, n weights, n due dates), optionally with an optimum file
+  (``wtopt40.txt``: one value per line);
+* plain text with one ``p d`` or ``p d w`` line per job (``#`` comments and
+  blank lines ignored) — one instance per file.
+
+Every error names the file, the instance and the line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from evaluators.base import InstanceError
+from evaluators.smtt.instance import SmttInstance
+
+# Order of (RDD, TF) classes in the seed paper's files: RDD outer, TF inner.
+PAPER_RDD = (0.2, 0.4, 0.6, 0.8, 1.0)
+PAPER_TF = (0.2, 0.4, 0.6, 0.8)
+# OR-Library wt files hold 5 instances per (RDD, TF) pair, in an order that
+# wtinfo.txt does not state, so no class labels are attached to them.
+
+_ORLIB_NAME = re.compile(r"wt(\d+)\.txt$")
+
+
+def load_instances(path: str | Path) -> list[SmttInstance]:
+    """Load every instance in ``path``, choosing the reader by content.
+
+    Raises
+    ------
+    InstanceError
+        If the file is missing or malformed; the message names file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InstanceError(path, "no such file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    stripped = text.lstrip()
+    if stripped.startswith("[") or stripped.startswith("{"):
+        return load_paper_json(path, text)
+    match = _ORLIB_NAME.search(path.name)
+    if match:
+        return load_orlib(path, int(match.group(1)), text=text)
+    return [load_plain(path, text)]
+
+
+def load_paper_json(path: str | Path, text: str | None = None) -> list[SmttInstance]:
+    """Read the seed paper's JSON format."""
+    path = Path(path)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InstanceError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InstanceError(path, "expected a JSON list of instances", line=1)
+    per_class = _paper_class_size(len(data))
+    instances = []
+    for k, item in enumerate(data):
+        instances.append(_paper_item(path, text, k, item, per_class))
+    return instances
+
+
+def _paper_class_size(count: int) -> int | None:
+    classes = len(PAPER_RDD) * len(PAPER_TF)
+    return count // classes if count % classes == 0 and count >= classes else None
+
+
+def _paper_item(
+    path: Path, text: str, k: int, item: Any, per_class: int | None
+) -> SmttInstance:
+    line = _line_of_item(text, k)
+    if not isinstance(item, dict):
+        raise InstanceError(path, "expected an object", instance=k, line=line)
+    for key in ("processing_times", "due_dates"):
+        if key not in item:
+            raise InstanceError(path, f"missing key {key!r}", instance=k, line=line)
+        if not isinstance(item[key], list) or not all(
+            type(v) is int for v in item[key]
+        ):
+            raise InstanceError(path, f"{key!r} must be a list of integers", instance=k,
+                                line=line)
+    weights = item.get("weights")
+    optimum = item.get("optimal_solution")
+    if optimum is not None and type(optimum) is not int:
+        if isinstance(optimum, float) and optimum.is_integer():
+            optimum = int(optimum)
+        else:
+            raise InstanceError(path, "optimal_solution must be an integer", instance=k,
+                                line=line)
+    rdd = tf = None
+    if per_class is not None:
+        cls = k // per_class
+        rdd = PAPER_RDD[cls // len(PAPER_TF)]
+        tf = PAPER_TF[cls % len(PAPER_TF)]
+    try:
+        return SmttInstance(
+            processing_times=tuple(item["processing_times"]),
+            due_dates=tuple(item["due_dates"]),
+            weights=tuple(weights) if weights is not None else None,
+            name=f"{path.stem}#{k}",
+            optimum=optimum,
+            # The benchmark README documents that n500's stored values are not optimal.
+            optimum_is_proven=bool(item.get("optimum_is_proven", path.stem != "n500")),
+            rdd=rdd,
+            tf=tf,
+        )
+    except (TypeError, ValueError) as exc:
+        raise InstanceError(path, str(exc), instance=k, line=line) from None
+
+
+def _line_of_item(text: str, k: int) -> int | None:
+    """Line number where the k-th top-level object starts (best effort)."""
+    depth = 0
+    count = -1
+    line = 1
+    in_string = False
+    escape = False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth == 2 and ch == "{":
+                count += 1
+                if count == k:
+                    return line
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def load_orlib(
+    path: str | Path, n: int, *, text: str | None = None, optima: str | Path | None = None
+) -> list[SmttInstance]:
+    """Read an OR-Library weighted tardiness file (``wt40.txt`` ...).
+
+    Parameters
+    ----------
+    path
+        The data file.
+    n
+        Jobs per instance (40, 50 or 100 for the OR-Library files).
+    optima
+        Optional file with one optimal (or best-known) value per line. When
+        omitted, ``wtoptN.txt`` or ``wtbestNb.txt`` beside the data file is used
+        if present.
+    """
+    path = Path(path)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    tokens: list[tuple[int, int]] = []  # (value, line)
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        for tok in raw.split():
+            try:
+                tokens.append((int(tok), lineno))
+            except ValueError:
+                raise InstanceError(path, f"not an integer: {tok!r}", line=lineno) from None
+    per = 3 * n
+    if len(tokens) % per != 0:
+        last = tokens[-1][1] if tokens else 1
+        raise InstanceError(
+            path,
+            f"{len(tokens)} numbers is not a multiple of 3·n = {per}",
+            instance=len(tokens) // per,
+            line=last,
+        )
+    values, proven = _orlib_optima(path, n, optima, len(tokens) // per)
+    instances = []
+    for k in range(len(tokens) // per):
+        chunk = tokens[k * per : (k + 1) * per]
+        p = tuple(v for v, _ in chunk[:n])
+        w = tuple(v for v, _ in chunk[n : 2 * n])
+        d = tuple(v for v, _ in chunk[2 * n :])
+        try:
+            instances.append(
+                SmttInstance(
+                    p, d, w, name=f"{path.stem}#{k}",
+                    optimum=values[k] if values else None,
+                    optimum_is_proven=proven,
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise InstanceError(path, str(exc), instance=k, line=chunk[0][1]) from None
+    return instances
+
+
+def _orlib_optima(
+    path: Path, n: int, optima: str | Path | None, count: int
+) -> tuple[list[int] | None, bool]:
+    if optima is None:
+        found = [c for c in (path.with_name(f"wtopt{n}.txt"), path.with_name(f"wtbest{n}b.txt"))
+                 if c.is_file()]
+        if not found:
+            return None, False
+        optima = found[0]
+    opt_path = Path(optima)
+    values = []
+    for lineno, raw in enumerate(opt_path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            values.append(int(raw.split()[0]))
+        except ValueError:
+            raise InstanceError(opt_path, f"not an integer: {raw.strip()!r}",
+                                line=lineno) from None
+    if len(values) != count:
+        raise InstanceError(opt_path, f"{len(values)} values for {count} instances")
+    # wtopt40/50 mix proven optima with a few best-known values (wtinfo.txt)
+    # and the files do not say which, so none is marked as proven.
+    return values, False
+
+
+def load_plain(path: str | Path, text: str | None = None) -> SmttInstance:
+    """Read one instance from ``p d`` or ``p d w`` lines."""
+    path = Path(path)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    rows: list[tuple[int, ...]] = []
+    width: int | None = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.replace(",", " ").split()
+        if len(parts) not in (2, 3):
+            raise InstanceError(
+                path, f"expected 'p d' or 'p d w', got {len(parts)} fields", instance=0,
+                line=lineno,
+            )
+        if width is not None and len(parts) != width:
+            raise InstanceError(path, "mixed 2- and 3-field lines", instance=0, line=lineno)
+        width = len(parts)
+        try:
+            row = tuple(int(x) for x in parts)
+        except ValueError:
+            raise InstanceError(path, f"not an integer in {line!r}", instance=0,
+                                line=lineno) from None
+        if row[0] <= 0:
+            raise InstanceError(path, "processing time must be positive", instance=0,
+                                line=lineno)
+        if width == 3 and row[2] <= 0:
+            raise InstanceError(path, "weight must be positive", instance=0, line=lineno)
+        rows.append(row)
+    if not rows:
+        raise InstanceError(path, "no jobs found", instance=0)
+    return SmttInstance(
+        processing_times=tuple(r[0] for r in rows),
+        due_dates=tuple(r[1] for r in rows),
+        weights=tuple(r[2] for r in rows) if width == 3 else None,
+        name=path.stem,
+    )

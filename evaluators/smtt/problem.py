@@ -1,0 +1,150 @@
+"""SMTT as a :class:`evaluators.base.Problem`: wires instances, heuristics and solvers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.smtt.exact import REFERENCE_METHODS, solve
+from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
+from evaluators.smtt.heuristics import HEURISTICS
+from evaluators.smtt.instance import SmttInstance
+from evaluators.smtt.loaders import load_instances
+from evaluators.smtt.objective import total_tardiness, validate_order
+
+DESCRIPTION = """\
+Single-machine total tardiness scheduling (1||ΣTj). There are n jobs, all available at
+time 0, to be processed one at a time without preemption on a single machine. Job j has an
+integer processing time p[j] > 0 and an integer due date d[j]. For a processing order, the
+completion time C[j] of each job is the sum of the processing times up to and including it,
+and its tardiness is T[j] = max(0, C[j] - d[j]). The goal is an order that minimises the
+total tardiness ΣT[j]. The problem is NP-hard; good constructive rules (EDD, MDD, PSK)
+decide at each step which unscheduled job to append next, using the current time t, the
+jobs' processing times and due dates, and aggregate statistics of the remaining jobs.
+Heuristics are scored by their gap to the exact optimum; they must stay fast
+(roughly O(n^2) for n up to 500).
+"""
+
+SIGNATURE = "def schedule(processing_times: list[int], due_dates: list[int]) -> list[int]:"
+
+DOCSTRING = """\
+Return a processing order for the single-machine total tardiness problem.
+
+Args:
+    processing_times: processing_times[j] is the positive integer processing time of job j.
+    due_dates: due_dates[j] is the integer due date of job j.
+
+Returns:
+    A permutation of range(n) (n = len(processing_times)) listing the jobs in the order
+    they are processed. Every job index must appear exactly once, as a Python int.
+"""
+
+SEED_PROGRAMS: Mapping[str, str] = {
+    "edd": '''\
+def schedule(processing_times, due_dates):
+    """Earliest due date first (ties by job index)."""
+    n = len(processing_times)
+    return sorted(range(n), key=lambda j: (due_dates[j], j))
+''',
+    "spt": '''\
+def schedule(processing_times, due_dates):
+    """Shortest processing time first (ties by due date)."""
+    n = len(processing_times)
+    return sorted(range(n), key=lambda j: (processing_times[j], due_dates[j], j))
+''',
+    "mdd": '''\
+def schedule(processing_times, due_dates):
+    """Modified due date: repeatedly append the job with the smallest max(t + p, d)."""
+    n = len(processing_times)
+    remaining = list(range(n))
+    order = []
+    t = 0
+    while remaining:
+        best = min(remaining, key=lambda j: (max(t + processing_times[j], due_dates[j]), j))
+        remaining.remove(best)
+        order.append(best)
+        t += processing_times[best]
+    return order
+''',
+}
+
+FEATURES = (
+    "t",                      # current time (sum of scheduled processing times)
+    "p[j]",                   # processing time of the job considered
+    "d[j]",                   # due date of the job considered
+    "max(t + p[j], d[j])",    # modified due date
+    "max(0, d[j] - t)",       # time to due date
+    "max(0, d[j] - t - p[j])",  # slack
+    "p_max",                  # largest remaining processing time
+    "p_mean",                 # mean remaining processing time
+    "p_total",                # total remaining processing time
+    "n_left",                 # jobs remaining
+)
+
+
+class SmttProblem:
+    """Single-machine total tardiness, candidates as ``schedule(p, d)`` functions."""
+
+    name = "smtt"
+    description = DESCRIPTION
+    candidate_spec = CandidateSpec(
+        function_name="schedule",
+        parameters=("processing_times", "due_dates"),
+        signature=SIGNATURE,
+        docstring=DOCSTRING,
+        harness="evaluators.smtt.harness",
+        feature_vocabulary=FEATURES,
+    )
+    seed_programs = SEED_PROGRAMS
+    heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS
+    reference_methods = REFERENCE_METHODS
+
+    def load(self, path: str | Path) -> list[SmttInstance]:
+        """Load instances from a JSON, OR-Library or plain-text file."""
+        return load_instances(path)
+
+    def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[SmttInstance]:
+        """Draw instances; ``spec.params`` may set ``rdd``/``tf`` or ``classes=True``.
+
+        With ``classes=True`` (the default when neither ``rdd`` nor ``tf`` is given),
+        ``spec.count`` instances are drawn for each of the 20 (RDD, TF) classes.
+        """
+        params = dict(spec.params)
+        distribution = str(params.get("distribution", "uniform"))
+        weighted = bool(params.get("weighted", False))
+        if "rdd" in params or "tf" in params:
+            family = SmttFamily(spec.n, float(params.get("rdd", 0.6)),
+                                float(params.get("tf", 0.6)), distribution, weighted)
+            return [generate_instance(family, rng, f"gen-n{spec.n}-{k}")
+                    for k in range(spec.count)]
+        return generate_classes(spec.n, spec.count, rng, distribution=distribution,
+                                weighted=weighted)
+
+    def payload(self, instance: SmttInstance) -> dict[str, Any]:
+        """Plain lists for the harness (weights are not part of the contract)."""
+        return {
+            "processing_times": list(instance.processing_times),
+            "due_dates": list(instance.due_dates),
+        }
+
+    def validate(self, instance: SmttInstance, raw_output: object) -> list[int] | Failure:
+        """Accept only a permutation of ``0..n-1`` of integers."""
+        return validate_order(instance.size, raw_output)
+
+    def objective(self, instance: SmttInstance, solution: Sequence[int]) -> float:
+        """Total (weighted) tardiness."""
+        return float(total_tardiness(instance, solution))
+
+    def reference(
+        self, instance: SmttInstance, method: str, time_limit: float | None = None
+    ) -> Reference:
+        """Solve exactly with ``method`` (see :data:`REFERENCE_METHODS`)."""
+        return solve(instance, method, time_limit=time_limit)
+
+    def stored_reference(self, instance: SmttInstance) -> float | None:
+        """The optimum stored in the instance file, if any."""
+        return None if instance.optimum is None else float(instance.optimum)
