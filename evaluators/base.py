@@ -281,6 +281,14 @@ class Problem(Protocol, Generic[InstanceT]):
         """Reference value shipped with the instance file, if any."""
         ...
 
+    def baseline_source(self, name: str) -> str:
+        """Standalone source (stdlib + numpy only) of a classic heuristic.
+
+        The module defines the candidate function (``candidate_spec``), so an
+        exported baseline honours the same contract as a discovered program.
+        """
+        ...
+
 
 def relative_gap(value: float, optimum: float) -> float | None:
     """Percentage gap ``100·(value − optimum)/optimum``; ``None`` when optimum ≤ 0.

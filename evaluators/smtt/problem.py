@@ -11,7 +11,7 @@ import numpy as np
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
-from evaluators.smtt.heuristics import HEURISTICS
+from evaluators.smtt.heuristics import HEURISTICS, baseline_source
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.loaders import load_instances
 from evaluators.smtt.objective import total_tardiness, validate_order
@@ -144,6 +144,10 @@ class SmttProblem:
     ) -> Reference:
         """Solve exactly with ``method`` (see :data:`REFERENCE_METHODS`)."""
         return solve(instance, method, time_limit=time_limit)
+
+    def baseline_source(self, name: str) -> str:
+        """Standalone ``schedule(processing_times, due_dates)`` source of a heuristic."""
+        return baseline_source(name)
 
     def stored_reference(self, instance: SmttInstance) -> float | None:
         """The optimum stored in the instance file, if any."""

@@ -7,3 +7,8 @@ from collections.abc import Callable, Sequence
 from evaluators.smtt.instance import SmttInstance
 
 HEURISTICS: dict[str, Callable[[SmttInstance], Sequence[int]]] = {}
+
+
+def baseline_source(name: str) -> str:
+    """Standalone source of heuristic ``name`` defining ``schedule(processing_times, due_dates)``."""
+    raise KeyError(name)
