@@ -14,7 +14,10 @@ import click
 from discover import __version__
 
 # module name -> attribute holding the click command or group
-COMMAND_MODULES: tuple[tuple[str, str], ...] = ()
+COMMAND_MODULES: tuple[tuple[str, str], ...] = (
+    ("baselines", "baselines"),
+    ("solve", "solve"),
+)
 
 
 @click.group(

@@ -1,0 +1,81 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich.console import Console
+
+from evaluators.base import GeneratorSpec, InstanceError, Problem
+from evaluators.registry import get_problem, problem_names
+
+# Diagnostics go to stderr so that --json output on stdout stays parseable.
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def problem_option(default: str | None = "smtt") -> Any:
+    """``--problem NAME`` with the registered names listed in help."""
+    return click.option(
+        "--problem",
+        "problem_name",
+        default=default,
+        show_default=True,
+        help=f"Problem to work on ({', '.join(problem_names())}).",
+    )
+
+
+def resolve_problem(name: str) -> Problem[Any]:
+    """Look up a problem, turning an unknown name into a usage error."""
+    try:
+        return get_problem(name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--problem") from None
+
+
+def load_instances(problem: Problem[Any], paths: Sequence[str]) -> list[Any]:
+    """Load instances from every path, reporting bad files without a traceback."""
+    instances: list[Any] = []
+    for raw in paths:
+        try:
+            instances.extend(problem.load(Path(raw)))
+        except InstanceError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"{raw}: {exc.strerror or exc}") from None
+    if not instances:
+        raise click.ClickException("no instances loaded")
+    return instances
+
+
+def generated_instances(problem: Problem[Any], n: int, per_class: int, seed: int) -> list[Any]:
+    """A seeded random instance set (per-class count where the problem has classes)."""
+    rng = np.random.default_rng(seed)
+    return problem.generate(GeneratorSpec(n=n, count=per_class), rng)
+
+
+def emit_json(data: Any) -> None:
+    """Write ``data`` as JSON on stdout."""
+    json.dump(data, sys.stdout, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "value"):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """Format a number for tables; ``None`` as an em dash."""
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}"
