@@ -48,7 +48,9 @@ class SmttFamily:
         if not 0 <= self.tf <= 1:
             raise ValueError(f"tf must lie in [0, 1], got {self.tf}")
         if self.distribution not in ("uniform", "normal"):
-            raise ValueError(f"distribution must be 'uniform' or 'normal', got {self.distribution!r}")
+            raise ValueError(
+                f"distribution must be 'uniform' or 'normal', got {self.distribution!r}"
+            )
 
 
 def generate_instance(family: SmttFamily, rng: np.random.Generator, name: str = "") -> SmttInstance:

@@ -87,17 +87,21 @@ def _paper_item(
     for key in ("processing_times", "due_dates"):
         if key not in item:
             raise InstanceError(path, f"missing key {key!r}", instance=k, line=line)
-        if not isinstance(item[key], list) or not all(
-            type(v) is int for v in item[key]
-        ):
+    columns: dict[str, tuple[int, ...] | None] = {}
+    for key in ("processing_times", "due_dates", "weights"):
+        values = item.get(key)
+        if values is None:
+            columns[key] = None
+            continue
+        ints = [_as_int(v) for v in values] if isinstance(values, list) else [None]
+        if any(v is None for v in ints):
             raise InstanceError(path, f"{key!r} must be a list of integers", instance=k,
                                 line=line)
-    weights = item.get("weights")
+        columns[key] = tuple(v for v in ints if v is not None)
     optimum = item.get("optimal_solution")
-    if optimum is not None and type(optimum) is not int:
-        if isinstance(optimum, float) and optimum.is_integer():
-            optimum = int(optimum)
-        else:
+    if optimum is not None:
+        optimum = _as_int(optimum)
+        if optimum is None:
             raise InstanceError(path, "optimal_solution must be an integer", instance=k,
                                 line=line)
     rdd = tf = None
@@ -107,9 +111,9 @@ def _paper_item(
         tf = PAPER_TF[cls % len(PAPER_TF)]
     try:
         return SmttInstance(
-            processing_times=tuple(item["processing_times"]),
-            due_dates=tuple(item["due_dates"]),
-            weights=tuple(weights) if weights is not None else None,
+            processing_times=columns["processing_times"] or (),
+            due_dates=columns["due_dates"] or (),
+            weights=columns["weights"],
             name=f"{path.stem}#{k}",
             optimum=optimum,
             # The benchmark README documents that n500's stored values are not optimal.
@@ -119,6 +123,15 @@ def _paper_item(
         )
     except (TypeError, ValueError) as exc:
         raise InstanceError(path, str(exc), instance=k, line=line) from None
+
+
+def _as_int(value: object) -> int | None:
+    """An int, or an integral float such as ``84.0`` (the n100–n500 files use them)."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
 
 
 def _line_of_item(text: str, k: int) -> int | None:
