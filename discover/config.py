@@ -1,0 +1,347 @@
+"""Run configuration: a TOML file ⇄ frozen dataclasses, validated on construction.
+
+Every setting of ``discover run`` lives here with a documented default;
+command-line flags override the file (:func:`RunConfig.with_overrides`), and
+``discover config --show`` prints the effective configuration as TOML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OPERATORS = ("new_idea", "crossover", "modify", "tune", "simplify")
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model in the pool: ``provider:model`` and its sampling weight."""
+
+    spec: str = "offline"
+    weight: float = 1.0
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.weight <= 0:
+            raise ConfigError(f"model weight must be positive, got {self.weight}")
+        if self.spec != "offline" and ":" not in self.spec:
+            raise ConfigError(
+                f"model {self.spec!r} must look like provider:model "
+                "(openai:..., anthropic:..., openai-compatible:...) or be 'offline'"
+            )
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million input and output tokens."""
+
+    input: float
+    output: float
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    """Model providers: which models, how to call them, what they may cost."""
+
+    models: tuple[ModelSpec, ...] = (ModelSpec(),)
+    """Model pool; ``offline`` is the built-in engine (the default with no API key)."""
+    api_key_env: str | None = None
+    """Environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)."""
+    temperature: float = 1.0
+    max_tokens: int = 4096
+    request_timeout: float = 120.0
+    """Seconds before one request is abandoned."""
+    max_attempts: int = 5
+    """Attempts per request (retries back off exponentially and honour Retry-After)."""
+    max_consecutive_failures: int = 5
+    """Requests failing in a row (after retries) before the run stops with an error."""
+    concurrency: int = 4
+    max_tokens_total: int | None = None
+    """Stop when input + output tokens reach this many."""
+    max_dollars: float | None = None
+    """Stop when the accounted cost reaches this many dollars."""
+    diff_probability: float = 0.3
+    """Share of modify prompts asking for SEARCH/REPLACE edits instead of a full rewrite."""
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """Price table by model name, ``$`` per million tokens."""
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigError("llm.models must name at least one model")
+        if self.max_attempts < 1 or self.max_consecutive_failures < 1 or self.concurrency < 1:
+            raise ConfigError(
+                "llm.max_attempts, max_consecutive_failures and concurrency must be >= 1"
+            )
+        if not 0 <= self.diff_probability <= 1:
+            raise ConfigError("llm.diff_probability must lie in [0, 1]")
+
+    @property
+    def offline(self) -> bool:
+        """True when the only model is the built-in offline engine."""
+        return all(m.spec == "offline" for m in self.models)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Training and validation instances, the cascade and the score."""
+
+    train_n: int = 20
+    """Jobs per generated training instance."""
+    train_per_class: int = 5
+    """Training instances per (RDD, TF) class (20 classes)."""
+    train_seed: int = 12345
+    """Seed of the training set (fixed, so runs with different --seed share it)."""
+    reference: str = "auto"
+    """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
+    probe_count: int = 10
+    """Instances in the probe stage of the cascade (and the behavioural fingerprint)."""
+    validation: tuple[str, ...] = ("../shared/benchmarks/smtt/cetinkaya2025/n100.json",)
+    """Instance files of the validation split (stored optima)."""
+    validate_top: int = 5
+    """How many of the best training programs are scored on validation at the end."""
+    validate_every: int = 200
+    """Score the current best on validation every this many evaluations (0: only at the end)."""
+    candidate_time_limit: float = 20.0
+    """Wall seconds for one candidate on the whole training set."""
+    runtime_cap: float = 10.0
+    """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
+    runtime_reference: str = "mdd"
+
+    def __post_init__(self) -> None:
+        if self.train_n < 1 or self.train_per_class < 1:
+            raise ConfigError("evaluation.train_n and train_per_class must be >= 1")
+        if self.probe_count < 1:
+            raise ConfigError("evaluation.probe_count must be >= 1")
+        if self.candidate_time_limit <= 0 or self.runtime_cap <= 0:
+            raise ConfigError("evaluation time limits must be positive")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The evolutionary search."""
+
+    islands: int = 4
+    reset_interval: int = 400
+    """Evaluations between resets of the weakest half of the islands."""
+    temperature_init: float = 0.1
+    temperature_period: int = 1000
+    operators: Mapping[str, float] = field(
+        default_factory=lambda: {"new_idea": 1.0, "crossover": 1.0, "modify": 2.0,
+                                 "tune": 1.0, "simplify": 0.5}
+    )
+    """Operator weights (new_idea, crossover, modify, tune, simplify)."""
+    reflection_every: int = 20
+    """Update the long-term reflection every this many LLM proposals (0: off)."""
+
+    def __post_init__(self) -> None:
+        if self.islands < 1:
+            raise ConfigError("search.islands must be >= 1")
+        unknown = set(self.operators) - set(OPERATORS)
+        if unknown:
+            raise ConfigError(f"search.operators: unknown {sorted(unknown)}; known {OPERATORS}")
+        if not any(w > 0 for w in self.operators.values()):
+            raise ConfigError("search.operators needs at least one positive weight")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``discover run`` decides from; snapshotted into the archive."""
+
+    problem: str = "smtt"
+    budget: int = 2000
+    """Candidate evaluations (duplicates and failures count; dedup hits do not)."""
+    time_limit: float | None = None
+    """Wall seconds for the whole run (None: no limit)."""
+    seed: int = 0
+    workers: int = 2
+    """Sandbox worker processes (one per core)."""
+    sandbox: str = "auto"
+    """auto (degrade with a warning), strict (refuse without full isolation), none."""
+    archive: str | None = None
+    """SQLAlchemy URL (default sqlite:///runs/discover.sqlite)."""
+    prompts: str | None = None
+    """Directory of Jinja2 templates overriding the packaged ones."""
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    def __post_init__(self) -> None:
+        if self.budget < 1:
+            raise ConfigError(f"budget must be >= 1, got {self.budget}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.sandbox not in ("auto", "strict", "none"):
+            raise ConfigError(f"sandbox must be auto, strict or none, got {self.sandbox!r}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ConfigError("time_limit must be positive")
+
+    # -- conversion -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON/TOML friendly)."""
+        return _to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<config>") -> RunConfig:
+        """Build from a nested mapping, naming the offending key on error."""
+        return _from_plain(cls, data, source, "")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        """Read a TOML file; errors name the file and the key (or line)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        return cls.from_dict(data, str(path))
+
+    def with_overrides(self, **overrides: Any) -> RunConfig:
+        """A copy with top-level or dotted (``"llm.max_dollars"``) keys replaced.
+
+        ``None`` values are skipped, so unset command-line flags keep the file's value.
+        """
+        data = self.to_dict()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = _to_plain(value)
+        return RunConfig.from_dict(data, "<command line>")
+
+    def to_toml(self) -> str:
+        """The configuration as TOML, with each section in a table."""
+        return dump_toml(self.to_dict())
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _from_plain(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: [{prefix.rstrip('.')}] must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {prefix}{unknown[0]} (known: {', '.join(sorted(names))})"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, raw in data.items():
+        try:
+            kwargs[name] = _convert(hints[name], raw, source, f"{prefix}{name}")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{source}: {prefix}{name}: {exc}") from None
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _convert(hint: Any, raw: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if raw is None:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _convert(non_none[0], raw, source, key)
+    if dataclasses.is_dataclass(hint):
+        return _from_plain(hint, raw, source, f"{key}.")  # type: ignore[arg-type]
+    if origin is tuple:
+        if not isinstance(raw, (list, tuple)):
+            raw = [raw]
+        return tuple(_convert(args[0], v, source, key) for v in raw)
+    if origin in (Mapping, dict) or hint in (dict,):
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{source}: {key} must be a table")
+        value_hint = args[1] if len(args) == 2 else Any
+        return {str(k): _convert(value_hint, v, source, f"{key}.{k}") for k, v in raw.items()}
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise ConfigError(f"{source}: {key} must be a number, got {raw!r}")
+        return float(raw)
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ConfigError(f"{source}: {key} must be an integer, got {raw!r}")
+        return raw
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{source}: {key} must be a string, got {raw!r}")
+        return raw
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{source}: {key} must be true or false, got {raw!r}")
+        return raw
+    return raw
+
+
+def dump_toml(data: Mapping[str, Any]) -> str:
+    """Minimal TOML writer for the config's shapes (scalars, arrays, nested tables)."""
+    lines: list[str] = []
+    _dump_table(data, [], lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _dump_table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, Mapping)
+               and not (isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v))}
+    if path:
+        lines.append(f"\n[{'.'.join(path)}]")
+    for key, value in scalars.items():
+        if value is None:
+            lines.append(f"# {key} = (unset)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(x, Mapping) for x in value):
+            for item in value:
+                lines.append(f"\n[[{'.'.join([*path, key])}]]")
+                for k, v in item.items():
+                    if v is None:
+                        lines.append(f"# {k} = (unset)")
+                    else:
+                        lines.append(f"{k} = {_toml_value(v)}")
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            _dump_table(value, [*path, key], lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
