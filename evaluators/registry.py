@@ -43,3 +43,7 @@ def _load_builtin() -> None:
         from evaluators.smtt.problem import SmttProblem
 
         register("smtt", SmttProblem)
+    if "jssp" not in _FACTORIES:
+        from evaluators.jssp.problem import JsspProblem
+
+        register("jssp", JsspProblem)

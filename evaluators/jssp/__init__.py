@@ -1,0 +1,1 @@
+"""Job-shop scheduling (J||Cmax) with dispatching rules in a Giffler–Thompson builder."""

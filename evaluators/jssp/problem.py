@@ -1,0 +1,175 @@
+"""Job shop as a :class:`evaluators.base.Problem`: candidates are dispatching rules.
+
+A candidate defines ``priority(...)``; the Giffler–Thompson builder
+(:mod:`evaluators.jssp.builder`) runs it inside the sandbox and returns start
+times, which the trusted side validates and scores by makespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.cpsat import METHOD as CPSAT
+from evaluators.jssp.cpsat import solve_cpsat
+from evaluators.jssp.export import standalone_source
+from evaluators.jssp.generate import TaillardFamily, generate_set
+from evaluators.jssp.instance import JsspInstance
+from evaluators.jssp.loaders import load_instances
+from evaluators.jssp.objective import makespan, validate_schedule
+from evaluators.jssp.rules import HEURISTICS, RULE_SOURCES, SIGNATURE, split_heuristic_name
+
+DESCRIPTION = """\
+Job-shop scheduling (J||Cmax). There are n jobs and m machines; each job is a chain of m
+operations that must run in a fixed order, each on a given machine for a given integer
+processing time, one operation at a time per machine, without preemption. The goal is to
+minimise the makespan (the time the last operation finishes). The problem is strongly
+NP-hard. Schedules are built by the Giffler-Thompson procedure: at every step the builder
+finds the operations that compete for the next free machine (the conflict set) and asks a
+priority rule to pick one; the smallest priority value wins, ties go to the lowest job
+index. A good rule balances the job's remaining work (to avoid a long tail), the
+operation's own length and the load of the machine. Rules are scored by the makespan's
+gap to the best known value on benchmark-sized instances (15x15 to 100x20); they are
+called millions of times, so they must be cheap (no loops over jobs).
+"""
+
+DOCSTRING = """\
+Return the priority of one operation competing for a machine; the SMALLEST value is
+scheduled next (ties go to the lowest job index). All arguments are ints describing the
+partial schedule before this decision.
+
+Args:
+    p: processing time of this operation.
+    est: earliest time it can start (max of job_ready and machine_ready).
+    t: decision time, the smallest est among the competing operations.
+    job_ready: time the job's previous operation finishes (0 for its first operation).
+    work_done: total processing time of the job's operations already scheduled.
+    work_remaining: processing time of the job's unscheduled operations, including p.
+    ops_remaining: number of the job's unscheduled operations, including this one.
+    next_p: processing time of the job's next operation after this one (0 if last).
+    machine_ready: time the machine finishes its last scheduled operation.
+    machine_work_remaining: unscheduled processing time on this machine, including p.
+    machine_ops_remaining: unscheduled operations on this machine, including this one.
+    cmax: makespan of the partial schedule so far.
+    n_jobs: number of jobs in the instance.
+    n_machines: number of machines.
+
+Returns:
+    A number (int or float, not NaN). Smaller means scheduled earlier.
+"""
+
+SEED_RULES = ("spt", "mwkr", "mopnr", "fdd_mwkr")
+SEED_PROGRAMS: Mapping[str, str] = {name: RULE_SOURCES[name] for name in SEED_RULES}
+
+# Terms the offline engine may substitute into priority expressions.
+FEATURE_VOCABULARY = (
+    *FEATURES,
+    "-work_remaining",
+    "-ops_remaining",
+    "work_done + p",
+    "(work_done + p) / max(work_remaining, 1)",
+    "p / max(work_remaining, 1)",
+    "est - t",
+    "machine_work_remaining / max(machine_ops_remaining, 1)",
+    "work_remaining - p",
+    "p + next_p",
+)
+
+DEFAULT_MACHINES = 15
+
+
+class JsspProblem:
+    """Job shop with makespan objective; candidates are ``priority(...)`` rules.
+
+    Parameters
+    ----------
+    variant
+        Giffler–Thompson variant the sandbox builder uses for candidates:
+        ``"non_delay"`` (default) or ``"active"``.
+    """
+
+    name = "jssp"
+    description = DESCRIPTION
+    candidate_spec = CandidateSpec(
+        function_name="priority",
+        parameters=FEATURES,
+        signature=SIGNATURE,
+        docstring=DOCSTRING,
+        harness="evaluators.jssp.harness",
+        feature_vocabulary=FEATURE_VOCABULARY,
+    )
+    seed_programs = SEED_PROGRAMS
+    heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
+    reference_methods: tuple[str, ...] = (CPSAT,)
+
+    def __init__(self, variant: str = NON_DELAY) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown builder variant {variant!r} (use {' or '.join(VARIANTS)})")
+        self.variant = variant
+
+    def load(self, path: str | Path) -> list[JsspInstance]:
+        """Load a standard-format file or every instance file under a directory.
+
+        Bounds are attached from ``solutions/bks.json`` in an ancestor directory.
+        """
+        return load_instances(path)
+
+    def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[JsspInstance]:
+        """Taillard-style instances: ``spec.n`` jobs, ``spec.count`` instances.
+
+        ``spec.params`` may set ``machines`` (default ``min(n, 15)``), ``low`` and
+        ``high`` (processing-time range, default 1..99).
+        """
+        params = dict(spec.params)
+        family = TaillardFamily(
+            n_jobs=spec.n,
+            n_machines=int(params.get("machines", min(spec.n, DEFAULT_MACHINES))),
+            low=int(params.get("low", 1)),
+            high=int(params.get("high", 99)),
+        )
+        return generate_set(family, spec.count, rng)
+
+    def payload(self, instance: JsspInstance) -> dict[str, Any]:
+        """Machine orders, durations and the builder variant for the harness."""
+        return {
+            "machines": [list(row) for row in instance.machines],
+            "durations": [list(row) for row in instance.durations],
+            "variant": self.variant,
+        }
+
+    def validate(self, instance: JsspInstance, raw_output: object) -> list[int] | Failure:
+        """Accept only feasible start times (precedence and machine capacity)."""
+        return validate_schedule(instance, raw_output)
+
+    def objective(self, instance: JsspInstance, solution: Sequence[int]) -> float:
+        """Makespan of a validated schedule."""
+        return float(makespan(instance, solution))
+
+    def reference(
+        self, instance: JsspInstance, method: str, time_limit: float | None = None
+    ) -> Reference:
+        """CP-SAT (``"cpsat"``), 2 workers, default limit 10 s."""
+        if method != CPSAT:
+            raise KeyError(f"unknown reference method {method!r} (known: {CPSAT})")
+        return solve_cpsat(instance, time_limit)
+
+    def stored_reference(self, instance: JsspInstance) -> float | None:
+        """Best known makespan (``upper_bound`` in ``bks.json``), if any."""
+        return None if instance.upper_bound is None else float(instance.upper_bound)
+
+    def baseline_source(self, name: str) -> str:
+        """Standalone module (builder + rule + ``schedule``) of a classic heuristic.
+
+        ``name`` is a heuristic name: ``"mwkr"`` (non-delay) or ``"mwkr_active"``.
+        """
+        rule_name, variant = split_heuristic_name(name)
+        return standalone_source(RULE_SOURCES[rule_name], variant, title=name)
+
+    def standalone_source(self, code: str) -> str:
+        """Standalone module for a discovered ``priority`` program (export contract)."""
+        return standalone_source(code, self.variant)
