@@ -1,0 +1,250 @@
+"""The offline engine: proposes children of parent programs by AST mutation and crossover.
+
+It is the search operator behind ``--model offline``: no network, no model, and no
+built-in knowledge of good heuristics. Everything it writes is assembled from the
+parents it is given (ultimately the problem's seed programs), the problem's
+feature vocabulary, numeric literals and generic arithmetic (``+ - * /``,
+``min``, ``max``, ``abs``). Given the same generator state and the same parents it
+returns the same child.
+
+Loop-level operators map to AST edits as follows:
+
+=========== =====================================================================
+operator    edits (one, or for ``new_idea`` sometimes two)
+=========== =====================================================================
+new_idea    new random sub-expression, wrap a key component with a new term,
+            substitute a feature, insert a term, add a tie-break component
+crossover   subtree / component exchange between two parents (``modify`` when
+            only one parent is given)
+modify      swap an operator or function, insert or delete a term, substitute a
+            feature, edit the key tuple, perturb a literal
+tune        perturb one to three literals (or introduce a coefficient when the
+            program has none)
+simplify    delete a term, fold constants, round a literal, drop a key component
+=========== =====================================================================
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from discover.dedup import normalized_hash
+from discover.offline import mutations as m
+from discover.offline.crossover import crossover
+from discover.offline.rewrite import node_count, remove_dead_assignments
+from discover.offline.sites import Site, find_function, find_sites
+from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
+from discover.offline.vocabulary import Vocabulary
+from evaluators.base import CandidateSpec
+
+_PLANS: dict[Operator, tuple[tuple[m.Mutation, float], ...]] = {
+    Operator.NEW_IDEA: ((m.random_subtree, 3.0), (m.wrap, 3.0), (m.substitute_feature, 2.0),
+                        (m.insert_term, 2.0), (m.edit_key_tuple, 1.0)),
+    Operator.MODIFY: ((m.swap_operator, 2.0), (m.swap_function, 2.0), (m.insert_term, 3.0),
+                      (m.delete_term, 2.0), (m.substitute_feature, 2.0),
+                      (m.edit_key_tuple, 1.0), (m.perturb_constant, 1.0)),
+    Operator.TUNE: ((m.perturb_constant, 1.0),),
+    Operator.SIMPLIFY: ((m.delete_term, 3.0), (m.fold_constants, 2.0), (m.snap_constant, 1.0),
+                        (m.drop_key_component, 1.0)),
+}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Limits of the offline engine.
+
+    Parameters
+    ----------
+    max_site_nodes
+        Largest total size (AST nodes) of a child's priority expressions; bigger
+        children are rejected (bloat control).
+    max_attempts
+        Tries per proposal before giving up with :class:`EngineError`.
+    """
+
+    max_site_nodes: int = 90
+    max_attempts: int = 200
+
+    def __post_init__(self) -> None:
+        if self.max_site_nodes < 1:
+            raise ValueError("max_site_nodes must be positive")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be positive")
+
+
+@dataclass(frozen=True)
+class _Child:
+    code: str
+    idea: str
+    mutations: tuple[str, ...]
+
+
+class OfflineEngine:
+    """AST-level mutation and crossover of candidate programs.
+
+    Parameters
+    ----------
+    spec
+        The problem's candidate contract; its ``feature_vocabulary`` supplies new
+        material and its ``function_name``/``parameters`` are enforced on children.
+    rng
+        The only source of randomness (determinism under ``--seed``).
+    config
+        Limits; defaults suit priority-rule candidates.
+    """
+
+    def __init__(self, spec: CandidateSpec, rng: np.random.Generator,
+                 config: EngineConfig | None = None) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.config = config or EngineConfig()
+        self.vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
+
+    def propose(self, operator: str | Operator,
+                parents: Sequence[ParentInfo]) -> Proposal:
+        """Return a child of ``parents`` made by ``operator``.
+
+        Parameters
+        ----------
+        operator
+            ``"new_idea"``, ``"crossover"``, ``"modify"``, ``"tune"`` or ``"simplify"``.
+        parents
+            One or more parents; single-parent operators edit the first, crossover
+            grafts from one parent into another (the better one receives more often).
+
+        Returns
+        -------
+        Proposal
+            A child that parses, defines the candidate function with the specified
+            parameters and differs from every parent after normalisation.
+
+        Raises
+        ------
+        ValueError
+            Unknown operator, no parents, or a parent that does not define the
+            candidate function.
+        EngineError
+            No valid new child was found within ``config.max_attempts`` tries.
+        """
+        op = Operator(operator)
+        if not parents:
+            raise ValueError("propose needs at least one parent")
+        for k, parent in enumerate(parents):
+            self._check(parent.code, f"parent {k}")
+        seen = {normalized_hash(p.code) for p in parents}
+        for attempt in range(self.config.max_attempts):
+            # After many misses (e.g. simplify on an already minimal program) widen to modify.
+            effective = op if attempt < self.config.max_attempts // 2 else Operator.MODIFY
+            child = self._attempt(effective, parents)
+            if child is not None and normalized_hash(child.code) not in seen:
+                return Proposal(child.code, f"{op.value}: {child.idea}", op, child.mutations)
+        raise EngineError(f"no new valid child after {self.config.max_attempts} attempts "
+                          f"({op.value} on {len(parents)} parent(s))")
+
+    # -- one attempt -------------------------------------------------------------------
+    def _attempt(self, op: Operator, parents: Sequence[ParentInfo]) -> _Child | None:
+        if op is Operator.CROSSOVER and len(parents) >= 2:
+            return self._crossover(parents)
+        if op is Operator.CROSSOVER:
+            op = Operator.MODIFY
+        tree, func = self._parse(parents[0].code)
+        sites = find_sites(tree, func)
+        if not sites:
+            return None
+        site = sites[int(self.rng.integers(len(sites)))]
+        steps = self._steps(op)
+        descriptions: list[str] = []
+        names: list[str] = []
+        for mutation in steps:
+            applied = self._apply(mutation, site)
+            if applied is None:
+                return None
+            descriptions.append(applied[0])
+            names.append(applied[1])
+        return self._finish(tree, func, "; ".join(descriptions), tuple(names))
+
+    def _steps(self, op: Operator) -> list[m.Mutation]:
+        if op is Operator.TUNE:
+            count = 1 + int(self.rng.choice(3, p=[0.6, 0.3, 0.1]))
+            return [m.perturb_constant] * count
+        plan = _PLANS[op]
+        weights = np.array([w for _, w in plan])
+        count = 2 if op is Operator.NEW_IDEA and self.rng.random() < 0.3 else 1
+        picks = self.rng.choice(len(plan), size=count, p=weights / weights.sum())
+        return [plan[int(k)][0] for k in picks]
+
+    def _apply(self, mutation: m.Mutation, site: Site) -> tuple[str, str] | None:
+        """Apply one mutation and bind its names; (description, mutation name) or None."""
+        ctx = m.MutationContext(site, self.vocabulary.eligible(site), self.rng)
+        desc = mutation(ctx)
+        if desc is None and mutation is m.perturb_constant:
+            # Nothing to tune yet: introduce a coefficient instead.
+            mutation = m.insert_coefficient
+            desc = mutation(ctx)
+        if desc is None or not self.vocabulary.bind(site):
+            return None
+        return desc, mutation.__name__
+
+    def _crossover(self, parents: Sequence[ParentInfo]) -> _Child | None:
+        order = sorted(range(len(parents)), key=lambda k: (parents[k].score, k))
+        if self.rng.random() < 0.7:  # the better parent receives more often
+            a, b = order[0], order[1]
+        else:
+            a, b = (int(v) for v in self.rng.choice(len(parents), size=2, replace=False))
+        tree, func = self._parse(parents[a].code)
+        donor_tree, donor_func = self._parse(parents[b].code)
+        sites, donor_sites = find_sites(tree, func), find_sites(donor_tree, donor_func)
+        if not sites or not donor_sites:
+            return None
+        site = sites[int(self.rng.integers(len(sites)))]
+        donor = donor_sites[int(self.rng.integers(len(donor_sites)))]
+        desc = crossover(site, donor, self.rng)
+        if desc is None or not self.vocabulary.bind(site):
+            return None
+        return self._finish(tree, func, desc, ("crossover",))
+
+    def _finish(self, tree: ast.Module, func: ast.FunctionDef, idea: str,
+                names: tuple[str, ...]) -> _Child | None:
+        remove_dead_assignments(func)
+        _drop_docstring(func)
+        if sum(node_count(s.root.get()) for s in find_sites(tree, func)) \
+                > self.config.max_site_nodes:
+            return None
+        code = ast.unparse(tree) + "\n"
+        try:
+            self._check(code, "child")
+        except ValueError:
+            return None
+        return _Child(code, idea, names)
+
+    # -- parsing and checks ------------------------------------------------------------------
+    def _parse(self, code: str) -> tuple[ast.Module, ast.FunctionDef]:
+        tree = ast.parse(code)
+        func = find_function(tree, self.spec.function_name)
+        assert func is not None  # checked in propose
+        return tree, func
+
+    def _check(self, code: str, what: str) -> None:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError as exc:
+            raise ValueError(f"{what} does not parse: {exc}") from None
+        func = find_function(tree, self.spec.function_name)
+        if func is None:
+            raise ValueError(f"{what} does not define {self.spec.function_name}()")
+        params = tuple(a.arg for a in [*func.args.posonlyargs, *func.args.args])
+        if params != self.spec.parameters:
+            raise ValueError(f"{what}: {self.spec.function_name}{params} does not take "
+                             f"{self.spec.parameters}")
+
+
+def _drop_docstring(func: ast.FunctionDef) -> None:
+    """A parent's docstring describes the parent, not the child: remove it."""
+    body = func.body
+    if (len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)):
+        del body[0]

@@ -1,0 +1,167 @@
+"""Small tree rewrites shared by the operators: numbers, protected division, folding, cleanup."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Iterator
+
+# Calls that neither have side effects nor depend on state other than their arguments;
+# an unused assignment whose value only uses these can be dropped.
+PURE_CALLS = frozenset({"max", "min", "sum", "len", "abs", "range", "list", "tuple", "sorted",
+                        "float", "int", "round"})
+_PURE_NODES = (ast.Name, ast.Load, ast.Store, ast.Subscript, ast.Constant, ast.BinOp,
+               ast.UnaryOp, ast.operator, ast.unaryop, ast.GeneratorExp, ast.ListComp,
+               ast.comprehension, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop, ast.IfExp,
+               ast.Tuple, ast.List, ast.Slice)
+
+
+def number(value: float) -> ast.Constant:
+    """A numeric literal rounded to three significant digits (readable, dedup-friendly)."""
+    if value == 0 or not math.isfinite(value):
+        return ast.Constant(0.0 if value == 0 else 1.0)
+    digits = 2 - math.floor(math.log10(abs(value)))
+    rounded = round(value, digits)
+    if rounded == int(rounded) and abs(rounded) < 1e6:
+        return ast.Constant(float(int(rounded)))
+    return ast.Constant(rounded)
+
+
+def is_number(node: ast.AST) -> bool:
+    """A numeric (non-bool) literal, possibly negated."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
+
+
+def value_of(node: ast.AST) -> float:
+    """Value of a numeric literal accepted by :func:`is_number`."""
+    if isinstance(node, ast.UnaryOp):
+        return -value_of(node.operand)
+    assert isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+    return float(node.value)
+
+
+def call(name: str, *args: ast.expr) -> ast.Call:
+    """``name(*args)``."""
+    return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
+
+
+def protect(denominator: ast.expr) -> ast.expr:
+    """A denominator that cannot be zero: ``max(x, 1)`` unless ``x`` is a positive literal.
+
+    Scheduling quantities (times, counts) are integers or at least 1 when not
+    zero, so ``max(x, 1)`` leaves them unchanged except at zero — the case that
+    would otherwise crash the candidate.
+    """
+    if is_number(denominator) and value_of(denominator) > 0:
+        return denominator
+    if is_protected(denominator):
+        return denominator
+    return call("max", denominator, ast.Constant(1))
+
+
+def is_protected(node: ast.AST) -> bool:
+    """Whether ``node`` has the form produced by :func:`protect`."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "max" and len(node.args) == 2 and is_number(node.args[1])
+            and value_of(node.args[1]) > 0)
+
+
+def fold(node: ast.expr) -> ast.expr:
+    """Algebraic clean-up bottom-up: literal arithmetic, ``x*1``, ``x+0``, ``max(x, x)``."""
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, field, fold(value))
+        elif isinstance(value, list):
+            setattr(node, field, [fold(v) if isinstance(v, ast.expr) else v for v in value])
+    if isinstance(node, ast.BinOp):
+        left, right = node.left, node.right
+        if is_number(left) and is_number(right):
+            try:
+                folded = _arith(node.op, value_of(left), value_of(right))
+            except (ZeroDivisionError, OverflowError):
+                return node
+            if math.isfinite(folded):
+                return number(folded) if folded >= 0 else ast.UnaryOp(
+                    ast.USub(), number(-folded))
+        if isinstance(node.op, (ast.Add, ast.Sub)) and is_number(right) and value_of(right) == 0:
+            return left
+        if isinstance(node.op, ast.Add) and is_number(left) and value_of(left) == 0:
+            return right
+        if isinstance(node.op, (ast.Mult, ast.Div)) and is_number(right) and value_of(right) == 1:
+            return left
+        if isinstance(node.op, ast.Mult) and is_number(left) and value_of(left) == 1:
+            return right
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("max", "min") and len(node.args) == 2 and not node.keywords
+            and ast.dump(node.args[0]) == ast.dump(node.args[1])):
+        return node.args[0]
+    return node
+
+
+def _arith(op: ast.operator, a: float, b: float) -> float:
+    if isinstance(op, ast.Add):
+        return a + b
+    if isinstance(op, ast.Sub):
+        return a - b
+    if isinstance(op, ast.Mult):
+        return a * b
+    if isinstance(op, ast.Div):
+        return a / b
+    raise ZeroDivisionError  # other operators are left alone
+
+
+def node_count(node: ast.AST) -> int:
+    """Number of AST nodes (expression contexts and operators excluded)."""
+    return sum(1 for n in ast.walk(node)
+               if not isinstance(n, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop)))
+
+
+def blocks(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
+    """``body`` and every nested statement list inside it."""
+    yield body
+    for stmt in body:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                yield from blocks(inner)
+        for handler in getattr(stmt, "handlers", []):
+            yield from blocks(handler.body)
+
+
+def remove_dead_assignments(func: ast.FunctionDef) -> list[str]:
+    """Drop assignments to names never read whose value is pure; returns their names.
+
+    Repeats until nothing changes, since dropping one helper can orphan another.
+    """
+    removed: list[str] = []
+    while True:
+        # ``x += y`` reads x although its target is a Store node.
+        loaded = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Load)}
+        loaded |= {n.target.id for n in ast.walk(func) if isinstance(n, ast.AugAssign)
+                   and isinstance(n.target, ast.Name)}
+        changed = False
+        for body in blocks(func.body):
+            for stmt in list(body):
+                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                        and isinstance(stmt.targets[0], ast.Name)
+                        and stmt.targets[0].id not in loaded and _pure(stmt.value)
+                        and len(body) > 1):
+                    body.remove(stmt)
+                    removed.append(stmt.targets[0].id)
+                    changed = True
+        if not changed:
+            return removed
+
+
+def _pure(node: ast.AST) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            if not (isinstance(n.func, ast.Name) and n.func.id in PURE_CALLS):
+                return False
+        elif not isinstance(n, (*_PURE_NODES, ast.keyword)):
+            return False
+    return True

@@ -1,0 +1,77 @@
+"""Value types of the offline engine: operators, parents, proposals, errors."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+
+class Operator(enum.StrEnum):
+    """Search operators, named as the loop's prompt strategies (EoH style).
+
+    Being a ``StrEnum``, each member compares equal to its string value, so the
+    loop may pass either ``Operator.TUNE`` or ``"tune"``.
+    """
+
+    NEW_IDEA = "new_idea"
+    CROSSOVER = "crossover"
+    MODIFY = "modify"
+    TUNE = "tune"
+    SIMPLIFY = "simplify"
+
+
+@dataclass(frozen=True)
+class ParentInfo:
+    """A parent program handed to the engine.
+
+    Parameters
+    ----------
+    code
+        Source of the parent; it must parse and define the candidate function.
+    score
+        Its score (lower is better); ``math.inf`` for an unscored parent.
+    """
+
+    code: str
+    score: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not self.code.strip():
+            raise ValueError("parent code must be a non-empty string")
+        if math.isnan(self.score):
+            raise ValueError("parent score must not be NaN")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A new candidate program produced by the engine.
+
+    Parameters
+    ----------
+    code
+        Source of the child; it parses and defines the candidate function with
+        the specified parameters, and differs from every parent after
+        normalisation (:func:`discover.dedup.normalized_hash`).
+    idea
+        One line saying what was changed, for the archive and the progress view.
+    operator
+        The loop-level operator that was asked for.
+    mutations
+        The AST-level edits applied, in order (e.g. ``("wrap", "perturb_constant")``).
+    """
+
+    code: str
+    idea: str
+    operator: Operator
+    mutations: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.operator, Operator):
+            raise TypeError(f"operator must be an Operator, got {self.operator!r}")
+        if "\n" in self.idea:
+            raise ValueError("idea must be a single line")
+
+
+class EngineError(RuntimeError):
+    """The engine could not produce a valid, new child from the given parents."""
