@@ -1,0 +1,109 @@
+"""JsspProblem as the core sees it: registry, candidate contract, harness round trip."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
+from evaluators.jssp import harness
+from evaluators.jssp.builder import FEATURES
+from evaluators.jssp.instance import JsspInstance
+from evaluators.jssp.problem import JsspProblem
+from evaluators.jssp.rules import compile_priority
+from evaluators.registry import get_problem, problem_names
+
+
+def test_registered() -> None:
+    assert "jssp" in problem_names()
+    problem = get_problem("jssp")
+    assert isinstance(problem, JsspProblem) and problem.name == "jssp"
+    assert problem.variant == "non_delay"
+    with pytest.raises(ValueError):
+        JsspProblem(variant="semi")
+
+
+def test_candidate_spec_matches_seeds_and_vocabulary() -> None:
+    spec = JsspProblem.candidate_spec
+    assert spec.function_name == "priority" and spec.parameters == FEATURES
+    assert spec.signature == f"def priority({', '.join(FEATURES)}):"
+    assert all(name in spec.docstring for name in FEATURES)
+    assert set(JsspProblem.seed_programs) == {"spt", "mwkr", "mopnr", "fdd_mwkr"}
+    for source in JsspProblem.seed_programs.values():
+        (fn,) = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+        assert tuple(a.arg for a in fn.args.args) == FEATURES
+    env = dict(zip(FEATURES, range(3, 3 + len(FEATURES)), strict=True))
+    for expr in spec.feature_vocabulary:
+        value = eval(compile(expr, "<vocab>", "eval"), {"max": max}, env)
+        assert math.isfinite(value)
+
+
+@pytest.mark.parametrize("variant", ["non_delay", "active"])
+def test_harness_round_trip(ft06: JsspInstance, variant: str) -> None:
+    problem = JsspProblem(variant)
+    payload = json.loads(json.dumps(problem.payload(ft06)))  # what crosses the channel
+    for name, source in problem.seed_programs.items():
+        raw = harness.call(compile_priority(source), payload)
+        solution = problem.validate(ft06, raw)
+        assert not isinstance(solution, Failure)
+        heuristic = name if variant == "non_delay" else f"{name}_active"
+        assert solution == list(problem.heuristics[heuristic](ft06))
+        assert problem.objective(ft06, solution) >= 55
+
+
+def test_validate_rejects_tampered_output(ft06: JsspInstance) -> None:
+    problem = JsspProblem()
+    good = list(problem.heuristics["spt"](ft06))
+    shifted = [max(s - 1, 0) for s in good]
+    result = problem.validate(ft06, shifted)
+    assert isinstance(result, Failure) and result.reason is FailureReason.INFEASIBLE
+
+
+def test_generate_and_references() -> None:
+    problem = JsspProblem()
+    rng = np.random.default_rng(5)
+    insts = problem.generate(GeneratorSpec(n=6, count=2, params={"machines": 4}), rng)
+    assert len(insts) == 2 and all(i.class_label == "6x4" for i in insts)
+    default = problem.generate(GeneratorSpec(n=20), np.random.default_rng(5))
+    assert default[0].class_label == "20x15"
+    ref = problem.reference(insts[0], "cpsat", time_limit=10)
+    assert ref.status is Status.OPTIMAL
+    assert problem.stored_reference(insts[0]) is None
+    with pytest.raises(KeyError):
+        problem.reference(insts[0], "dp")
+
+
+def test_stored_reference_is_upper_bound(taillard_dir: Path) -> None:
+    problem = JsspProblem()
+    (ta41,) = problem.load(taillard_dir / "ta41js.txt")
+    assert problem.stored_reference(ta41) == 2005.0
+
+
+def test_generic_baselines_run_on_jssp(taillard_dir: Path) -> None:
+    from discover.baselines import run_baselines
+
+    problem = JsspProblem()
+    instances = problem.load(taillard_dir / "ta01js.txt")
+    report = run_baselines(problem, instances, ["spt", "fdd_mwkr_active"])
+    by_name = {s.method: s for s in report.summaries}
+    assert by_name["spt"].mean_gap == pytest.approx(100 * (1462 - 1231) / 1231)
+    assert by_name["fdd_mwkr_active"].mean_gap == pytest.approx(100 * (1546 - 1231) / 1231)
+    assert report.references[0].proven
+
+
+def test_standalone_source_for_discovered_program() -> None:
+    code = ("from __future__ import annotations\n\n"
+            "def build(*a):\n    raise RuntimeError('shadowed')\n\n"
+            f"def priority({', '.join(FEATURES)}):\n    return p - work_remaining\n")
+    source = JsspProblem().standalone_source(code)
+    namespace: dict[str, object] = {"__name__": "exported"}
+    exec(source, namespace)
+    schedule = namespace["schedule"]
+    assert callable(schedule)
+    starts = schedule({"machines": [[0, 1], [1, 0]], "durations": [[2, 3], [4, 1]]})
+    assert starts == [[0, 4], [0, 4]]
