@@ -94,6 +94,11 @@ def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+def sqlite_file_exists(url: URL) -> bool:
+    """True for an in-memory SQLite URL or an existing SQLite file."""
+    return _is_memory(url) or Path(str(url.database)).is_file()
+
+
 def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or str(url.database).startswith("file::memory:")
 

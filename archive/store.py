@@ -20,9 +20,7 @@ True
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
 from types import TracebackType
 from typing import Any
 
@@ -31,15 +29,20 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
 from archive import queries, references, resume
-from archive.convert import evaluation_values, model_call_values, program_values
-from archive.engine import Synchronous, create_archive_engine, resolve_url, writer
+from archive.convert import evaluation_values, model_call_values
+from archive.engine import (
+    Synchronous,
+    create_archive_engine,
+    is_sqlite,
+    resolve_url,
+    sqlite_file_exists,
+    writer,
+)
 from archive.errors import ArchiveError, IntegrityError, NotFoundError
 from archive.migrate import upgrade
 from archive.models import (
     EvaluationRow,
-    LineageEdgeRow,
     ModelCallRow,
-    ProgramRow,
     RunRow,
     utcnow,
 )
@@ -61,21 +64,7 @@ from archive.views import (
     RunState,
     RunSummary,
 )
-
-VERSIONED_PACKAGES = ("discover", "numpy", "ortools", "sqlalchemy", "alembic", "openai",
-                      "anthropic", "numba", "scipy")
-"""Packages whose versions a run records by default."""
-
-
-def package_versions(names: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str]:
-    """Installed versions of ``names`` (missing ones omitted) plus Python's."""
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+from archive.writes import check_candidate, check_splits, insert_candidate, package_versions
 
 
 class Archive:
@@ -96,6 +85,7 @@ class Archive:
         url: str | URL | None = None,
         *,
         synchronous: Synchronous | str = Synchronous.NORMAL,
+        create: bool = True,
         echo: bool = False,
     ) -> Archive:
         """Open (creating and upgrading as needed) the archive at ``url``.
@@ -108,6 +98,9 @@ class Archive:
         synchronous
             SQLite durability: ``NORMAL`` (survives any process kill) or
             ``FULL`` (also survives power loss, slower); see :mod:`archive.engine`.
+        create
+            Create a missing SQLite file. Commands that only read pass ``False``
+            and get :class:`NotFoundError` instead of a new empty archive.
         echo
             Log SQL statements.
 
@@ -117,6 +110,9 @@ class Archive:
             If the URL is invalid or the database cannot be opened or upgraded.
         """
         resolved = resolve_url(url)
+        if not create and is_sqlite(resolved) and not sqlite_file_exists(resolved):
+            raise NotFoundError(f"no archive at {resolved.database} (pass --archive URL or "
+                                "start a run first)")
         engine = create_archive_engine(
             resolved,
             synchronous=Synchronous(synchronous) if isinstance(synchronous, str) else synchronous,
@@ -259,29 +255,11 @@ class Archive:
         IntegrityError
             Unknown run, parent or original; nothing is written.
         """
-        _check_candidate(parents, evaluations, duplicate_of)
-        now = utcnow()
+        check_candidate(parents, evaluations, duplicate_of)
         try:
             with self._writer.begin() as connection:
-                if duplicate_of is not None:
-                    duplicate_of = _original_of(connection, duplicate_of)
-                result = connection.execute(
-                    sa.insert(ProgramRow), program_values(run_id, program, now, duplicate_of)
-                )
-                pid = int(result.inserted_primary_key[0])  # type: ignore[index]
-                if parents:
-                    connection.execute(sa.insert(LineageEdgeRow), [
-                        {"parent_id": p.program_id, "child_id": pid, "role": p.role}
-                        for p in parents
-                    ])
-                if evaluations:
-                    connection.execute(sa.insert(EvaluationRow),
-                                       [evaluation_values(pid, e, now) for e in evaluations])
-                if model_calls:
-                    connection.execute(sa.insert(ModelCallRow),
-                                       [model_call_values(run_id, pid, c, now)
-                                        for c in model_calls])
-                return pid
+                return insert_candidate(connection, run_id, program, parents, evaluations,
+                                        model_calls, duplicate_of, utcnow())
         except sa.exc.IntegrityError as exc:
             raise IntegrityError(
                 f"candidate not recorded (run {run_id}, parents "
@@ -297,7 +275,9 @@ class Archive:
         IntegrityError
             If the program does not exist or already has an evaluation on one of the splits.
         """
-        _check_splits(evaluations)
+        check_splits(evaluations)
+        if not evaluations:
+            return
         now = utcnow()
         try:
             with self._writer.begin() as connection:
@@ -388,31 +368,6 @@ class Archive:
         """Everything resume needs, read in one consistent snapshot."""
         with Session(self._engine) as session:
             return resume.run_state(session, run_id, per_instance=per_instance)
-
-
-def _check_candidate(parents: Sequence[Parent], evaluations: Sequence[Evaluation],
-                     duplicate_of: int | None) -> None:
-    if duplicate_of is not None and evaluations:
-        raise ValueError("a duplicate is not evaluated: pass no evaluations with duplicate_of")
-    keys = [(p.program_id, p.role) for p in parents]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"the same parent link appears twice: {keys}")
-    _check_splits(evaluations)
-
-
-def _check_splits(evaluations: Sequence[Evaluation]) -> None:
-    splits = [e.split for e in evaluations]
-    if len(set(splits)) != len(splits):
-        raise ValueError(f"at most one evaluation per split, got {[s.value for s in splits]}")
-
-
-def _original_of(connection: sa.Connection, program_id: int) -> int:
-    original = connection.execute(
-        sa.select(ProgramRow.id, ProgramRow.duplicate_of).where(ProgramRow.id == program_id)
-    ).first()
-    if original is None:
-        raise IntegrityError(f"duplicate_of: no program {program_id}")
-    return int(original.duplicate_of) if original.duplicate_of is not None else program_id
 
 
 def _json_roundtrip(value: Mapping[str, Any], name: str) -> dict[str, Any]:

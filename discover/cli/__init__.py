@@ -17,6 +17,8 @@ from discover import __version__
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("baselines", "baselines"),
     ("solve", "solve"),
+    ("archive", "archive"),
+    ("export", "export"),
 )
 
 

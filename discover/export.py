@@ -1,0 +1,302 @@
+"""Export an archived program, a run's best program or a classic baseline as a standalone module.
+
+The module written defines the problem's candidate function (SMTT:
+``schedule(processing_times, due_dates) -> list[int]``), imports nothing from
+discover (standard library and numpy, as the candidate contract allows),
+carries its provenance in the docstring and checks itself when run
+(``python FILE.py``) on a few small embedded instances.
+
+The expected objectives are computed at export time: the module is run once
+in a child interpreter (``python -I``, empty environment, time limit) to
+collect the program's outputs as JSON — never pickles — and the trusted side
+validates and scores them with the problem's own ``validate`` and
+``objective``. The finished file is then run the same way, and written to its
+destination only when its self-check passes. The self-check therefore proves
+two things: the program is deterministic on those instances, and the
+module's standalone objective agrees with discover's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archive import Archive, EvaluationStatus, ProgramDetail, Split
+from discover import __version__
+from discover.export_contract import CALL_NAME, ExportContract, contract_for
+from discover.export_render import (
+    ExportError,
+    ProgramSource,
+    indent_block,
+    render_module,
+    split_program,
+)
+from evaluators.base import Failure, Problem
+from evaluators.registry import get_problem
+
+__all__ = ["ExportError", "ExportResult", "export_baseline", "export_program", "export_run"]
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds each child interpreter may take."""
+
+_PROBE = """\
+import json, runpy, sys
+out = sys.stdout
+sys.stdout = sys.stderr  # whatever the program prints must not corrupt the JSON
+namespace = runpy.run_path(sys.argv[1], run_name="_discover_probe")
+function = namespace[sys.argv[2]]
+call = namespace[sys.argv[3]]
+payloads = json.load(sys.stdin)
+
+def plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"unsupported output element {type(value).__name__}")
+
+outputs = [call(function, p) for p in payloads]
+json.dump(outputs, out, default=plain)
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was exported where.
+
+    ``split`` is the split a run's program was selected on; ``notes`` explain
+    choices made (e.g. falling back to the train split).
+    """
+
+    path: Path
+    problem: str
+    program_id: int | None
+    run_id: int | None
+    baseline: str | None
+    split: Split | None
+    expected: tuple[float, ...]
+    notes: tuple[str, ...] = ()
+
+
+def export_program(archive: Archive, program_id: int, path: str | Path, *,
+                   timeout: float = DEFAULT_TIMEOUT, _selection: str | None = None,
+                   _split: Split | None = None, _notes: Sequence[str] = ()) -> ExportResult:
+    """Export archived program ``program_id`` to ``path``.
+
+    Raises
+    ------
+    ExportError
+        If the program cannot be exported or its module fails its self-check.
+    archive.NotFoundError
+        If the program does not exist.
+    """
+    detail = archive.program(program_id)
+    run = archive.run(detail.run_id)
+    problem = _problem(run.problem)
+    lines = [
+        f"archive     {archive.url}",
+        f"run         {run.id} (problem {run.problem}, seed {run.seed}, "
+        f"started {run.started_at:%Y-%m-%d %H:%M} UTC, {run.status.value})",
+        f"program     {detail.id} (island {detail.program.island}, generation "
+        f"{detail.program.generation}, operator {detail.program.operator})",
+        f"parents     {_parents(detail)}",
+        f"model       {', '.join(detail.model_names()) or '(none recorded)'}",
+    ]
+    if detail.duplicate_of is not None:
+        lines.append(f"duplicate   of program {detail.duplicate_of} (scores are the original's)")
+    if detail.program.idea:
+        lines.append(f"idea        {' '.join(detail.program.idea.split())}")
+    lines.extend(_score_lines(archive, detail))
+    if _selection:
+        lines.append(f"selection   {_selection}")
+    title = f"Heuristic for {{title}} discovered by discover (program {detail.id})."
+    result = _export(problem, detail.program.code, title, lines, Path(path), timeout)
+    return ExportResult(path=Path(path), problem=problem.name, program_id=detail.id,
+                        run_id=run.id, baseline=None, split=_split, expected=result,
+                        notes=tuple(_notes))
+
+
+def export_run(archive: Archive, run_id: int, path: str | Path, *,
+               timeout: float = DEFAULT_TIMEOUT) -> ExportResult:
+    """Export the best program of run ``run_id`` on the validation split.
+
+    Falls back to the train split, with a note, when no program of the run has
+    a successful validation evaluation.
+
+    Raises
+    ------
+    ExportError
+        If the run has no successfully evaluated program at all.
+    """
+    for split in (Split.VALIDATION, Split.TRAIN):
+        ranked = archive.best(run_id, split, top=1)
+        if ranked:
+            best = ranked[0]
+            notes = [] if split is Split.VALIDATION else [
+                f"run {run_id} has no successful validation evaluation; "
+                "exported its best program on the train split"]
+            counters = archive.run_state(run_id, per_instance=False).counters
+            selection = (f"best of run {run_id} on the {split.value} split (score "
+                         f"{best.evaluation.score:.6g}; {counters.evaluations.get(split, 0)} "
+                         f"programs evaluated on it)")
+            return export_program(archive, best.summary.id, path, timeout=timeout,
+                                  _selection=selection, _split=split, _notes=notes)
+    raise ExportError(f"run {run_id} has no successfully evaluated program to export")
+
+
+def export_baseline(problem_name: str, name: str, path: str | Path, *,
+                    timeout: float = DEFAULT_TIMEOUT) -> ExportResult:
+    """Export classic heuristic ``name`` of a problem (``problem.baseline_source(name)``).
+
+    When the problem also runs the heuristic in-process (``problem.heuristics``),
+    its objectives on the self-check instances must equal the exported code's.
+
+    Raises
+    ------
+    ExportError
+        If the baseline is unknown or the exported code disagrees with the library.
+    """
+    problem = _problem(problem_name)
+    try:
+        source = problem.baseline_source(name)
+    except KeyError as exc:
+        raise ExportError(str(exc.args[0]) if exc.args else f"unknown baseline {name!r}"
+                          ) from None
+    lines = [f"baseline    {name} (problem {problem.name}, from discover's own implementation)"]
+    title = f"Classic heuristic {name!r} for {{title}}."
+    expected = _export(problem, source, title, lines, Path(path), timeout,
+                       heuristic=problem.heuristics.get(name))
+    return ExportResult(path=Path(path), problem=problem.name, program_id=None, run_id=None,
+                        baseline=name, split=None, expected=expected)
+
+
+def _problem(name: str) -> Problem[Any]:
+    try:
+        return get_problem(name)
+    except KeyError as exc:
+        raise ExportError(str(exc.args[0])) from None
+
+
+def _contract(problem: Problem[Any]) -> ExportContract:
+    try:
+        return contract_for(problem.name)
+    except KeyError as exc:
+        raise ExportError(str(exc.args[0])) from None
+
+
+def _parents(detail: ProgramDetail) -> str:
+    if not detail.parents:
+        return "(none: a seed or fresh idea)"
+    return ", ".join(f"{p.program_id} ({p.role.value})" for p in detail.parents)
+
+
+def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
+    evaluations = detail.evaluations
+    if not evaluations and detail.duplicate_of is not None:
+        evaluations = archive.program(detail.duplicate_of).evaluations
+    if not evaluations:
+        return ["scores      (not evaluated)"]
+    out: list[str] = []
+    for split, e in evaluations.items():
+        score = "—" if e.score is None else f"{e.score:.6g}"
+        gap = "" if e.gap is None else f", mean gap {e.gap:.4g} %"
+        state = "" if e.status is EvaluationStatus.OK else f", {e.status.value}"
+        label = "scores" if not out else ""
+        out.append(f"{label:<12}{split.value}: score {score}{gap}, "
+                   f"{len(e.per_instance)} instances{state}")
+    return out
+
+
+def _export(problem: Problem[Any], code: str, title: str, provenance: list[str], path: Path,
+            timeout: float, heuristic: Any = None) -> tuple[float, ...]:
+    contract = _contract(problem)
+    spec = problem.candidate_spec
+    program = split_program(code)
+    instances = contract.samples(problem)
+    payloads = [problem.payload(i) for i in instances]
+    header = _header(title.format(title=contract.title), provenance, program, contract,
+                     spec.function_name, spec.signature, spec.docstring, len(payloads))
+
+    def module(expected: Sequence[float] | None) -> str:
+        return render_module(contract=contract, function_name=spec.function_name,
+                             header=header, program=program, payloads=payloads,
+                             expected=expected)
+
+    with tempfile.TemporaryDirectory(prefix="discover-export-") as tmp:
+        probe_file = Path(tmp) / "probe.py"
+        probe_file.write_text(module(None), encoding="utf-8")
+        outputs = _probe(probe_file, spec.function_name, payloads, timeout)
+        expected = []
+        for k, (instance, output) in enumerate(zip(instances, outputs, strict=True)):
+            solution = problem.validate(instance, output)
+            if isinstance(solution, Failure):
+                raise ExportError(f"the program fails on self-check instance {k}: {solution}")
+            value = float(problem.objective(instance, solution))
+            if heuristic is not None:
+                library = float(problem.objective(instance, heuristic(instance)))
+                if library != value:
+                    raise ExportError(
+                        f"exported code gives {value} on self-check instance {k} but the "
+                        f"library's heuristic gives {library}")
+            expected.append(value)
+        final = Path(tmp) / path.name
+        final.write_text(module(expected), encoding="utf-8")
+        check = _run([str(final)], None, timeout)
+        if check.returncode != 0:
+            raise ExportError("the exported module fails its own self-check:\n"
+                              + (check.stdout + check.stderr).strip())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(final.read_text(encoding="utf-8"), encoding="utf-8")
+    return tuple(expected)
+
+
+def _header(title: str, provenance: list[str], program: ProgramSource,
+            contract: ExportContract, function: str, signature: str, docstring: str,
+            count: int) -> str:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    parts = [title, "", "Provenance", "----------", *provenance,
+             f"exported    {now} by discover {__version__}", ""]
+    if program.docstring:
+        parts += ["Notes from the program", "----------------------", program.docstring, ""]
+    parts += ["Contract", "--------", signature, indent_block(docstring), "",
+              "Self-check", "----------",
+              f"``python <this file>`` runs {function}() on {count} embedded instances and",
+              f"compares the {contract.objective_label} with the values discover computed at",
+              "export time; the exit status is 0 when they match.", ""]
+    return "\n".join(parts)
+
+
+def _probe(module: Path, function: str, payloads: list[dict[str, Any]],
+           timeout: float) -> list[Any]:
+    result = _run(["-c", _PROBE, str(module), function, CALL_NAME],
+                  json.dumps(payloads), timeout)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        raise ExportError(f"running the program on the self-check instances failed:\n{tail}")
+    try:
+        outputs = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise ExportError("cannot read the program's outputs as JSON") from None
+    if not isinstance(outputs, list) or len(outputs) != len(payloads):
+        raise ExportError("unexpected probe output")
+    return outputs
+
+
+def _run(args: list[str], stdin: str | None, timeout: float) -> subprocess.CompletedProcess[str]:
+    # Isolated mode and an empty environment: the program sees no API keys and
+    # no PYTHONPATH; it runs in a scratch directory.
+    env = {"PATH": os.defpath, "PYTHONHASHSEED": "0"}
+    try:
+        return subprocess.run([sys.executable, "-I", *args], input=stdin, capture_output=True,
+                              text=True, timeout=timeout, env=env,
+                              cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        raise ExportError(f"the program did not finish within {timeout:g} s") from None
