@@ -1,0 +1,271 @@
+"""What runs inside a forked candidate child: lock it down, run the candidate, report.
+
+The worker forks; the child calls :func:`run_candidate` (or :func:`run_probe`
+when the worker tests its isolation) and never returns. The order matters:
+
+1. new session and process group (so the supervisor can kill the whole group);
+2. descriptors: stdin from ``/dev/null``, stdout/stderr into the capture pipe,
+   the result channel on fd 3, everything else closed;
+3. resource limits (``RLIMIT_AS``, ``CPU``, ``FSIZE=0``, ``NOFILE``, ``CORE=0``,
+   ``NPROC`` under a dedicated uid);
+4. the unprivileged uid/gid (drops every capability);
+5. ``faulthandler`` on stderr, with ``SIGSYS`` chained so a refused system call
+   leaves a Python stack and still kills the child;
+6. the seccomp filter (needs the uid change to have happened: it refuses
+   ``setuid``);
+7. an import guard limited to the problem's allowed modules, then the candidate.
+"""
+
+from __future__ import annotations
+
+import builtins
+import faulthandler
+import json
+import linecache
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, NoReturn
+
+from sandbox import seccomp
+from sandbox.channel import (
+    MEMORY_FRAME,
+    ErrorKind,
+    FrameKind,
+    Unsendable,
+    encode_value,
+    frame,
+)
+
+CHANNEL_FD = 3
+CANDIDATE_FILENAME = "<candidate>"
+CANDIDATE_MODULE = "__candidate__"
+EXIT_SETUP_FAILED = 71
+
+
+class ImportRefused(ImportError):
+    """The candidate imported a module outside the problem's allowed list."""
+
+
+@dataclass(frozen=True)
+class ChildSetup:
+    """How to lock down one child.
+
+    Parameters
+    ----------
+    chan_fd, out_fd, null_fd
+        Result channel (write end), stdout/stderr capture (write end), ``/dev/null``.
+    scratch
+        Working directory of the child.
+    uid, gid
+        Unprivileged ids to switch to, or ``None`` to keep the worker's.
+    seccomp
+        Whether to load the system-call filter.
+    rlimits
+        ``(resource, soft, hard)`` triples to apply, lowest-wins.
+    """
+
+    chan_fd: int
+    out_fd: int
+    null_fd: int
+    scratch: str
+    uid: int | None
+    gid: int | None
+    seccomp: bool
+    rlimits: tuple[tuple[int, int, int], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CandidateJob:
+    """The candidate and its batch."""
+
+    code: str
+    function_name: str
+    harness: ModuleType
+    payloads: Sequence[dict[str, Any]]
+    allowed_imports: frozenset[str]
+    max_items: int
+
+
+def _write(data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(CHANNEL_FD, view):]
+
+
+def _lock_down(setup: ChildSetup) -> None:
+    os.setsid()
+    os.dup2(setup.null_fd, 0)
+    os.dup2(setup.out_fd, 1)
+    os.dup2(setup.out_fd, 2)
+    if setup.chan_fd != CHANNEL_FD:
+        os.dup2(setup.chan_fd, CHANNEL_FD)
+    os.closerange(CHANNEL_FD + 1, 1 << 16)
+    os.chdir(setup.scratch)
+    for res, soft, hard in setup.rlimits:
+        _, cur_hard = resource.getrlimit(res)
+        if cur_hard != resource.RLIM_INFINITY:
+            hard = min(hard, cur_hard)
+        resource.setrlimit(res, (min(soft, hard), hard))
+    if setup.gid is not None:
+        os.setgroups([])
+        os.setresgid(setup.gid, setup.gid, setup.gid)
+    if setup.uid is not None:
+        os.setresuid(setup.uid, setup.uid, setup.uid)
+    # Fresh stream objects: the worker's may hold buffered bytes of its own.
+    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+    faulthandler.enable(file=2, all_threads=False)
+    faulthandler.register(signal.SIGSYS, file=2, all_threads=False, chain=True)
+    for sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    if setup.seccomp:
+        seccomp.install(os.getpid())
+
+
+def _guarded_import(namespace: dict[str, Any], allowed: frozenset[str]) -> Callable[..., Any]:
+    real_import = builtins.__import__
+    shown = ", ".join(sorted(allowed))
+
+    def guarded(name: str, globals: Any = None, locals: Any = None,
+                fromlist: Any = (), level: int = 0) -> Any:
+        # Only imports executed by candidate code are limited; numpy and the
+        # harness import what they need internally.
+        if globals is namespace and (level != 0 or name.split(".")[0] not in allowed):
+            raise ImportRefused(f"import of '{name}' is not allowed (allowed: {shown})")
+        return real_import(name, globals, locals, fromlist, level)
+
+    return guarded
+
+
+def _error_frame(index: int, exc: BaseException) -> bytes:
+    kind = ErrorKind.EXCEPTION
+    cause: BaseException | None = exc
+    while cause is not None:  # an import refusal re-raised as another error is still one
+        if isinstance(cause, ImportRefused):
+            kind = ErrorKind.FORBIDDEN
+            break
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, MemoryError):
+        kind = ErrorKind.MEMORY
+    try:
+        message = str(exc)
+    except BaseException:  # a hostile __str__
+        message = "<exception message could not be printed>"
+    try:
+        lines = traceback.format_exception(exc)
+        tb = [part for line in lines for part in line.rstrip("\n").split("\n")][-16:]
+    except BaseException:
+        tb = []
+    return frame(FrameKind.ERROR, {"i": index, "kind": kind.value,
+                                   "type": type(exc).__name__, "msg": message[:2000], "tb": tb})
+
+
+def _finish(code: int) -> NoReturn:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def run_candidate(setup: ChildSetup, job: CandidateJob) -> NoReturn:
+    """Lock down, run the candidate on every payload, report over the channel; exit."""
+    code = 0
+    try:
+        code = _run_candidate(setup, job)
+    except BaseException:  # e.g. the channel closed under us: nothing left to report
+        code = 70
+    finally:
+        _finish(code)
+
+
+def _run_candidate(setup: ChildSetup, job: CandidateJob) -> int:
+    try:
+        _lock_down(setup)
+    except BaseException as exc:
+        _write(frame(FrameKind.ERROR, {"i": -1, "kind": ErrorKind.SETUP.value,
+                                       "type": type(exc).__name__, "msg": str(exc)[:500]}))
+        return EXIT_SETUP_FAILED
+    index = -1
+    try:
+        _write(frame(FrameKind.STARTED))
+        namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
+        builtins.__import__ = _guarded_import(namespace, job.allowed_imports)
+        linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,
+                                               job.code.splitlines(True), CANDIDATE_FILENAME)
+        exec(compile(job.code, CANDIDATE_FILENAME, "exec"), namespace)
+        function = namespace.get(job.function_name)
+        if not callable(function):
+            raise NameError(f"the module does not define a function `{job.function_name}`")
+        call = job.harness.call
+        for index, payload in enumerate(job.payloads):
+            start = time.perf_counter()
+            result = call(function, payload)
+            elapsed = time.perf_counter() - start
+            try:
+                value = encode_value(result, job.max_items)
+                body = json.dumps({"i": index, "t": elapsed, "v": value}, separators=(",", ":"))
+            except (Unsendable, ValueError, RecursionError) as exc:
+                _write(frame(FrameKind.UNSENDABLE, {"i": index, "t": elapsed,
+                                                    "why": str(exc)[:500]}))
+                return 0
+            data = body.encode()
+            _write(bytes((FrameKind.OUTPUT,)) + len(data).to_bytes(4, "little") + data)
+            del result, value, body, data
+        _write(frame(FrameKind.DONE))
+    except MemoryError as exc:
+        # Write the pre-encoded frame first: building a detailed one may itself fail.
+        _write(MEMORY_FRAME)
+        traceback.clear_frames(exc.__traceback__)  # drop the locals that filled memory
+        _write(_error_frame(index, exc))
+    except BaseException as exc:
+        _write(_error_frame(index, exc))
+    return 0
+
+
+def _proc_status() -> dict[str, str]:
+    fields = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def run_probe(setup: ChildSetup, attack: bool) -> NoReturn:
+    """Lock down like a candidate child, then report what holds.
+
+    With ``attack=False`` the child writes a JSON object of facts (ids,
+    capabilities, seccomp mode, limits, the visible root) to the channel. With
+    ``attack=True`` it opens a socket, which a working seccomp filter refuses
+    by killing the child with ``SIGSYS``.
+    """
+    try:
+        _lock_down(setup)
+        if attack:
+            import socket
+
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+            _write(b"socket allowed")
+            os._exit(0)
+        status = _proc_status()
+        limits = {name: resource.getrlimit(getattr(resource, name))
+                  for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+                               "RLIMIT_NPROC", "RLIMIT_CORE")}
+        facts = {
+            "uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(),
+            "groups": os.getgroups(), "cap_eff": status.get("CapEff", ""),
+            "no_new_privs": status.get("NoNewPrivs", ""), "seccomp": status.get("Seccomp", ""),
+            "rlimits": limits, "root": sorted(os.listdir("/"))[:50], "cwd": os.getcwd(),
+        }
+        _write(json.dumps(facts).encode())
+    except BaseException as exc:
+        _write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+    os._exit(0)

@@ -1,0 +1,132 @@
+"""Typed results of running a candidate in the sandbox."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from sandbox.channel import RawOutput
+
+
+class OutcomeStatus(enum.Enum):
+    """How a candidate's run ended."""
+
+    OK = "ok"
+    """Ran on every payload and every output crossed the channel."""
+    INVALID_OUTPUT = "invalid_output"
+    """An output could not be sent, was too large, or failed validation."""
+    EXCEPTION = "exception"
+    """The candidate raised (at import or in the function)."""
+    TIMEOUT = "timeout"
+    """The wall-clock deadline (or the CPU limit) was hit."""
+    MEMORY = "memory"
+    """The candidate ran out of its address-space allowance."""
+    CRASHED = "crashed"
+    """The child died by a signal or exited without finishing."""
+    FORBIDDEN = "forbidden"
+    """The candidate tried something the sandbox refuses."""
+    PRECHECK_FAILED = "precheck_failed"
+    """The source was rejected before running."""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Details of a failure, phrased so a language model can act on them.
+
+    Parameters
+    ----------
+    message
+        One line: what went wrong.
+    exception_type
+        Name of the exception class, when the candidate raised.
+    traceback
+        Last lines of the traceback (or of the Python stack at a refused call).
+    signal
+        Name of the signal that ended the child (``"SIGSEGV"``), if any.
+    refused
+        What the sandbox refused (a system call, an import, an output flood).
+    payload_index
+        The payload being evaluated when it happened (``None`` at import time).
+    """
+
+    message: str
+    exception_type: str | None = None
+    traceback: tuple[str, ...] = ()
+    signal: str | None = None
+    refused: str | None = None
+    payload_index: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.traceback, tuple):
+            raise TypeError("traceback must be a tuple of lines")
+
+    def __str__(self) -> str:
+        where = "" if self.payload_index is None else f" (payload {self.payload_index})"
+        return f"{self.message}{where}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of one candidate on a batch of payloads.
+
+    Parameters
+    ----------
+    status
+        How the run ended.
+    outputs
+        Raw outputs decoded from the channel, for the payloads the child
+        finished, in payload order (a prefix of the batch). Plain data only.
+    seconds
+        Per-payload seconds as measured inside the child (informational).
+    total_seconds
+        Wall time of the child, measured by its supervisor.
+    error
+        What went wrong, when ``status`` is not ``OK``.
+    stdout
+        Tail of what the child printed (capped).
+    cpu_seconds
+        CPU time the child used (user + system), when known.
+    max_rss_kb
+        Peak resident memory of the child in KiB, when known.
+    n_payloads
+        Size of the batch.
+    isolation_level
+        The pool's isolation level (see :attr:`sandbox.SandboxPool.isolation_level`).
+    """
+
+    status: OutcomeStatus
+    outputs: tuple[RawOutput, ...] = ()
+    seconds: tuple[float, ...] = ()
+    total_seconds: float = 0.0
+    error: ErrorInfo | None = None
+    stdout: str = ""
+    cpu_seconds: float | None = None
+    max_rss_kb: int | None = None
+    n_payloads: int = 0
+    isolation_level: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, OutcomeStatus):
+            raise TypeError(f"status must be an OutcomeStatus, got {self.status!r}")
+        if len(self.outputs) != len(self.seconds):
+            raise ValueError("outputs and seconds must have the same length")
+        if len(self.outputs) > self.n_payloads:
+            raise ValueError("more outputs than payloads")
+        if self.status is OutcomeStatus.OK and len(self.outputs) != self.n_payloads:
+            raise ValueError("an ok outcome needs an output for every payload")
+        if self.status is not OutcomeStatus.OK and self.error is None:
+            raise ValueError(f"a {self.status.value} outcome needs error details")
+        if not math.isfinite(self.total_seconds) or self.total_seconds < 0:
+            raise ValueError("total_seconds must be finite and non-negative")
+
+    @property
+    def ok(self) -> bool:
+        """True when the candidate produced an output for every payload."""
+        return self.status is OutcomeStatus.OK
+
+    def describe(self) -> str:
+        """One line for logs and for feedback to a language model."""
+        if self.error is None:
+            return f"{self.status.value} in {self.total_seconds:.3f}s"
+        return f"{self.status.value}: {self.error}"

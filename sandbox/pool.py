@@ -1,0 +1,467 @@
+"""The pool of warm workers that the search loop submits candidates to."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Collection, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluators.base import CandidateSpec
+from sandbox import launch, protocol, seccomp
+from sandbox.errors import SandboxError, SandboxUnavailable
+from sandbox.isolation import IsolationReport, assess
+from sandbox.launch import LaunchPlan
+from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits, SandboxWarning
+from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
+from sandbox.payloads import PayloadSet
+from sandbox.precheck import precheck
+from sandbox.verdict import classify
+
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class _Job:
+    code: str
+    spec: CandidateSpec
+    payloads: PayloadSet
+    time_limit: float
+
+
+class _WorkerProcess:
+    """One worker process and its pipes; used by one dispatcher thread at a time."""
+
+    def __init__(self, plan: LaunchPlan, init: dict[str, Any], log_path: Path) -> None:
+        self.plan = plan
+        self.init = init
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+        self.tasks = 0
+        self.known: set[str] = set()
+
+    def spawn(self, timeout: float) -> dict[str, Any]:
+        """Start the process and wait for its self-test; return the ``ready`` message."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                env=self.plan.env, close_fds=True, start_new_session=True, cwd="/")
+        self.started = time.monotonic()
+        try:
+            protocol.send(self._in, self.init)
+            message = protocol.receive(self._out, time.monotonic() + timeout)
+        except (protocol.ProtocolError, OSError) as exc:
+            self.kill()
+            raise SandboxError(f"{self.plan.launcher} worker failed to start: {exc}; "
+                               f"log: {self.log_tail()}") from None
+        if message.header.get("status") != "ready":
+            self.kill()
+            raise SandboxError(f"{self.plan.launcher} worker failed its setup: "
+                               f"{message.header}; log: {self.log_tail()}")
+        return message.header
+
+    @property
+    def _in(self) -> int:
+        assert self.proc is not None and self.proc.stdin is not None
+        return self.proc.stdin.fileno()
+
+    @property
+    def _out(self) -> int:
+        assert self.proc is not None and self.proc.stdout is not None
+        return self.proc.stdout.fileno()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def request(self, header: dict[str, Any], blob: bytes, deadline: float) -> protocol.Message:
+        protocol.send(self._in, header, blob)
+        return protocol.receive(self._out, deadline)
+
+    def kill(self) -> None:
+        """Kill the worker and everything in its session (the namespace goes with it)."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+    def close(self) -> None:
+        """Ask the worker to exit; kill it if it does not."""
+        if self.proc is None:
+            return
+        if self.alive:
+            with contextlib.suppress(OSError):
+                protocol.send(self._in, {"op": "exit"})
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2.0)
+        self.kill()
+
+    def log_tail(self, limit: int = 1500) -> str:
+        try:
+            return self.log_path.read_bytes()[-limit:].decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+
+class SandboxPool:
+    """Warm, isolated workers that evaluate candidate programs.
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes (one per core is right for CPU-bound candidates).
+    isolation
+        ``"auto"`` (use what the machine offers, warn about the rest),
+        ``"strict"`` (refuse to start without every layer) or ``"none"``
+        (process separation and limits only); see :data:`sandbox.limits.IsolationMode`.
+    limits
+        Per-child resource limits.
+    launcher
+        Force ``"bwrap"``, ``"unshare"`` or ``"plain"``; ``"auto"`` tries them in order.
+    disable
+        Layers to switch off on purpose (tests of the degraded path, debugging).
+    uid, gid
+        Unprivileged ids for children (needs the orchestrator to run as root).
+    harness_packages
+        Top-level packages holding harness modules; made visible to the workers.
+    max_tasks_per_worker, max_worker_age
+        A worker is restarted after this many evaluations or seconds.
+    start_timeout
+        Seconds a worker may take to start and pass its self-test.
+
+    Examples
+    --------
+    >>> with SandboxPool(workers=2) as pool:                      # doctest: +SKIP
+    ...     outcome = pool.run(code, problem.candidate_spec, payloads, time_limit=2.0)
+    """
+
+    def __init__(self, workers: int = 2, isolation: IsolationMode = "auto",
+                 limits: Limits | None = None, *, launcher: str = "auto",
+                 disable: Collection[Layer] = (), uid: int = NOBODY, gid: int = NOBODY,
+                 harness_packages: Sequence[str] = ("evaluators",),
+                 max_tasks_per_worker: int = 5000, max_worker_age: float = 3600.0,
+                 start_timeout: float = 60.0) -> None:
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, got {isolation!r}")
+        if launcher not in LAUNCHERS:
+            raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
+        if not all(isinstance(layer, Layer) for layer in disable):
+            raise TypeError("disable must contain Layer members")
+        if isolation == "strict" and disable:
+            raise SandboxUnavailable(
+                f"strict isolation cannot run with disabled layers: "
+                f"{', '.join(sorted(layer.value for layer in disable))}")
+        self.workers = workers
+        self.isolation = isolation
+        self.limits = limits or Limits()
+        self.launcher = launcher
+        self.disable = frozenset(disable)
+        self.uid = uid
+        self.gid = gid
+        self.harness_packages = tuple(harness_packages)
+        self.max_tasks_per_worker = max_tasks_per_worker
+        self.max_worker_age = max_worker_age
+        self.start_timeout = start_timeout
+        self._queue: queue.SimpleQueue[tuple[Future[Outcome], _Job] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._slots: list[_WorkerProcess | None] = []
+        self._report: IsolationReport | None = None
+        self._plan: LaunchPlan | None = None
+        self._init: dict[str, Any] = {}
+        self._tmp: Path | None = None
+        self._lock = threading.Lock()
+        self._state = "new"
+
+    # ----------------------------------------------------------------- set-up
+    def __enter__(self) -> SandboxPool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _requested(self) -> tuple[frozenset[Layer], dict[Layer, str], int | None]:
+        reasons: dict[Layer, str] = {}
+        requested = set(Layer) - self.disable
+        for layer in self.disable:
+            reasons[layer] = "disabled on request"
+        if self.isolation == "none":
+            for layer in (Layer.NAMESPACES, Layer.UNPRIVILEGED_UID, Layer.SECCOMP):
+                requested.discard(layer)
+                reasons[layer] = "isolation 'none'"
+        if Layer.UNPRIVILEGED_UID in requested and os.geteuid() != 0:
+            requested.discard(Layer.UNPRIVILEGED_UID)
+            reasons[Layer.UNPRIVILEGED_UID] = (
+                "the orchestrator is not root, so children keep its uid "
+                "(run as root, e.g. in a container, for a dedicated uid)")
+        if Layer.SECCOMP in requested and seccomp.current_architecture() is None:
+            requested.discard(Layer.SECCOMP)
+            reasons[Layer.SECCOMP] = "no filter for this architecture / operating system"
+        uid = self.uid if Layer.UNPRIVILEGED_UID in requested else None
+        return frozenset(requested), reasons, uid
+
+    def _launcher_order(self, requested: frozenset[Layer]) -> list[str]:
+        if Layer.NAMESPACES not in requested:
+            return ["plain"]
+        if self.launcher != "auto":
+            return [self.launcher]
+        if self.isolation == "strict":
+            return ["bwrap"]
+        return ["bwrap", "unshare", "plain"]
+
+    def start(self) -> None:
+        """Start the workers and check the isolation (idempotent).
+
+        Raises
+        ------
+        SandboxUnavailable
+            In strict mode, when a layer is missing.
+        SandboxError
+            When no worker can be started at all.
+        """
+        with self._lock:
+            if self._state == "running":
+                return
+            if self._state == "closed":
+                raise SandboxError("the pool is closed")
+            self._start()
+            self._state = "running"
+
+    def _start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="discover-sandbox-"))
+        host_scratch = self._tmp / "scratch"
+        host_scratch.mkdir()
+        os.chmod(self._tmp, 0o755)  # children (another uid) must be able to enter scratch
+        requested, reasons, uid = self._requested()
+        failures: list[str] = []
+        first: _WorkerProcess | None = None
+        ready: dict[str, Any] = {}
+        for name in self._launcher_order(requested):
+            try:
+                plan = launch.plan(name, self.harness_packages, str(host_scratch))
+            except FileNotFoundError as exc:
+                failures.append(f"{name}: {exc}")
+                continue
+            self._init = {"op": "init", "uid": uid, "gid": self.gid if uid is not None else None,
+                          "seccomp": Layer.SECCOMP in requested,
+                          "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch}
+            worker = _WorkerProcess(plan, self._init, self._tmp / "worker-0.log")
+            try:
+                ready = worker.spawn(self.start_timeout)
+            except SandboxError as exc:
+                failures.append(f"{name}: {exc}")
+                continue
+            first, self._plan = worker, plan
+            break
+        if first is None or self._plan is None:
+            self._cleanup_tmp()
+            raise SandboxError("no worker could be started: " + " | ".join(failures))
+        if Layer.NAMESPACES in requested and self._plan.launcher == "plain":
+            requested = requested - {Layer.NAMESPACES}
+            reasons[Layer.NAMESPACES] = "no launcher worked: " + " | ".join(failures)
+        self._report = assess(self.isolation, self._plan.launcher, self._plan.private_root,
+                              requested, ready, uid, reasons)
+        if self.isolation == "strict" and not self._report.complete:
+            first.close()
+            self._cleanup_tmp()
+            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary())
+        if self.isolation == "auto":
+            for status in self._report.missing:
+                warnings.warn(f"sandbox runs without {status.layer.value}: {status.detail}",
+                              SandboxWarning, stacklevel=3)
+        self._slots = [first] + [None] * (self.workers - 1)
+        try:
+            for slot in range(1, self.workers):
+                self._slots[slot] = self._spawn(slot)
+        except SandboxError:
+            self._shutdown_workers()
+            self._cleanup_tmp()
+            raise
+        for slot in range(self.workers):
+            thread = threading.Thread(target=self._serve, args=(slot,),
+                                      name=f"sandbox-worker-{slot}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _spawn(self, slot: int) -> _WorkerProcess:
+        assert self._plan is not None and self._tmp is not None
+        worker = _WorkerProcess(self._plan, self._init, self._tmp / f"worker-{slot}.log")
+        worker.spawn(self.start_timeout)
+        return worker
+
+    @property
+    def isolation_report(self) -> IsolationReport:
+        """Which layers are in force (starts the pool if needed)."""
+        if self._report is None:
+            self.start()
+        assert self._report is not None
+        return self._report
+
+    @property
+    def isolation_level(self) -> str:
+        """Short label recorded with every evaluation: ``full``, ``partial:...``, ``none``."""
+        return self.isolation_report.level
+
+    # --------------------------------------------------------------- running
+    def submit(self, code: str, spec: CandidateSpec,
+               payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
+               check: bool = True) -> Future[Outcome]:
+        """Queue one candidate for evaluation on a batch of payloads.
+
+        Parameters
+        ----------
+        code
+            The candidate module's source.
+        spec
+            The problem's candidate contract (function, parameters, harness, imports).
+        payloads
+            Instance payloads (``problem.payload(instance)``), or a prepared
+            :class:`~sandbox.payloads.PayloadSet` (cheaper when reused).
+        time_limit
+            Wall-clock deadline in seconds for the whole batch.
+        check
+            Run :func:`~sandbox.precheck.precheck` first; a failure completes the
+            future at once with ``precheck_failed``.
+
+        Returns
+        -------
+        Future[Outcome]
+            Completed by a dispatcher thread.
+        """
+        if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)
+                and time_limit > 0):
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
+        self.start()
+        future: Future[Outcome] = Future()
+        if check:
+            verdict = precheck(code, spec, self.limits.max_code_bytes)
+            if not verdict.ok:
+                future.set_result(Outcome(OutcomeStatus.PRECHECK_FAILED,
+                                          error=ErrorInfo(verdict.message), n_payloads=pset.count,
+                                          isolation_level=self.isolation_level))
+                return future
+        self._queue.put((future, _Job(code, spec, pset, float(time_limit))))
+        return future
+
+    def run(self, code: str, spec: CandidateSpec,
+            payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
+            check: bool = True) -> Outcome:
+        """Evaluate one candidate and wait for the outcome (see :meth:`submit`)."""
+        return self.submit(code, spec, payloads, time_limit, check=check).result()
+
+    def _serve(self, slot: int) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, job = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                outcome = self._execute(slot, job)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(outcome)
+
+    def _worker_for(self, slot: int) -> _WorkerProcess:
+        worker = self._slots[slot]
+        if worker is not None and worker.alive and worker.tasks < self.max_tasks_per_worker \
+                and time.monotonic() - worker.started < self.max_worker_age:
+            return worker
+        if worker is not None:
+            worker.close()
+        self._slots[slot] = None
+        worker = self._spawn(slot)
+        self._slots[slot] = worker
+        return worker
+
+    def _execute(self, slot: int, job: _Job) -> Outcome:
+        worker = self._worker_for(slot)
+        spec, pset = job.spec, job.payloads
+        header = {"op": "eval", "id": worker.tasks, "code": job.code,
+                  "function": spec.function_name, "harness": spec.harness,
+                  "allowed_imports": list(spec.allowed_imports), "payloads": pset.key,
+                  "time_limit": job.time_limit, "limits": self.limits.to_wire()}
+        # Transfer time of a fresh payload set is not the candidate's.
+        deadline = (time.monotonic() + job.time_limit + self.limits.kill_grace
+                    + len(pset.blob) / 20e6)
+        level = self.isolation_level
+        try:
+            blob = b"" if pset.key in worker.known else pset.blob
+            message = worker.request(header, blob, deadline)
+            if message.header.get("status") == "missing":
+                message = worker.request(header, pset.blob, deadline)
+        except protocol.PeerTimeout:
+            worker.kill()
+            self._slots[slot] = None
+            return Outcome(OutcomeStatus.TIMEOUT, error=ErrorInfo(
+                f"the worker did not answer within {job.time_limit:g} s + "
+                f"{self.limits.kill_grace:g} s grace; it was killed and will be restarted"),
+                n_payloads=pset.count, isolation_level=level)
+        except (protocol.ProtocolError, OSError) as exc:
+            tail = worker.log_tail(500)
+            worker.kill()
+            self._slots[slot] = None
+            return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(
+                f"the worker died ({exc}); it will be restarted. log: {tail}"),
+                n_payloads=pset.count, isolation_level=level)
+        worker.tasks += 1
+        if message.header.get("status") != "done":
+            raise SandboxError(f"unexpected worker reply: {message.header}")
+        worker.known.add(pset.key)
+        return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
+                        level)
+
+    # --------------------------------------------------------------- closing
+    def close(self) -> None:
+        """Finish queued work, stop the workers and remove the scratch space."""
+        with self._lock:
+            if self._state != "running":
+                self._state = "closed"
+                return
+            self._state = "closed"
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._shutdown_workers()
+        self._cleanup_tmp()
+
+    def _shutdown_workers(self) -> None:
+        for worker in self._slots:
+            if worker is not None:
+                worker.close()
+        self._slots = []
+
+    def _cleanup_tmp(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def worker_pids(self) -> list[int]:
+        """Host pids of the running worker processes (launcher processes for bwrap)."""
+        return [w.proc.pid for w in self._slots if w is not None and w.proc is not None]

@@ -1,0 +1,98 @@
+"""Messages between the orchestrator and a worker over a pair of pipes.
+
+A message is ``<header length: u32><blob length: u32>``, a UTF-8 JSON object
+(the header) and an opaque blob (payloads going down, the child's channel
+bytes coming back). JSON only, never pickle: the worker sits inside the
+sandbox, so what it sends is parsed as data with size caps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = struct.Struct("<II")
+MAX_HEADER = 16 * 2**20
+MAX_BLOB = 1 * 2**30
+
+
+class ProtocolError(RuntimeError):
+    """The peer closed the pipe, timed out or sent a malformed message."""
+
+
+class PeerTimeout(ProtocolError):
+    """No complete message arrived before the deadline."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One decoded message."""
+
+    header: dict[str, Any]
+    blob: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.header, dict):
+            raise TypeError("header must be a dict")
+
+
+def encode(header: dict[str, Any], blob: bytes = b"") -> bytes:
+    """Serialise a message."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return PREFIX.pack(len(head), len(blob)) + head + blob
+
+
+def send(fd: int, header: dict[str, Any], blob: bytes = b"") -> None:
+    """Write a whole message to ``fd`` (blocking)."""
+    data = memoryview(encode(header, blob))
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks: list[bytes] = []
+    remaining = n
+    while remaining:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise PeerTimeout("timed out waiting for the peer")
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                raise PeerTimeout("timed out waiting for the peer")
+        chunk = os.read(fd, min(remaining, 4 * 2**20))
+        if not chunk:
+            raise ProtocolError("peer closed the pipe")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd: int, deadline: float | None = None) -> Message:
+    """Read one message from ``fd``.
+
+    Parameters
+    ----------
+    fd
+        Readable pipe end.
+    deadline
+        ``time.monotonic()`` value after which :class:`PeerTimeout` is raised.
+    """
+    head_len, blob_len = PREFIX.unpack(_read_exact(fd, PREFIX.size, deadline))
+    if head_len > MAX_HEADER or blob_len > MAX_BLOB:
+        raise ProtocolError(f"message too large ({head_len} + {blob_len} bytes)")
+    head = _read_exact(fd, head_len, deadline)
+    blob = _read_exact(fd, blob_len, deadline) if blob_len else b""
+    try:
+        header = json.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"malformed header: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    return Message(header, blob)

@@ -1,0 +1,198 @@
+"""Turn what the supervisor observed into a typed :class:`~sandbox.outcome.Outcome`.
+
+Runs on the trusted side. The supervisor's facts (deadline hit, caps
+exceeded, exit status, signal) come first: they cannot be forged by the
+candidate. Only then is the channel consulted for outputs and error details.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.channel import ChannelError, ChildReport, ErrorKind, parse_report
+from sandbox.child import CANDIDATE_FILENAME, EXIT_SETUP_FAILED
+from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
+
+_FRAME_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _stack_lines(stdout: str) -> list[str]:
+    """The faulthandler stack at the end of the captured output, most recent first."""
+    marker = stdout.rfind("Stack (most recent call first):")
+    if marker < 0:
+        marker = stdout.rfind("(most recent call first):")
+    if marker < 0:
+        return []
+    return [line.strip() for line in stdout[marker:].splitlines()[1:] if line.strip()][:12]
+
+
+def _refused_call(stdout: str, code: str) -> str:
+    """Describe where a refused system call came from, in candidate terms."""
+    stack = _stack_lines(stdout)
+    source = code.splitlines()
+    innermost = None
+    for line in stack:
+        match = _FRAME_LINE.search(line)
+        if not match:
+            continue
+        if innermost is None:
+            innermost = f"{match['file'].rsplit('/', 1)[-1]}:{match['line']} in {match['func']}"
+        if match["file"] == CANDIDATE_FILENAME:
+            number = int(match["line"])
+            text = source[number - 1].strip() if 0 < number <= len(source) else ""
+            via = "" if innermost.startswith(CANDIDATE_FILENAME) else f" (inside {innermost})"
+            return f"a system call at candidate line {number}: `{text}`{via}"
+    if innermost is not None:
+        return f"a system call in {innermost}"
+    # Signals are blocked while glibc creates a process or thread, so a refused
+    # fork/clone leaves no Python stack behind.
+    return "a system call made with signals blocked (typically starting a process or thread)"
+
+
+class _Context:
+    """Shared pieces of every outcome built from one reply."""
+
+    def __init__(self, reply: Mapping[str, Any], n_payloads: int, level: str) -> None:
+        self.reply = reply
+        self.n = n_payloads
+        self.level = level
+
+    def outcome(self, status: OutcomeStatus, error: ErrorInfo | None,
+                report: ChildReport | None) -> Outcome:
+        outputs = report.outputs if report is not None else ()
+        seconds = report.seconds if report is not None else ()
+        if status is not OutcomeStatus.OK:
+            # a prefix of finished payloads is kept for diagnostics
+            outputs, seconds = outputs[:self.n], seconds[:self.n]
+        cpu = self.reply.get("cpu")
+        rss = self.reply.get("maxrss_kb")
+        return Outcome(
+            status=status, outputs=outputs, seconds=seconds,
+            total_seconds=max(0.0, float(self.reply.get("elapsed", 0.0))), error=error,
+            stdout=str(self.reply.get("stdout", "")),
+            cpu_seconds=float(cpu) if isinstance(cpu, int | float) else None,
+            max_rss_kb=int(rss) if isinstance(rss, int) else None,
+            n_payloads=self.n, isolation_level=self.level)
+
+
+def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,
+             time_limit: float, isolation_level: str = "") -> Outcome:
+    """Build the outcome of one evaluation.
+
+    Parameters
+    ----------
+    reply
+        The worker's reply header (exit status, signal, flags, timings).
+    channel
+        The child's raw channel bytes.
+    n_payloads
+        Size of the batch.
+    code
+        The candidate's source (to quote the line of a refused call).
+    time_limit
+        The batch deadline, for messages.
+    isolation_level
+        Recorded on the outcome.
+    """
+    ctx = _Context(reply, n_payloads, isolation_level)
+    try:
+        report: ChildReport | None = parse_report(channel, n_payloads)
+        corrupt = None
+    except ChannelError as exc:
+        report, corrupt = None, str(exc)
+    done_count = len(report.outputs) if report is not None else 0
+    stdout = str(reply.get("stdout", ""))
+    sig = reply.get("signal")
+
+    if reply.get("timed_out"):
+        return ctx.outcome(OutcomeStatus.TIMEOUT, ErrorInfo(
+            f"exceeded the time limit of {time_limit:g} s after {done_count} of "
+            f"{n_payloads} payloads", payload_index=done_count if done_count < n_payloads
+            else None), report)
+    if reply.get("flood"):
+        return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
+            "printed too much: stdout/stderr flood stopped",
+            refused="writing more than the stdout/stderr cap"), report)
+    if reply.get("overflow"):
+        return ctx.outcome(OutcomeStatus.INVALID_OUTPUT, ErrorInfo(
+            "output too large: the result channel cap was exceeded"), None)
+    if isinstance(sig, int):
+        return _by_signal(ctx, sig, stdout, code, report)
+    if corrupt is not None or report is None:
+        return ctx.outcome(OutcomeStatus.INVALID_OUTPUT, ErrorInfo(
+            f"result channel corrupted: {corrupt}"), None)
+    if report.memory or (report.error is not None and report.error["kind"] is ErrorKind.MEMORY):
+        return ctx.outcome(OutcomeStatus.MEMORY, _error_info(
+            report, "ran out of memory (address-space limit)"), report)
+    if report.error is not None:
+        kind = report.error["kind"]
+        if kind is ErrorKind.FORBIDDEN:
+            info = _error_info(report, report.error["msg"])
+            return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
+                info.message, info.exception_type, info.traceback, refused=report.error["msg"],
+                payload_index=info.payload_index), report)
+        if kind is ErrorKind.SETUP:
+            return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
+                f"sandbox setup failed: {report.error['type']}: {report.error['msg']}"), report)
+        where = " at import" if report.error["index"] < 0 else ""
+        return ctx.outcome(OutcomeStatus.EXCEPTION, _error_info(
+            report, f"{report.error['type']}{where}: {report.error['msg']}"), report)
+    if report.unsendable is not None:
+        index, why = report.unsendable
+        return ctx.outcome(OutcomeStatus.INVALID_OUTPUT, ErrorInfo(
+            f"output cannot be sent: {why}", payload_index=index), report)
+    exit_code = reply.get("exit_code")
+    if not report.done:
+        detail = ("sandbox setup failed" if exit_code == EXIT_SETUP_FAILED
+                  else f"exited with code {exit_code} before finishing")
+        return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
+            f"{detail} ({done_count} of {n_payloads} payloads done)",
+            payload_index=done_count if done_count < n_payloads else None), report)
+    return ctx.outcome(OutcomeStatus.OK, None, report)
+
+
+def _by_signal(ctx: _Context, sig: int, stdout: str, code: str,
+               report: ChildReport | None) -> Outcome:
+    name = _signal_name(sig)
+    done_count = len(report.outputs) if report is not None else 0
+    index = done_count if done_count < ctx.n else None
+    if sig == signal.SIGSYS:
+        refused = _refused_call(stdout, code)
+        return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
+            f"refused by the sandbox: {refused}", traceback=tuple(_stack_lines(stdout)),
+            signal=name, refused=refused, payload_index=index), report)
+    if sig == signal.SIGXFSZ:
+        return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
+            "refused by the sandbox: writing to a file", signal=name,
+            refused="file write (file size limit 0)", payload_index=index), report)
+    cpu = ctx.reply.get("cpu")
+    cpu_limit = ctx.reply.get("cpu_limit")
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and isinstance(cpu, int | float)
+                                 and isinstance(cpu_limit, int | float) and cpu >= cpu_limit):
+        return ctx.outcome(OutcomeStatus.TIMEOUT, ErrorInfo(
+            f"exceeded the CPU time limit of {cpu_limit} s", signal=name,
+            payload_index=index), report)
+    if report is not None and report.memory:
+        return ctx.outcome(OutcomeStatus.MEMORY, ErrorInfo(
+            "ran out of memory (address-space limit)", signal=name, payload_index=index), report)
+    return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
+        f"crashed with {name}", traceback=tuple(_stack_lines(stdout)), signal=name,
+        payload_index=index), report)
+
+
+def _error_info(report: ChildReport, message: str) -> ErrorInfo:
+    error = report.error or {}
+    index = error.get("index", -1)
+    return ErrorInfo(message=message[:2000], exception_type=error.get("type") or None,
+                     traceback=tuple(error.get("tb", ())),
+                     payload_index=None if index is None or index < 0 else index)

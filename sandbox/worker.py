@@ -1,0 +1,337 @@
+"""The warm worker: ``python -m sandbox.worker``, one per core, inside the sandbox.
+
+Started by exec with a clean environment (never forked from the orchestrator,
+whose memory holds API keys), it pre-imports numpy and the harness modules,
+then serves requests from the orchestrator on stdin/stdout (see
+:mod:`sandbox.protocol`). For each candidate it forks one short-lived child
+(:mod:`sandbox.child`), which inherits the warm interpreter copy-on-write, so
+a candidate costs a fork instead of an interpreter start.
+
+The worker is trusted code but runs inside the namespaces; it supervises each
+child from outside: the wall-clock deadline (``SIGKILL`` to the child's whole
+process group), the output caps, and the clean-up of anything left behind
+(the worker is a child subreaper, so orphans come back to it and are killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import math
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from collections import OrderedDict
+from typing import Any
+
+from sandbox import protocol, seccomp
+from sandbox.child import CandidateJob, ChildSetup, run_candidate, run_probe
+
+PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collections",
+           "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
+           "socket", "faulthandler", "traceback", "linecache")
+PR_SET_CHILD_SUBREAPER = 36
+MAX_PAYLOAD_SETS = 8
+READ_CHUNK = 1 << 16
+
+
+class Worker:
+    """State of one worker process."""
+
+    def __init__(self, proto_in: int, proto_out: int, null_fd: int) -> None:
+        self.proto_in = proto_in
+        self.proto_out = proto_out
+        self.null_fd = null_fd
+        self.payload_sets: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.config: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Apply the orchestrator's configuration and probe the isolation."""
+        self.config = config
+        for name in list(PRELOAD) + list(config.get("preload", [])):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        os.makedirs(config["scratch"], exist_ok=True)
+        arch = seccomp.current_architecture()
+        if arch is not None:
+            seccomp.build_filter(arch, os.getpid())  # warm the template cache
+        gc.collect()
+        gc.freeze()  # children then never touch (copy) these objects' GC headers
+        facts = self._probe(attack=False)
+        enforced = None
+        if config["seccomp"]:
+            status, _ = self._probe_status(attack=True)
+            enforced = status == -signal.SIGSYS
+        return {"status": "ready", "pid": os.getpid(), "ns": namespaces(),
+                "probe": facts, "seccomp_enforced": enforced,
+                "python": sys.version.split()[0]}
+
+    def _child_setup(self, chan_w: int, out_w: int, time_limit: float,
+                     limits: dict[str, Any]) -> ChildSetup:
+        cfg = self.config
+        rlimits: list[tuple[int, int, int]] = []
+        if cfg["rlimits"]:
+            cpu = max(1, math.ceil(time_limit + float(limits["cpu_slack"])))
+            address_space = vm_bytes() + int(limits["memory_mb"]) * 2**20
+            rlimits = [
+                (resource.RLIMIT_AS, address_space, address_space),
+                (resource.RLIMIT_CPU, cpu, cpu + 1),
+                (resource.RLIMIT_FSIZE, 0, 0),
+                (resource.RLIMIT_NOFILE, int(limits["open_files"]), int(limits["open_files"])),
+                (resource.RLIMIT_CORE, 0, 0),
+                (resource.RLIMIT_MEMLOCK, 0, 0),
+                (resource.RLIMIT_MSGQUEUE, 0, 0),
+            ]
+            if cfg["uid"] is not None:
+                # Counted per uid: only meaningful when the child has its own uid.
+                rlimits.append((resource.RLIMIT_NPROC, int(limits["threads"]),
+                                int(limits["threads"])))
+        return ChildSetup(chan_fd=chan_w, out_fd=out_w, null_fd=self.null_fd,
+                          scratch=cfg["scratch"], uid=cfg["uid"], gid=cfg["gid"],
+                          seccomp=bool(cfg["seccomp"]), rlimits=tuple(rlimits))
+
+    def _probe_status(self, attack: bool) -> tuple[int, bytes]:
+        chan_r, chan_w = os.pipe()
+        limits = {"cpu_slack": 1.0, "memory_mb": 256, "open_files": 32, "threads": 1}
+        setup = self._child_setup(chan_w, self.null_fd, 2.0, limits)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(chan_r)
+            run_probe(setup, attack)
+        os.close(chan_w)
+        data = bytearray()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([chan_r], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            chunk = os.read(chan_r, READ_CHUNK)
+            if not chunk:
+                break
+            data += chunk
+        os.close(chan_r)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return code, bytes(data)
+
+    def _probe(self, attack: bool) -> dict[str, Any]:
+        code, data = self._probe_status(attack)
+        try:
+            facts = json.loads(data.decode() or "{}")
+        except ValueError:
+            facts = {"error": f"unreadable probe output {data[:200]!r}"}
+        facts["exit"] = code
+        return facts
+
+    # ------------------------------------------------------------- evaluation
+    def evaluate(self, header: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], bytes]:
+        """Run one candidate on one payload set; return the reply header and channel bytes."""
+        key = header["payloads"]
+        if blob:
+            self.payload_sets[key] = json.loads(blob)
+            while len(self.payload_sets) > MAX_PAYLOAD_SETS:
+                self.payload_sets.popitem(last=False)
+        if key not in self.payload_sets:
+            return {"id": header["id"], "status": "missing"}, b""
+        self.payload_sets.move_to_end(key)
+        payloads = self.payload_sets[key]
+        harness = importlib.import_module(header["harness"])
+        allowed = frozenset(header["allowed_imports"])
+        for name in allowed:  # import as the worker, so children need no file access
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        job = CandidateJob(code=header["code"], function_name=header["function"],
+                           harness=harness, payloads=payloads, allowed_imports=allowed,
+                           max_items=int(header["limits"]["max_output_items"]))
+        reply, channel = self._supervise(job, float(header["time_limit"]), header["limits"])
+        reply["id"] = header["id"]
+        return reply, channel
+
+    def _supervise(self, job: CandidateJob, time_limit: float,
+                   limits: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        chan_r, chan_w = os.pipe()
+        out_r, out_w = os.pipe()
+        setup = self._child_setup(chan_w, out_w, time_limit, limits)
+        sys.stderr.flush()
+        gc.freeze()
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(chan_r)
+            os.close(out_r)
+            self.payload_sets.clear()  # other batches stay out of the child's reach
+            run_candidate(setup, job)
+        os.close(chan_w)
+        os.close(out_w)
+        deadline = start + time_limit
+        channel = bytearray()
+        stdout = bytearray()
+        stdout_total = 0
+        cap_channel = int(limits["max_output_bytes"])
+        cap_stdout = int(limits["max_stdout_bytes"])
+        flood = int(limits["max_stdout_flood"])
+        timed_out = overflow = flooded = exited = False
+        pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+        open_fds = {chan_r, out_r}
+        for fd in open_fds:
+            os.set_blocking(fd, False)
+        while True:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                timed_out = True
+                break
+            watch = [*open_fds] + ([pidfd] if pidfd is not None else [])
+            ready, _, _ = select.select(watch, [], [], wait if pidfd is not None
+                                        else min(wait, 0.005))
+            for fd in ready:
+                if fd == pidfd:
+                    exited = True
+                    continue
+                eof = _drain(fd, channel if fd == chan_r else stdout)
+                if eof:
+                    open_fds.discard(fd)
+            if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG
+                                           | os.WNOWAIT) is not None:
+                exited = True
+            if len(stdout) > 2 * cap_stdout:
+                stdout_total += len(stdout) - cap_stdout
+                del stdout[:-cap_stdout]
+            overflow = len(channel) > cap_channel
+            flooded = stdout_total + len(stdout) > flood
+            if exited or overflow or flooded:
+                break
+        if not exited:
+            _kill_group(pid)
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.monotonic() - start
+        _kill_group(pid)  # members that stayed in the child's group
+        for fd in (chan_r, out_r):
+            if fd in open_fds and not (overflow or flooded):
+                _drain(fd, channel if fd == chan_r else stdout)
+            os.close(fd)
+        if pidfd is not None:
+            os.close(pidfd)
+        self._reap_leftovers()
+        reply = {
+            "status": "done",
+            "elapsed": elapsed,
+            "timed_out": timed_out,
+            "overflow": overflow,
+            "flood": flooded,
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "cpu_limit": max(1, math.ceil(time_limit + float(limits["cpu_slack"]))),
+            "maxrss_kb": usage.ru_maxrss,
+            "stdout": bytes(stdout[-cap_stdout:]).decode("utf-8", "replace"),
+        }
+        return reply, bytes(channel[:cap_channel]) if not overflow else b""
+
+    def _reap_leftovers(self) -> None:
+        """Kill and reap anything the child left (orphans come back to this subreaper).
+
+        With seccomp the child cannot create processes, so only zombies are
+        reaped; without it, every remaining child of the worker is killed.
+        """
+        if not self.config.get("seccomp"):
+            me = str(os.getpid())
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        stat = fh.read()
+                except OSError:
+                    continue
+                if stat.rpartition(")")[2].split()[1] == me:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(int(entry), signal.SIGKILL)
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                if self.config.get("seccomp"):
+                    return
+                time.sleep(0.001)  # killed orphans need a moment to become zombies
+
+    # ------------------------------------------------------------------- loop
+    def serve(self) -> None:
+        """Answer requests until ``exit`` or end of input."""
+        while True:
+            try:
+                message = protocol.receive(self.proto_in)
+            except protocol.ProtocolError:
+                return
+            op = message.header.get("op")
+            if op == "exit":
+                return
+            if op == "init":
+                reply: dict[str, Any] = self.setup(message.header)
+                protocol.send(self.proto_out, reply)
+            elif op == "eval":
+                reply, channel = self.evaluate(message.header, message.blob)
+                protocol.send(self.proto_out, reply, channel)
+            else:
+                protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
+
+
+def _drain(fd: int, sink: bytearray) -> bool:
+    """Read what is available; True at end of file."""
+    while True:
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            return True
+        sink += chunk
+        if len(chunk) < READ_CHUNK:
+            return False
+
+
+def _kill_group(pid: int) -> None:
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(target, signal.SIGKILL)
+
+
+def vm_bytes() -> int:
+    """Current virtual size of this process (what a forked child starts with)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def namespaces() -> dict[str, int]:
+    """Inode numbers of this process's namespaces (equal inodes: same namespace)."""
+    out = {}
+    for name in ("net", "pid", "mnt", "ipc", "uts", "user"):
+        with contextlib.suppress(OSError):
+            out[name] = os.stat(f"/proc/self/ns/{name}").st_ino
+    return out
+
+
+def main() -> None:
+    """Entry point: take over stdin/stdout as the protocol pipes and serve."""
+    proto_in = os.dup(0)
+    proto_out = os.dup(1)
+    null_fd = os.open(os.devnull, os.O_RDWR)
+    os.set_inheritable(null_fd, False)
+    os.dup2(null_fd, 0)
+    os.dup2(2, 1)  # a stray print must not corrupt the protocol
+    seccomp.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    Worker(proto_in, proto_out, null_fd).serve()
+
+
+if __name__ == "__main__":
+    main()
