@@ -54,7 +54,7 @@ class Synchronous(enum.Enum):
     FULL = "FULL"
 
 
-def resolve_url(url: str | URL | None, cwd: Path | None = None) -> URL:
+def resolve_url(url: str | Path | URL | None, cwd: Path | None = None) -> URL:
     """Turn ``--archive`` input into a SQLAlchemy URL.
 
     Parameters
@@ -76,12 +76,12 @@ def resolve_url(url: str | URL | None, cwd: Path | None = None) -> URL:
         return URL.create("sqlite", database=str(base / DEFAULT_PATH))
     if isinstance(url, URL):
         parsed = url
-    elif "://" not in url:
+    elif isinstance(url, Path) or "://" not in url:
         return URL.create("sqlite", database=str(base / Path(url).expanduser()))
     else:
         try:
             parsed = make_url(url)
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:
             raise ArchiveError(f"not a database URL: {url!r} ({exc})") from None
     if is_sqlite(parsed) and not _is_memory(parsed):
         database = Path(str(parsed.database)).expanduser()

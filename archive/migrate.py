@@ -15,6 +15,7 @@ with ``PRAGMA foreign_key_check`` before the commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -72,6 +73,20 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     target = script.get_current_head() if revision == "head" else revision
     if current_revision(engine) == target:
         return False
+    return _migrate(engine, script, target, command.upgrade)
+
+
+def downgrade(engine: Engine, revision: str) -> bool:
+    """Downgrade to ``revision`` (``"base"`` for an empty schema); for development and tests."""
+    script = ScriptDirectory.from_config(alembic_config())
+    target = None if revision == "base" else revision
+    if current_revision(engine) == target:
+        return False
+    return _migrate(engine, script, target, command.downgrade)
+
+
+def _migrate(engine: Engine, script: ScriptDirectory, target: str | None,
+             step: Callable[[Config, str], None]) -> bool:
     sqlite = is_sqlite(engine.url)
     with writer(engine).connect() as connection:
         if sqlite:
@@ -84,13 +99,13 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
                     return False  # another process got here first
                 _check_known(script, current)
                 try:
-                    command.upgrade(alembic_config(connection), revision)
+                    step(alembic_config(connection), target or "base")
                 except CommandError as exc:
-                    raise SchemaError(f"cannot upgrade the archive schema: {exc}") from exc
+                    raise SchemaError(f"cannot migrate the archive schema: {exc}") from exc
                 if sqlite:
                     problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if problems:
-                        raise SchemaError(f"foreign key violations after upgrade: {problems[:5]}")
+                        raise SchemaError(f"foreign key violations after migrating: {problems[:5]}")
         finally:
             if sqlite:
                 _raw_execute(connection, "PRAGMA foreign_keys = ON")

@@ -93,11 +93,11 @@ def summaries(session: Session, program_ids: Iterable[int]) -> dict[int, Program
             sa.select(ProgramRow.id, ProgramRow.run_id, ProgramRow.operator, ProgramRow.island,
                       ProgramRow.generation, ProgramRow.idea, ProgramRow.duplicate_of)
             .where(ProgramRow.id.in_(chunk))
-        ).tuples())
+        ))
         for pid, split, status, score in session.execute(
             sa.select(EvaluationRow.program_id, EvaluationRow.split, EvaluationRow.status,
                       EvaluationRow.score).where(EvaluationRow.program_id.in_(chunk))
-        ).tuples():
+        ):
             scores[pid][split] = score if status is EvaluationStatus.OK else None
     return {
         pid: ProgramSummary(
@@ -140,7 +140,7 @@ def _walk(session: Session, start: int, max_depth: int | None, *, upward: bool
             for parent_id, child_id, role in session.execute(
                 sa.select(LineageEdgeRow.parent_id, LineageEdgeRow.child_id, LineageEdgeRow.role)
                 .where(near.in_(chunk)).order_by(LineageEdgeRow.id)
-            ).tuples():
+            ):
                 edges.append(LineageEdge(parent_id, child_id, role, depth))
                 node = parent_id if upward else child_id
                 if node not in seen:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from archive.hashing import code_hash as _code_hash
 from archive.redact import redact
 
-_INT64_MAX = 2**63 - 1
+_INT32_MAX = 2**31 - 1  # INTEGER columns are 32-bit on PostgreSQL
+_MAX_TOKENS = 10**12  # far above any call, and sums of many stay within 64 bits
 HASH_LENGTH = 128
 """Longest code/behaviour hash or instance fingerprint (indexed columns need a bound)."""
 METHOD_LENGTH = 64
@@ -86,9 +87,9 @@ def _check_finite(name: str, value: float | None) -> None:
         raise ValueError(f"{name} must be finite or None, got {value!r}")
 
 
-def _check_count(name: str, value: int | None) -> None:
-    if value is not None and not 0 <= value <= _INT64_MAX:
-        raise ValueError(f"{name} must lie in 0..2**63-1, got {value!r}")
+def _check_count(name: str, value: int | None, limit: int) -> None:
+    if value is not None and not 0 <= value <= limit:
+        raise ValueError(f"{name} must lie in 0..{limit}, got {value!r}")
 
 
 def _check_length(name: str, value: str | None, limit: int) -> None:
@@ -138,7 +139,7 @@ class Program:
         if not self.operator:
             raise ValueError("operator must be a non-empty string")
         for name in ("island", "generation"):
-            _check_count(name, getattr(self, name))
+            _check_count(name, getattr(self, name), _INT32_MAX)
         for name in ("code", "operator", "idea", "code_hash", "behaviour_hash"):
             _check_text(name, getattr(self, name))
         if not self.code_hash:
@@ -314,8 +315,8 @@ class ModelCall:
     def __post_init__(self) -> None:
         if not self.provider or not self.model:
             raise ValueError("provider and model must be non-empty")
-        _check_count("tokens_in", self.tokens_in)
-        _check_count("tokens_out", self.tokens_out)
+        _check_count("tokens_in", self.tokens_in, _MAX_TOKENS)
+        _check_count("tokens_out", self.tokens_out, _MAX_TOKENS)
         _check_finite("cost", self.cost)
         _check_finite("latency", self.latency)
         if self.latency < 0 or (self.cost is not None and self.cost < 0):

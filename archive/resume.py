@@ -48,7 +48,7 @@ def run_state(session: Session, run_id: int, *, per_instance: bool = True) -> Ru
         .join(ProgramRow, ProgramRow.id == LineageEdgeRow.child_id)
         .where(ProgramRow.run_id == run_id)
         .order_by(LineageEdgeRow.id)
-    ).tuples():
+    ):
         parents[child_id].append(Parent(parent_id, role))
     evaluations: dict[int, dict[Split, Evaluation]] = defaultdict(dict)
     for row in session.scalars(

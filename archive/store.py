@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -82,7 +83,7 @@ class Archive:
     @classmethod
     def open(
         cls,
-        url: str | URL | None = None,
+        url: str | Path | URL | None = None,
         *,
         synchronous: Synchronous | str = Synchronous.NORMAL,
         create: bool = True,
