@@ -109,7 +109,7 @@ def test_sigkill_loses_nothing_committed_and_resume_reaches_the_budget(tmp_path:
         if len(indices) == budget:
             break
     final = _start(url, "--run", str(run))
-    out, err = final.communicate(timeout=300)
+    _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     with Archive.open(url) as archive:
         indices = _check_consistent(archive, run)

@@ -1,4 +1,4 @@
-"""A stand-in for the discovery loop's writes, run as a subprocess by the crash and concurrency tests.
+"""Stand-in for the loop's writes, run as a subprocess by the crash and concurrency tests.
 
 It resumes from the archive the way the loop must: the next candidate index is
 the number of non-duplicate programs already committed (``run_state``), and it
