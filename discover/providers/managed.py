@@ -1,0 +1,243 @@
+"""A provider with the run's policies around it: retries, limits, budget, accounting.
+
+:class:`ManagedProvider` wraps a single-attempt provider (OpenAI, Anthropic) and
+adds, in this order for every call: the circuit breaker (refuse at once when the
+provider has been failing), the budget check, a concurrency slot, the request,
+then on a transient error a wait (Retry-After or jittered backoff) and another
+attempt, up to the policy's maximum. Every attempt is reported to an optional
+listener so that the archive can show each request's outcome, tokens and cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from discover.providers.base import (
+    CircuitOpen,
+    Completion,
+    Fatal,
+    Provider,
+    ProviderError,
+    RateLimited,
+    RequestRejected,
+    RetriesExhausted,
+    TransientError,
+)
+from discover.providers.breaker import CircuitBreaker
+from discover.providers.budget import Budget
+from discover.providers.pricing import PriceTable
+from discover.providers.retry import RetryPolicy, UniformSource
+
+log = logging.getLogger(__name__)
+
+
+class AttemptOutcome(enum.Enum):
+    """How one HTTP request of a call ended."""
+
+    OK = "ok"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    REJECTED = "rejected"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One request, successful or not, for the archive and the progress display.
+
+    Parameters
+    ----------
+    provider, model
+        Who was called.
+    attempt
+        1-based attempt number within the call.
+    outcome
+        How it ended.
+    latency
+        Seconds the request took.
+    error
+        The error message (never contains a key), ``None`` on success.
+    status
+        HTTP status of a failed request, when there was a response.
+    wait
+        Seconds waited before the next attempt, ``None`` when none followed.
+    tokens_in, tokens_out, cost
+        Usage and dollars (0 / ``None`` for failed requests).
+    """
+
+    provider: str
+    model: str
+    attempt: int
+    outcome: AttemptOutcome
+    latency: float
+    error: str | None = None
+    status: int | None = None
+    wait: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+
+
+AttemptListener = Callable[[AttemptRecord], None]
+
+
+def _outcome(error: ProviderError) -> AttemptOutcome:
+    if isinstance(error, RateLimited):
+        return AttemptOutcome.RATE_LIMITED
+    if isinstance(error, TransientError):
+        return AttemptOutcome.UNAVAILABLE
+    if isinstance(error, RequestRejected):
+        return AttemptOutcome.REJECTED
+    return AttemptOutcome.FATAL
+
+
+class ManagedProvider:
+    """Retries, concurrency limit, budget, circuit breaker and pricing around a provider.
+
+    Parameters
+    ----------
+    inner
+        A single-attempt provider.
+    model
+        The requested model name (the price-table key).
+    retry
+        When and how long to retry transient errors.
+    rng
+        Source of the backoff jitter (the run's generator or a child of it).
+    prices
+        Price table for the cost of each completion.
+    budget
+        Shared token/dollar caps.
+    breaker
+        This provider's circuit breaker.
+    semaphore
+        Shared concurrency limit (one slot per request in flight), or ``None``.
+    listener
+        Called with an :class:`AttemptRecord` after every request.
+    sleep
+        How to wait (tests may pass a recorder).
+    """
+
+    def __init__(
+        self,
+        inner: Provider,
+        *,
+        model: str,
+        retry: RetryPolicy,
+        rng: UniformSource,
+        prices: PriceTable,
+        budget: Budget,
+        breaker: CircuitBreaker,
+        semaphore: threading.Semaphore | None = None,
+        listener: AttemptListener | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.inner = inner
+        self.model = model
+        self.retry = retry
+        self.prices = prices
+        self.budget = budget
+        self.breaker = breaker
+        self._rng = rng
+        self._semaphore = semaphore
+        self._listener = listener
+        self._sleep = sleep
+
+    @property
+    def name(self) -> str:
+        """The provider spec."""
+        return self.inner.name
+
+    def __repr__(self) -> str:
+        return (f"ManagedProvider({self.inner!r}, max_attempts={self.retry.max_attempts}, "
+                f"breaker={self.breaker!r})")
+
+    def _notify(self, record: AttemptRecord) -> None:
+        if self._listener is not None:
+            self._listener(record)
+
+    def _attempt(
+        self, system: str, user: str, max_tokens: int, temperature: float | None
+    ) -> tuple[Completion | ProviderError, float]:
+        """One request inside a concurrency slot: the completion or the typed error."""
+        start = time.monotonic()
+        if self._semaphore is not None:
+            self._semaphore.acquire()
+        try:
+            result: Completion | ProviderError = self.inner.complete(
+                system, user, max_tokens=max_tokens, temperature=temperature
+            )
+        except ProviderError as error:
+            result = error
+        finally:
+            if self._semaphore is not None:
+                self._semaphore.release()
+        return result, time.monotonic() - start
+
+    def complete(
+        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
+    ) -> Completion:
+        """Answer one prompt under the run's policies.
+
+        Raises
+        ------
+        BudgetExhausted
+            A token or dollar cap is reached (checked before every request).
+        CircuitOpen
+            This request was the ``threshold``-th in a row to fail, or the circuit
+            was already open: the run must stop.
+        Fatal
+            Authentication, permission, unknown model, exhausted quota: not retried.
+        RequestRejected
+            The server refused this request (not retried; counts as a failure).
+        RetriesExhausted
+            Every attempt failed with a transient error (counts as a failure).
+        """
+        self.breaker.check()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.budget.check()
+            result, latency = self._attempt(system, user, max_tokens, temperature)
+            if isinstance(result, Completion):
+                return self._accept(result, attempt, latency)
+            error = result
+            wait = None
+            if isinstance(error, TransientError) and attempt < self.retry.max_attempts:
+                wait = self.retry.delay(attempt, error.retry_after, self._rng)
+            self._notify(AttemptRecord(self.name, self.model, attempt, _outcome(error), latency,
+                                       error=str(error), status=error.status, wait=wait))
+            if wait is not None:
+                log.info("%s; retrying in %.2f s (attempt %d of %d)", error, wait, attempt + 1,
+                         self.retry.max_attempts)
+                self._sleep(wait)
+                continue
+            if isinstance(error, Fatal):
+                raise error
+            final: ProviderError = error
+            if isinstance(error, TransientError):
+                final = RetriesExhausted(f"gave up after {attempt} attempt(s): {error}",
+                                         provider=None, attempts=attempt, last=error)
+            try:
+                self.breaker.failure(final)
+            except CircuitOpen as opened:
+                raise opened from final
+            raise final from (error if final is not error else None)
+
+    def _accept(self, completion: Completion, attempt: int, latency: float) -> Completion:
+        """Price, count and report a successful request."""
+        cost = self.prices.cost(self.name, self.model, completion.tokens_in, completion.tokens_out)
+        completion = dataclasses.replace(completion, cost=cost, attempts=attempt)
+        self.budget.record(completion.tokens_in, completion.tokens_out, cost)
+        self.breaker.success()
+        self._notify(AttemptRecord(
+            self.name, completion.model, attempt, AttemptOutcome.OK, latency,
+            tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, cost=cost,
+        ))
+        return completion

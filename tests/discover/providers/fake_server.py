@@ -1,0 +1,241 @@
+"""A local HTTP server speaking the OpenAI and Anthropic wire formats, with scripted faults.
+
+Tests point the real ``openai`` and ``anthropic`` SDKs at it (``base_url`` on
+127.0.0.1) so that the whole client stack — request building, headers, JSON
+parsing, error classes, timeouts — is exercised without any network beyond the
+loopback interface.
+
+Endpoints: ``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/messages``
+(Anthropic). Each request pops the next :class:`Step` from the script; when the
+script is empty the :attr:`FakeServer.default` step answers. Every request is
+recorded (path, headers, JSON body, arrival time) for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CODE_ANSWER = (
+    "IDEA: modified due date.\n```python\ndef schedule(processing_times, due_dates):\n"
+    "    return sorted(range(len(due_dates)), key=lambda j: due_dates[j])\n```\n"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the server does for one request.
+
+    Parameters
+    ----------
+    status
+        HTTP status; 200 answers with a completion in the endpoint's format.
+    text
+        The completion text (for 200).
+    tokens_in, tokens_out
+        Usage reported for 200 answers.
+    finish
+        ``"stop"`` or ``"length"`` (mapped to each API's own names).
+    headers
+        Extra response headers (``Retry-After`` …).
+    delay
+        Seconds to wait before answering (beyond the client's timeout → timeout).
+    raw_body
+        Send this body verbatim instead of JSON (malformed responses).
+    model
+        Model name reported back; the requested one when ``None``.
+    """
+
+    status: int = 200
+    text: str = CODE_ANSWER
+    tokens_in: int = 120
+    tokens_out: int = 45
+    finish: str = "stop"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    raw_body: bytes | None = None
+    model: str | None = None
+
+
+def rate_limited(retry_after: str | None = None, retry_after_ms: str | None = None) -> Step:
+    """A 429 with optional Retry-After headers."""
+    headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    if retry_after_ms is not None:
+        headers["retry-after-ms"] = retry_after_ms
+    return Step(status=429, headers=headers)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the server saw it."""
+
+    path: str
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    body: dict[str, Any]
+    at: float
+
+
+def _error_body(path: str, status: int) -> dict[str, Any]:
+    kind = {429: "rate_limit_error", 500: "api_error", 529: "overloaded_error",
+            401: "authentication_error", 400: "invalid_request_error",
+            404: "not_found_error"}.get(status, "api_error")
+    message = f"scripted {status}"
+    if path.endswith("/messages"):
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"error": {"message": message, "type": kind, "code": None, "param": None}}
+
+
+def _openai_body(step: Step, model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": step.model or model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": step.text, "refusal": None},
+            "finish_reason": step.finish,
+            "logprobs": None,
+        }],
+        "usage": {
+            "prompt_tokens": step.tokens_in,
+            "completion_tokens": step.tokens_out,
+            "total_tokens": step.tokens_in + step.tokens_out,
+        },
+    }
+
+
+def _anthropic_body(step: Step, model: str) -> dict[str, Any]:
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": step.model or model,
+        "content": [{"type": "text", "text": step.text}],
+        "stop_reason": {"stop": "end_turn", "length": "max_tokens"}.get(step.finish, step.finish),
+        "stop_sequence": None,
+        "usage": {"input_tokens": step.tokens_in, "output_tokens": step.tokens_out},
+    }
+
+
+class FakeServer:
+    """A threaded HTTP server on 127.0.0.1 with a script of responses.
+
+    Use as a context manager; :attr:`openai_url` and :attr:`anthropic_url` are the
+    ``base_url`` values for the two SDKs.
+    """
+
+    def __init__(self, default: Step | None = None) -> None:
+        self.default = default or Step()
+        self.script: deque[Step] = deque()
+        self.received: list[Received] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """Most requests being handled at once (to check client concurrency limits)."""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        handler = self._handler_class()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def push(self, *steps: Step) -> None:
+        """Queue steps for the next requests."""
+        with self._lock:
+            self.script.extend(steps)
+
+    def __enter__(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # wake handlers sleeping in a delay
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def _next(self) -> Step:
+        with self._lock:
+            return self.script.popleft() if self.script else self.default
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = {"_unparsed": raw.decode("utf-8", "replace")}
+                with server._lock:
+                    server.received.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                                 time.monotonic())
+                    )
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer(body)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any]) -> None:
+                if not self.path.endswith(("/chat/completions", "/messages")):
+                    self._send(404, json.dumps({"error": {"message": "no such path"}}).encode(), {})
+                    return
+                step = server._next()
+                if step.delay and server._stop.wait(step.delay):
+                    return
+                if step.raw_body is not None:
+                    payload = step.raw_body
+                elif step.status == 200:
+                    model = str(body.get("model", "unknown"))
+                    make = _anthropic_body if self.path.endswith("/messages") else _openai_body
+                    payload = json.dumps(make(step, model)).encode()
+                else:
+                    payload = json.dumps(_error_body(self.path, step.status)).encode()
+                self._send(step.status, payload, step.headers)
+
+            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout): nothing to answer
+
+        return Handler
