@@ -22,6 +22,10 @@ _THINK_CLOSED = re.compile(
 _THINK_OPEN = re.compile(r"<(?:" + "|".join(_THINK_TAGS) + r")\b[^>]*>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</(?:" + "|".join(_THINK_TAGS) + r")\s*>", re.IGNORECASE)
 
+# The SEARCH half of a SEARCH/REPLACE edit is old code quoted from the parent.
+_SEARCH_HALF = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b.*?^[ \t]*={5,9}[ \t]*$", re.M | re.S)
+_REPLACE_END = re.compile(r"^[ \t]*>{5,9}[ \t]*REPLACE\b.*$", re.M)
+
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 
 # Column-0 lines that start Python code when an answer has no fences at all.
@@ -202,8 +206,23 @@ def unfenced_regions(text: str) -> tuple[CodeBlock, ...]:
     return tuple(regions)
 
 
+def drop_search_halves(text: str) -> tuple[str, tuple[str, ...]]:
+    """Remove the quoted-parent halves and markers of SEARCH/REPLACE blocks.
+
+    When a diff answer is read as a full program (its edits did not apply), the
+    SEARCH text must not be mistaken for the new code; the REPLACE text stays.
+    """
+    stripped, count = _SEARCH_HALF.subn("", text)
+    if not count:
+        return text, ()
+    stripped = _REPLACE_END.sub("", stripped)
+    return stripped, (f"ignored the SEARCH half of {count} edit block(s)",)
+
+
 def segment(text: str) -> Segmented:
     """Cut an answer into visible text, fenced blocks and unfenced code regions."""
     visible, notes = strip_thinking(normalise_newlines(text))
+    visible, search_notes = drop_search_halves(visible)
+    notes += search_notes
     blocks, outside = fenced_blocks(visible)
     return Segmented(visible, blocks, unfenced_regions(outside), notes)

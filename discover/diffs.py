@@ -31,6 +31,9 @@ _DIVIDER = re.compile(r"^[ \t]*={5,9}[ \t]*$")
 _REPLACE = re.compile(r"^[ \t]*>{5,9}[ \t]*REPLACE\b.*$")
 
 DEFAULT_FUZZY_THRESHOLD = 0.9
+# Fuzzy matching compares the search text with every window of the code; beyond this
+# many (code lines × search lines) it would take seconds, and a real edit is never that big.
+_MAX_FUZZY_WORK = 200_000
 
 
 class MatchKind(enum.Enum):
@@ -214,6 +217,8 @@ def _match_fuzzy(code: str, search: str) -> tuple[float, tuple[int, int] | None]
         return 0.0, None
     target = "\n".join(wanted)
     nonblank = [(k, _norm(line)) for k, line in enumerate(code_lines) if line.strip()]
+    if len(nonblank) * len(wanted) > _MAX_FUZZY_WORK:
+        return 0.0, None
     best, span = 0.0, None
     for size in {max(1, len(wanted) - 1), len(wanted), len(wanted) + 1}:
         for s in range(len(nonblank) - size + 1):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import time
 
 import pytest
 
@@ -166,3 +167,11 @@ def test_think_sections_ignored_and_marker_variants() -> None:
     blocks = parse_edit_blocks(answer)
     assert len(blocks) == 1 and blocks[0].replace == "    return order[:]"
     assert "return order[:]" in apply_search_replace(PARENT, answer).code
+
+
+def test_huge_inputs_skip_fuzzy_matching_quickly() -> None:
+    parent = "\n".join(f"x{k} = {k}" for k in range(5000))
+    search = "\n".join(f"y{k} = {k}" for k in range(100))
+    start = time.monotonic()
+    result = apply_search_replace(parent, block(search, "z = 0"))
+    assert result.outcomes[0].kind is MatchKind.NOT_FOUND and time.monotonic() - start < 5.0

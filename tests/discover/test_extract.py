@@ -248,6 +248,20 @@ def test_fenced_prose_then_code_inside_text_fence() -> None:
     assert same_program(extract_code(answer, "schedule").code, MDD)
 
 
+def test_diff_answer_read_as_program_ignores_search_halves() -> None:
+    # A diff answer whose edits failed is read as a full rewrite: the REPLACE text, never the
+    # quoted parent in SEARCH, may become the program.
+    answer = (
+        "IDEA: switch to MDD.\n```python\n<<<<<<< SEARCH\n" + EDD + "=======\n" + MDD
+        + ">>>>>>> REPLACE\n```\n"
+    )
+    result = extract_code(answer, "schedule")
+    assert same_program(result.code, MDD)
+    assert any("SEARCH half" in note for note in result.notes)
+    only_search = "<<<<<<< SEARCH\n" + EDD + "=======\n    pass\n>>>>>>> REPLACE\n"
+    assert extract_code(only_search, "schedule").failure is not None
+
+
 def test_wrong_function_name_reports_what_was_found() -> None:
     answer = "```python\ndef schedule_jobs(p, d):\n    return list(range(len(p)))\n```"
     result = extract_code(answer, "schedule")
