@@ -10,14 +10,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from discover.config import LlmConfig, ModelSpec, Price
 from discover.providers import (
     AttemptRecord,
     Budget,
     BudgetExhausted,
+    CircuitOpen,
     MissingApiKey,
     ProviderSpec,
     RetriesExhausted,
     build_pool,
+    pool_from_config,
 )
 from discover.providers.keys import ApiKey, resolve_api_key
 from tests.discover.providers.conftest import (
@@ -184,3 +187,25 @@ def test_pool_member_failure_propagates(server: FakeServer) -> None:
                       settings=fast_settings(max_attempts=2, threshold=3))
     with pytest.raises(RetriesExhausted, match="HTTP 503"):
         pool.complete("s", "u", max_tokens=5)
+
+
+def test_pool_from_run_config(server: FakeServer, records: list[AttemptRecord]) -> None:
+    llm = LlmConfig(
+        models=(ModelSpec("openai:gpt-test", 2.0, server.openai_url),
+                ModelSpec("anthropic:claude-test", 1.0, server.anthropic_url)),
+        max_attempts=2, max_consecutive_failures=1, concurrency=1, request_timeout=5.0,
+        max_tokens_total=10_000,
+        prices={"gpt-test": Price(2.0, 8.0), "claude-test": Price(3.0, 15.0)},
+    )
+    pool, budget = pool_from_config(llm, rng=np.random.default_rng(1), listener=records.append,
+                                    sleep=lambda seconds: None)
+    assert [m.weight for m in pool.members] == [2.0, 1.0]
+    completion = pool.complete("s", "u", max_tokens=5)
+    expected = {"openai:gpt-test": (120 * 2 + 45 * 8) / 1e6,
+                "anthropic:claude-test": (120 * 3 + 45 * 15) / 1e6}
+    assert completion.cost == pytest.approx(expected[completion.provider])
+    assert budget.max_tokens == 10_000 and budget.snapshot().tokens == 165
+    server.default = Step(status=500)
+    with pytest.raises(CircuitOpen):  # threshold 1: the first call that fails for good stops
+        pool.complete("s", "u", max_tokens=5)
+    assert len(server.received) == 3  # 1 success + max_attempts=2
