@@ -1,0 +1,124 @@
+"""``discover archive`` and ``discover export`` on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive import Archive
+from discover.cli import main
+from discover.cli.archive import parse_program_id, parse_run_id, parse_target
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), terminal_width=160)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def url(smtt_run: tuple[Archive, dict[str, int]]) -> str:
+    return smtt_run[0].url
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in (["archive"], ["archive", "runs"], ["archive", "show"],
+                    ["archive", "lineage"], ["archive", "best"], ["archive", "diff"],
+                    ["export"]):
+        code, out = invoke(*command, "--help")
+        assert code == 0 and "Examples:" in out and "discover " in out.split("Examples:")[1]
+
+
+def test_runs(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "runs", "--archive", url)
+    assert code == 0 and "smtt" in out and "4/5" in out
+    code, out = invoke("archive", "runs", "--archive", url, "--json")
+    data = json.loads(out)
+    assert [r["run"]["id"] for r in data] == [ids["run3"], ids["run2"], ids["run"]]
+    assert data[2]["counters"]["evaluated"] == 4 and data[2]["counters"]["duplicates"] == 1
+
+
+def test_show(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "show", f"p{ids['fancy']}", "--archive", url)
+    assert code == 0
+    assert "MDD with SPT ties" in out and "openai/gpt-4.1-mini" in out and "validation" in out
+    assert "def schedule" in out
+    code, out = invoke("archive", "show", str(ids["fancy"]), "--archive", url, "--calls")
+    assert "Improve MDD" in out
+    code, out = invoke("archive", "show", str(ids["fancy"]), "--archive", url, "--json")
+    data = json.loads(out)
+    assert data["parents"] == [{"program_id": ids["mdd"], "role": "mutation"}]
+    assert data["model_calls"][0]["tokens_in"] == 1200
+    assert len(data["evaluations"]["train"]["per_instance"]) == 30
+
+
+def test_lineage(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "lineage", str(ids["fancy"]), "--archive", url)
+    assert code == 0 and "[mutation]" in out and "[crossover]" in out
+    code, out = invoke("archive", "lineage", str(ids["cross"]), "--archive", url, "--json")
+    data = json.loads(out)
+    assert {(e["parent_id"], e["depth"]) for e in data["ancestors"]} == {
+        (ids["fancy"], 1), (ids["edd"], 1), (ids["mdd"], 2)}
+
+
+def test_best(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "best", f"r{ids['run']}", "--archive", url, "--json",
+                       "--split", "train", "--top", "2")
+    data = json.loads(out)
+    assert code == 0 and [d["rank"] for d in data] == [1, 2]
+    assert data[0]["evaluation"]["score"] <= data[1]["evaluation"]["score"]
+    code, out = invoke("archive", "best", str(ids["run"]), "--archive", url)
+    assert code == 0 and str(ids["fancy"]) in out
+    code, out = invoke("archive", "best", str(ids["run3"]), "--archive", url)
+    assert code == 0 and "no successful evaluation" in out
+
+
+def test_diff(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "diff", str(ids["edd"]), str(ids["cross"]), "--archive", url)
+    assert code == 0 and "Crossed earliest" in out
+    code, out = invoke("archive", "diff", str(ids["edd"]), str(ids["cross"]), "--archive", url,
+                       "--json")
+    assert json.loads(out)["added"] == 1
+
+
+def test_errors_are_clean(url: str, tmp_path: Path) -> None:
+    code, out = invoke("archive", "show", "999", "--archive", url)
+    assert code == 1 and "Error: no program 999" in out
+    code, out = invoke("archive", "show", "abc", "--archive", url)
+    assert code == 2 and "not a program id" in out
+    code, out = invoke("archive", "runs", "--archive", str(tmp_path / "none.sqlite"))
+    assert code == 1 and "no archive at" in out
+    assert not (tmp_path / "none.sqlite").exists()
+    code, out = invoke("export", "-o", str(tmp_path / "x.py"))
+    assert code == 2 and "either PROGRAM_OR_RUN or --baseline" in out
+
+
+def test_id_parsing() -> None:
+    assert parse_run_id("r3") == parse_run_id("run:3") == parse_run_id("3") == 3
+    assert parse_program_id("p12") == parse_program_id("12") == 12
+    assert parse_target("r3") == ("run", 3)
+    assert parse_target("run:3") == ("run", 3)
+    assert parse_target("12") == ("program", 12)
+
+
+@pytest.mark.slow
+def test_export_commands(url: str, smtt_run: tuple[Archive, dict[str, int]],
+                         tmp_path: Path) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("export", f"r{ids['run2']}", "-o", str(tmp_path / "solo.py"),
+                       "--archive", url)
+    assert code == 0 and "wrote" in out and "train split" in out
+    code, out = invoke("export", "--baseline", "mdd", "--problem", "smtt",
+                       "-o", str(tmp_path / "mdd.py"), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["baseline"] == "mdd" and len(data["expected"]) == 3
+    assert (tmp_path / "mdd.py").is_file()
+    code, out = invoke("export", "--baseline", "nope", "-o", str(tmp_path / "n.py"))
+    assert code == 1 and "nope" in out
