@@ -135,9 +135,11 @@ def _guarded_import(namespace: dict[str, Any], allowed: frozenset[str]) -> Calla
 
     def guarded(name: str, globals: Any = None, locals: Any = None,
                 fromlist: Any = (), level: int = 0) -> Any:
-        # Only imports executed by candidate code are limited; numpy and the
-        # harness import what they need internally.
-        if globals is namespace and (level != 0 or name.split(".")[0] not in allowed):
+        # Only imports executed by candidate code are limited (an import
+        # statement or a direct __import__ call in a candidate frame); numpy and
+        # the harness import what they need internally.
+        caller = sys._getframe(1).f_globals
+        if caller is namespace and (level != 0 or name.split(".")[0] not in allowed):
             raise ImportRefused(f"import of '{name}' is not allowed (allowed: {shown})")
         return real_import(name, globals, locals, fromlist, level)
 

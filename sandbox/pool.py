@@ -354,15 +354,16 @@ class SandboxPool:
                 and time_limit > 0):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
         pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
-        self.start()
         future: Future[Outcome] = Future()
-        if check:
+        if check:  # before start(): a rejected candidate costs no worker
             verdict = precheck(code, spec, self.limits.max_code_bytes)
             if not verdict.ok:
+                level = self._report.level if self._report is not None else ""
                 future.set_result(Outcome(OutcomeStatus.PRECHECK_FAILED,
                                           error=ErrorInfo(verdict.message), n_payloads=pset.count,
-                                          isolation_level=self.isolation_level))
+                                          isolation_level=level))
                 return future
+        self.start()
         self._queue.put((future, _Job(code, spec, pset, float(time_limit))))
         return future
 

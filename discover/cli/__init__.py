@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("solve", "solve"),
     ("archive", "archive"),
     ("export", "export"),
+    ("eval", "eval_command"),
 )
 
 

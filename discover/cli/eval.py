@@ -1,0 +1,147 @@
+"""``discover eval``: run one candidate file through the sandbox and score it."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from discover.cli.common import (
+    emit_json,
+    err_console,
+    fmt,
+    load_instances,
+    out_console,
+    problem_option,
+    resolve_problem,
+)
+from sandbox import (
+    CandidateEvaluation,
+    SandboxError,
+    SandboxPool,
+    SandboxUnavailable,
+    SandboxWarning,
+    evaluate,
+)
+from sandbox.limits import ISOLATION_MODES
+
+# Default instance set per problem, relative to the shared benchmark directory
+# (../shared/benchmarks beside the project root): instances with stored optima,
+# so an evaluation needs no exact solve.
+DEFAULT_SETS: dict[str, str] = {"smtt": "smtt/cetinkaya2025/n20_uniform.json"}
+SHARED_BENCHMARKS = Path("..") / "shared" / "benchmarks"
+
+
+def default_instance_file(problem_name: str) -> Path:
+    """The default instance file of a problem, looked up relative to the working
+    directory, then relative to the project checkout this package runs from."""
+    relative = DEFAULT_SETS.get(problem_name)
+    if relative is None:
+        raise click.UsageError(f"problem {problem_name!r} has no default instance set; "
+                               "pass --instances FILE")
+    project_root = Path(__file__).resolve().parents[2]
+    candidates = [Path.cwd() / SHARED_BENCHMARKS / relative,
+                  project_root / SHARED_BENCHMARKS / relative]
+    for path in candidates:
+        if path.is_file():
+            return path
+    tried = ", ".join(str(p) for p in dict.fromkeys(candidates))
+    raise click.ClickException(f"no --instances given and the default set {relative} was not "
+                               f"found (looked in: {tried}); pass --instances FILE")
+
+
+@click.command(
+    "eval",
+    epilog="""\b
+Examples:
+  discover eval --problem smtt my_heuristic.py
+  discover eval --problem smtt my_heuristic.py --instances n100.json --json
+  discover eval --problem smtt my_heuristic.py --sandbox strict --time-limit 5
+""",
+)
+@problem_option()
+@click.argument("candidate", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--instances", "instance_paths", multiple=True, metavar="FILE",
+              help="Instance file or directory (repeatable). Default for smtt: the seed "
+                   "paper's n20_uniform.json (800 instances with stored optima) from "
+                   "../shared/benchmarks.")
+@click.option("--sandbox", "isolation", type=click.Choice(ISOLATION_MODES), default="auto",
+              show_default=True,
+              help="Isolation: auto (warn about missing layers), strict (refuse without "
+                   "all of them), none (process and limits only; trusted code).")
+@click.option("--time-limit", type=float, default=10.0, show_default=True, metavar="S",
+              help="Wall-clock limit in seconds for the whole instance set.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, ...],
+                 isolation: str, time_limit: float, as_json: bool) -> None:
+    """Run CANDIDATE (a Python file defining the problem's candidate function, for smtt
+    `schedule(processing_times, due_dates) -> list[int]`) in the sandbox on a set of
+    instances; print the status, the objective summed over the instances, the gap to
+    the stored optima, and the time.
+
+    Exit code 0 only when the candidate produced a valid solution for every instance.
+    """
+    problem = resolve_problem(problem_name)
+    if time_limit <= 0:
+        raise click.BadParameter("must be positive", param_hint="--time-limit")
+    try:
+        code = candidate.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{candidate}: cannot read candidate: {exc}") from None
+    paths = list(instance_paths) or [str(default_instance_file(problem.name))]
+    instances = load_instances(problem, paths)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SandboxWarning)
+            with SandboxPool(workers=1, isolation=isolation) as pool:  # type: ignore[arg-type]
+                result = evaluate(problem, instances, code, pool, time_limit)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    except SandboxError as exc:
+        raise click.ClickException(f"sandbox failure: {exc}") from None
+    for warning in caught:
+        err_console.print(f"[yellow]warning:[/yellow] {warning.message}")
+    if as_json:
+        data: dict[str, Any] = {"candidate": str(candidate), "problem": problem.name,
+                                "instance_files": paths, **result.as_dict()}
+        emit_json(data)
+    else:
+        _print(result, candidate, paths)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> None:
+    outcome = result.outcome
+    with_ref = sum(s.reference is not None for s in result.scores)
+    colour = "green" if result.ok else "red"
+    rows = [
+        ("candidate", str(candidate)),
+        ("instances", f"{len(result.scores)} from {', '.join(paths)}"),
+        ("status", f"[{colour}]{result.status.value}[/{colour}]"),
+    ]
+    if result.ok:
+        total_ref = result.total_reference
+        rows += [
+            ("objective", f"{result.total_objective:g} (summed over instances)"),
+            ("reference", "—" if total_ref is None else
+             f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
+            ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
+                    f"total {fmt(result.total_gap)} %"),
+        ]
+    else:
+        rows.append(("reason", result.message))
+        error = outcome.error
+        if error is not None and error.refused:
+            rows.append(("refused", error.refused))
+    rows.append(("time", f"{outcome.total_seconds:.3f} s in the sandbox "
+                         f"(isolation {outcome.isolation_level or '—'})"))
+    for key, value in rows:
+        out_console.print(f"{key:<10} {value}", highlight=False)
+    error = outcome.error
+    if error is not None and error.traceback:
+        out_console.print("traceback (last lines):", highlight=False)
+        for line in error.traceback[-8:]:
+            out_console.print(f"  {line}", highlight=False, markup=False)

@@ -1,0 +1,88 @@
+"""Helpers shared by the sandbox tests: specs, the honest control, process-tree checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from evaluators.base import CandidateSpec
+from evaluators.smtt.instance import SmttInstance
+from evaluators.smtt.problem import SmttProblem
+from sandbox import Limits, SandboxPool, evaluate
+
+# Everything importable: hostile candidates must be stopped by the operating-system
+# layers, not by the import list or the static pre-check.
+HOSTILE_SPEC = CandidateSpec(
+    function_name="schedule",
+    parameters=("processing_times", "due_dates"),
+    signature="def schedule(processing_times, due_dates):",
+    docstring="",
+    harness="evaluators.smtt.harness",
+    allowed_imports=("os", "sys", "ctypes", "socket", "subprocess", "multiprocessing", "signal",
+                     "threading", "gc", "pathlib", "pickle", "builtins", "time", "numpy", "math",
+                     "resource", "shutil", "io", "mmap", "importlib", "evaluators"),
+)
+
+EDD = """\
+def schedule(processing_times, due_dates):
+    return sorted(range(len(due_dates)), key=lambda j: (due_dates[j], j))
+"""
+
+TEST_LIMITS = Limits(memory_mb=256, kill_grace=5.0)
+
+
+def edd_objectives(problem: SmttProblem, instances: list[SmttInstance]) -> list[float]:
+    """Independent truth: EDD computed in-process by the trusted side."""
+    return [problem.objective(i, sorted(range(i.size), key=lambda j: (i.due_dates[j], j)))
+            for i in instances]
+
+
+def assert_honest_scores_right(pool: SandboxPool, problem: SmttProblem,
+                               instances: list[SmttInstance]) -> None:
+    """The next honest candidate gets exactly the right objectives."""
+    result = evaluate(problem, instances, EDD, pool, time_limit=10.0)
+    assert result.ok, result.message
+    assert list(result.objectives) == edd_objectives(problem, instances)
+
+
+def process_tree() -> dict[int, int]:
+    """pid -> ppid of every process on the host."""
+    tree = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        tree[int(entry)] = int(stat.rpartition(")")[2].split()[1])
+    return tree
+
+
+def descendants(roots: list[int]) -> set[int]:
+    """All live descendants of ``roots`` (not including them)."""
+    tree = process_tree()
+    children: dict[int, list[int]] = {}
+    for pid, ppid in tree.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    stack = list(roots)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def live_descendants(roots: list[int]) -> set[int]:
+    """Descendants that are not zombies."""
+    live = set()
+    for pid in descendants(roots):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            live.add(pid)
+    return live
