@@ -3,7 +3,7 @@
 :data:`HEURISTICS` maps a name to a function ``f(instance) -> list[int]``
 returning a 0-based job order. Every entry is a thin wrapper over plain core
 functions of ``(p, d[, w])`` (modules :mod:`.sorting`, :mod:`.dispatch`,
-:mod:`.constructive`, :mod:`.augment`, :mod:`.local_search`, which import
+:mod:`.constructive`, :mod:`.augment`, :mod:`.local_moves`, which import
 only the standard library and numpy); :func:`baseline_source` copies those
 same functions into a standalone module for ``discover export``.
 
@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from evaluators.smtt.heuristics.catalog import BASELINES, Baseline, get_baseline, run_baseline
 from evaluators.smtt.heuristics.dispatch import atc_order, covert_order
 from evaluators.smtt.heuristics.export import ExportError, baseline_source
-from evaluators.smtt.heuristics.local_search import local_search_order
+from evaluators.smtt.heuristics.local_moves import local_search_order
 from evaluators.smtt.instance import SmttInstance
 
 __all__ = [

@@ -37,7 +37,8 @@ def augment_order(
     (``t`` the partial makespan, ``L`` current lateness, ``T = max(L, 0)``:
     every later job finishes ``p_m`` earlier). All ``m`` are evaluated at once with integer
     arithmetic; the most negative change is applied, ties to the earliest
-    position. Cost O(k·|tardy|) per append of the ``k``-th job.
+    position. Positions whose change provably cannot be negative are pruned
+    with an O(k) bound first; the rest cost O(|tardy|) each.
 
     Parameters
     ----------
@@ -72,21 +73,32 @@ def augment_order(
         ds = da[cur]
         lateness = np.cumsum(ps) - ds
         tard = np.maximum(lateness, 0)
-        # Moving the last job to the end is no move; only m < k−1 are candidates.
-        change = ws[:-1] * (np.maximum(t - ds[:-1], 0) - tard[:-1])
-        # Moving job m to the end shifts every later job i by −p_m. Only jobs
-        # with lateness > min(0, min p) can change cost (just the tardy ones when
-        # all p > 0, which keeps the matrix small).
-        shift = ps[:-1]
-        cols = np.flatnonzero(lateness > min(0, int(shift.min())))
+        head = k - 1  # moving the last job to the end is no move
+        own = ws[:head] * (np.maximum(t - ds[:head], 0) - tard[:head])
+        # Prune with a bound before the O(k·|tardy|) exact evaluation: the later
+        # jobs can gain at most min(Σ_{i>m} w_i·T_i, p_m·Σ_{i>m, T_i>0} w_i),
+        # and nothing when p_m ≤ 0. Rows that cannot go below zero are skipped.
+        after_cost = np.cumsum((ws * tard)[::-1])[::-1][1:]
+        after_late_w = np.cumsum(np.where(tard > 0, ws, 0)[::-1])[::-1][1:]
+        gain_bound = np.maximum(np.minimum(after_cost, ps[:head] * after_late_w), 0)
+        rows = np.flatnonzero(own - gain_bound < 0)
+        if rows.size == 0:
+            continue
+        # Moving job m to the end shifts every later job i by −p_m; only jobs
+        # with lateness > min(0, p_m) change cost (the tardy ones when p > 0).
+        shift = ps[rows]
+        first = int(rows[0]) + 1
+        cols = first + np.flatnonzero(lateness[first:] > min(0, int(shift.min())))
+        change = own[rows]
         if cols.size:
             lc = lateness[cols]
             delta = (np.maximum(lc[None, :] - shift[:, None], 0) - tard[cols][None, :]) * ws[cols]
             # Only jobs after m move.
-            delta[cols[None, :] <= np.arange(k - 1)[:, None]] = 0
+            delta[cols[None, :] <= rows[:, None]] = 0
             change = change + delta.sum(axis=1)
-        m = int(np.argmin(change))
-        if change[m] < 0:
+        r = int(np.argmin(change))  # first minimum: the earliest position
+        if change[r] < 0:
+            m = int(rows[r])
             moved = seq[m]
             seq[m : k - 1] = seq[m + 1 : k]
             seq[k - 1] = moved

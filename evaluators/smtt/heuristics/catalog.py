@@ -26,7 +26,7 @@ from evaluators.smtt.heuristics.dispatch import (
     mddc_order,
     wmdd_order,
 )
-from evaluators.smtt.heuristics.local_search import local_search_order
+from evaluators.smtt.heuristics.local_moves import local_search_order
 from evaluators.smtt.heuristics.sorting import edd_order, spt_order, wspt_order
 
 CoreRule = Callable[..., list[int]]

@@ -125,32 +125,36 @@ def mddc_order(p: Sequence[int], d: Sequence[int]) -> list[int]:
     perm = sorted(range(n), key=lambda j: (d[j], p[j], j))
     pi = np.asarray([p[j] for j in perm], dtype=np.int64)
     pf = pi.astype(np.float64)
+    p11 = 1.1 * pf
     df = np.asarray([d[j] for j in perm], dtype=np.float64)
-    alive = np.ones(n, dtype=bool)
+    dead = np.zeros(n, dtype=bool)
+    by_p = np.argsort(-pi, kind="stable")  # max p_U: first job of by_p still in U
+    top = 0
     left = n
     total_p = int(pi.sum())
     order: list[int] = []
     t = 0
-    for _ in range(n):
-        p_max = int(pi[alive].max())
-        p_mean = total_p / left
-        # The seed paper's n20_normal data contain zero and negative times, so
-        # the denominators can vanish; the resulting inf/nan keys are kept (as
-        # the paper's run did) and never select a scheduled job.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mu = np.maximum(1.1 * pf + t, df)
+    # The seed paper's n20_normal data contain zero and negative times, so the
+    # denominators can vanish; the resulting inf/nan keys are kept (as the
+    # paper's run did) and a scheduled job is never selected.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(n):
+            while dead[by_p[top]]:
+                top += 1
+            p_max = int(pi[by_p[top]])
+            p_mean = total_p / left
+            mu = np.maximum(p11 + t, df)
             rho = np.minimum(pf / (t + p_max), 1.0)
-            theta = rho**2 / (1.0 + rho**2)
-            mu = mu * (1.0 + theta)
-            sigma = pf / (t + p_mean)
-            mu = mu + sigma
-        mu[~alive] = np.inf
-        k = int(np.argmin(mu))
-        alive[k] = False
-        left -= 1
-        total_p -= int(pi[k])
-        t += int(pi[k])
-        order.append(perm[k])
+            rho2 = rho * rho
+            mu *= 1.0 + rho2 / (1.0 + rho2)
+            mu += pf / (t + p_mean)
+            mu[dead] = np.inf
+            k = int(np.argmin(mu))
+            dead[k] = True
+            left -= 1
+            total_p -= int(pi[k])
+            t += int(pi[k])
+            order.append(perm[k])
     return order
 
 

@@ -31,7 +31,7 @@ CORE_MODULES = (
     "evaluators.smtt.heuristics.dispatch",
     "evaluators.smtt.heuristics.constructive",
     "evaluators.smtt.heuristics.augment",
-    "evaluators.smtt.heuristics.local_search",
+    "evaluators.smtt.heuristics.local_moves",
 )
 
 

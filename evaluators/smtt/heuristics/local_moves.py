@@ -77,23 +77,52 @@ def _interchange_pass(seq: list[int], p: list[int], d: list[int], w: list[int]) 
 def _insertion_pass(
     seq: list[int], p: np.ndarray, d: np.ndarray, w: np.ndarray
 ) -> bool:
-    """Move each job to its best position if that strictly helps, in place."""
+    """Move each job to its best position if that strictly helps, in place.
+
+    For the job at position ``i`` (completion times ``C``, costs ``T``):
+    inserted at ``j < i`` it finishes at ``C[j−1] + p_x`` and pushes jobs
+    ``j..i−1`` back by ``p_x``; inserted at ``j > i`` it finishes at ``C[j]``
+    and pulls jobs ``i+1..j`` forward by ``p_x``. Both families are prefix or
+    suffix sums over the current sequence, so all targets cost O(n) together.
+    The smallest cost wins, ties to the smallest final position.
+    """
     improved = False
+    n = len(seq)
+    stale = True
     for job in list(seq):
+        if stale:
+            s = np.asarray(seq, dtype=np.int64)
+            ps, ds, ws = p[s], d[s], w[s]
+            done = np.cumsum(ps)
+            cost = ws * np.maximum(done - ds, 0)
+            before = np.concatenate(([0], np.cumsum(cost)))  # before[j] = Σ_{r<j}
+            total = int(before[-1])
+            stale = False
         i = seq.index(job)
-        rest = np.asarray(seq[:i] + seq[i + 1 :], dtype=np.int64)
-        pr, dr, wr = p[rest], d[rest], w[rest]
-        done = np.cumsum(pr)
-        px = int(p[job])
-        # cost[j]: ``job`` inserted before rest[j] (j = len(rest): at the end).
-        stay = np.concatenate(([0], np.cumsum(wr * np.maximum(done - dr, 0))))
-        pushed = wr * np.maximum(done + px - dr, 0)
-        after = np.concatenate((np.cumsum(pushed[::-1])[::-1], [0]))
-        starts = np.concatenate(([0], done))
-        cost = stay + w[job] * np.maximum(starts + px - d[job], 0) + after
-        j = int(np.argmin(cost))
-        if cost[j] < cost[i]:
+        px = int(ps[i])
+        best, target = total, i
+        # With p_x > 0, moving x earlier only helps a tardy x, and moving it
+        # later only helps if a later job is tardy.
+        if i > 0 and (px <= 0 or cost[i] > 0):
+            pushed = ws[:i] * np.maximum(done[:i] + px - ds[:i], 0)
+            pushed_from = np.cumsum(pushed[::-1])[::-1]  # Σ_{r=j}^{i−1}
+            start = np.concatenate(([0], done[: i - 1]))
+            left = (before[:i] + ws[i] * np.maximum(start + px - ds[i], 0) + pushed_from
+                    + (total - before[i + 1]))
+            j = int(np.argmin(left))
+            if left[j] < best:
+                best, target = int(left[j]), j
+        if i < n - 1 and (px <= 0 or total > before[i + 1]):
+            pulled = np.cumsum(ws[i + 1 :] * np.maximum(done[i + 1 :] - px - ds[i + 1 :], 0))
+            right = (before[i] + pulled + ws[i] * np.maximum(done[i + 1 :] - ds[i], 0)
+                     + (total - before[i + 2 :]))
+            j = int(np.argmin(right))
+            # ``<`` keeps an equally good earlier (left) target.
+            if right[j] < best:
+                best, target = int(right[j]), i + 1 + j
+        if target != i:
             seq.pop(i)
-            seq.insert(j, job)
+            seq.insert(target, job)
             improved = True
+            stale = True
     return improved
