@@ -15,8 +15,6 @@ import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
-from evaluators.jssp.cpsat import METHOD as CPSAT
-from evaluators.jssp.cpsat import solve_cpsat
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
 from evaluators.jssp.instance import JsspInstance
@@ -81,6 +79,9 @@ FEATURE_VOCABULARY = (
 )
 
 DEFAULT_MACHINES = 15
+# Equal to evaluators.jssp.cpsat.METHOD; that module is imported only when used,
+# because OR-Tools takes about a second to import (felt by every CLI start).
+CPSAT = "cpsat"
 
 
 class JsspProblem:
@@ -156,6 +157,8 @@ class JsspProblem:
         """CP-SAT (``"cpsat"``), 2 workers, default limit 10 s."""
         if method != CPSAT:
             raise KeyError(f"unknown reference method {method!r} (known: {CPSAT})")
+        from evaluators.jssp.cpsat import solve_cpsat
+
         return solve_cpsat(instance, time_limit)
 
     def stored_reference(self, instance: JsspInstance) -> float | None:

@@ -107,3 +107,10 @@ def test_standalone_source_for_discovered_program() -> None:
     assert callable(schedule)
     starts = schedule({"machines": [[0, 1], [1, 0]], "durations": [[2, 3], [4, 1]]})
     assert starts == [[0, 4], [0, 4]]
+
+
+def test_cpsat_method_name_agrees() -> None:
+    from evaluators.jssp import cpsat, problem
+
+    assert problem.CPSAT == cpsat.METHOD
+    assert JsspProblem.reference_methods == (cpsat.METHOD,)
