@@ -3,7 +3,8 @@
 Reproduces the benchmark README's figures (mean % above ``upper_bound`` of
 ``bks.json``): non-delay SPT 27.5 / MWKR 19.6 / MOPNR 19.7 / FDD/MWKR 18.0 and
 active 67.3 / 26.1 / 25.9 / 24.8, each to ±0.5, and times each rule over all
-80 instances (acceptance: ≤ 2 s per rule). Every schedule is re-validated by
+80 instances (acceptance: ≤ 2 s per rule, measured as CPU time because the
+machine is shared). Every schedule is re-validated by
 the trusted checker before its makespan counts.
 
 Run from the project root::
@@ -57,6 +58,7 @@ class RuleResult:
     rule: str
     variant: str
     seconds: float
+    cpu_seconds: float
     mean_gap: float
     makespans: tuple[float, ...]
 
@@ -69,9 +71,10 @@ def evaluate(instances: list[JsspInstance]) -> dict[str, RuleResult]:
         for rule in RULE_NAMES:
             name = heuristic_name(rule, variant)
             heuristic = problem.heuristics[name]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             schedules = [heuristic(inst) for inst in instances]
             seconds = time.perf_counter() - start
+            cpu_seconds = time.process_time() - cpu
             spans, gaps = [], []
             for inst, raw in zip(instances, schedules, strict=True):
                 checked = problem.validate(inst, raw)
@@ -84,7 +87,7 @@ def evaluate(instances: list[JsspInstance]) -> dict[str, RuleResult]:
                     raise SystemExit(f"{inst.name}: no upper_bound in bks.json")
                 spans.append(span)
                 gaps.append(100.0 * (span - ub) / ub)
-            results[name] = RuleResult(rule, variant, seconds, sum(gaps) / len(gaps),
+            results[name] = RuleResult(rule, variant, seconds, cpu_seconds, sum(gaps) / len(gaps),
                                        tuple(spans))
     return results
 
@@ -106,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         got = results[heuristic_name(rule, variant)].mean_gap
         if abs(got - target) > TOLERANCE:
             misses.append(f"{rule} ({variant}): {got:.2f} vs {target}")
-    slow = [f"{n}: {r.seconds:.2f} s" for n, r in results.items() if r.seconds > SPEED_LIMIT]
+    # CPU time, not wall time: the machine is shared, and waiting for a core is not
+    # the builder's cost. Both are printed.
+    slow = [f"{n}: {r.cpu_seconds:.2f} s CPU" for n, r in results.items()
+            if r.cpu_seconds > SPEED_LIMIT]
     if args.json:
         payload = {"instances": [i.name for i in instances],
                    "results": {n: asdict(r) for n, r in results.items()},
@@ -115,17 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         print()
     else:
         print(f"Taillard ta01-ta80 ({len(instances)} instances): mean % above best upper bound")
-        print(f"{'rule':<10} {'non-delay':>10} {'target':>7} {'s':>6}   "
-              f"{'active':>8} {'target':>7} {'s':>6}")
+        print(f"{'rule':<10} {'non-delay':>10} {'target':>7} {'cpu s':>6} {'wall s':>6}   "
+              f"{'active':>8} {'target':>7} {'cpu s':>6} {'wall s':>6}")
         for rule in RULE_NAMES:
             nd = results[heuristic_name(rule, NON_DELAY)]
             ac = results[heuristic_name(rule, ACTIVE)]
             t_nd = TARGETS.get((NON_DELAY, rule))
             t_ac = TARGETS.get((ACTIVE, rule))
-            print(f"{rule:<10} {nd.mean_gap:>10.2f} {_target(t_nd):>7} {nd.seconds:>6.2f}   "
-                  f"{ac.mean_gap:>8.2f} {_target(t_ac):>7} {ac.seconds:>6.2f}")
-        print(f"tolerance ±{TOLERANCE}; builder time limit {SPEED_LIMIT} s per rule "
-              "(loaded machine: timings are indicative)")
+            print(f"{rule:<10} {nd.mean_gap:>10.2f} {_target(t_nd):>7} {nd.cpu_seconds:>6.2f} "
+                  f"{nd.seconds:>6.2f}   {ac.mean_gap:>8.2f} {_target(t_ac):>7} "
+                  f"{ac.cpu_seconds:>6.2f} {ac.seconds:>6.2f}")
+        print(f"tolerance ±{TOLERANCE}; builder limit {SPEED_LIMIT} s CPU per rule over all "
+              "instances (wall time depends on the machine's load)")
     for line in misses:
         print(f"MISS {line}", file=sys.stderr)
     for line in slow:
