@@ -70,6 +70,7 @@ class PopulationConfig:
     temperature_init: float = 0.1
     temperature_period: int = 1000
     temperature_min: float = 0.005
+    rank_scale: float = 100.0
     length_temperature: float = 1.0
     signature_decimals: int = 3
     reset_period: int = 400
@@ -225,7 +226,7 @@ class Population:
         clusters = sorted(isl.clusters.values(),
                           key=lambda cl: (cl.score, cl.members[0].program_id))
         count = len(clusters)
-        ranks = np.arange(count, dtype=float) / max(count - 1, 1)
+        ranks = np.arange(count, dtype=float) / self.config.rank_scale
         probs = softmax(-ranks, self.temperature(island))
         distinct = min(k, count)
         picks = [int(x) for x in self.rng.choice(count, size=distinct, replace=False, p=probs)]

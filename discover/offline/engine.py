@@ -138,7 +138,7 @@ class OfflineEngine:
         seen = {normalized_hash(p.code) for p in parents}
         for attempt in range(self.config.max_attempts):
             # After many misses (e.g. simplify on an already minimal program) widen to modify.
-            effective = op if attempt < self.config.max_attempts // 2 else Operator.MODIFY
+            effective = op if attempt < self.config.max_attempts // 8 else Operator.MODIFY
             child = self._attempt(effective, parents)
             if child is not None and normalized_hash(child.code) not in seen:
                 return Proposal(child.code, f"{op.value}: {child.idea}", op, child.mutations)

@@ -107,7 +107,7 @@ def insert_coefficient(ctx: MutationContext) -> str | None:
     if not slots:
         return None
     slot = ctx.pick(slots)
-    c = number(math.exp(0.3 * ctx.rng.standard_normal()))
+    c = number(math.exp(0.1 * ctx.rng.standard_normal()))
     if c.value == 1:
         return None
     before = _src(slot.get())
@@ -178,12 +178,12 @@ def _combine(ctx: MutationContext, x: ast.expr) -> tuple[ast.expr, str]:
     form = int(ctx.rng.integers(6))
     sign = ctx.pick((1.0, -1.0))
     if form == 0:
-        c = number(ctx.log_uniform(0.02, 2.0))
+        c = number(ctx.log_uniform(0.001, 3.0))
         op: ast.operator = ast.Add() if sign > 0 else ast.Sub()
         return ast.BinOp(x, op, ast.BinOp(c, ast.Mult(), y)), f"{'+' if sign > 0 else '-'} " \
             f"{value_of(c):g}*{y_src}"
     if form == 1:
-        c = number(ctx.log_uniform(0.01, 1.0))
+        c = number(ctx.log_uniform(0.0001, 1.0))
         op = ast.Add() if sign > 0 else ast.Sub()
         factor = ast.BinOp(ast.Constant(1), op, ast.BinOp(c, ast.Mult(), y))
         return ast.BinOp(x, ast.Mult(), factor), \
@@ -193,7 +193,7 @@ def _combine(ctx: MutationContext, x: ast.expr) -> tuple[ast.expr, str]:
     if form == 3:
         return call("min", x, y), f"min with {y_src}"
     if form == 4:
-        c = number(ctx.log_uniform(0.1, 100.0))
+        c = number(ctx.log_uniform(0.01, 100.0))
         op = ast.Add() if sign > 0 else ast.Sub()
         return ast.BinOp(x, op, ast.BinOp(c, ast.Mult(), y)), f"{'+' if sign > 0 else '-'} " \
             f"{value_of(c):g}*{y_src}"

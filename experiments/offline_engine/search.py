@@ -1,0 +1,265 @@
+"""Development harness for the offline engine: a small evolutionary loop, in process.
+
+NOT the product path. ``discover run`` evaluates candidates in the sandbox and
+archives everything; this script exists to develop and tune
+:class:`discover.offline.OfflineEngine` and :class:`discover.population.Population`
+before the loop is wired. It executes candidate code with ``exec`` in this very
+process — acceptable only because every candidate here is produced by the
+engine from the problem's seed programs (trusted code), never by a model.
+
+What it does, per search seed:
+
+1. draws the training set — ``generate_classes(20, per_class, rng)`` with a fixed
+   instance seed — and its optima by the Held–Karp DP (cached under ``out/``);
+2. registers the seed programs (EDD, SPT, MDD) on every island, then repeats:
+   choose an island, an operator, parents; propose; skip duplicates by normalised
+   AST hash and by behaviour fingerprint on probe instances; evaluate on the
+   training set; register — until ``--budget`` full evaluations;
+3. scores the best training program on ``n100.json`` (stored optima) and
+   optionally ``n200.json``: mean gap over OPT > 0, aggregate ratio ΣH/ΣOPT,
+   wins/losses against MDD, runtime relative to MDD.
+
+Score = mean training gap (%) + a runtime penalty: a candidate slower than
+``--runtime-cap`` × MDD (same instances, same process) pays
+``--runtime-penalty`` points per unit of excess ratio.
+
+Example::
+
+    python experiments/offline_engine/search.py --seeds 1 2 3 --budget 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from discover.dedup import behaviour_fingerprint, normalized_hash
+from discover.offline import EngineError, OfflineEngine, Operator, ParentInfo
+from discover.offline.rewrite import node_count
+from discover.population import Member, Population, PopulationConfig
+from evaluators.smtt.exact import solve
+from evaluators.smtt.generate import generate_classes
+from evaluators.smtt.heuristics import HEURISTICS
+from evaluators.smtt.instance import SmttInstance
+from evaluators.smtt.loaders import load_instances
+from evaluators.smtt.objective import total_tardiness
+from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT.parent / "shared" / "benchmarks" / "smtt" / "cetinkaya2025"
+OUT = Path(__file__).resolve().parent / "out"
+
+OPERATOR_WEIGHTS = {Operator.NEW_IDEA: 0.15, Operator.CROSSOVER: 0.2, Operator.MODIFY: 0.3,
+                    Operator.TUNE: 0.3, Operator.SIMPLIFY: 0.05}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of running a program on a set of instances."""
+
+    ok: bool
+    values: tuple[float, ...]
+    seconds: float
+    error: str = ""
+
+
+def training_set(per_class: int, seed: int) -> tuple[list[SmttInstance], list[float]]:
+    """Generated n=20 instances and their DP optima (cached as JSON)."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"train_n20_pc{per_class}_s{seed}.json"
+    instances = generate_classes(20, per_class, np.random.default_rng(seed))
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached["fingerprints"] == [i.fingerprint for i in instances]:
+            return instances, cached["optima"]
+    optima = [solve(inst, "dp").objective for inst in instances]
+    path.write_text(json.dumps({"fingerprints": [i.fingerprint for i in instances],
+                                "optima": optima}))
+    return instances, optima
+
+
+def run_program(code: str, instances: list[SmttInstance]) -> Result:
+    """Exec ``code`` (trusted, see module docstring) and run it on every instance."""
+    namespace: dict[str, object] = {}
+    try:
+        exec(compile(code, "<candidate>", "exec"), namespace)
+        fn = namespace["schedule"]
+        values = []
+        start = time.perf_counter()
+        for inst in instances:
+            order = fn(list(inst.processing_times), list(inst.due_dates))  # type: ignore[operator]
+            if sorted(order) != list(range(inst.size)):
+                return Result(False, (), 0.0, "not a permutation")
+            values.append(float(total_tardiness(inst, order)))
+        return Result(True, tuple(values), time.perf_counter() - start)
+    except Exception as exc:  # a broken candidate is an outcome, not a crash
+        return Result(False, (), 0.0, type(exc).__name__)
+
+
+def gaps(values: tuple[float, ...], optima: list[float]) -> tuple[float, tuple[float, ...]]:
+    """Mean gap (%) over OPT > 0 and the per-instance signature (gap, or H when OPT = 0)."""
+    sig = tuple(100 * (h - o) / o if o > 0 else h for h, o in zip(values, optima, strict=True))
+    positive = [s for s, o in zip(sig, optima, strict=True) if o > 0]
+    return float(np.mean(positive)), sig
+
+
+def baseline_runtime(instances: list[SmttInstance]) -> float:
+    """Median seconds of the MDD seed program on ``instances``."""
+    return float(np.median([run_program(SEED_PROGRAMS["mdd"], instances).seconds
+                            for _ in range(5)]))
+
+
+def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
+           optima: list[float]) -> dict[str, object]:
+    """One evolutionary run; returns the best program and counters."""
+    rng = np.random.default_rng(seed)
+    engine = OfflineEngine(SmttProblem.candidate_spec, rng)
+    population = Population(PopulationConfig(num_islands=args.islands,
+                                             reset_period=args.reset_period), rng)
+    probe = train[:: max(1, len(train) // args.probes)][: args.probes]
+    mdd_seconds = baseline_runtime(train)
+    hashes: set[str] = set()
+    fingerprints: set[str] = set()
+    counts: Counter[str] = Counter()
+    next_id = 0
+
+    def evaluate(code: str, island: int | None) -> Member | None:
+        nonlocal next_id
+        result = run_program(code, train)
+        if not result.ok:
+            counts["failed:" + result.error] += 1
+            return None
+        mean_gap, signature = gaps(result.values, optima)
+        ratio = result.seconds / mdd_seconds
+        score = mean_gap + args.runtime_penalty * max(0.0, ratio - args.runtime_cap)
+        member = Member(next_id, code, score, signature, result.seconds,
+                        node_count(ast.parse(code)), island)
+        next_id += 1
+        population.register(member)
+        return member
+
+    for name in ("edd", "spt", "mdd"):
+        code = SEED_PROGRAMS[name]
+        hashes.add(normalized_hash(code))
+        fingerprints.add(behaviour_fingerprint(run_program(code, probe).values))
+        evaluate(code, None)
+    evaluations = 0
+    proposals = 0
+    started = time.perf_counter()
+    ops = list(OPERATOR_WEIGHTS)
+    weights = np.array(list(OPERATOR_WEIGHTS.values()))
+    while evaluations < args.budget and proposals < 20 * args.budget:
+        proposals += 1
+        island = population.choose_island()
+        op = ops[int(rng.choice(len(ops), p=weights / weights.sum()))]
+        parents = population.sample_parents(island, 2 if op is Operator.CROSSOVER else 1)
+        try:
+            proposal = engine.propose(op, [ParentInfo(p.code, p.score) for p in parents])
+        except EngineError:
+            counts["engine_error"] += 1
+            continue
+        h = normalized_hash(proposal.code)
+        if h in hashes:
+            counts["dup_hash"] += 1
+            continue
+        hashes.add(h)
+        probe_result = run_program(proposal.code, probe)
+        fp = behaviour_fingerprint(list(probe_result.values) if probe_result.ok
+                                   else [probe_result.error])
+        if fp in fingerprints:
+            counts["dup_behaviour"] += 1
+            continue
+        fingerprints.add(fp)
+        evaluations += 1
+        member = evaluate(proposal.code, island)
+        counts[f"op:{op.value}"] += 1
+        if args.verbose and member is not None and member.program_id == \
+                population.best(1)[0].program_id:
+            print(f"  [{seed}] eval {evaluations}: {member.score:.4f} {proposal.idea}",
+                  flush=True)
+    best = population.best(1)[0]
+    return {"seed": seed, "best": best, "evaluations": evaluations, "proposals": proposals,
+            "seconds": time.perf_counter() - started, "counts": dict(counts),
+            "resets": population.resets}
+
+
+def validate(code: str, path: Path) -> dict[str, float]:
+    """Gap, aggregate ratio, wins/losses vs MDD and runtime ratio on a benchmark file."""
+    instances = load_instances(path)
+    opt = [float(i.optimum) for i in instances]  # type: ignore[arg-type]
+    result = run_program(code, instances)
+    if not result.ok:
+        return {"error": 1.0}
+    mdd = [float(total_tardiness(i, HEURISTICS["mdd"](i))) for i in instances]
+    mddc = [float(total_tardiness(i, HEURISTICS["mddc"](i))) for i in instances]
+    mdd_time = run_program(SEED_PROGRAMS["mdd"], instances).seconds
+
+    def mean_gap(values: list[float] | tuple[float, ...]) -> float:
+        return float(np.mean([100 * (h - o) / o for h, o in zip(values, opt, strict=True)
+                              if o > 0]))
+
+    return {"gap": mean_gap(result.values), "mdd_gap": mean_gap(mdd),
+            "mddc_gap": mean_gap(mddc), "ratio": sum(result.values) / sum(opt),
+            "mdd_ratio": sum(mdd) / sum(opt),
+            "wins": sum(h < m for h, m in zip(result.values, mdd, strict=True)),
+            "losses": sum(h > m for h, m in zip(result.values, mdd, strict=True)),
+            "runtime_vs_mdd": result.seconds / mdd_time}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--budget", type=int, default=2000)
+    parser.add_argument("--per-class", type=int, default=10, help="training instances per class")
+    parser.add_argument("--train-seed", type=int, default=20250)
+    parser.add_argument("--probes", type=int, default=10)
+    parser.add_argument("--islands", type=int, default=4)
+    parser.add_argument("--reset-period", type=int, default=400)
+    parser.add_argument("--runtime-cap", type=float, default=4.0)
+    parser.add_argument("--runtime-penalty", type=float, default=0.5)
+    parser.add_argument("--n200", action="store_true", help="also validate on n200.json")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+    train, optima = training_set(args.per_class, args.train_seed)
+    print(f"training: {len(train)} instances n=20, {sum(o > 0 for o in optima)} with OPT > 0")
+    rows = []
+    for seed in args.seeds:
+        run = search(seed, args, train, optima)
+        best = run["best"]
+        assert isinstance(best, Member)
+        v100 = validate(best.code, BENCH / "n100.json")
+        row = {"seed": seed, "train_score": best.score, "n100": v100,
+               **{k: run[k] for k in ("evaluations", "proposals", "seconds", "counts", "resets")},
+               "code": best.code}
+        if args.n200:
+            row["n200"] = validate(best.code, BENCH / "n200.json")
+        rows.append(row)
+        print(f"seed {seed}: train {best.score:.3f} | n100 gap {v100.get('gap', float('nan')):.3f}"
+              f" (MDD {v100.get('mdd_gap', 0):.2f}, MDDC {v100.get('mddc_gap', 0):.2f})"
+              f" ratio {v100.get('ratio', 0):.4f} vs MDD {v100.get('mdd_ratio', 0):.4f}"
+              f" W/L {v100.get('wins')}/{v100.get('losses')}"
+              f" runtime x{v100.get('runtime_vs_mdd', 0):.1f}"
+              f" | {run['evaluations']} evals, {run['proposals']} proposals,"
+              f" {run['seconds']:.0f} s", flush=True)
+        if "n200" in row:
+            v200 = row["n200"]
+            assert isinstance(v200, dict)
+            print(f"        n200 gap {v200['gap']:.3f} (MDD {v200['mdd_gap']:.2f}) ratio "
+                  f"{v200['ratio']:.4f} vs MDD {v200['mdd_ratio']:.4f}")
+        print(best.code)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
