@@ -26,14 +26,16 @@ class ConfigError(ValueError):
 class ModelSpec:
     """One model in the pool: ``provider:model`` and its sampling weight."""
 
-    spec: str = "offline"
+    spec: str = "auto"
+    """``provider:model``, ``offline`` (built-in engine) or ``auto`` (an LLM when
+    OPENAI_API_KEY or ANTHROPIC_API_KEY is set, else offline)."""
     weight: float = 1.0
     base_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.weight <= 0:
             raise ConfigError(f"model weight must be positive, got {self.weight}")
-        if self.spec != "offline" and ":" not in self.spec:
+        if self.spec not in ("offline", "auto") and ":" not in self.spec:
             raise ConfigError(
                 f"model {self.spec!r} must look like provider:model "
                 "(openai:..., anthropic:..., openai-compatible:...) or be 'offline'"
@@ -88,6 +90,11 @@ class LlmConfig:
     def offline(self) -> bool:
         """True when the only model is the built-in offline engine."""
         return all(m.spec == "offline" for m in self.models)
+
+    @property
+    def specs(self) -> tuple[str, ...]:
+        """The model specs, in pool order."""
+        return tuple(m.spec for m in self.models)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("archive", "archive"),
     ("export", "export"),
     ("eval", "eval_command"),
+    ("run", "run_command"),
+    ("run", "config_group"),
 )
 
 

@@ -48,7 +48,8 @@ def validate_order(n: int, raw: object) -> list[int] | Failure:
         if raw.ndim != 1:
             return Failure(FailureReason.NOT_A_SEQUENCE, f"array has {raw.ndim} dimensions")
         if not np.issubdtype(raw.dtype, np.integer):
-            return _classify_non_integers(raw.tolist())
+            return _classify_non_integers(raw.tolist()) or Failure(
+                FailureReason.NON_INTEGER, f"array of {raw.dtype} is not integer job indices")
         values: list[object] = [int(v) for v in raw.tolist()]
     elif isinstance(raw, (list, tuple)):
         values = list(raw)

@@ -1,0 +1,228 @@
+"""The evaluation cascade: pre-check, probe set, full training set — fail fast.
+
+A candidate first passes the static pre-check (no process is started for code
+that does not parse or lacks the function), then runs on a few probe
+instances, whose outputs also give its behavioural fingerprint, and only then
+on the whole training set. Scores and gaps are computed on the trusted side by
+:func:`sandbox.evaluate`.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archive import Evaluation as ArchivedEvaluation
+from archive import EvaluationStatus, InstanceResult, Split
+from discover.dedup import behaviour_fingerprint
+from evaluators.base import Problem
+from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate, precheck
+
+TOO_SLOW = "too_slow"
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Training instances with their reference values; the first ``probe`` form the probe set."""
+
+    instances: tuple[Any, ...]
+    references: tuple[float, ...]
+    probe: int
+
+    def __post_init__(self) -> None:
+        if len(self.instances) != len(self.references):
+            raise ValueError("one reference per instance")
+        if not 1 <= self.probe <= len(self.instances):
+            raise ValueError("probe size must lie in 1..len(instances)")
+
+
+@dataclass(frozen=True)
+class CascadeResult:
+    """What the cascade concluded about one candidate.
+
+    ``status`` is ``"ok"``, ``"too_slow"``, ``"rejected"`` (pre-check) or a
+    sandbox failure kind; ``stage`` is where it stopped (precheck/probe/full).
+    """
+
+    status: str
+    stage: str
+    score: float | None
+    gap: float | None
+    ratio: float | None
+    runtime: float | None
+    """Mean seconds per training instance, measured in the sandbox child."""
+    signature: tuple[float, ...]
+    behaviour_hash: str | None
+    message: str
+    evaluation: ArchivedEvaluation
+
+    @property
+    def ok(self) -> bool:
+        """True when the candidate was scored on the full training set."""
+        return self.status == "ok"
+
+
+def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluation | None,
+              seconds: float, message: str | None, score: float | None = None
+              ) -> ArchivedEvaluation:
+    per_instance: list[InstanceResult] = []
+    if result is not None:
+        error_status = (status if status is not EvaluationStatus.OK
+                        else EvaluationStatus.INVALID_OUTPUT)
+        for s in result.scores:
+            if s.valid:
+                per_instance.append(InstanceResult(s.name, EvaluationStatus.OK, s.objective,
+                                                   s.gap, s.seconds))
+            else:
+                per_instance.append(InstanceResult(
+                    s.name, error_status, None, None, s.seconds,
+                    str(s.failure) if s.failure is not None else "not run"))
+    gap = result.mean_gap if result is not None and result.ok else None
+    return ArchivedEvaluation(split=split, status=status, score=score, gap=gap,
+                              seconds=seconds, error=message, per_instance=tuple(per_instance))
+
+
+def _status_of(result: CandidateEvaluation) -> EvaluationStatus:
+    return EvaluationStatus(result.status.value)
+
+
+def _describe(result: CandidateEvaluation) -> str:
+    error = result.outcome.error
+    if error is not None and error.traceback:
+        return result.message + "\n" + "\n".join(error.traceback[-4:])
+    return result.message
+
+
+def run_cascade(
+    problem: Problem[Any],
+    code: str,
+    training: TrainingSet,
+    pool: SandboxPool,
+    *,
+    time_limit: float,
+    runtime_limit: float | None = None,
+    is_known_behaviour: Callable[[str], bool] | None = None,
+) -> CascadeResult | str:
+    """Evaluate ``code`` stage by stage on ``training``.
+
+    Parameters
+    ----------
+    time_limit
+        Wall seconds for the full training set (the probe gets a proportional share,
+        at least one second).
+    runtime_limit
+        Mean seconds per instance above which a candidate is rejected as too slow.
+    is_known_behaviour
+        Called with the probe fingerprint; when it returns True the cascade stops
+        and returns the fingerprint (a behavioural duplicate, not evaluated further).
+
+    Returns
+    -------
+    CascadeResult | str
+        The result, or the behaviour fingerprint of a duplicate.
+    """
+    start = time.monotonic()
+    check = precheck(code, problem.candidate_spec)
+    if not check.ok:
+        return _failed("rejected", "precheck", EvaluationStatus.REJECTED, None,
+                       time.monotonic() - start, check.message)
+    share = training.probe / len(training.instances)
+    probe_instances = training.instances[: training.probe]
+    probe = evaluate(problem, probe_instances, code, pool, max(1.0, time_limit * share),
+                     references=training.references[: training.probe], check=False)
+    if not probe.ok:
+        return _failed(probe.status.value, "probe", _status_of(probe), probe,
+                       time.monotonic() - start, _describe(probe))
+    fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
+    if is_known_behaviour is not None and is_known_behaviour(fingerprint):
+        return fingerprint
+    if runtime_limit is not None and _mean_seconds(probe) > runtime_limit:
+        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
+    full = evaluate(problem, training.instances, code, pool, time_limit,
+                    references=training.references, check=False)
+    elapsed = time.monotonic() - start
+    if not full.ok:
+        return _failed(full.status.value, "full", _status_of(full), full, elapsed,
+                       _describe(full), fingerprint)
+    if runtime_limit is not None and _mean_seconds(full) > runtime_limit:
+        return _too_slow(full, runtime_limit, elapsed, fingerprint)
+    gap = full.mean_gap
+    score = gap if gap is not None else 0.0
+    ratio = (full.total_objective / full.total_reference
+             if full.total_objective is not None and full.total_reference else None)
+    signature = tuple(s.gap if s.gap is not None else 0.0 for s in full.scores)
+    return CascadeResult(
+        status="ok", stage="full", score=score, gap=gap, ratio=ratio,
+        runtime=_mean_seconds(full), signature=signature, behaviour_hash=fingerprint,
+        message=full.message,
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, score),
+    )
+
+
+def _mean_seconds(result: CandidateEvaluation) -> float:
+    seconds = result.outcome.seconds
+    return sum(seconds) / len(seconds) if seconds else result.outcome.total_seconds
+
+
+def _failed(status: str, stage: str, archived_status: EvaluationStatus,
+            result: CandidateEvaluation | None, seconds: float, message: str,
+            fingerprint: str | None = None) -> CascadeResult:
+    return CascadeResult(
+        status=status, stage=stage, score=None, gap=None, ratio=None, runtime=None,
+        signature=(), behaviour_hash=fingerprint, message=message,
+        evaluation=_archived(Split.TRAIN, archived_status, result, seconds, message),
+    )
+
+
+def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
+              fingerprint: str) -> CascadeResult:
+    mean = _mean_seconds(result)
+    message = (f"too slow: {mean * 1e3:.2f} ms per instance, limit {limit * 1e3:.2f} ms "
+               "(a multiple of the reference heuristic's time)")
+    return CascadeResult(
+        status=TOO_SLOW, stage="probe" if len(result.scores) else "full", score=None,
+        gap=None, ratio=None, runtime=mean, signature=(), behaviour_hash=fingerprint,
+        message=message,
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.TIMEOUT, result, seconds, message),
+    )
+
+
+def loop_depth(code: str) -> int:
+    """Deepest nesting of loops and comprehensions in ``code`` (a static cost class).
+
+    Used as the deterministic runtime dimension of the population's diversity
+    cells: measured seconds jitter between runs and would make parent selection
+    depend on machine load, breaking same-seed reproducibility.
+    """
+    loops = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def depth(node: ast.AST) -> int:
+        inner = max((depth(child) for child in ast.iter_child_nodes(node)), default=0)
+        return inner + 1 if isinstance(node, loops) else inner
+
+    try:
+        return depth(ast.parse(code))
+    except SyntaxError:
+        return 0
+
+
+def validation_evaluation(
+    problem: Problem[Any], code: str, instances: Sequence[Any],
+    references: Sequence[float | None], pool: SandboxPool, time_limit: float,
+) -> CandidateEvaluation:
+    """Score a program on the validation split (no cascade: it already passed training)."""
+    return evaluate(problem, instances, code, pool, time_limit, references=references,
+                    check=True)
+
+
+def archived_validation(result: CandidateEvaluation, seconds: float) -> ArchivedEvaluation:
+    """The validation result in the archive's vocabulary."""
+    if result.ok:
+        return _archived(Split.VALIDATION, EvaluationStatus.OK, result, seconds, None,
+                         result.mean_gap)
+    status = EvaluationStatus(result.status.value) if result.status is not OutcomeStatus.OK \
+        else EvaluationStatus.INVALID_OUTPUT
+    return _archived(Split.VALIDATION, status, result, seconds, result.message)

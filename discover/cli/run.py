@@ -1,0 +1,131 @@
+"""``discover run`` and ``discover config``: the discovery loop from the command line."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+from rich.table import Table
+
+from discover.cli.common import err_console, fmt, out_console
+from discover.config import ConfigError, ModelSpec, RunConfig
+from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
+from discover.runner import RunResult, run
+from evaluators.base import InstanceError
+
+
+def _load_config(path: str | None) -> RunConfig:
+    try:
+        return RunConfig.load(path) if path else RunConfig()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("run", epilog="""\b
+Examples:
+  discover run --problem smtt                      # offline engine unless an API key is set
+  discover run --problem smtt --budget 2000 --seed 1
+  discover run --problem smtt --model openai:gpt-4o-mini --budget 500
+  discover run --model openai-compatible:qwen2.5-coder --base-url http://127.0.0.1:11434/v1
+  discover run --config run.toml --progress jsonl > events.jsonl
+  discover run --resume 3                          # continue run 3 to its budget
+""")
+@click.option("--problem", default=None, help="Problem to work on (default from config: smtt).")
+@click.option("--model", "models", multiple=True, metavar="M",
+              help="provider:model, 'offline' or 'auto' (repeatable for a pool).")
+@click.option("--base-url", default=None, help="Base URL for the model's API (proxies, local).")
+@click.option("--budget", type=int, default=None, help="Candidate evaluations (default 2000).")
+@click.option("--time-limit", type=float, default=None, metavar="S", help="Wall seconds.")
+@click.option("--seed", type=int, default=None, help="Seed of the run (default 0).")
+@click.option("--workers", type=int, default=None, help="Sandbox workers (default 2).")
+@click.option("--archive", default=None, metavar="URL",
+              help="SQLAlchemy URL (default sqlite:///runs/discover.sqlite).")
+@click.option("--config", "config_path", default=None, metavar="FILE", help="TOML config.")
+@click.option("--prompts", default=None, metavar="DIR", help="Override prompt templates.")
+@click.option("--sandbox", type=click.Choice(["auto", "strict", "none"]), default=None,
+              help="Isolation: auto degrades with a warning, strict refuses.")
+@click.option("--resume", type=int, default=None, metavar="RUN",
+              help="Continue an archived run to its original budget.")
+@click.option("--progress", type=click.Choice(["live", "quiet", "jsonl"]), default=None,
+              help="Display: live panel (terminal default), quiet lines, JSON lines.")
+def run_command(problem: str | None, models: tuple[str, ...], base_url: str | None,
+                budget: int | None, time_limit: float | None, seed: int | None,
+                workers: int | None, archive: str | None, config_path: str | None,
+                prompts: str | None, sandbox: str | None, resume: int | None,
+                progress: str | None) -> None:
+    """Search for a better heuristic: propose, sandbox, score against optima, archive.
+
+    Flags override the config file; the effective configuration is stored with
+    the run. At the end the best programs are shown next to the classic
+    heuristics on the training and validation splits.
+    """
+    config = _load_config(config_path)
+    overrides: dict[str, object] = {
+        "problem": problem, "budget": budget, "time_limit": time_limit, "seed": seed,
+        "workers": workers, "archive": archive, "prompts": prompts, "sandbox": sandbox}
+    if models:
+        overrides["llm.models"] = tuple(ModelSpec(m, 1.0, base_url) for m in models)
+    elif base_url:
+        overrides["llm.models"] = tuple(ModelSpec(m.spec, m.weight, base_url)
+                                        for m in config.llm.models)
+    try:
+        config = config.with_overrides(**overrides)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    mode = progress or ("live" if sys.stderr.isatty() else "quiet")
+    callback = {"live": LiveDisplay, "quiet": QuietDisplay, "jsonl": JsonLinesWriter}[mode]()
+    with err_console.status("Preparing training references…") as status:
+        def setup(stage: str, done: int, total: int) -> None:
+            status.update(f"{stage}: {done}/{total}")
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = run(config, resume=resume, callbacks=[callback],
+                             setup_progress=setup)
+        except KeyboardInterrupt as exc:
+            err_console.print(f"[yellow]{exc or 'interrupted'}[/yellow]")
+            sys.exit(130)
+        except (ConfigError, InstanceError, ValueError, LookupError) as exc:
+            raise click.ClickException(str(exc)) from None
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/yellow] {w.message}")
+    if mode != "jsonl":
+        _print_summary(result)
+
+
+def _print_summary(result: RunResult) -> None:
+    out_console.print(f"Run {result.run_id} {result.status}: {result.reason}. "
+                      f"{result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
+                      f"(sandbox: {result.isolation}).")
+    table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
+    for col in ("program", "train gap", "validation gap", "validation ΣH/ΣOPT",
+                "wins/losses vs MDD"):
+        table.add_column(col, justify="left" if col == "program" else "right")
+    for p in result.best:
+        wl = "—" if p.wins is None else f"{p.wins}/{p.losses}"
+        table.add_row(f"#{p.program_id}", fmt(p.train_gap, 3), fmt(p.validation_gap, 3),
+                      fmt(p.validation_ratio, 4), wl)
+    for b in result.baselines:
+        table.add_row(b.name.upper(), fmt(b.train_gap, 3), fmt(b.validation_gap, 3),
+                      fmt(b.validation_ratio, 4), "")
+    out_console.print(table)
+    if result.best:
+        out_console.print(f"Export the winner:  {result.export_command}")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect run configurations."""
+
+
+@config_group.command("show", epilog="""\b
+Examples:
+  discover config show
+  discover config show --config run.toml > effective.toml
+""")
+@click.option("--config", "config_path", default=None, metavar="FILE", help="TOML config.")
+def config_show(config_path: str | None) -> None:
+    """Print the effective configuration (defaults merged with FILE) as TOML."""
+    click.echo(_load_config(config_path).to_toml(), nl=False)

@@ -1,0 +1,142 @@
+"""Training and validation splits of a run, with references from the archive's cache.
+
+Training: generated instances (fixed seed, so every run of a configuration
+shares them) with exact optima computed once and cached in the archive.
+Validation: instance files with stored optima, or exact ones computed the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archive import Archive, CachedReference, ReferenceStatus
+from discover.cascade import TrainingSet
+from discover.config import EvaluationConfig
+from discover.references import compute_references, stored_as_reference
+from evaluators.base import GeneratorSpec, InstanceError, Problem, Reference, Status
+
+
+class ArchiveReferenceCache:
+    """Adapts the archive's reference cache to :class:`discover.references.ReferenceCache`."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def get_reference(self, fingerprint: str, method: str) -> Reference | None:
+        """A cached optimum (non-optimal entries are recomputed)."""
+        hit = self.archive.get_reference(fingerprint, method)
+        if hit is None or not hit.is_optimal:
+            return None
+        return Reference(hit.objective, hit.lower_bound, Status(hit.status.value), hit.method,
+                         hit.seconds)
+
+    def put_reference(self, fingerprint: str, method: str, reference: Reference) -> None:
+        """Store a computed reference."""
+        self.archive.put_reference(CachedReference(
+            fingerprint, method, reference.objective, reference.lower_bound,
+            ReferenceStatus(reference.status.value), reference.seconds))
+
+
+def resolve_method(problem: Problem[Any], method: str, n: int) -> str:
+    """Turn ``auto`` into a concrete method: DP for small n, the scaling exact solver above."""
+    methods = problem.reference_methods
+    if method != "auto":
+        if method not in methods:
+            raise ValueError(f"unknown reference method {method!r} (known: {', '.join(methods)})")
+        return method
+    if "dp" in methods and n <= 20:
+        return "dp"
+    for choice in ("exact", "cpsat", "mip"):
+        if choice in methods:
+            return choice
+    return methods[0]
+
+
+def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,
+                 workers: int, progress: Callable[[int, int], None] | None = None
+                 ) -> TrainingSet:
+    """Generate the training instances and their optima (cache first)."""
+    rng = np.random.default_rng(config.train_seed)
+    instances = problem.generate(GeneratorSpec(n=config.train_n, count=config.train_per_class),
+                                 rng)
+    method = resolve_method(problem, config.reference, config.train_n)
+    refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
+                              workers=workers, progress=progress)
+    not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
+                   if not r.is_optimal]
+    if not_optimal:
+        warnings.warn(f"{len(not_optimal)} training references are not proven optimal "
+                      f"(e.g. {not_optimal[0]}); gaps on them are upper bounds", stacklevel=2)
+    # Spread the probe set over instance classes: generated sets come class by
+    # class, so taking every k-th instance first covers easy and hard classes.
+    order = _interleaved(len(instances), config.probe_count)
+    probe = min(config.probe_count, len(instances))
+    return TrainingSet(tuple(instances[i] for i in order),
+                       tuple(refs[i].objective for i in order), probe)
+
+
+def _interleaved(count: int, probe: int) -> list[int]:
+    step = max(1, count // max(1, probe))
+    first = list(range(0, count, step))[:probe]
+    chosen = set(first)
+    return first + [i for i in range(count) if i not in chosen]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _locate(path: Path, base: Path | None) -> Path:
+    """Resolve a relative path against ``base`` (or the working directory), then the
+    project root, so the default ``../shared/...`` works from any directory of a checkout."""
+    if path.is_absolute():
+        return path
+    first = (base or Path.cwd()) / path
+    if first.exists():
+        return first
+    fallback = PROJECT_ROOT / path
+    return fallback if fallback.exists() else first
+
+
+@dataclass(frozen=True)
+class ValidationSet:
+    """Validation instances and their reference values (None where unknown)."""
+
+    instances: tuple[Any, ...]
+    references: tuple[float | None, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when no validation file could be loaded."""
+        return not self.instances
+
+
+def validation_set(problem: Problem[Any], paths: Sequence[str], *, base: Path | None = None
+                   ) -> ValidationSet:
+    """Load validation files; a missing default file is a warning, a bad file an error."""
+    instances: list[Any] = []
+    references: list[float | None] = []
+    sources: list[str] = []
+    for raw in paths:
+        path = _locate(Path(raw), base)
+        if not path.is_file():
+            warnings.warn(f"validation file {path} not found; skipping it", stacklevel=2)
+            continue
+        try:
+            loaded = problem.load(path)
+        except InstanceError:
+            raise
+        for inst in loaded:
+            ref = stored_as_reference(problem, inst)
+            instances.append(inst)
+            references.append(ref.objective if ref is not None and math.isfinite(ref.objective)
+                              else None)
+        sources.append(str(path))
+    return ValidationSet(tuple(instances), tuple(references), tuple(sources))

@@ -1,0 +1,250 @@
+"""Where new candidate programs come from: a language model or the offline engine.
+
+Both proposers take a loop-level operator (``new_idea``, ``crossover``,
+``modify``, ``tune``, ``simplify``) and parents drawn by the population, and
+return a :class:`Candidate`. The LLM proposer renders the operator's Jinja2
+prompt, calls the model pool, extracts code (or applies SEARCH/REPLACE edits,
+falling back to a full rewrite) and keeps ReEvo-style reflections; the offline
+engine mutates ASTs. Neither evaluates anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from archive import ModelCall
+from discover.diffs import apply_search_replace
+from discover.extract import extract_code, extract_idea
+from discover.islands import Member
+from discover.offline import EngineError, OfflineEngine, ParentInfo
+from discover.prompting import (
+    BaselineView,
+    Operator,
+    ProblemView,
+    ProgramView,
+    PromptContext,
+    PromptLibrary,
+)
+from discover.providers import Completion, ModelPool, ProviderError
+from evaluators.base import Problem
+
+#: Loop operator → prompt operator (EoH names); new_idea picks e1/e2/i1 by parent count.
+PROMPT_OPERATORS = {
+    "crossover": Operator.CROSSOVER,
+    "modify": Operator.M1,
+    "tune": Operator.M2,
+    "simplify": Operator.SIMPLIFY,
+}
+PARENTS_NEEDED = {"new_idea": 2, "crossover": 2, "modify": 1, "tune": 1, "simplify": 1}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed program (or a failed attempt to get one).
+
+    ``code`` is ``None`` when the proposer produced nothing usable; ``failure``
+    says why and ``model_calls`` still records what was paid for.
+    """
+
+    code: str | None
+    operator: str
+    parents: tuple[int, ...]
+    model: str
+    idea: str | None = None
+    failure: str | None = None
+    model_calls: tuple[ModelCall, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Usage:
+    tokens_in: int
+    tokens_out: int
+    cost: float
+
+
+class Proposer(Protocol):
+    """Produces candidates from parents."""
+
+    name: str
+
+    def propose(self, operator: str, parents: Sequence[Member],
+                rng: np.random.Generator) -> Candidate:
+        """Return one candidate made by ``operator`` from ``parents`` (best first)."""
+        ...
+
+    def side_calls(self) -> list[ModelCall]:
+        """Model calls made outside proposals (reflections) since the last call."""
+        ...
+
+
+class OfflineProposer:
+    """The built-in engine: AST mutation and crossover, no network."""
+
+    name = "offline"
+
+    def __init__(self, problem: Problem[Any]) -> None:
+        self.spec = problem.candidate_spec
+
+    def propose(self, operator: str, parents: Sequence[Member],
+                rng: np.random.Generator) -> Candidate:
+        """Mutate or cross the parents with the run's generator for this batch."""
+        engine = OfflineEngine(self.spec, rng)
+        infos = [ParentInfo(m.code, m.score) for m in parents]
+        ids = tuple(m.program_id for m in parents)
+        try:
+            proposal = engine.propose(operator, infos)
+        except EngineError as exc:
+            return Candidate(None, operator, ids, self.name, failure=str(exc))
+        used = ids if operator == "crossover" else ids[:1]
+        return Candidate(proposal.code, operator, used, self.name, idea=proposal.idea)
+
+    def side_calls(self) -> list[ModelCall]:
+        """The offline engine makes no model calls."""
+        return []
+
+
+@dataclass
+class Reflections:
+    """ReEvo's memory: recent short reflections and the running long one."""
+
+    short: list[str] = field(default_factory=list)
+    long: str | None = None
+    keep: int = 5
+
+    def add_short(self, text: str) -> None:
+        """Remember a short reflection, dropping the oldest beyond ``keep``."""
+        self.short.append(text.strip())
+        del self.short[: -self.keep]
+
+
+class LlmProposer:
+    """Prompts a model pool and turns its answers into candidates."""
+
+    def __init__(self, problem: Problem[Any], pool: ModelPool, prompts: PromptLibrary, *,
+                 max_tokens: int, temperature: float, diff_probability: float,
+                 reflection_every: int, baselines: Sequence[BaselineView] = ()) -> None:
+        self.problem = problem
+        self.pool = pool
+        self.prompts = prompts
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.diff_probability = diff_probability
+        self.reflection_every = reflection_every
+        self.baselines = tuple(baselines)
+        self.view = ProblemView.from_problem(problem)
+        self.reflections = Reflections()
+        self.name = pool.name
+        self._proposals = 0
+        self._side: list[ModelCall] = []
+
+    def side_calls(self) -> list[ModelCall]:
+        """Reflection calls since the last call of this method."""
+        calls, self._side = self._side, []
+        return calls
+
+    def _context(self, parents: Sequence[Member], diff: bool) -> PromptContext:
+        views = tuple(ProgramView(m.code, gap=m.score, label=f"#{m.program_id}")
+                      for m in parents)
+        return PromptContext(self.view, views, self.reflections.long,
+                             tuple(self.reflections.short), self.baselines, diff)
+
+    def _call(self, operator: Operator, context: PromptContext
+              ) -> tuple[Completion | None, ModelCall]:
+        rendered = self.prompts.render(operator, context)
+        prompt = f"[system]\n{rendered.system}\n\n[user]\n{rendered.user}"
+        start = time.monotonic()
+        try:
+            completion = self.pool.complete(rendered.system, rendered.user,
+                                            max_tokens=self.max_tokens,
+                                            temperature=self.temperature)
+        except ProviderError as exc:
+            call = ModelCall(provider=self.pool.name, model=self.pool.name, prompt=prompt,
+                             latency=time.monotonic() - start, error=str(exc))
+            if not _is_transient_failure(exc):
+                raise
+            return None, call
+        call = ModelCall(provider=completion.provider, model=completion.model, prompt=prompt,
+                         response=completion.text, tokens_in=completion.tokens_in,
+                         tokens_out=completion.tokens_out, cost=completion.cost,
+                         latency=completion.latency)
+        return completion, call
+
+    def propose(self, operator: str, parents: Sequence[Member],
+                rng: np.random.Generator) -> Candidate:
+        """Render, ask, extract; fall back from a failed diff to the full answer."""
+        self._proposals += 1
+        if self.reflection_every and self._proposals % self.reflection_every == 0:
+            self._reflect(parents)
+        prompt_op = _prompt_operator(operator, len(parents))
+        low, high = prompt_op.parent_range
+        used = list(parents[: high if high is not None else len(parents)])
+        if len(used) < low:
+            used = list(parents)
+        diff = prompt_op.supports_diff and bool(rng.random() < self.diff_probability)
+        completion, call = self._call(prompt_op, self._context(used, diff))
+        ids = tuple(m.program_id for m in used)
+        model = call.model
+        usage = _Usage(call.tokens_in or 0, call.tokens_out or 0, call.cost or 0.0)
+        if completion is None:
+            return Candidate(None, operator, ids, model, failure=call.error,
+                             model_calls=(call,), tokens_in=usage.tokens_in,
+                             tokens_out=usage.tokens_out, cost=usage.cost)
+        fn = self.problem.candidate_spec.function_name
+        code: str | None = None
+        notes = ""
+        if diff and used:
+            result = apply_search_replace(used[0].code, completion.text)
+            if result.failure is None:
+                code = result.code
+            else:
+                notes = f"diff failed ({result.failure.value}); "
+        if code is None:
+            extraction = extract_code(completion.text, fn)
+            code = extraction.code
+            if code is None and extraction.failure is not None:
+                notes += f"no code: {extraction.failure.value}"
+        idea = extract_idea(completion.text, fn)
+        return Candidate(code, operator, ids, model, idea=idea,
+                         failure=notes or None if code is None else None,
+                         model_calls=(call,), tokens_in=usage.tokens_in,
+                         tokens_out=usage.tokens_out, cost=usage.cost)
+
+    def _reflect(self, parents: Sequence[Member]) -> None:
+        if len(parents) >= 2:
+            better, worse = parents[0], parents[-1]
+            completion, call = self._call(Operator.REFLECT_SHORT,
+                                          self._context([better, worse], False))
+            self._side.append(call)
+            if completion is not None:
+                self.reflections.add_short(completion.text)
+        if self.reflections.short:
+            completion, call = self._call(Operator.REFLECT_LONG, self._context([], False))
+            self._side.append(call)
+            if completion is not None:
+                self.reflections.long = completion.text.strip()
+
+
+def _prompt_operator(operator: str, parents: int) -> Operator:
+    if operator == "new_idea":
+        if parents == 0:
+            return Operator.I1
+        return Operator.E2 if parents >= 2 else Operator.E1
+    try:
+        return PROMPT_OPERATORS[operator]
+    except KeyError:
+        raise ValueError(f"unknown operator {operator!r}") from None
+
+
+def _is_transient_failure(exc: ProviderError) -> bool:
+    """Retries exhausted on one request: record it and let the loop count failures."""
+    from discover.providers import Fatal
+
+    return not isinstance(exc, Fatal)

@@ -1,0 +1,102 @@
+"""Exact references for training and validation instances, computed once and cached.
+
+References are trusted work (our own solvers), so they may run in a
+``multiprocess`` pool across cores; candidate code never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from evaluators.base import Problem, Reference, Status
+
+
+class ReferenceCache(Protocol):
+    """Where computed references are kept (the archive implements this)."""
+
+    def get_reference(self, fingerprint: str, method: str) -> Reference | None:
+        """A cached reference, or None."""
+        ...
+
+    def put_reference(self, fingerprint: str, method: str, reference: Reference) -> None:
+        """Store a reference."""
+        ...
+
+
+def stored_as_reference(problem: Problem[Any], instance: Any) -> Reference | None:
+    """The file's stored optimum as a Reference, when it is a proven one."""
+    value = problem.stored_reference(instance)
+    if value is None or not getattr(instance, "optimum_is_proven", False):
+        return None
+    return Reference(objective=value, lower_bound=value, status=Status.OPTIMAL,
+                     method="stored", seconds=0.0)
+
+
+def _solve_one(args: tuple[str, Any, str, float | None]) -> Reference:
+    # Runs in a worker process: look the problem up again rather than pickling it.
+    from evaluators.registry import get_problem
+
+    name, instance, method, time_limit = args
+    return get_problem(name).reference(instance, method, time_limit)
+
+
+def compute_references(
+    problem: Problem[Any],
+    instances: Sequence[Any],
+    method: str,
+    *,
+    cache: ReferenceCache | None = None,
+    time_limit: float | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Reference]:
+    """References for ``instances``: cache first, then solve the rest in parallel.
+
+    Parameters
+    ----------
+    method
+        A method of ``problem.reference_methods`` (``"auto"`` picks per instance
+        when the problem supports it).
+    cache
+        Optional cache consulted first and filled with new results.
+    workers
+        Processes for solving; 1 solves in this process.
+    progress
+        Called as ``progress(done, total)``.
+    """
+    results: list[Reference | None] = [None] * len(instances)
+    todo: list[int] = []
+    for k, inst in enumerate(instances):
+        hit = cache.get_reference(inst.fingerprint, method) if cache is not None else None
+        if hit is not None:
+            results[k] = hit
+        else:
+            todo.append(k)
+    done = len(instances) - len(todo)
+    if progress is not None:
+        progress(done, len(instances))
+    jobs = [(problem.name, instances[k], method, time_limit) for k in todo]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocess
+
+        with multiprocess.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+            solved = pool.imap(_solve_one, jobs)
+            for k, ref in zip(todo, solved, strict=True):
+                results[k] = _store(cache, instances[k], method, ref)
+                done += 1
+                if progress is not None:
+                    progress(done, len(instances))
+    else:
+        for k, job in zip(todo, jobs, strict=True):
+            results[k] = _store(cache, instances[k], method, _solve_one(job))
+            done += 1
+            if progress is not None:
+                progress(done, len(instances))
+    return [r for r in results if r is not None]
+
+
+def _store(cache: ReferenceCache | None, instance: Any, method: str, ref: Reference) -> Reference:
+    if cache is not None:
+        cache.put_reference(instance.fingerprint, method, ref)
+    return ref

@@ -1,0 +1,275 @@
+"""``discover run`` as a library call: set up, search, validate, summarise.
+
+:func:`run` wires the pieces — archive, training and validation splits,
+sandbox pool, proposer (model pool or offline engine), population — into a
+:class:`~discover.loop.SearchLoop`, and returns a :class:`RunResult`. It never
+prints; attach :mod:`discover.progress` callbacks to watch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archive import Archive, RunStatus, Split
+from discover.cascade import archived_validation, run_cascade, validation_evaluation
+from discover.config import ModelSpec, RunConfig
+from discover.datasets import ValidationSet, training_set, validation_set
+from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
+from discover.loop import SearchLoop, StopRun
+from discover.population import Population, PopulationConfig
+from discover.prompting import BaselineView, PromptLibrary
+from discover.proposer import LlmProposer, OfflineProposer, Proposer
+from discover.providers import BudgetExhausted, Fatal, pool_from_config
+from discover.summary import (
+    BaselineScore,
+    ProgramScore,
+    program_scores,
+    score_baselines,
+    wins_losses,
+)
+from evaluators.base import Problem
+from evaluators.registry import get_problem
+from sandbox import SandboxPool
+
+VALIDATION_TIME_LIMIT = 300.0
+"""Wall seconds for one program on the whole validation split."""
+
+#: Models used by ``auto`` when the matching key is in the environment.
+AUTO_MODELS = (("OPENAI_API_KEY", "openai:gpt-4o-mini"),
+               ("ANTHROPIC_API_KEY", "anthropic:claude-3-5-haiku-latest"))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run achieved (everything is also in the archive)."""
+
+    run_id: int
+    status: str
+    reason: str
+    evaluated: int
+    budget: int
+    seconds: float
+    archive_url: str
+    isolation: str
+    models: tuple[str, ...]
+    best: tuple[ProgramScore, ...]
+    baselines: tuple[BaselineScore, ...]
+
+    @property
+    def export_command(self) -> str:
+        """The command that exports the winner."""
+        return f"discover export {self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
+
+
+def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
+    """Replace an ``auto`` model by an LLM when a key is set, else by the offline engine."""
+    if not any(m.spec == "auto" for m in config.llm.models):
+        return config
+    chosen = "offline"
+    for variable, spec in AUTO_MODELS:
+        if environ.get(variable):
+            chosen = spec
+            break
+    models = tuple(ModelSpec(chosen, m.weight, m.base_url) if m.spec == "auto" else m
+                   for m in config.llm.models)
+    return config.with_overrides(**{"llm.models": models})
+
+
+def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
+              baselines: Sequence[BaselineScore]) -> Proposer:
+    if config.llm.offline:
+        return OfflineProposer(problem)
+    llm = config.llm
+    online = [m for m in llm.models if m.spec != "offline"]
+    llm_online = type(llm)(**{**llm.__dict__, "models": tuple(online)})
+    pool, _budget = pool_from_config(llm_online, rng=np.random.default_rng([config.seed, 7]),
+                                     environ=environ)
+    prompts = PromptLibrary(Path(config.prompts) if config.prompts else None)
+    views = [BaselineView(b.name, gap=b.train_gap, ratio=b.train_ratio) for b in baselines]
+    return LlmProposer(problem, pool, prompts, max_tokens=llm.max_tokens,
+                       temperature=llm.temperature, diff_probability=llm.diff_probability,
+                       reflection_every=config.search.reflection_every, baselines=views)
+
+
+def _population(config: RunConfig) -> Population:
+    s = config.search
+    pc = PopulationConfig(num_islands=s.islands, temperature_init=s.temperature_init,
+                          temperature_period=s.temperature_period, reset_period=s.reset_interval)
+    return Population(pc, np.random.default_rng([config.seed, 0]))
+
+
+def run(config: RunConfig, *, resume: int | None = None,
+        callbacks: Sequence[RunCallback] = (), environ: Mapping[str, str] | None = None,
+        setup_progress: Callable[[str, int, int], None] | None = None) -> RunResult:
+    """Run (or resume) a discovery.
+
+    Parameters
+    ----------
+    config
+        The configuration (ignored when resuming: the archived snapshot is used,
+        except ``time_limit``, ``workers`` and ``archive``).
+    resume
+        Id of an archived run to continue to its original budget.
+    callbacks
+        Receive every :mod:`discover.events` event.
+    environ
+        Where API keys are read (default ``os.environ``); never passed to the sandbox.
+    setup_progress
+        Called as ``(stage, done, total)`` while references are computed.
+    """
+    environ = os.environ if environ is None else environ
+
+    def emit(event: Event) -> None:
+        for cb in callbacks:
+            cb.on_event(event)
+
+    start = time.monotonic()
+    with ExitStack() as stack:
+        archive = stack.enter_context(Archive.open(config.archive))
+        state = None
+        if resume is not None:
+            state = archive.run_state(resume)
+            config = RunConfig.from_dict(state.run.config, f"run {resume}").with_overrides(
+                time_limit=config.time_limit, workers=config.workers, archive=config.archive)
+        else:
+            config = resolve_models(config, environ)
+        problem = get_problem(config.problem)
+        pool = stack.enter_context(SandboxPool(workers=config.workers,
+                                               isolation=config.sandbox))  # type: ignore[arg-type]
+        isolation = pool.isolation_level
+        progress = (lambda d, t: setup_progress("training references", d, t)) \
+            if setup_progress else None
+        training = training_set(problem, config.evaluation, archive, workers=config.workers,
+                                progress=progress)
+        validation = validation_set(problem, config.evaluation.validation)
+        baselines = score_baselines(problem, training, validation)
+        runtime_limit = _runtime_limit(problem, config, training, pool)
+        proposer = _proposer(problem, config, environ, baselines)
+        population = _population(config)
+        if state is None:
+            run_id = archive.create_run(problem.name, config.to_dict(), config.seed,
+                                        budget=config.budget, isolation=isolation)
+        else:
+            run_id = resume  # type: ignore[assignment]
+            archive.reopen_run(run_id)
+        loop = SearchLoop(problem, config, archive, run_id, pool, proposer, population,
+                          training, emit, runtime_limit)
+        stack.callback(loop.close)
+        if state is not None:
+            loop.restore(state.programs)
+        models = tuple(m.spec for m in config.llm.models)
+        emit(RunStarted(run_id, problem.name, config.budget, loop.state.evaluated, isolation,
+                        models, len(training.instances), resumed=state is not None))
+        validated = _already_validated(state)
+        status, reason = RunStatus.FINISHED, "budget reached"
+        try:
+            if state is None:
+                loop.record_seeds(dict(problem.seed_programs))
+            next_validation = _next_multiple(loop.state.evaluated,
+                                             config.evaluation.validate_every)
+            while loop.state.evaluated < config.budget:
+                if config.time_limit is not None and time.monotonic() - start > config.time_limit:
+                    reason = f"time limit of {config.time_limit:g} s reached"
+                    break
+                loop.run_batch(config.budget - loop.state.evaluated)
+                if next_validation and loop.state.evaluated >= next_validation:
+                    _validate(problem, archive, loop, validation, pool, validated, emit, 1)
+                    next_validation = _next_multiple(loop.state.evaluated,
+                                                     config.evaluation.validate_every)
+        except KeyboardInterrupt:
+            status, reason = RunStatus.INTERRUPTED, "interrupted (Ctrl-C)"
+        except StopRun as exc:
+            status, reason = RunStatus.FAILED, str(exc)
+        except BudgetExhausted as exc:
+            reason = f"model budget exhausted: {exc}"
+        except Fatal as exc:
+            status, reason = RunStatus.FAILED, f"model provider failed: {exc}"
+        if status is not RunStatus.INTERRUPTED:
+            _validate(problem, archive, loop, validation, pool, validated, emit,
+                      config.evaluation.validate_top)
+        archive.finish_run(run_id, status)
+        best = program_scores(archive, run_id, loop.state.train_scores,
+                              config.evaluation.validate_top, validation.references,
+                              _reference_objectives(problem, validation))
+        result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
+                           time.monotonic() - start, archive.url, isolation, models, best,
+                           tuple(baselines))
+        emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
+                         loop.state.best_id, loop.state.best_score, result.seconds))
+        if status is RunStatus.INTERRUPTED:
+            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
+                                    f"discover run --resume {run_id}")
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _next_multiple(value: int, every: int) -> int:
+    return 0 if every <= 0 else (value // every + 1) * every
+
+
+def _already_validated(state: Any) -> set[int]:
+    if state is None:
+        return set()
+    return {ps.id for ps in state.programs if Split.VALIDATION in ps.evaluations}
+
+
+def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
+                   pool: SandboxPool) -> float | None:
+    """``runtime_cap`` × the reference seed program's mean seconds per instance."""
+    code = problem.seed_programs.get(config.evaluation.runtime_reference)
+    if code is None:
+        return None
+    result = run_cascade(problem, code, training, pool,
+                         time_limit=config.evaluation.candidate_time_limit)
+    if isinstance(result, str) or not result.ok or result.runtime is None:
+        return None
+    # A floor of 1 ms keeps timer noise on tiny instances from rejecting fast rules.
+    return max(config.evaluation.runtime_cap * result.runtime, 1e-3)
+
+
+def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
+              validation: ValidationSet, pool: SandboxPool, validated: set[int],
+              emit: Callable[[Event], None], top: int) -> None:
+    if validation.empty or top <= 0:
+        return
+    ranked = sorted(loop.state.train_scores.items(), key=lambda kv: (kv[1], kv[0]))[:top]
+    mdd = _reference_objectives(problem, validation)
+    for program_id, _ in ranked:
+        if program_id in validated:
+            continue
+        start = time.monotonic()
+        result = validation_evaluation(problem, loop.state.codes[program_id],
+                                       validation.instances, validation.references, pool,
+                                       VALIDATION_TIME_LIMIT)
+        archive.add_evaluations(program_id, [archived_validation(result,
+                                                                 time.monotonic() - start)])
+        validated.add(program_id)
+        wins, losses = wins_losses(result.objectives, mdd)
+        ratio = (result.total_objective / result.total_reference
+                 if result.total_objective is not None and result.total_reference else None)
+        emit(ValidationScored(program_id, result.mean_gap, ratio, wins, losses))
+
+
+_MDD_CACHE: dict[tuple[str, ...], tuple[float, ...]] = {}
+
+
+def _reference_objectives(problem: Problem[Any], validation: ValidationSet
+                          ) -> tuple[float, ...] | None:
+    heuristic = problem.heuristics.get("mdd")
+    if heuristic is None:
+        return None
+    key = tuple(inst.fingerprint for inst in validation.instances)
+    if key not in _MDD_CACHE:
+        _MDD_CACHE[key] = tuple(problem.objective(inst, heuristic(inst))
+                                for inst in validation.instances)
+    return _MDD_CACHE[key]
+
+
