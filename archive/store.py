@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,7 @@ from archive.engine import (
     writer,
 )
 from archive.errors import ArchiveError, IntegrityError, NotFoundError
+from archive.fastpath import SqliteCandidateWriter
 from archive.migrate import upgrade
 from archive.models import (
     EvaluationRow,
@@ -74,9 +76,12 @@ class Archive:
     Use :meth:`open`; the constructor takes an engine already at the current schema.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, fast_writes: bool = True) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        # On SQLite, candidates go through a lean writer (same rows, ~10x less overhead).
+        self._fast = SqliteCandidateWriter(engine) if fast_writes and is_sqlite(engine.url) \
+            else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -141,6 +146,8 @@ class Archive:
 
     def close(self) -> None:
         """Release all connections."""
+        if self._fast is not None:
+            self._fast.close()
         self._engine.dispose()
 
     def __enter__(self) -> Archive:
@@ -258,14 +265,17 @@ class Archive:
         """
         check_candidate(parents, evaluations, duplicate_of)
         try:
+            if self._fast is not None:
+                return self._fast.insert_candidate(run_id, program, parents, evaluations,
+                                                   model_calls, duplicate_of, utcnow())
             with self._writer.begin() as connection:
                 return insert_candidate(connection, run_id, program, parents, evaluations,
                                         model_calls, duplicate_of, utcnow())
-        except sa.exc.IntegrityError as exc:
+        except (sa.exc.IntegrityError, sqlite3.IntegrityError) as exc:
             raise IntegrityError(
                 f"candidate not recorded (run {run_id}, parents "
                 f"{[p.program_id for p in parents]}, duplicate_of {duplicate_of}): "
-                f"{exc.orig}"
+                f"{getattr(exc, 'orig', exc)}"
             ) from exc
 
     def add_evaluations(self, program_id: int, evaluations: Sequence[Evaluation]) -> None:

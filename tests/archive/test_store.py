@@ -39,17 +39,24 @@ def test_candidate_is_written_with_everything(archive: Archive, run_id: int) -> 
     assert child > seed
 
 
-def test_failed_candidate_leaves_nothing_behind(archive: Archive, run_id: int) -> None:
-    archive.record_candidate(run_id, make_program(0))
+@pytest.mark.parametrize("fast", [True, False])
+def test_failed_candidate_leaves_nothing_behind(archive: Archive, run_id: int,
+                                                fast: bool) -> None:
+    store = Archive(archive.engine, fast_writes=fast)
+    store.record_candidate(run_id, make_program(0))
     before = {t: _count(archive, t) for t in ("programs", "lineage_edges", "evaluations",
                                               "model_calls")}
     # The unknown parent fails after the program row was inserted: all of it must roll back.
     with pytest.raises(IntegrityError, match="FOREIGN KEY"):
-        archive.record_candidate(run_id, make_program(1), parents=[Parent(999, EdgeRole.MUTATION)],
-                                 evaluations=[make_evaluation(Split.TRAIN, 1.0)],
-                                 model_calls=[make_call()])
+        store.record_candidate(run_id, make_program(1), parents=[Parent(999, EdgeRole.MUTATION)],
+                               evaluations=[make_evaluation(Split.TRAIN, 1.0)],
+                               model_calls=[make_call()])
+    with pytest.raises(IntegrityError, match="no program 999"):
+        store.record_candidate(run_id, make_program(2), duplicate_of=999)
     after = {t: _count(archive, t) for t in before}
     assert after == before
+    # The writer is usable again after a failure.
+    assert store.record_candidate(run_id, make_program(3)) > 0
 
 
 def test_unknown_run_is_rejected(archive: Archive) -> None:
@@ -166,3 +173,38 @@ def test_run_state_rebuilds_a_run(archive: Archive, run_id: int) -> None:
     assert state.remaining_budget == 7
     light = archive.run_state(run_id, per_instance=False)
     assert light.programs[0].evaluations[Split.TRAIN].per_instance == ()
+
+
+def test_fast_sqlite_writer_stores_the_same_rows_as_the_core_path(archive: Archive) -> None:
+    core = Archive(archive.engine, fast_writes=False)
+    rows = {}
+    for name, store in (("fast", archive), ("core", core)):
+        run = store.create_run("smtt", {}, seed=1)
+        first = store.record_candidate(run, make_program(0),
+                                       evaluations=[make_evaluation(Split.TRAIN, 1.0)])
+        second = store.record_candidate(
+            run, make_program(1, island=2, generation=3),
+            parents=[Parent(first, EdgeRole.MUTATION)], model_calls=[make_call(5)],
+            evaluations=[make_evaluation(Split.VALIDATION, None, status=EvaluationStatus.MEMORY)])
+        store.record_candidate(run, make_program(1), duplicate_of=second)
+        with archive.engine.connect() as c:
+            rows[name] = [
+                c.exec_driver_sql(
+                    "SELECT code, code_hash, behaviour_hash, island, generation, operator, idea, "
+                    "duplicate_of - ?, typeof(created_at), length(created_at) FROM programs "
+                    "WHERE run_id = ? ORDER BY id", (first, run)).fetchall(),
+                c.exec_driver_sql(
+                    "SELECT e.split, e.status, e.score, e.gap, e.seconds, e.error, e.per_instance "
+                    "FROM evaluations e JOIN programs p ON p.id = e.program_id "
+                    "WHERE p.run_id = ? ORDER BY e.id", (run,)).fetchall(),
+                c.exec_driver_sql(
+                    "SELECT provider, model, prompt, response, tokens_in, tokens_out, cost, "
+                    "latency, error, program_id - ? FROM model_calls WHERE run_id = ?",
+                    (first, run)).fetchall(),
+                c.exec_driver_sql(
+                    "SELECT l.parent_id - ?, l.child_id - ?, l.role FROM lineage_edges l "
+                    "JOIN programs p ON p.id = l.child_id WHERE p.run_id = ?",
+                    (first, first, run)).fetchall(),
+            ]
+    assert rows["fast"] == rows["core"]
+    assert rows["fast"][0][2][7] == 1  # the duplicate points at the second program
