@@ -30,7 +30,9 @@ class ModelSpec:
     """``provider:model``, ``offline`` (built-in engine) or ``auto`` (an LLM when
     OPENAI_API_KEY or ANTHROPIC_API_KEY is set, else offline)."""
     weight: float = 1.0
+    """Relative probability of asking this model."""
     base_url: str | None = None
+    """API base URL (local servers, proxies, gateways)."""
 
     def __post_init__(self) -> None:
         if self.weight <= 0:
@@ -59,7 +61,9 @@ class LlmConfig:
     api_key_env: str | None = None
     """Environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)."""
     temperature: float = 1.0
+    """Sampling temperature sent to the models."""
     max_tokens: int = 4096
+    """Longest answer requested from a model, in tokens."""
     request_timeout: float = 120.0
     """Seconds before one request is abandoned."""
     max_attempts: int = 5
@@ -67,6 +71,7 @@ class LlmConfig:
     max_consecutive_failures: int = 5
     """Requests failing in a row (after retries) before the run stops with an error."""
     concurrency: int = 4
+    """Model requests in flight at once."""
     max_tokens_total: int | None = None
     """Stop when input + output tokens reach this many."""
     max_dollars: float | None = None
@@ -122,6 +127,7 @@ class EvaluationConfig:
     runtime_cap: float = 10.0
     """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
     runtime_reference: str = "mdd"
+    """Seed program whose runtime sets the cap (runtime_cap × its mean seconds)."""
 
     def __post_init__(self) -> None:
         if self.train_n < 1 or self.train_per_class < 1:
@@ -137,10 +143,13 @@ class SearchConfig:
     """The evolutionary search."""
 
     islands: int = 4
+    """Independent sub-populations (FunSearch islands)."""
     reset_interval: int = 400
     """Evaluations between resets of the weakest half of the islands."""
     temperature_init: float = 0.1
+    """Initial softmax temperature over cluster ranks when sampling parents."""
     temperature_period: int = 1000
+    """Registrations per island over which the temperature decays, then restarts."""
     operators: Mapping[str, float] = field(
         default_factory=lambda: {"new_idea": 1.0, "crossover": 1.0, "modify": 2.0,
                                  "tune": 1.0, "simplify": 0.5}
@@ -165,10 +174,11 @@ class RunConfig:
 
     problem: str = "smtt"
     budget: int = 2000
-    """Candidate evaluations (duplicates and failures count; dedup hits do not)."""
+    """Evaluations, seeds included (failures count; duplicates are recorded, not counted)."""
     time_limit: float | None = None
     """Wall seconds for the whole run (None: no limit)."""
     seed: int = 0
+    """Seed of the search (the training set has its own, evaluation.train_seed)."""
     workers: int = 2
     """Sandbox worker processes (one per core)."""
     sandbox: str = "auto"
@@ -231,8 +241,8 @@ class RunConfig:
         return RunConfig.from_dict(data, "<command line>")
 
     def to_toml(self) -> str:
-        """The configuration as TOML, with each section in a table."""
-        return dump_toml(self.to_dict())
+        """The configuration as TOML, each section a table, each key with its documentation."""
+        return dump_toml(self.to_dict(), field_docs(type(self)))
 
 
 def _to_plain(value: Any) -> Any:
@@ -307,19 +317,59 @@ def _convert(hint: Any, raw: Any, source: str, key: str) -> Any:
     return raw
 
 
-def dump_toml(data: Mapping[str, Any]) -> str:
-    """Minimal TOML writer for the config's shapes (scalars, arrays, nested tables)."""
+def field_docs(cls: type, prefix: str = "") -> dict[str, str]:
+    """Dotted key → first line of the attribute docstring written under the field.
+
+    The documentation lives once, next to each field in this module; reading it
+    back from the source keeps ``discover config --show`` in step with the code.
+    """
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    hints = typing.get_type_hints(cls)
+    body = ast.parse(inspect.getsource(cls)).body[0]
+    assert isinstance(body, ast.ClassDef)
+    for stmt, nxt in zip(body.body, [*body.body[1:], None], strict=True):
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        name = stmt.target.id
+        if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
+                and isinstance(nxt.value.value, str):
+            docs[prefix + name] = " ".join(nxt.value.value.split())
+        hint = hints.get(name)
+        if dataclasses.is_dataclass(hint):
+            docs.update(field_docs(hint, f"{prefix}{name}."))  # type: ignore[arg-type]
+        elif typing.get_origin(hint) is tuple:
+            inner = typing.get_args(hint)[0]
+            if dataclasses.is_dataclass(inner):
+                docs.update(field_docs(inner, f"{prefix}{name}."))  # type: ignore[arg-type]
+    return docs
+
+
+def dump_toml(data: Mapping[str, Any], docs: Mapping[str, str] | None = None) -> str:
+    """Minimal TOML writer for the config's shapes (scalars, arrays, nested tables).
+
+    ``docs`` maps dotted keys to a comment written above each key.
+    """
     lines: list[str] = []
-    _dump_table(data, [], lines)
+    _dump_table(data, [], lines, docs or {})
     return "\n".join(lines).strip() + "\n"
 
 
-def _dump_table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
+def _comment(lines: list[str], docs: Mapping[str, str], key: str) -> None:
+    if key in docs:
+        lines.append(f"# {docs[key]}")
+
+
+def _dump_table(data: Mapping[str, Any], path: list[str], lines: list[str],
+                docs: Mapping[str, str]) -> None:
     scalars = {k: v for k, v in data.items() if not isinstance(v, Mapping)
                and not (isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v))}
     if path:
         lines.append(f"\n[{'.'.join(path)}]")
     for key, value in scalars.items():
+        _comment(lines, docs, ".".join([*path, key]))
         if value is None:
             lines.append(f"# {key} = (unset)")
         else:
@@ -329,13 +379,15 @@ def _dump_table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> N
             for item in value:
                 lines.append(f"\n[[{'.'.join([*path, key])}]]")
                 for k, v in item.items():
+                    _comment(lines, docs, ".".join([*path, key, k]))
                     if v is None:
                         lines.append(f"# {k} = (unset)")
                     else:
                         lines.append(f"{k} = {_toml_value(v)}")
     for key, value in data.items():
         if isinstance(value, Mapping):
-            _dump_table(value, [*path, key], lines)
+            _comment(lines, docs, ".".join([*path, key]))
+            _dump_table(value, [*path, key], lines, docs)
 
 
 def _toml_value(value: Any) -> str:

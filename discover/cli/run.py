@@ -115,17 +115,20 @@ def _print_summary(result: RunResult) -> None:
         out_console.print(f"Export the winner:  {result.export_command}")
 
 
-@click.group("config")
-def config_group() -> None:
-    """Inspect run configurations."""
-
-
-@config_group.command("show", epilog="""\b
+@click.command("config", epilog="""\b
 Examples:
-  discover config show
-  discover config show --config run.toml > effective.toml
+  discover config --show
+  discover config --show --config run.toml > effective.toml
 """)
+@click.option("--show", is_flag=True, help="Print the effective configuration as TOML.")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="TOML config.")
-def config_show(config_path: str | None) -> None:
-    """Print the effective configuration (defaults merged with FILE) as TOML."""
+@click.pass_context
+def config_group(ctx: click.Context, show: bool, config_path: str | None) -> None:
+    """Inspect run configurations: defaults merged with FILE, as TOML.
+
+    Every key of the output can be set in a file passed to ``discover run --config``.
+    """
+    if not show:
+        click.echo(ctx.get_help())
+        return
     click.echo(_load_config(config_path).to_toml(), nl=False)
