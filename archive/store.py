@@ -119,11 +119,18 @@ class Archive:
         if not create and is_sqlite(resolved) and not sqlite_file_exists(resolved):
             raise NotFoundError(f"no archive at {resolved.database} (pass --archive URL or "
                                 "start a run first)")
-        engine = create_archive_engine(
-            resolved,
-            synchronous=Synchronous(synchronous) if isinstance(synchronous, str) else synchronous,
-            echo=echo,
-        )
+        try:
+            engine = create_archive_engine(
+                resolved,
+                synchronous=Synchronous(synchronous) if isinstance(synchronous, str)
+                else synchronous,
+                echo=echo,
+            )
+        except ImportError as exc:
+            raise ArchiveError(f"cannot open archive {_display(resolved)}: the database driver "
+                               f"is not installed ({exc})") from None
+        except sa.exc.ArgumentError as exc:
+            raise ArchiveError(f"cannot open archive {_display(resolved)}: {exc}") from None
         try:
             upgrade(engine)
         except ArchiveError:

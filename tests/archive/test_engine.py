@@ -68,3 +68,8 @@ def test_unusable_database_gives_an_archive_error(tmp_path: Path) -> None:
     bad.write_text("this is not a database" * 100)
     with pytest.raises(ArchiveError, match="cannot open archive"):
         Archive.open(f"sqlite:///{bad}")
+
+
+def test_missing_driver_gives_an_archive_error() -> None:
+    with pytest.raises(ArchiveError, match="cannot open archive"):
+        Archive.open("postgresql+nosuchdriver://user:pw@localhost/db")
