@@ -291,6 +291,11 @@ class SandboxPool:
             for status in self._report.missing:
                 warnings.warn(f"sandbox runs without {status.layer.value}: {status.detail}",
                               SandboxWarning, stacklevel=3)
+            if Layer.NAMESPACES in self._report.active and not self._plan.private_root:
+                tried = f" (bwrap: {' | '.join(failures)})" if failures else ""
+                warnings.warn(f"sandbox runs with {self._plan.launcher} namespaces: candidates "
+                              f"can see the host file system{tried}; install bubblewrap for "
+                              "a private, read-only root", SandboxWarning, stacklevel=3)
         self._slots = [first] + [None] * (self.workers - 1)
         try:
             for slot in range(1, self.workers):

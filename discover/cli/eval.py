@@ -19,6 +19,7 @@ from discover.cli.common import (
 )
 from sandbox import (
     CandidateEvaluation,
+    OutcomeStatus,
     SandboxError,
     SandboxPool,
     SandboxUnavailable,
@@ -95,8 +96,13 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SandboxWarning)
-            with SandboxPool(workers=1, isolation=isolation) as pool:  # type: ignore[arg-type]
+            # Not entered as a context manager: the pool starts on first use, so a
+            # candidate rejected by the pre-check costs no worker start.
+            pool = SandboxPool(workers=1, isolation=isolation)  # type: ignore[arg-type]
+            try:
                 result = evaluate(problem, instances, code, pool, time_limit)
+            finally:
+                pool.close()
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     except SandboxError as exc:
@@ -136,8 +142,9 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> No
         error = outcome.error
         if error is not None and error.refused:
             rows.append(("refused", error.refused))
-    rows.append(("time", f"{outcome.total_seconds:.3f} s in the sandbox "
-                         f"(isolation {outcome.isolation_level or '—'})"))
+    if result.status is not OutcomeStatus.PRECHECK_FAILED:
+        rows.append(("time", f"{outcome.total_seconds:.3f} s in the sandbox "
+                             f"(isolation {outcome.isolation_level})"))
     for key, value in rows:
         out_console.print(f"{key:<10} {value}", highlight=False)
     error = outcome.error

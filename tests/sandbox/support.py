@@ -20,8 +20,15 @@ HOSTILE_SPEC = CandidateSpec(
     harness="evaluators.smtt.harness",
     allowed_imports=("os", "sys", "ctypes", "socket", "subprocess", "multiprocessing", "signal",
                      "threading", "gc", "pathlib", "pickle", "builtins", "time", "numpy", "math",
-                     "resource", "shutil", "io", "mmap", "importlib", "evaluators"),
+                     "resource", "shutil", "io", "mmap", "importlib", "evaluators", "bisect",
+                     "collections", "functools", "heapq", "itertools", "random"),
 )
+
+
+class PermissiveSmtt(SmttProblem):
+    """SMTT with every import allowed, for attacks that go through ``evaluate``."""
+
+    candidate_spec = HOSTILE_SPEC
 
 EDD = """\
 def schedule(processing_times, due_dates):

@@ -1,0 +1,117 @@
+"""``discover eval``: one candidate file through the sandbox, scored against stored optima."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from discover.cli import eval as eval_cli
+from discover.cli import main
+from evaluators.smtt.problem import SmttProblem
+
+
+@pytest.fixture(scope="module")
+def instance_file(smtt_paper_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 instances of the paper's n20 set (two per class), with stored optima."""
+    items = json.loads((smtt_paper_dir / "n20_uniform.json").read_text())[::20]
+    path = tmp_path_factory.mktemp("eval") / "n20_slice.json"
+    path.write_text(json.dumps(items))
+    return path
+
+
+def _candidate(tmp_path: Path, code: str) -> Path:
+    path = tmp_path / "candidate.py"
+    path.write_text(code)
+    return path
+
+
+def test_ok_candidate_json(tmp_path: Path, instance_file: Path) -> None:
+    problem = SmttProblem()
+    code = problem.seed_programs["mdd"]
+    result = CliRunner().invoke(main, ["eval", "--problem", "smtt", str(_candidate(tmp_path, code)),
+                                       "--instances", str(instance_file), "--json",
+                                       "--sandbox", "strict"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    instances = problem.load(instance_file)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    schedule = namespace["schedule"]
+    truth = sum(problem.objective(i, schedule(list(i.processing_times), list(i.due_dates)))
+                for i in instances)
+    assert data["status"] == "ok"
+    assert data["instances"] == 40
+    assert data["total_objective"] == truth
+    assert data["total_reference"] == sum(i.optimum for i in instances)  # type: ignore[misc]
+    assert data["mean_gap"] > 0
+    assert data["isolation"] == "full"
+
+
+def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
+    code = SmttProblem().seed_programs["edd"]
+    result = CliRunner().invoke(main, ["eval", str(_candidate(tmp_path, code)),
+                                       "--instances", str(instance_file)])
+    assert result.exit_code == 0, result.output
+    for word in ("status", "ok", "objective", "gap", "mean", "time", "isolation full"):
+        assert word in result.output
+
+
+@pytest.mark.parametrize(("code", "status", "detail"), [
+    ("def schedule(processing_times, due_dates):\n    return due_dates[1000]\n",
+     "exception", "IndexError"),
+    ("def schedule(processing_times, due_dates):\n    return [0] * len(due_dates)\n",
+     "invalid_output", "duplicate"),
+    ("import os\ndef schedule(processing_times, due_dates):\n    return []\n",
+     "precheck_failed", "import of 'os' is not allowed"),
+    ("def schedule(processing_times, due_dates):\n    while True:\n        pass\n",
+     "timeout", "time limit"),
+])
+def test_failing_candidates_exit_nonzero(tmp_path: Path, instance_file: Path, code: str,
+                                         status: str, detail: str) -> None:
+    path = _candidate(tmp_path, code)
+    args = ["eval", str(path), "--instances", str(instance_file), "--time-limit", "0.5"]
+    as_json = status != "timeout"  # one case checks the text output
+    result = CliRunner().invoke(main, [*args, "--json"] if as_json else args)
+    assert result.exit_code == 1, result.output
+    if as_json:
+        data = json.loads(result.stdout)
+        assert data["status"] == status
+        assert detail in json.dumps(data)
+    else:
+        assert status in result.output and "reason" in result.output
+        assert detail in result.output
+
+
+def test_bad_input_gives_clear_errors(tmp_path: Path, instance_file: Path) -> None:
+    missing = tmp_path / "nope.py"
+    result = CliRunner().invoke(main, ["eval", str(missing), "--instances", str(instance_file)])
+    assert result.exit_code == 1
+    assert "cannot read candidate" in result.output
+    bad_instances = tmp_path / "bad.json"
+    bad_instances.write_text("[{\"processing_times\": [1, 2]}]")
+    good = _candidate(tmp_path, SmttProblem().seed_programs["edd"])
+    result = CliRunner().invoke(main, ["eval", str(good), "--instances", str(bad_instances)])
+    assert result.exit_code == 1
+    assert "bad.json" in result.output
+    result = CliRunner().invoke(main, ["eval", str(good), "--time-limit", "0"])
+    assert result.exit_code == 2
+
+
+def test_default_instance_file(monkeypatch: pytest.MonkeyPatch, smtt_paper_dir: Path) -> None:
+    assert eval_cli.default_instance_file("smtt").samefile(smtt_paper_dir / "n20_uniform.json")
+    with pytest.raises(click.UsageError, match="no default instance set"):
+        eval_cli.default_instance_file("jssp")
+    monkeypatch.setitem(eval_cli.DEFAULT_SETS, "smtt", "smtt/missing.json")
+    with pytest.raises(click.ClickException, match="looked in"):
+        eval_cli.default_instance_file("smtt")
+
+
+def test_help_has_an_example() -> None:
+    result = CliRunner().invoke(main, ["eval", "--help"])
+    assert result.exit_code == 0
+    assert "discover eval --problem smtt" in result.output

@@ -1,0 +1,205 @@
+"""The result channel: what the child may send, and a decoder that survives hostile bytes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.channel import (
+    MAX_DEPTH,
+    MAX_STRING,
+    ChannelError,
+    ErrorKind,
+    FrameKind,
+    Unsendable,
+    check_value,
+    encode_value,
+    frame,
+    iter_frames,
+    parse_report,
+)
+
+
+class EvilFloat(float):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "0"
+
+    def __float__(self) -> float:
+        return 0.0
+
+    __hash__ = float.__hash__
+
+
+class EvilInt(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __int__(self) -> int:
+        return 0
+
+    __hash__ = int.__hash__
+
+
+def test_plain_int_list_passes_through() -> None:
+    values = [3, 1, 2]
+    assert encode_value(values, 10) is values
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("text", "text"),
+        ((2, 0, 1), [2, 0, 1]),
+        ([1.5, True, None], [1.5, True, None]),
+        (np.array([2, 0, 1], dtype=np.int32), [2, 0, 1]),
+        (np.array([0.5, 1.0]), [0.5, 1.0]),
+        (np.array([[1, 2], [3, 4]]), [[1, 2], [3, 4]]),
+        (np.int64(7), 7),
+        ([np.int16(1), np.float32(0.5)], [1, 0.5]),
+    ],
+)
+def test_encoding_of_allowed_values(value: object, expected: object) -> None:
+    encoded = encode_value(value, 100)
+    assert encoded == expected
+    assert check_value(json.loads(json.dumps(encoded))) == expected
+
+
+def test_subclasses_are_read_through_the_base_type() -> None:
+    encoded = encode_value([EvilFloat(2.5), EvilInt(4)], 10)
+    assert encoded == [2.5, 4]
+    assert isinstance(encoded, list)
+    assert [type(v) for v in encoded] == [float, int]
+
+
+def test_non_finite_floats_survive() -> None:
+    encoded = encode_value([math.nan, math.inf, -math.inf], 10)
+    decoded = json.loads(json.dumps(encoded))
+    assert math.isnan(decoded[0]) and decoded[1] == math.inf and decoded[2] == -math.inf
+
+
+def test_long_strings_are_truncated() -> None:
+    assert encode_value("x" * 10_000, 10) == "x" * MAX_STRING
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": 1}, "dict cannot be returned"),
+        ((x for x in range(3)), "generator cannot be returned"),
+        ([1, object()], "output[1]: object cannot be returned"),
+        (np.array(["a", "b"]), "dtype <U1"),
+        (list(range(11)), "more than the allowed 10"),
+        (np.zeros(11), "more than the allowed 10"),
+    ],
+)
+def test_unsendable_values(value: object, message: str) -> None:
+    with pytest.raises(Unsendable, match=message.replace("[", r"\[").replace("]", r"\]")):
+        encode_value(value, 10)
+
+
+def test_nesting_is_limited() -> None:
+    nested: list[object] = []
+    nested.append(nested)  # self-referential
+    with pytest.raises(Unsendable, match="nested"):
+        encode_value(nested, 100)
+    deep: object = 1
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
+    assert encode_value(deep, 100) == deep
+    with pytest.raises(Unsendable):
+        encode_value([deep], 100)
+
+
+def _stream(*frames: bytes) -> bytes:
+    return b"".join(frames)
+
+
+def _out(i: int, v: object) -> bytes:
+    return frame(FrameKind.OUTPUT, {"i": i, "t": 0.001, "v": v})
+
+
+def test_report_of_a_complete_run() -> None:
+    data = _stream(frame(FrameKind.STARTED), _out(0, [1, 0]), _out(1, [0, 1]),
+                   frame(FrameKind.DONE))
+    report = parse_report(data, 2)
+    assert report.started and report.done and not report.memory
+    assert report.outputs == ([1, 0], [0, 1])
+    assert report.seconds == (0.001, 0.001)
+
+
+def test_report_of_an_error() -> None:
+    data = _stream(frame(FrameKind.STARTED), _out(0, [0]),
+                   frame(FrameKind.ERROR, {"i": 1, "kind": "exception", "type": "KeyError",
+                                           "msg": "3", "tb": ["a", "b"]}))
+    report = parse_report(data, 3)
+    assert report.error is not None
+    assert report.error["kind"] is ErrorKind.EXCEPTION
+    assert report.error["index"] == 1
+    assert report.error["tb"] == ("a", "b")
+    assert not report.done
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00",  # truncated header
+        b"Z\x00\x00\x00\x00",  # unknown kind
+        b"O\xff\x00\x00\x00{}",  # body runs past the end
+        b"O\x02\x00\x00\x00[]",  # body not an object
+        b"O\x03\x00\x00\x00{x}",  # not JSON
+        _out(1, [0]),  # out of order
+        _out(0, [0]) + _out(0, [0]),  # duplicate
+        _out(0, {"a": 1}),  # value outside the schema
+        _out(0, "y" * (MAX_STRING + 1)),
+        _out(0, [[[[[1]]]]]),
+        _out(5, [0]),  # index outside the batch
+        frame(FrameKind.OUTPUT, {"i": 0, "t": -1.0, "v": [0]}),
+        frame(FrameKind.OUTPUT, {"i": 0, "t": "fast", "v": [0]}),
+        frame(FrameKind.OUTPUT, {"i": 0, "t": 0.1}),
+        frame(FrameKind.DONE),  # end marker without the outputs
+        frame(FrameKind.DONE) + frame(FrameKind.STARTED),
+        frame(FrameKind.ERROR, {"i": 0, "kind": "bogus"}),
+        b"cos\nsystem\n(S'echo pwned'\ntR.",  # a pickle is just garbage here
+    ],
+)
+def test_malformed_streams_are_rejected(data: bytes) -> None:
+    with pytest.raises(ChannelError):
+        parse_report(data, 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_escape_as_other_errors(data: bytes) -> None:
+    try:
+        report = parse_report(data, 3)
+    except ChannelError:
+        return
+    for value in report.outputs:
+        check_value(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                          st.booleans(), st.none()), max_size=50))
+def test_roundtrip_of_flat_lists(values: list[object]) -> None:
+    encoded = encode_value(values, 100)
+    data = frame(FrameKind.OUTPUT, {"i": 0, "t": 0.0, "v": encoded}) + frame(FrameKind.DONE)
+    (decoded,) = parse_report(data, 1).outputs
+    assert len(decoded) == len(values)
+    for a, b in zip(decoded, values, strict=True):
+        assert type(a) is type(b)
+        assert a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))  # type: ignore[arg-type]
+
+
+def test_frames_iterate_in_order() -> None:
+    kinds = [k for k, _ in iter_frames(_stream(frame(FrameKind.STARTED), frame(FrameKind.DONE)))]
+    assert kinds == [FrameKind.STARTED, FrameKind.DONE]
