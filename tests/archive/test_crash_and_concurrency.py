@@ -52,23 +52,30 @@ def _check_consistent(archive: Archive, run: int) -> list[int]:
 @pytest.mark.slow
 def test_two_processes_write_one_new_archive(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
-    writers = [_start(url, "--new-run", "250") for _ in range(2)]
+    go = tmp_path / "go"
+    writers = [_start(url, "--new-run", "150", "--wait-for", str(go)) for _ in range(2)]
+    for w in writers:  # both have opened the archive and created their run ...
+        assert w.stdout is not None and w.stdout.readline().startswith("ready")
+    go.touch()  # ... and now write at the same time
     results = [w.communicate(timeout=300) for w in writers]
     for w, (out, err) in zip(writers, results, strict=True):
         assert "locked" not in err
         assert w.returncode == 0, err
-        assert out.count("committed") == 250
+        assert out.count("committed") == 150
     with Archive.open(url) as archive:
         runs = [s.run.id for s in archive.runs()]
         assert len(runs) == 2
         for run in runs:
-            assert sorted(_check_consistent(archive, run)) == list(range(250))
+            assert sorted(_check_consistent(archive, run)) == list(range(150))
+        a, b = ([p.id for p in archive.run_state(r, per_instance=False).programs] for r in runs)
+        # The writes really interleaved (ids are global and increase with commits).
+        assert min(a) < max(b) and min(b) < max(a)
 
 
 @pytest.mark.slow
 def test_sigkill_loses_nothing_committed_and_resume_reaches_the_budget(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
-    budget = 300
+    budget = 150
     url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
 
     # A kill while the archive is being created must leave it openable.
@@ -83,7 +90,7 @@ def test_sigkill_loses_nothing_committed_and_resume_reaches_the_budget(tmp_path:
             "smtt", {"budget": budget}, seed=0, budget=budget)
     committed: set[int] = set()
     kills = 0
-    while kills < 4:
+    while kills < 3:
         writer = _start(url, "--run", str(run), "--delay", "0.002")
         assert writer.stdout is not None
         ready = writer.stdout.readline()

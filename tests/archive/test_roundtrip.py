@@ -81,7 +81,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Archive, 
         yield store, run, parent
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=programs,
        evals=st.lists(evaluations, max_size=3, unique_by=lambda e: e.split),
        calls=st.lists(model_calls, max_size=3),

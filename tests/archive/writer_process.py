@@ -8,7 +8,7 @@ and (after the first) a lineage edge to an earlier program. After each commit
 it prints ``committed <index> <program id>`` and flushes, so the parent knows
 exactly which candidates were committed before it killed the process.
 
-Usage: ``python writer_process.py URL (--run ID | --new-run BUDGET) [--delay S]``
+Usage: ``python writer_process.py URL (--run ID | --new-run BUDGET) [--delay S] [--wait-for F]``
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import random
 import sys
 import time
+from pathlib import Path
 
 from archive import (
     Archive,
@@ -53,6 +54,8 @@ def main() -> int:
     group.add_argument("--run", type=int)
     group.add_argument("--new-run", type=int, metavar="BUDGET")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--wait-for", metavar="PATH", default=None,
+                        help="after printing 'ready', start writing only once PATH exists")
     args = parser.parse_args()
     with Archive.open(args.url) as archive:
         run = args.run if args.run is not None else archive.create_run(
@@ -62,6 +65,8 @@ def main() -> int:
         ids = [p.id for p in state.programs]
         rng = random.Random(run * 1000 + len(ids))
         print(f"ready run {run} at {len(ids)}", flush=True)
+        while args.wait_for and not Path(args.wait_for).exists():
+            time.sleep(0.005)
         for index in range(state.counters.evaluated, budget):
             program, evaluations, call = candidate(index)
             parents = [Parent(rng.choice(ids), EdgeRole.MUTATION)] if ids else []
