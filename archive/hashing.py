@@ -19,11 +19,16 @@ def code_hash(code: str) -> str:
     whitespace stripped and blank lines dropped.
     """
     try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+        return _ast_hash(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # Unparsable (or absurdly nested) code still gets a stable hash.
         lines = (line.strip() for line in code.splitlines())
         text = "\n".join(line for line in lines if line)
         return hashlib.sha256(b"text:" + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _ast_hash(code: str) -> str:
+    tree = ast.parse(code)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             body = node.body

@@ -58,6 +58,8 @@ def split_program(code: str) -> ProgramSource:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise ExportError(f"the program does not parse: line {exc.lineno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ExportError(f"the program does not parse: {exc}") from None
     for node in ast.walk(tree):
         name = getattr(node, "name", None) or getattr(node, "id", None)
         if isinstance(name, str) and name.startswith(RESERVED_PREFIX):
