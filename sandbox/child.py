@@ -39,8 +39,8 @@ from sandbox.channel import (
     ErrorKind,
     FrameKind,
     Unsendable,
-    encode_value,
     frame,
+    output_frame,
 )
 
 CHANNEL_FD = 3
@@ -94,9 +94,43 @@ class CandidateJob:
 
 
 def _write(data: bytes) -> None:
+    """Write to the channel now (after anything still buffered)."""
+    _flush()
+    _raw_write(data)
+
+
+def _raw_write(data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(CHANNEL_FD, view):]
+
+
+# Output frames are buffered and written in chunks: one write per payload costs a
+# system call (and a pass through the seccomp filter) each; chunks keep partial
+# results flowing for diagnostics when a later payload hangs.
+_FLUSH_BYTES = 64 * 1024
+_FLUSH_SECONDS = 0.02
+_pending: list[bytes] = []
+_pending_size = 0
+_last_flush = 0.0
+
+
+def _emit(data: bytes) -> None:
+    global _pending_size
+    _pending.append(data)
+    _pending_size += len(data)
+    if _pending_size >= _FLUSH_BYTES or time.perf_counter() - _last_flush >= _FLUSH_SECONDS:
+        _flush()
+
+
+def _flush() -> None:
+    global _pending_size, _last_flush
+    if _pending:
+        data = b"".join(_pending)
+        _pending.clear()
+        _pending_size = 0
+        _raw_write(data)
+    _last_flush = time.perf_counter()
 
 
 def _lock_down(setup: ChildSetup) -> None:
@@ -197,7 +231,8 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob) -> int:
         return EXIT_SETUP_FAILED
     index = -1
     try:
-        _write(frame(FrameKind.STARTED))
+        _flush()  # starts the flush clock
+        _emit(frame(FrameKind.STARTED))
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
         builtins.__import__ = _guarded_import(namespace, job.allowed_imports)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,
@@ -212,19 +247,21 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob) -> int:
             result = call(function, payload)
             elapsed = time.perf_counter() - start
             try:
-                value = encode_value(result, job.max_items)
-                body = json.dumps({"i": index, "t": elapsed, "v": value}, separators=(",", ":"))
-            except (Unsendable, ValueError, RecursionError) as exc:
+                data = output_frame(index, elapsed, result, job.max_items)
+            except (Unsendable, RecursionError) as exc:
                 _write(frame(FrameKind.UNSENDABLE, {"i": index, "t": elapsed,
                                                     "why": str(exc)[:500]}))
                 return 0
-            data = body.encode()
-            _write(bytes((FrameKind.OUTPUT,)) + len(data).to_bytes(4, "little") + data)
-            del result, value, body, data
+            _emit(data)
+            del result, data
         _write(frame(FrameKind.DONE))
     except MemoryError as exc:
         # Write the pre-encoded frame first: building a detailed one may itself fail.
-        _write(MEMORY_FRAME)
+        try:
+            _flush()
+        except MemoryError:
+            _pending.clear()
+        _raw_write(MEMORY_FRAME)
         traceback.clear_frames(exc.__traceback__)  # drop the locals that filled memory
         _write(_error_frame(index, exc))
     except BaseException as exc:

@@ -21,6 +21,7 @@ from sandbox.channel import (
     encode_value,
     frame,
     iter_frames,
+    output_frame,
     parse_report,
 )
 
@@ -191,8 +192,7 @@ def test_arbitrary_bytes_never_escape_as_other_errors(data: bytes) -> None:
 @given(st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True),
                           st.booleans(), st.none()), max_size=50))
 def test_roundtrip_of_flat_lists(values: list[object]) -> None:
-    encoded = encode_value(values, 100)
-    data = frame(FrameKind.OUTPUT, {"i": 0, "t": 0.0, "v": encoded}) + frame(FrameKind.DONE)
+    data = output_frame(0, 0.0, values, 100) + frame(FrameKind.DONE)
     (decoded,) = parse_report(data, 1).outputs
     assert len(decoded) == len(values)
     for a, b in zip(decoded, values, strict=True):
@@ -203,3 +203,42 @@ def test_roundtrip_of_flat_lists(values: list[object]) -> None:
 def test_frames_iterate_in_order() -> None:
     kinds = [k for k, _ in iter_frames(_stream(frame(FrameKind.STARTED), frame(FrameKind.DONE)))]
     assert kinds == [FrameKind.STARTED, FrameKind.DONE]
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ([3, 0, 2, 1], FrameKind.INTS),
+    ([], FrameKind.INTS),
+    ([-(2**63), 2**63 - 1], FrameKind.INTS),
+    ([2**63, 1], FrameKind.OUTPUT),  # beyond int64: JSON keeps it exact
+    ([True, 1], FrameKind.OUTPUT),  # bools must stay bools for the validator
+    ([EvilInt(1)], FrameKind.OUTPUT),
+    ([1.0, 2], FrameKind.OUTPUT),
+    ((1, 2), FrameKind.OUTPUT),
+])
+def test_output_frames_choose_an_exact_encoding(value: object, kind: FrameKind) -> None:
+    data = output_frame(0, 0.25, value, 100)
+    assert data[0] == kind
+    report = parse_report(data + frame(FrameKind.DONE), 1)
+    assert report.outputs == (list(value),)  # type: ignore[call-overload]
+    assert [type(v) for v in report.outputs[0]] == [
+        bool if type(v) is bool else float if isinstance(v, float) else int
+        for v in value]  # type: ignore[attr-defined]
+    assert report.seconds == (0.25,)
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00\x00\x00", b"\x00" * 12 + b"\x01\x02\x03"])
+def test_malformed_int_frames(body: bytes) -> None:
+    data = bytes((FrameKind.INTS,)) + len(body).to_bytes(4, "little") + body
+    with pytest.raises(ChannelError):
+        parse_report(data, 1)
+
+
+def test_int_frames_are_checked_like_others() -> None:
+    data = output_frame(1, 0.0, [0], 10)  # out of order
+    with pytest.raises(ChannelError, match="out of order"):
+        parse_report(data, 2)
+    bad_time = output_frame(0, float("nan"), [0], 10)
+    with pytest.raises(ChannelError, match="duration"):
+        parse_report(bad_time, 1)
+    with pytest.raises(Unsendable):
+        output_frame(0, 0.0, list(range(11)), 10)
