@@ -112,6 +112,11 @@ CONTRACTS: dict[str, ExportContract] = {
 }
 
 
+def register_contract(contract: ExportContract) -> None:
+    """Make ``contract`` the export contract of ``contract.problem`` (replacing any)."""
+    CONTRACTS[contract.problem] = contract
+
+
 def contract_for(problem: str) -> ExportContract:
     """The export contract of ``problem``.
 
