@@ -1,0 +1,5 @@
+"""``python -m discover.cli`` runs the command line."""
+
+from discover.cli import main
+
+main()
