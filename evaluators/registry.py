@@ -47,3 +47,7 @@ def _load_builtin() -> None:
         from evaluators.jssp.problem import JsspProblem
 
         register("jssp", JsspProblem)
+    if "serving" not in _FACTORIES:
+        from evaluators.serving.problem import ServingProblem
+
+        register("serving", ServingProblem)

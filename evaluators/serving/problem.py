@@ -1,0 +1,269 @@
+"""LLM-serving request scheduling as a :class:`evaluators.base.Problem`.
+
+A candidate defines ``priority(request, state)``; a fixed batch builder inside
+the simulator (:mod:`evaluators.serving.engine`) admits requests in priority order
+and preempts the lowest first. The simulator runs in the sandbox and returns its
+decision log; the trusted side replays the log (:mod:`evaluators.serving.replay`)
+and scores the replay's own latencies (:mod:`evaluators.serving.metrics`).
+
+Caveat on trust: the simulator needs the output lengths to know when requests
+finish, so they are in the sandbox child's memory. The replay guarantees that a
+schedule is one the fixed builder can produce and that every latency is computed
+by the trusted side; it cannot stop a candidate that subverts the interpreter
+from *reading* the output lengths (the pre-check refuses the usual routes:
+frame and dunder introspection).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.serving.export import standalone_source
+from evaluators.serving.generate import BurstyFamily, generate_window
+from evaluators.serving.instance import Scenario, ServingInstance
+from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
+from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
+from evaluators.serving.replay import Schedule, validate_log
+from evaluators.serving.spec import SHARED_SERVING, load_spec
+from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
+
+DESCRIPTION = """\
+Request scheduling in an LLM inference server (one GPU replica serving Llama-2-7B with
+continuous batching, simulated on real request traces). Requests arrive over time, each
+with a prompt (prefilled in one pass or in chunks) and an output generated one token per
+iteration. Every iteration, a fixed batch builder runs all decoding requests and admits
+waiting requests in the order of a priority function, as long as the iteration's token
+budget, the batch size cap and the KV cache (memory growing with every token) allow;
+when the cache runs out it preempts running requests, lowest priority first, and they
+must later recompute their prompt. The goal is to maximise the share of requests that
+meet both latency targets: time to first token (TTFT) within 1 s and time per output
+token (TPOT) within 0.1 s; the score is the percentage of requests missing them (lower
+is better). Output lengths are unknown to the policy. Good policies favour requests that
+are cheap to start (short prompts) without starving long ones, and avoid preempting
+requests that hold a lot of cache. The priority function is called for every queued
+request at every decision, so it must be cheap.
+"""
+
+DOCSTRING = """\
+Return the priority of one request; the LARGEST value is admitted first and the
+SMALLEST is preempted first when memory runs out (ties: the earlier arrival is
+admitted first and the later one preempted first).
+
+Args:
+    request: the request, with attributes
+        waiting_time (float): seconds since it arrived.
+        prompt_tokens (int): prompt length in tokens.
+        generated_tokens (int): output tokens generated so far.
+        prefill_done (bool): True while it is decoding (its prompt is in the cache).
+        preemptions (int): times it was preempted (and must recompute) so far.
+        kv_blocks (int): KV-cache blocks it holds now (0 while waiting; 16 tokens each).
+        id (int): its index in arrival order.
+    state: the server, with attributes
+        time (float): seconds since the window started.
+        waiting (int): requests waiting to be admitted (including preempted ones).
+        running (int): requests holding KV cache (prefilling or decoding).
+        free_blocks (int): free KV-cache blocks.
+        total_blocks (int): KV-cache blocks in all.
+
+Returns:
+    A number (int or float, not NaN). Larger means served first.
+"""
+
+SEED_PROGRAMS: Mapping[str, str] = dict(POLICY_SOURCES)
+
+FEATURE_VOCABULARY = (
+    "request.waiting_time",
+    "request.prompt_tokens",
+    "request.generated_tokens",
+    "request.preemptions",
+    "request.kv_blocks",
+    "request.prefill_done",
+    "state.time",
+    "state.waiting",
+    "state.running",
+    "state.free_blocks",
+    "-request.prompt_tokens",
+    "-request.generated_tokens",
+    "request.prompt_tokens + request.generated_tokens",
+    "request.waiting_time / (1.0 + request.prompt_tokens)",
+    "1.0 / (1.0 + request.prompt_tokens)",
+    "math.log(1.0 + request.prompt_tokens)",
+    "request.waiting_time * 1000.0",
+    "state.free_blocks / state.total_blocks",
+    "request.kv_blocks * 16 - request.prompt_tokens",
+)
+
+ORACLE = "oracle"
+BEST_KNOWN = "best_known"
+DEFAULT_CONV = SHARED_SERVING / "vidur" / "splitwise_conv.csv"
+
+
+class ServingProblem:
+    """Serving scheduling; candidates are ``priority(request, state)`` policies.
+
+    Parameters
+    ----------
+    scenario
+        Server (cost model, KV cache, batch builder chunk size), SLO targets and
+        score (default: A100, chunked prefill of 512, TTFT 1 s, TPOT 0.1 s, SLO score).
+    window
+        Requests per window when a trace CSV is loaded.
+    windows
+        Windows per trace CSV (evenly spaced over the trace).
+    load
+        Load (fraction of a window's saturation throughput) for loaded traces.
+    rate
+        Request rate (req/s) for loaded traces instead of ``load``.
+    """
+
+    name = "serving"
+    description = DESCRIPTION
+    candidate_spec = CandidateSpec(
+        function_name="priority",
+        parameters=("request", "state"),
+        signature=SIGNATURE,
+        docstring=DOCSTRING,
+        harness="evaluators.serving.harness",
+        feature_vocabulary=FEATURE_VOCABULARY,
+    )
+    seed_programs = SEED_PROGRAMS
+    heuristics: Mapping[str, Callable[[ServingInstance], Sequence[int]]] = HEURISTICS
+    reference_methods: tuple[str, ...] = (ORACLE, BEST_KNOWN)
+
+    def __init__(self, scenario: Scenario | None = None, *, window: int = 2000,
+                 windows: int = 4, load: float | None = 0.9, rate: float | None = None
+                 ) -> None:
+        self.scenario = scenario or Scenario()
+        if rate is not None:
+            load = None
+        if (rate is None) == (load is None):
+            raise ValueError("give a load or a rate")
+        self.window, self.windows, self.load_factor, self.rate = window, windows, load, rate
+
+    # -- instances -------------------------------------------------------------------------
+    def load(self, path: str | Path) -> list[ServingInstance]:
+        """A trace CSV (``windows`` windows at the problem's load or rate) or a workload JSON."""
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            return load_spec(path, self.scenario)
+        trace = read_trace(path)
+        count = max(1, min(self.windows, trace.size // self.window))
+        return trace_windows(trace, self.scenario, window=min(self.window, trace.size),
+                             count=count, rates=[self.rate] if self.rate else [],
+                             loads=[self.load_factor] if self.load_factor else [])
+
+    def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[ServingInstance]:
+        """``spec.count`` training windows of ``spec.n`` requests.
+
+        ``spec.params``: ``source`` — ``"bursty"`` (synthetic Gamma arrivals),
+        ``"trace"`` (random windows of ``trace``, default the conversation trace,
+        within ``span``, default its first half) or ``"mix"`` (default: alternating,
+        synthetic first; synthetic only, with a warning, when the trace is missing);
+        ``cv`` (default alternating 2 and 4), ``load`` (default drawn from
+        [``load_low``, ``load_high``] = [0.8, 1.0]) or ``rate``.
+        """
+        params = dict(spec.params)
+        source = str(params.get("source", "mix"))
+        if source not in ("mix", "bursty", "trace"):
+            raise ValueError(f"unknown source {source!r} (mix, bursty or trace)")
+        trace_path = Path(params.get("trace", DEFAULT_CONV))
+        trace = None
+        if source != "bursty":
+            if trace_path.is_file():
+                trace = read_trace(trace_path)
+            elif source == "trace":
+                raise FileNotFoundError(f"training trace {trace_path} not found")
+            else:
+                warnings.warn(f"training trace {trace_path} not found; synthetic windows only",
+                              stacklevel=2)
+        span = tuple(params.get("span", (0.0, 0.5)))
+        out = []
+        for k in range(spec.count):
+            rate = params.get("rate")
+            load = None if rate is not None else float(params.get("load", rng.uniform(
+                float(params.get("load_low", 0.8)), float(params.get("load_high", 1.0)))))
+            use_trace = trace is not None and (source == "trace" or k % 2 == 1)
+            if use_trace:
+                assert trace is not None
+                lo, hi = window_starts(trace.size, spec.n, 2, (span[0], span[1]))
+                start = int(rng.integers(lo, hi + 1))
+                sl = slice(start, start + spec.n)
+                name = f"{trace.path.stem.removeprefix('splitwise_')}[{start}:{start + spec.n}]"
+                out.append(at_rate(name, trace.arrival[sl], trace.prompt[sl], trace.output[sl],
+                                   self.scenario, rate=rate, load=load,
+                                   meta={"trace": str(trace.path), "start": start}))
+            else:
+                cv = float(params.get("cv", 2.0 if k % 4 < 2 else 4.0))
+                family = BurstyFamily(requests=spec.n, rate=rate, load=load, cv=cv)
+                out.append(generate_window(family, self.scenario, rng, f"{family.label}#{k}"))
+        return out
+
+    def payload(self, instance: ServingInstance) -> dict[str, Any]:
+        """Requests and server for the harness."""
+        return instance.payload()
+
+    # -- scoring ---------------------------------------------------------------------------
+    def validate(self, instance: ServingInstance, raw_output: object) -> Schedule | Failure:
+        """Replay the decision log on the instance's server (every budget re-enforced)."""
+        return validate_log(instance, raw_output)
+
+    def objective(self, instance: ServingInstance, solution: Sequence[int]) -> float:
+        """The scenario's score of a schedule (default: % of requests missing an SLO)."""
+        return objective(self._schedule(instance, solution).result, instance.scenario)
+
+    def metrics(self, instance: ServingInstance, solution: Sequence[int]) -> Summary:
+        """Every metric of a schedule (TTFT, TPOT, latency, attainment, throughput, ...)."""
+        return RequestMetrics(self._schedule(instance, solution).result,
+                              instance.scenario).summary()
+
+    def _schedule(self, instance: ServingInstance, solution: Sequence[int]) -> Schedule:
+        if isinstance(solution, Schedule) and solution.fingerprint == instance.fingerprint:
+            return solution  # a heuristic's own run, or an already replayed log
+        checked = validate_log(instance, list(solution))
+        if isinstance(checked, Failure):
+            raise ValueError(f"not a valid decision log: {checked}")
+        return checked
+
+    def reference(self, instance: ServingInstance, method: str,
+                  time_limit: float | None = None) -> Reference:
+        """``"oracle"``: shortest remaining output first with the true lengths, or
+        ``"best_known"``: the best of every classic heuristic, oracle included.
+
+        Neither is an optimum (a policy may beat both): the status is ``feasible``;
+        the lower bound is the no-contention bound (each request served alone).
+        """
+        if method not in self.reference_methods:
+            raise KeyError(f"unknown reference method {method!r} "
+                           f"(known: {', '.join(self.reference_methods)})")
+        start = time.perf_counter()
+        names = ["srpt_oracle"] if method == ORACLE else list(self.heuristics)
+        values = [self.objective(instance, self.heuristics[n](instance)) for n in names]
+        best = min(range(len(values)), key=values.__getitem__)
+        bound = isolation_bound(instance)
+        return Reference(objective=values[best], lower_bound=min(bound, values[best]),
+                         status=Status.FEASIBLE, method=f"{method}:{names[best]}",
+                         seconds=time.perf_counter() - start)
+
+    def stored_reference(self, instance: ServingInstance) -> float | None:
+        """Windows carry no stored reference."""
+        return None
+
+    # -- export ----------------------------------------------------------------------------
+    def baseline_source(self, name: str) -> str:
+        """Standalone module (simulator + policy + ``serve``) of a deployable heuristic."""
+        code, chunk = policy_source(name)
+        server = self.scenario.server if chunk is None else self.scenario.server.with_chunk(chunk)
+        return standalone_source(code, server.to_wire(), self.scenario.ttft_slo,
+                                 self.scenario.tpot_slo, title=name)
+
+    def standalone_source(self, code: str) -> str:
+        """Standalone module for a discovered ``priority`` program (export contract)."""
+        s = self.scenario
+        return standalone_source(code, s.server.to_wire(), s.ttft_slo, s.tpot_slo)

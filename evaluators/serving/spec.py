@@ -1,0 +1,144 @@
+"""Workload files: JSON descriptions of trace windows or synthetic sets, and their scenario.
+
+A workload file is a JSON object (or ``{"sets": [...]}`` of several) such as::
+
+    {"trace": "vidur/splitwise_conv.csv", "span": [0.5, 1.0], "window": 2000,
+     "windows": 3, "rates": [4.0, 4.5], "scenario": {"cost": "a100", "chunk_size": 512,
+     "ttft_slo": 1.0, "tpot_slo": 0.1, "score": "slo"}}
+
+    {"synthetic": {"requests": 1000, "cv": 3.0, "seed": 7}, "windows": 4, "loads": [0.9]}
+
+``trace`` is resolved against the file's directory, then against
+``../shared/benchmarks/serving`` beside the project root. Exactly one of ``rates``
+(req/s) and ``loads`` (fractions of saturation throughput) is given; a scalar
+``rate``/``load`` is accepted too. ``scenario`` overrides the problem's default
+scenario field by field (``cost`` is a preset name or a cost-model JSON path).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluators.base import InstanceError
+from evaluators.serving.cost_model import cost_model
+from evaluators.serving.generate import BurstyFamily, generate_set
+from evaluators.serving.instance import Scenario, Score, ServerConfig, ServingInstance
+from evaluators.serving.workloads import read_trace, trace_windows
+
+SHARED_SERVING = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "serving"
+"""``../shared/benchmarks/serving`` relative to the project root."""
+
+_SET_KEYS = {"trace", "synthetic", "span", "window", "windows", "rate", "rates", "load", "loads",
+             "scenario", "name"}
+_SERVER_KEYS = {"cost", "chunk_size", "batch_cap", "max_batch_tokens", "watermark",
+                "max_request_tokens"}
+_SCENARIO_KEYS = _SERVER_KEYS | {"ttft_slo", "tpot_slo", "score"}
+
+
+def resolve_trace(name: str, base: Path | None = None) -> Path:
+    """Find a trace: as given, beside ``base``, or under the shared serving benchmarks."""
+    path = Path(name)
+    for candidate in (path, *(() if base is None else (base / path,)), SHARED_SERVING / path):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"trace {name!r} not found (looked beside "
+                            f"{base or '.'} and in {SHARED_SERVING})")
+
+
+def scenario_from(data: Mapping[str, Any], base: Scenario, where: str = "scenario",
+                  root: Path | None = None) -> Scenario:
+    """``base`` with the fields of ``data`` replaced (``cost``: preset name or JSON path)."""
+    unknown = sorted(set(data) - _SCENARIO_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: "
+                         f"{', '.join(sorted(_SCENARIO_KEYS))})")
+    srv = base.server
+    fields: dict[str, Any] = {k: getattr(srv, k) for k in _SERVER_KEYS}
+    for key in _SERVER_KEYS & set(data):
+        fields[key] = data[key]
+    if "cost" in data:
+        spec = data["cost"]
+        if isinstance(spec, str) and root is not None and (root / spec).is_file():
+            spec = root / spec
+        fields["cost"] = cost_model(spec)
+    server = ServerConfig(**fields)
+    score = Score(data["score"]) if "score" in data else base.score
+    return Scenario(server, float(data.get("ttft_slo", base.ttft_slo)),
+                    float(data.get("tpot_slo", base.tpot_slo)), score)
+
+
+def load_spec(path: str | Path, base: Scenario) -> list[ServingInstance]:
+    """Instances described by a workload file.
+
+    Raises
+    ------
+    InstanceError
+        Naming the file (the line for JSON syntax errors) and the offending set or key.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InstanceError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except OSError as exc:
+        raise InstanceError(path, f"cannot read: {exc.strerror or exc}") from None
+    sets = data.get("sets") if isinstance(data, dict) and "sets" in data else [data]
+    if not isinstance(sets, list) or not sets:
+        raise InstanceError(path, "expected a workload object or {\"sets\": [objects]}")
+    out: list[ServingInstance] = []
+    for k, item in enumerate(sets):
+        try:
+            out.extend(_load_set(item, base, path.parent))
+        except InstanceError:
+            raise
+        except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+            label = item.get("name", k) if isinstance(item, dict) else k
+            raise InstanceError(path, str(exc), instance=label) from None
+    return out
+
+
+def _load_set(item: Any, base: Scenario, root: Path) -> list[ServingInstance]:
+    if not isinstance(item, dict):
+        raise ValueError("a workload set must be a JSON object")
+    unknown = sorted(set(item) - _SET_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_SET_KEYS))})")
+    scenario = scenario_from(item.get("scenario", {}), base, root=root)
+    rates = _numbers(item, "rate", "rates")
+    loads = _numbers(item, "load", "loads")
+    if bool(rates) == bool(loads):
+        raise ValueError("give rates (req/s) or loads (fractions of capacity), not both")
+    count = int(item.get("windows", 1))
+    if ("trace" in item) == ("synthetic" in item):
+        raise ValueError("a set needs exactly one of 'trace' and 'synthetic'")
+    if "trace" in item:
+        trace = read_trace(resolve_trace(str(item["trace"]), root))
+        span = tuple(float(v) for v in item.get("span", (0.0, 1.0)))
+        if len(span) != 2:
+            raise ValueError("span must be [start, end] fractions")
+        window = int(item.get("window", 2000))
+        return trace_windows(trace, scenario, window=window, count=count,
+                             span=(span[0], span[1]), rates=rates, loads=loads)
+    synth = dict(item["synthetic"])
+    seed = int(synth.pop("seed", 0))
+    rng = np.random.default_rng(seed)
+    out: list[ServingInstance] = []
+    for rate in rates:
+        out += generate_set(BurstyFamily(**synth, rate=rate, load=None), scenario, count, rng)
+    for load in loads:
+        out += generate_set(BurstyFamily(**synth, load=load), scenario, count, rng)
+    return out
+
+
+def _numbers(item: Mapping[str, Any], one: str, many: str) -> list[float]:
+    if one in item and many in item:
+        raise ValueError(f"give {one!r} or {many!r}, not both")
+    raw = item.get(many, [item[one]] if one in item else [])
+    if not isinstance(raw, list) or not all(isinstance(v, (int, float)) and v > 0 for v in raw):
+        raise ValueError(f"{many} must be positive numbers")
+    return [float(v) for v in raw]
