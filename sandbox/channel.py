@@ -11,9 +11,10 @@ find the descriptor), so the decoder treats the stream as hostile input. Forged
 frames gain a candidate nothing it could not get by returning values: the
 trusted side validates every output and computes the objective itself.
 
-Bodies are UTF-8 JSON objects, except for the common case of a flat list of
-plain ints, which travels as packed little-endian int64 (``INTS`` frames): JSON
-would cost ten times more to produce and parse.
+Bodies are UTF-8 JSON objects, except for the common cases of a flat list of
+plain ints or of plain floats, which travel packed as little-endian int64 or
+float64 (``INTS``/``FLOATS`` frames): JSON would cost ten times more to produce
+and parse.
 
 Values that may cross (a *raw output*): ``None``, ``bool``, ``int``, ``float``
 (including ``nan`` and ``±inf``), ``str`` (truncated) and lists of these nested
@@ -26,6 +27,7 @@ effect), and reports anything else as *unsendable* with the offending type.
 from __future__ import annotations
 
 import array
+import contextlib
 import enum
 import json
 import math
@@ -41,6 +43,7 @@ MAX_STRING = 200
 
 _FLAT_TYPES = frozenset({int, float, bool, type(None)})
 _INT = frozenset({int})
+_FLOAT = frozenset({float})
 _INTS_HEAD = struct.Struct("<Id")
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
@@ -54,6 +57,7 @@ class FrameKind(enum.IntEnum):
     STARTED = ord("S")   # setup done; body: {}
     OUTPUT = ord("O")    # body: {"i": index, "t": seconds, "v": value}
     INTS = ord("I")      # body: u32 index, f64 seconds, int64 values (a flat list of ints)
+    FLOATS = ord("F")    # body: u32 index, f64 seconds, float64 values (a flat list of floats)
     UNSENDABLE = ord("U")  # body: {"i": index, "t": seconds, "why": text}
     ERROR = ord("E")     # body: {"i": index or -1, "kind": ErrorKind, "type", "msg", "tb"}
     MEMORY = ord("M")    # body: {} (pre-encoded: writable without allocating)
@@ -101,8 +105,8 @@ def encode_value(value: object, max_items: int) -> object:
     Unsendable
         With a message naming the offending type or the size.
     """
-    # Fast path for the common, well-behaved case: a flat list of exact ints.
-    if type(value) is list and len(value) <= max_items and all(type(v) is int for v in value):
+    # Fast path for the common, well-behaved case: a flat list of plain numbers.
+    if type(value) is list and len(value) <= max_items and set(map(type, value)) <= _FLAT_TYPES:
         return value
     budget = [max_items]
     return _encode(value, 0, budget, "output")
@@ -208,16 +212,19 @@ def output_frame(index: int, seconds: float, value: object, max_items: int) -> b
     Unsendable
         When the value cannot cross the channel.
     """
-    if type(value) is list and len(value) <= max_items and set(map(type, value)) <= _INT:
-        try:
-            packed = array.array("q", value)
-        except OverflowError:
-            pass  # beyond int64: JSON carries big ints
-        else:
+    if type(value) is list and len(value) <= max_items:
+        types = set(map(type, value))
+        packed: array.array[Any] | None = None
+        if types <= _INT:
+            with contextlib.suppress(OverflowError):  # beyond int64: JSON keeps big ints
+                packed, kind = array.array("q", value), FrameKind.INTS
+        elif types == _FLOAT:
+            packed, kind = array.array("d", value), FrameKind.FLOATS
+        if packed is not None:
             if sys.byteorder != "little":
                 packed.byteswap()
             body = _INTS_HEAD.pack(index, seconds) + packed.tobytes()
-            return HEADER.pack(FrameKind.INTS, len(body)) + body
+            return HEADER.pack(kind, len(body)) + body
     encoded = encode_value(value, max_items)
     try:
         text = _ENCODER.encode({"i": index, "t": seconds, "v": encoded})
@@ -227,11 +234,11 @@ def output_frame(index: int, seconds: float, value: object, max_items: int) -> b
     return HEADER.pack(FrameKind.OUTPUT, len(data)) + data
 
 
-def _ints_body(raw: bytes) -> tuple[int, float, list[int]]:
+def _packed_body(raw: bytes, typecode: str) -> tuple[int, float, list[Any]]:
     if len(raw) < _INTS_HEAD.size or (len(raw) - _INTS_HEAD.size) % 8:
-        raise ChannelError("malformed int frame")
+        raise ChannelError("malformed packed frame")
     index, seconds = _INTS_HEAD.unpack_from(raw)
-    values = array.array("q")
+    values = array.array(typecode)
     values.frombytes(raw[_INTS_HEAD.size:])
     if sys.byteorder != "little":
         values.byteswap()
@@ -334,12 +341,14 @@ def parse_report(data: bytes, n_payloads: int) -> ChildReport:
             done = True
         elif kind is FrameKind.MEMORY:
             memory = True
-        elif kind in (FrameKind.OUTPUT, FrameKind.UNSENDABLE, FrameKind.INTS):
+        elif kind in (FrameKind.OUTPUT, FrameKind.UNSENDABLE, FrameKind.INTS,
+                      FrameKind.FLOATS):
             raw_index: object
             raw_seconds: object
             value: RawOutput = None
-            if kind is FrameKind.INTS:
-                raw_index, raw_seconds, value = _ints_body(raw)
+            if kind in (FrameKind.INTS, FrameKind.FLOATS):
+                typecode = "q" if kind is FrameKind.INTS else "d"
+                raw_index, raw_seconds, value = _packed_body(raw, typecode)
             else:
                 body = json_body(raw)
                 raw_index, raw_seconds = body.get("i"), body.get("t")

@@ -60,8 +60,12 @@ class _WorkerProcess:
                 self.plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 env=self.plan.env, close_fds=True, start_new_session=True, cwd="/")
         self.started = time.monotonic()
+        # Non-blocking, so that a frozen worker cannot block the orchestrator
+        # mid-write: every send and receive has a deadline.
+        os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
         try:
-            protocol.send(self._in, self.init)
+            protocol.send(self._in, self.init, deadline=time.monotonic() + timeout)
             message = protocol.receive(self._out, time.monotonic() + timeout)
         except (protocol.ProtocolError, OSError) as exc:
             self.kill()
@@ -88,7 +92,7 @@ class _WorkerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def request(self, header: dict[str, Any], blob: bytes, deadline: float) -> protocol.Message:
-        protocol.send(self._in, header, blob)
+        protocol.send(self._in, header, blob, deadline)
         return protocol.receive(self._out, deadline)
 
     def kill(self) -> None:
@@ -110,8 +114,8 @@ class _WorkerProcess:
         if self.proc is None:
             return
         if self.alive:
-            with contextlib.suppress(OSError):
-                protocol.send(self._in, {"op": "exit"})
+            with contextlib.suppress(OSError, protocol.ProtocolError):
+                protocol.send(self._in, {"op": "exit"}, deadline=time.monotonic() + 1.0)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=2.0)
         self.kill()

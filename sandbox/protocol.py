@@ -47,26 +47,42 @@ def encode(header: dict[str, Any], blob: bytes = b"") -> bytes:
     return PREFIX.pack(len(head), len(blob)) + head + blob
 
 
-def send(fd: int, header: dict[str, Any], blob: bytes = b"") -> None:
-    """Write a whole message to ``fd`` (blocking)."""
+def send(fd: int, header: dict[str, Any], blob: bytes = b"",
+         deadline: float | None = None) -> None:
+    """Write a whole message to ``fd``.
+
+    With a ``deadline`` (a ``time.monotonic()`` value) the descriptor may be
+    non-blocking and :class:`PeerTimeout` is raised if the peer stops reading.
+    """
     data = memoryview(encode(header, blob))
     while data:
-        written = os.write(fd, data)
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            _wait(fd, deadline, write=True)
+            continue
         data = data[written:]
+
+
+def _wait(fd: int, deadline: float | None, write: bool = False) -> None:
+    wait = None if deadline is None else deadline - time.monotonic()
+    if wait is not None and wait <= 0:
+        raise PeerTimeout("timed out waiting for the peer")
+    readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [],
+                                          wait)
+    if not readable and not writable:
+        raise PeerTimeout("timed out waiting for the peer")
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     chunks: list[bytes] = []
     remaining = n
     while remaining:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise PeerTimeout("timed out waiting for the peer")
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                raise PeerTimeout("timed out waiting for the peer")
-        chunk = os.read(fd, min(remaining, 4 * 2**20))
+        _wait(fd, deadline)
+        try:
+            chunk = os.read(fd, min(remaining, 4 * 2**20))
+        except BlockingIOError:
+            continue
         if not chunk:
             raise ProtocolError("peer closed the pipe")
         chunks.append(chunk)

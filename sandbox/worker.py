@@ -49,6 +49,7 @@ class Worker:
         self.null_fd = null_fd
         self.payload_sets: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.config: dict[str, Any] = {}
+        self.modules_seen = 0
 
     # ------------------------------------------------------------------ setup
     def setup(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +149,14 @@ class Worker:
         for name in allowed:  # import as the worker, so children need no file access
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        if blob or len(sys.modules) != self.modules_seen:
+            # Frozen objects are skipped by the children's garbage collector, which
+            # would otherwise touch (and so copy) every page holding payloads and
+            # modules. Frozen only when something new arrived: frozen cyclic garbage
+            # is never collected.
+            gc.collect()
+            gc.freeze()
+            self.modules_seen = len(sys.modules)
         job = CandidateJob(code=header["code"], function_name=header["function"],
                            harness=harness, payloads=payloads, allowed_imports=allowed,
                            max_items=int(header["limits"]["max_output_items"]))
@@ -161,7 +170,6 @@ class Worker:
         out_r, out_w = os.pipe()
         setup = self._child_setup(chan_w, out_w, time_limit, limits)
         sys.stderr.flush()
-        gc.freeze()
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child

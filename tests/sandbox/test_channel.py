@@ -214,6 +214,8 @@ def test_frames_iterate_in_order() -> None:
     ([EvilInt(1)], FrameKind.OUTPUT),
     ([1.0, 2], FrameKind.OUTPUT),
     ((1, 2), FrameKind.OUTPUT),
+    ([0.5, float("inf"), -2.0], FrameKind.FLOATS),
+    ([EvilFloat(1.5)], FrameKind.OUTPUT),
 ])
 def test_output_frames_choose_an_exact_encoding(value: object, kind: FrameKind) -> None:
     data = output_frame(0, 0.25, value, 100)
@@ -226,9 +228,10 @@ def test_output_frames_choose_an_exact_encoding(value: object, kind: FrameKind) 
     assert report.seconds == (0.25,)
 
 
+@pytest.mark.parametrize("kind", [FrameKind.INTS, FrameKind.FLOATS])
 @pytest.mark.parametrize("body", [b"", b"\x00\x00\x00", b"\x00" * 12 + b"\x01\x02\x03"])
-def test_malformed_int_frames(body: bytes) -> None:
-    data = bytes((FrameKind.INTS,)) + len(body).to_bytes(4, "little") + body
+def test_malformed_packed_frames(kind: FrameKind, body: bytes) -> None:
+    data = bytes((kind,)) + len(body).to_bytes(4, "little") + body
     with pytest.raises(ChannelError):
         parse_report(data, 1)
 

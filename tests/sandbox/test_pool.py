@@ -163,7 +163,9 @@ def test_unresponsive_worker_is_killed(smtt: SmttProblem,
         stuck = pool.worker_pids()
         for pid in live_descendants(stuck):  # freeze the worker inside the namespace
             os.kill(pid, signal.SIGSTOP)
-        outcome = pool.run(EDD, smtt.candidate_spec, payload_set(smtt, honest_instances), 0.5)
+        # more than a pipe buffer of payloads: the orchestrator must not block writing
+        big = [{"processing_times": list(range(1, 1001)), "due_dates": list(range(1000))}] * 40
+        outcome = pool.run(EDD, smtt.candidate_spec, big, 0.5)
         assert outcome.status is OutcomeStatus.TIMEOUT
         assert outcome.error is not None and "did not answer" in outcome.error.message
         assert_honest_scores_right(pool, smtt, honest_instances)
