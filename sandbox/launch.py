@@ -176,7 +176,9 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                  "--cap-add", "CAP_KILL"]
     else:
-        argv += ["--unshare-user", "--uid", "0", "--gid", "0"]
+        # Unprivileged: a user namespace is what lets bwrap create the others; the
+        # worker and its children keep the caller's uid, with no capabilities.
+        argv += ["--unshare-user"]
     argv += _system_binds()
     binds = [p for p in _outermost([*python_roots(), *pkg_dirs]) if not _under_system(p)]
     argv += _parent_dirs(binds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
@@ -308,6 +309,7 @@ class SandboxPool:
             self._shutdown_workers()
             self._cleanup_tmp()
             raise
+        atexit.register(self.close)  # no orphaned workers or scratch if close() is forgotten
         for slot in range(self.workers):
             thread = threading.Thread(target=self._serve, args=(slot,),
                                       name=f"sandbox-worker-{slot}", daemon=True)
@@ -460,6 +462,7 @@ class SandboxPool:
             thread.join()
         self._shutdown_workers()
         self._cleanup_tmp()
+        atexit.unregister(self.close)
 
     def _shutdown_workers(self) -> None:
         for worker in self._slots:
