@@ -183,7 +183,7 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
                           fmt(c.cost, 4), f"{c.latency:.2f}", (c.error or "")[:60])
         out_console.print(table)
-    out_console.print(Syntax(p.code, "python", line_numbers=True))
+    out_console.print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
     if calls:
         for k, c in enumerate(d.model_calls, start=1):
             out_console.rule(f"call {k}: prompt")
@@ -274,15 +274,17 @@ def best(run: str, split: str, top: int, archive_url: str | None, as_json: bool)
 
 
 def _best_table(run_id: int, split: str, ranked: list[RankedProgram]) -> Table:
-    table = Table(title=f"best programs of run {run_id} on {split}")
-    for column in ("rank", "program", "score", "gap %", "seconds", "gen", "island", "operator",
-                   "idea"):
-        table.add_column(column)
+    table = Table(title=f"best programs of run {run_id} on {split}", box=None, pad_edge=False,
+                  padding=(0, 1, 0, 0), header_style="bold underline")
+    for column in ("#", "program", "score", "gap %", "sec", "gen", "isl", "operator"):
+        table.add_column(column, justify="left" if column == "operator" else "right",
+                         no_wrap=True)
+    table.add_column("idea", no_wrap=True, overflow="ellipsis", max_width=28)
     for r in ranked:
         s = r.summary
         table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4), fmt(r.evaluation.gap, 3),
                       f"{r.evaluation.seconds:.2f}", str(s.generation), str(s.island),
-                      s.operator, (s.idea or "")[:50])
+                      s.operator, s.idea or "")
     return table
 
 
@@ -307,5 +309,5 @@ def diff(a: str, b: str, context: int, archive_url: str | None, as_json: bool) -
     if result.identical:
         out_console.print(f"programs {result.a} and {result.b} have identical code")
         return
-    out_console.print(Syntax(result.unified, "diff"))
+    out_console.print(Syntax(result.unified, "diff", word_wrap=True))
     out_console.print(f"+{result.added} −{result.removed} lines")
