@@ -114,7 +114,7 @@ def run_cascade(
         Wall seconds for the full training set (the probe gets a proportional share,
         at least one second).
     runtime_limit
-        Mean seconds per instance above which a candidate is rejected as too slow.
+        Median seconds per instance above which a candidate is rejected as too slow.
     is_known_behaviour
         Called with the probe fingerprint; when it returns True the cascade stops
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
@@ -139,7 +139,7 @@ def run_cascade(
     fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
-    if runtime_limit is not None and _mean_seconds(probe) > runtime_limit:
+    if runtime_limit is not None and _median_seconds(probe) > runtime_limit:
         return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
@@ -147,7 +147,7 @@ def run_cascade(
     if not full.ok:
         return _failed(full.status.value, "full", _status_of(full), full, elapsed,
                        _describe(full), fingerprint)
-    if runtime_limit is not None and _mean_seconds(full) > runtime_limit:
+    if runtime_limit is not None and _median_seconds(full) > runtime_limit:
         return _too_slow(full, runtime_limit, elapsed, fingerprint)
     gap = full.mean_gap
     score = gap if gap is not None else 0.0
@@ -160,6 +160,14 @@ def run_cascade(
         message=full.message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, score),
     )
+
+
+def _median_seconds(result: CandidateEvaluation) -> float:
+    """Median seconds per instance: robust to the odd call preempted on a busy machine."""
+    seconds = sorted(result.outcome.seconds)
+    if not seconds:
+        return result.outcome.total_seconds
+    return seconds[len(seconds) // 2]
 
 
 def _mean_seconds(result: CandidateEvaluation) -> float:
@@ -179,12 +187,12 @@ def _failed(status: str, stage: str, archived_status: EvaluationStatus,
 
 def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
               fingerprint: str) -> CascadeResult:
-    mean = _mean_seconds(result)
-    message = (f"too slow: {mean * 1e3:.2f} ms per instance, limit {limit * 1e3:.2f} ms "
-               "(a multiple of the reference heuristic's time)")
+    median = _median_seconds(result)
+    message = (f"too slow: median {median * 1e3:.2f} ms per instance, limit "
+               f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
         status=TOO_SLOW, stage="probe" if len(result.scores) else "full", score=None,
-        gap=None, ratio=None, runtime=mean, signature=(), behaviour_hash=fingerprint,
+        gap=None, ratio=None, runtime=median, signature=(), behaviour_hash=fingerprint,
         message=message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.TIMEOUT, result, seconds, message),
     )

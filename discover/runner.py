@@ -42,6 +42,9 @@ from sandbox import SandboxPool
 VALIDATION_TIME_LIMIT = 300.0
 """Wall seconds for one program on the whole validation split."""
 
+RUNTIME_FLOOR = 0.005
+"""Seconds per training instance below which no candidate is "too slow"."""
+
 #: Models used by ``auto`` when the matching key is in the environment.
 AUTO_MODELS = (("OPENAI_API_KEY", "openai:gpt-4o-mini"),
                ("ANTHROPIC_API_KEY", "anthropic:claude-3-5-haiku-latest"))
@@ -231,8 +234,9 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
                          time_limit=config.evaluation.candidate_time_limit)
     if isinstance(result, str) or not result.ok or result.runtime is None:
         return None
-    # A floor of 1 ms keeps timer noise on tiny instances from rejecting fast rules.
-    return max(config.evaluation.runtime_cap * result.runtime, 1e-3)
+    # The floor keeps timer noise on tiny instances (a busy machine preempts calls
+    # of microseconds) from rejecting fast rules; exhaustive searches take far longer.
+    return max(config.evaluation.runtime_cap * result.runtime, RUNTIME_FLOOR)
 
 
 def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
