@@ -169,6 +169,8 @@ class LlmProposer:
             call = ModelCall(provider=self.pool.name, model=self.pool.name, prompt=prompt,
                              latency=time.monotonic() - start, error=str(exc))
             if not _is_transient_failure(exc):
+                # Recorded by the loop from side_calls() when it stops on the error.
+                self._side.append(call)
                 raise
             return None, call
         call = ModelCall(provider=completion.provider, model=completion.model, prompt=prompt,

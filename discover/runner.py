@@ -195,6 +195,7 @@ def run(config: RunConfig, *, resume: int | None = None,
             reason = f"model budget exhausted: {exc}"
         except Fatal as exc:
             status, reason = RunStatus.FAILED, f"model provider failed: {exc}"
+            archive.record_model_calls(run_id, proposer.side_calls())
         if status is not RunStatus.INTERRUPTED:
             _validate(problem, archive, loop, validation, pool, validated, emit,
                       config.evaluation.validate_top)
