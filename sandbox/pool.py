@@ -32,6 +32,21 @@ from sandbox.precheck import precheck
 from sandbox.verdict import classify
 
 NOBODY = 65534
+SCRATCH_PREFIX = "discover-sandbox-"
+
+
+def _remove_stale_scratch() -> None:
+    """Remove scratch directories of orchestrators that died without closing their pool."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid_text = path.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 @dataclass(frozen=True)
@@ -255,7 +270,8 @@ class SandboxPool:
             self._state = "running"
 
     def _start(self) -> None:
-        self._tmp = Path(tempfile.mkdtemp(prefix="discover-sandbox-"))
+        _remove_stale_scratch()
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         host_scratch = self._tmp / "scratch"
         host_scratch.mkdir()
         os.chmod(self._tmp, 0o755)  # children (another uid) must be able to enter scratch

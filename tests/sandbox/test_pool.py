@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +182,22 @@ def test_closed_pool_refuses_work(smtt: SmttProblem) -> None:
     pool.close()
     with pytest.raises(SandboxError, match="closed"):
         pool.run(EDD, smtt.candidate_spec, [{"processing_times": [1], "due_dates": [1]}], 1.0)
+
+
+def test_scratch_of_dead_orchestrators_is_removed() -> None:
+    from sandbox.pool import SCRATCH_PREFIX, _remove_stale_scratch
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    base = Path(tempfile.gettempdir())
+    stale = base / f"{SCRATCH_PREFIX}{dead.pid}-test"
+    mine = base / f"{SCRATCH_PREFIX}{os.getpid()}-test"
+    for path in (stale, mine):
+        (path / "scratch").mkdir(parents=True)
+    try:
+        _remove_stale_scratch()
+        assert not stale.exists()
+        assert mine.exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
