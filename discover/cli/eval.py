@@ -47,7 +47,7 @@ def default_instance_file(problem_name: str) -> Path:
                   project_root / SHARED_BENCHMARKS / relative]
     for path in candidates:
         if path.is_file():
-            return path
+            return path.resolve()
     tried = ", ".join(str(p) for p in dict.fromkeys(candidates))
     raise click.ClickException(f"no --instances given and the default set {relative} was not "
                                f"found (looked in: {tried}); pass --instances FILE")
