@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("eval", "eval_command"),
     ("run", "run_command"),
     ("run", "config_group"),
+    ("browse", "browse"),
 )
 
 
