@@ -312,8 +312,10 @@ class Simulator:
         self._decode_run()
 
     def _sarathi_step(self) -> None:
+        reserve = 0
         if self.dec:
             self._decode_memory()
+            reserve = self.residue[-self.D % self.bs]  # blocks this iteration's decodes take
         budget = self.chunk - len(self.dec)
         chunks: list[tuple[int, int]] = []
         if self.partial >= 0:
@@ -321,8 +323,8 @@ class Simulator:
             c = min(self.need[r] - self.done[r], budget)
             chunks.append((r, c))
             budget -= c
-        if budget > 0 and self._admission_due():
-            chunks += self._admit(budget, chunked=True)
+        if budget > 0 and self._admission_due(reserve):
+            chunks += self._admit(budget, chunked=True, reserve=reserve)
         if chunks:
             self._iterate(True, chunks)
         elif self.dec:
@@ -336,22 +338,25 @@ class Simulator:
         heapq.heappush(self.heap, (self.need[r], r))
         self.dirty = True
 
-    def _admission_due(self) -> bool:
-        """A waiting request may be admitted now and the queue is due for ranking."""
+    def _admission_due(self, reserve: int = 0) -> bool:
+        """A waiting request may be admitted now and the queue is due for ranking.
+
+        ``reserve`` blocks are spoken for by the decodes of the coming iteration.
+        """
         if not self.waiting or self.running >= self.cap or not (self.dirty or not self.running):
             return False
         heap = self.heap
         while heap[0][1] not in self.waiting or self.need[heap[0][1]] != heap[0][0]:
             heapq.heappop(heap)  # stale: admitted since, or re-queued with a new need
-        return -(-heap[0][0] // self.bs) <= self.free - self.watermark
+        return -(-heap[0][0] // self.bs) <= self.free - reserve - self.watermark
 
-    def _admit(self, budget: int, chunked: bool) -> list[tuple[int, int]]:
+    def _admit(self, budget: int, chunked: bool, reserve: int = 0) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
         bs = self.bs
         for r in self.chooser.picks_of(self, list(self.waiting), True):
             size = self.need[r]
             blocks = -(-size // bs)
-            if self.running >= self.cap or blocks > self.free - self.watermark:
+            if self.running >= self.cap or blocks > self.free - reserve - self.watermark:
                 self.dirty = False  # nothing changes until an arrival, finish or preemption
                 break
             if not chunked and size > budget:

@@ -92,6 +92,15 @@ class SimulationResult:
         return t0 + j * a + half * j * (j - 1)
 
     @cached_property
+    def iteration_start(self) -> np.ndarray:
+        """Start time of every iteration."""
+        counts = self.steps[:, 0].astype(np.int64)
+        j = (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+             ).astype(float)
+        t0, a, half = (np.repeat(self.steps[:, c], counts) for c in (1, 2, 3))
+        return t0 + j * a + half * j * (j - 1)
+
+    @cached_property
     def iteration_tokens(self) -> np.ndarray:
         """Batched tokens of every iteration."""
         return np.repeat(self.steps[:, 4], self.steps[:, 0].astype(np.int64)).astype(np.int64)
