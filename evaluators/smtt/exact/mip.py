@@ -216,8 +216,8 @@ def solve(
         Start from the MDD / weighted-MDD order (:mod:`~evaluators.smtt.exact.start`).
     solver_parameters
         Backend-specific parameter text passed through unchanged, e.g.
-        ``"separating/maxroundsroot = 3"`` for SCIP (whose default root
-        separation dominates the run time on small weighted models).
+        ``"separating/maxroundsroot = 3"`` for SCIP (its root cut rounds can
+        take most of the time on small models).
 
     Returns
     -------
