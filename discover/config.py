@@ -126,6 +126,10 @@ class EvaluationConfig:
     """Wall seconds for one candidate on the whole training set."""
     runtime_cap: float = 10.0
     """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
+    train_params: Mapping[str, Any] = field(default_factory=dict)
+    """Extra generator parameters of the training family (e.g. ``machines`` for jssp)."""
+    reference_time_limit: float | None = None
+    """Seconds per training instance for time-limited reference methods (cpsat, mip)."""
     runtime_reference: str = "mdd"
     """Seed program whose runtime sets the cap (runtime_cap × its mean seconds)."""
 
@@ -213,16 +217,32 @@ class RunConfig:
         return _from_plain(cls, data, source, "")
 
     @classmethod
-    def load(cls, path: str | Path) -> RunConfig:
-        """Read a TOML file; errors name the file and the key (or line)."""
-        path = Path(path)
+    def load(cls, path: str | Path | None = None, *, problem: str | None = None) -> RunConfig:
+        """Layer defaults, the problem's own defaults, then a TOML file.
+
+        Parameters
+        ----------
+        path
+            TOML file (optional); errors name the file and the key (or line).
+        problem
+            Problem whose :data:`run_defaults` apply (default: the file's
+            ``problem`` key, else ``smtt``); a file value still wins.
+        """
+        data = read_toml(path) if path is not None else {}
+        name = problem or str(data.get("problem", "smtt"))
+        base = cls.for_problem(name).to_dict()
+        return cls.from_dict(_deep_merge(base, data), str(path or "<defaults>"))
+
+    @classmethod
+    def for_problem(cls, problem: str) -> RunConfig:
+        """The defaults, adjusted by the problem's ``run_defaults`` (dotted keys)."""
+        from evaluators.registry import get_problem
+
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-        return cls.from_dict(data, str(path))
+            defaults = dict(getattr(get_problem(problem), "run_defaults", {}) or {})
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        return cls(problem=problem).with_overrides(**defaults)
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with top-level or dotted (``"llm.max_dollars"``) keys replaced.
@@ -243,6 +263,27 @@ class RunConfig:
     def to_toml(self) -> str:
         """The configuration as TOML, each section a table, each key with its documentation."""
         return dump_toml(self.to_dict(), field_docs(type(self)))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, naming the file in errors."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
 
 
 def _to_plain(value: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 from archive import Archive, CachedReference, ReferenceStatus
 from discover.cascade import TrainingSet
 from discover.config import EvaluationConfig
-from discover.references import compute_references, stored_as_reference
+from discover.references import compute_references
 from evaluators.base import GeneratorSpec, InstanceError, Problem, Reference, Status
 
 
@@ -30,9 +30,9 @@ class ArchiveReferenceCache:
         self.archive = archive
 
     def get_reference(self, fingerprint: str, method: str) -> Reference | None:
-        """A cached optimum (non-optimal entries are recomputed)."""
+        """A cached reference (time-limited methods may have cached a non-optimal one)."""
         hit = self.archive.get_reference(fingerprint, method)
-        if hit is None or not hit.is_optimal:
+        if hit is None or not math.isfinite(hit.objective):
             return None
         return Reference(hit.objective, hit.lower_bound, Status(hit.status.value), hit.method,
                          hit.seconds)
@@ -64,11 +64,13 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
                  ) -> TrainingSet:
     """Generate the training instances and their optima (cache first)."""
     rng = np.random.default_rng(config.train_seed)
-    instances = problem.generate(GeneratorSpec(n=config.train_n, count=config.train_per_class),
-                                 rng)
+    spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
+                         params=dict(config.train_params))
+    instances = problem.generate(spec, rng)
     method = resolve_method(problem, config.reference, config.train_n)
     refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
-                              workers=workers, progress=progress)
+                              time_limit=config.reference_time_limit, workers=workers,
+                              progress=progress)
     not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
                    if not r.is_optimal]
     if not_optimal:
@@ -126,7 +128,7 @@ def validation_set(problem: Problem[Any], paths: Sequence[str], *, base: Path | 
     sources: list[str] = []
     for raw in paths:
         path = _locate(Path(raw), base)
-        if not path.is_file():
+        if not path.exists():
             warnings.warn(f"validation file {path} not found; skipping it", stacklevel=2)
             continue
         try:
@@ -134,9 +136,10 @@ def validation_set(problem: Problem[Any], paths: Sequence[str], *, base: Path | 
         except InstanceError:
             raise
         for inst in loaded:
-            ref = stored_as_reference(problem, inst)
+            # Stored values may be best-known rather than proven (job-shop upper
+            # bounds); gaps against them are what the literature reports.
+            value = problem.stored_reference(inst)
             instances.append(inst)
-            references.append(ref.objective if ref is not None and math.isfinite(ref.objective)
-                              else None)
+            references.append(value if value is not None and math.isfinite(value) else None)
         sources.append(str(path))
     return ValidationSet(tuple(instances), tuple(references), tuple(sources))

@@ -160,6 +160,9 @@ class CandidateSpec:
         "bisect",
         "collections",
         "random",
+        "fractions",
+        "operator",
+        "statistics",
         "numpy",
     )
 

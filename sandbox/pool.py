@@ -28,7 +28,7 @@ from sandbox.launch import LaunchPlan
 from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits, SandboxWarning
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
-from sandbox.precheck import precheck
+from sandbox.precheck import ALWAYS_ALLOWED_IMPORTS, precheck
 from sandbox.verdict import classify
 
 NOBODY = 65534
@@ -432,7 +432,9 @@ class SandboxPool:
         spec, pset = job.spec, job.payloads
         header = {"op": "eval", "id": worker.tasks, "code": job.code,
                   "function": spec.function_name, "harness": spec.harness,
-                  "allowed_imports": list(spec.allowed_imports), "payloads": pset.key,
+                  # The same set the pre-check accepts (it adds __future__ and typing).
+                  "allowed_imports": sorted(set(spec.allowed_imports) | ALWAYS_ALLOWED_IMPORTS),
+                  "payloads": pset.key,
                   "time_limit": job.time_limit, "limits": self.limits.to_wire()}
         # Transfer time of a fresh payload set is not the candidate's.
         deadline = (time.monotonic() + job.time_limit + self.limits.kill_grace

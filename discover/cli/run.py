@@ -15,9 +15,9 @@ from discover.runner import RunResult, run
 from evaluators.base import InstanceError
 
 
-def _load_config(path: str | None) -> RunConfig:
+def _load_config(path: str | None, problem: str | None = None) -> RunConfig:
     try:
-        return RunConfig.load(path) if path else RunConfig()
+        return RunConfig.load(path, problem=problem)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -60,9 +60,9 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
     the run. At the end the best programs are shown next to the classic
     heuristics on the training and validation splits.
     """
-    config = _load_config(config_path)
+    config = _load_config(config_path, problem)
     overrides: dict[str, object] = {
-        "problem": problem, "budget": budget, "time_limit": time_limit, "seed": seed,
+        "budget": budget, "time_limit": time_limit, "seed": seed,
         "workers": workers, "archive": archive, "prompts": prompts, "sandbox": sandbox}
     if models:
         overrides["llm.models"] = tuple(ModelSpec(m, 1.0, base_url) for m in models)
@@ -119,11 +119,14 @@ def _print_summary(result: RunResult) -> None:
 Examples:
   discover config --show
   discover config --show --config run.toml > effective.toml
+  discover config --show --problem jssp
 """)
 @click.option("--show", is_flag=True, help="Print the effective configuration as TOML.")
 @click.option("--config", "config_path", default=None, metavar="FILE", help="TOML config.")
+@click.option("--problem", default=None, help="Apply this problem's defaults (default smtt).")
 @click.pass_context
-def config_group(ctx: click.Context, show: bool, config_path: str | None) -> None:
+def config_group(ctx: click.Context, show: bool, config_path: str | None,
+                 problem: str | None) -> None:
     """Inspect run configurations: defaults merged with FILE, as TOML.
 
     Every key of the output can be set in a file passed to ``discover run --config``.
@@ -131,4 +134,4 @@ def config_group(ctx: click.Context, show: bool, config_path: str | None) -> Non
     if not show:
         click.echo(ctx.get_help())
         return
-    click.echo(_load_config(config_path).to_toml(), nl=False)
+    click.echo(_load_config(config_path, problem).to_toml(), nl=False)
