@@ -8,6 +8,7 @@ options, calls the library and prints. Register a new command in
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import click
 
@@ -38,6 +39,13 @@ Examples:
 @click.version_option(__version__, prog_name="discover")
 def main() -> None:
     """discover: find scheduling heuristics with language models, scored against exact optima."""
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    # Users get the message, not the Python source line that raised it.
+    click.echo(click.style("warning: ", fg="yellow") + str(message), err=True)
 
 
 for _module, _attr in COMMAND_MODULES:
