@@ -37,17 +37,18 @@ class _Insert:
         self.columns = tuple(columns)
         self.sql = (f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
                     f"VALUES ({', '.join('?' * len(self.columns))})")
-        self.processors: list[Callable[[Any], Any] | None] = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in self.columns
-        ]
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in self.columns]
+        # Only columns with a processor (enums, datetimes, JSON) need a call per row.
+        self.processed: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (k, p) for k, p in enumerate(processors) if p is not None)
 
-    def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip((values[c] for c in self.columns), self.processors,
-                                      strict=True)
-        )
+    def row(self, values: dict[str, Any]) -> list[Any]:
+        out = [values[c] for c in self.columns]
+        for k, process in self.processed:
+            if out[k] is not None:
+                out[k] = process(out[k])
+        return out
 
 
 def _table(model: type[Any]) -> sa.Table:

@@ -199,13 +199,18 @@ class InstanceResult:
 
     def to_json(self) -> dict[str, object]:
         """Compact JSON object (``None`` fields and the default status omitted)."""
+        # Straight-line on purpose: this runs for every instance of every evaluation.
         out: dict[str, object] = {"i": self.instance}
         if self.status is not EvaluationStatus.OK:
             out["s"] = self.status.value
-        for key, value in (("o", self.objective), ("g", self.gap), ("t", self.seconds),
-                           ("e", self.error)):
-            if value is not None:
-                out[key] = value
+        if self.objective is not None:
+            out["o"] = self.objective
+        if self.gap is not None:
+            out["g"] = self.gap
+        if self.seconds is not None:
+            out["t"] = self.seconds
+        if self.error is not None:
+            out["e"] = self.error
         return out
 
     @classmethod
