@@ -90,7 +90,8 @@ class CostModel:
     decode_attn_ms: float
     num_blocks: int
     block_size: int = 16
-    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False)
+    provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False,
+                                                  hash=False)
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +113,8 @@ class CostModel:
         for term, prov in self.provenance.items():
             if term not in TERMS or not isinstance(prov, Provenance):
                 raise ValueError(f"cost model {self.name!r}: bad provenance {term!r}: {prov!r}")
-        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        # A private copy (a plain dict: instances travel to worker processes by pickle).
+        object.__setattr__(self, "provenance", dict(self.provenance))
 
     def nonattn_ms(self, tokens: int) -> float:
         """Non-attention time of an iteration over ``tokens`` tokens."""

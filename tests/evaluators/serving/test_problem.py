@@ -149,3 +149,11 @@ def test_export_runs_standalone(problem: ServingProblem, windows: list[ServingIn
     assert fcfs["SERVER"]["chunk_size"] == 0
     with pytest.raises(KeyError, match="output lengths"):
         problem.baseline_source("srpt_oracle")
+
+
+def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> None:
+    import pickle
+
+    for inst in windows:
+        again = pickle.loads(pickle.dumps(inst))
+        assert again.fingerprint == inst.fingerprint and again.scenario == inst.scenario
