@@ -92,16 +92,21 @@ def highlight_lines(code: str) -> tuple[Markup, ...]:
     Tokens spanning several lines (triple-quoted strings) are split so that each
     line's markup is balanced on its own, which lets callers put lines in table rows.
     """
-    lines: list[list[str]] = [[]]
+    lines: list[list[tuple[str, str | None]]] = [[]]
     for text, css in _segments(code):
         for k, part in enumerate(text.split("\n")):
             if k:
                 lines.append([])
-            part = part.rstrip("\r")
-            if not part:
-                continue
-            html = str(escape(part))
-            lines[-1].append(f'<span class="{css}">{html}</span>' if css else html)
+            if part:
+                lines[-1].append((part, css))
     if code.endswith("\n"):
         lines.pop()  # the newline ends the last line; it does not start another
-    return tuple(Markup("".join(parts)) for parts in lines)
+    out = []
+    for pieces in lines:
+        if pieces and pieces[-1][0].endswith("\r"):  # CRLF line ending: not shown
+            text, css = pieces[-1]
+            pieces[-1] = (text[:-1], css)
+        out.append(Markup("".join(
+            (f'<span class="{css}">{escape(text)}</span>' if css else str(escape(text)))
+            for text, css in pieces if text)))
+    return tuple(out)

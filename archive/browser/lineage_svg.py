@@ -62,6 +62,7 @@ def _chains(graph: LineageGraph) -> list[tuple[list[int], int | None]]:
     for e in graph.edges:
         parents[e.child].append(e.parent)
         children[e.parent].append(e.child)
+    generation = {n.id: n.generation for n in graph.nodes.values()}
     placed: set[int] = set()
     chains: list[tuple[list[int], int | None]] = []
     pending: deque[tuple[int, int | None]] = deque((r, None) for r in graph.roots
@@ -73,11 +74,14 @@ def _chains(graph: LineageGraph) -> list[tuple[list[int], int | None]]:
             continue
         chain = [start]
         placed.add(start)
-        for step in (parents, children):
+        for step, later in ((parents, False), (children, True)):
             node = start
             while True:
-                nxt = next((n for n in step[node] if n not in placed and n in graph.nodes),
-                           None)
+                # Only strictly older parents and strictly younger children extend
+                # a chain, so no two nodes of a chain share a column.
+                nxt = next((n for n in step[node] if n not in placed and n in graph.nodes
+                            and (generation[n] > generation[node]) == later
+                            and generation[n] != generation[node]), None)
                 if nxt is None:
                     break
                 placed.add(nxt)

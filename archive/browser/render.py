@@ -80,6 +80,11 @@ class Renderer:
                                 EvaluationStatus=EvaluationStatus, CATEGORIES=CATEGORIES,
                                 CATEGORY_COLOURS=CATEGORY_COLOURS)
 
+    def precompile(self) -> None:
+        """Compile every template now rather than on its first page."""
+        for name in self.env.list_templates(extensions=["j2"]):
+            self.env.get_template(name)
+
     def render(self, template: str, **context: Any) -> str:
         """Render ``template`` with ``context``."""
         return self.env.get_template(template).render(**context)

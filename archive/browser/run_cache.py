@@ -123,6 +123,12 @@ class RunCache:
                 self._views.popitem(last=False)
         return view
 
+    def forget_pages(self) -> None:
+        """Drop the cached runs list and run pages (runtimes, which never go stale, stay)."""
+        with self._lock:
+            self._runs = None
+            self._views.clear()
+
     def warm(self, session: Session) -> None:
         """Read every run's runtimes, then build the newest run's page."""
         ids = list(session.scalars(sa.select(RunRow.id).order_by(RunRow.id.desc())))

@@ -159,6 +159,7 @@ class _Builder:
         self.train = self._instances("gen-n20", spec.train_instances)
         self.validation = self._instances("n100", spec.validation_instances)
         self.islands: list[list[_Member]] = [[] for _ in range(spec.islands)]
+        self.waiting: list[tuple[_Member, int | None]] = []
         self.members: dict[int, _Member] = {}
         self.codes: dict[str, int] = {}  # code hash -> first program with it
         self.texts: list[str] = []
@@ -251,11 +252,17 @@ class _Builder:
             return
         member = _Member(pid, genome, quality, gap)
         self.members[pid] = member
-        for k, isl in enumerate(self.islands):
-            if island is None or k == island:
-                isl.append(member)
+        self.waiting.append((member, island))
         if self.best is None or gap < self.best.gap:
             self.best = member
+
+    def end_batch(self) -> None:
+        """Let this generation's programs become parents (as the loop does after a batch)."""
+        for member, island in self.waiting:
+            for k, isl in enumerate(self.islands):
+                if island is None or k == island:
+                    isl.append(member)
+        self.waiting.clear()
 
     def one(self, run_id: int, generation: int) -> None:
         spec, rng = self.spec, self.rng
@@ -376,6 +383,7 @@ def build_run(store: Archive, spec: SyntheticSpec, rng: np.random.Generator, *,
                               isolation="bwrap")
     builder = _Builder(store, spec, rng)
     builder.seeds(run_id)
+    builder.end_batch()
     hostile_id = None
     generation = 0
     while len(builder.ids) < spec.programs:
@@ -387,6 +395,7 @@ def build_run(store: Archive, spec: SyntheticSpec, rng: np.random.Generator, *,
                 hostile_id = builder.hostile(run_id, generation)
                 continue
             builder.one(run_id, generation)
+        builder.end_batch()
     builder.validate(5)
     if status is not RunStatus.RUNNING:
         store.finish_run(run_id, status)
