@@ -134,6 +134,20 @@ class ServingProblem:
         feature_vocabulary=FEATURE_VOCABULARY,
     )
     seed_programs = SEED_PROGRAMS
+    run_defaults: Mapping[str, Any] = {
+        # Training: 1000-request windows at 80-100 % of capacity, alternating synthetic
+        # bursts (Gamma inter-arrivals, cv 2 and 4) and the conversation trace's first
+        # half; validation: its second half and the code trace (never seen), each
+        # window scored against the oracle (shortest remaining output, true lengths).
+        "evaluation.train_n": 1000,
+        "evaluation.train_per_class": 8,
+        "evaluation.reference": ORACLE,
+        "evaluation.probe_count": 2,
+        "evaluation.validation": ("experiments/serving/workloads/conv_second_half.json",
+                                  "experiments/serving/workloads/code.json"),
+        "evaluation.runtime_reference": "fcfs",
+        "evaluation.candidate_time_limit": 60.0,
+    }
     heuristics: Mapping[str, Callable[[ServingInstance], Sequence[int]]] = HEURISTICS
     reference_methods: tuple[str, ...] = (ORACLE, BEST_KNOWN)
 
@@ -152,7 +166,8 @@ class ServingProblem:
         """A trace CSV (``windows`` windows at the problem's load or rate) or a workload JSON."""
         path = Path(path)
         if path.suffix.lower() == ".json":
-            return load_spec(path, self.scenario)
+            return load_spec(path, self.scenario,
+                             lambda inst, method: self.reference(inst, method).objective)
         trace = read_trace(path)
         count = max(1, min(self.windows, trace.size // self.window))
         return trace_windows(trace, self.scenario, window=min(self.window, trace.size),
@@ -252,8 +267,9 @@ class ServingProblem:
                          seconds=time.perf_counter() - start)
 
     def stored_reference(self, instance: ServingInstance) -> float | None:
-        """Windows carry no stored reference."""
-        return None
+        """The reference a workload file declared for the window (computed when loaded)."""
+        value = instance.meta.get("reference")
+        return None if value is None else float(value)
 
     # -- export ----------------------------------------------------------------------------
     def baseline_source(self, name: str) -> str:

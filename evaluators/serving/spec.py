@@ -8,6 +8,10 @@ A workload file is a JSON object (or ``{"sets": [...]}`` of several) such as::
 
     {"synthetic": {"requests": 1000, "cv": 3.0, "seed": 7}, "windows": 4, "loads": [0.9]}
 
+``"reference": "oracle"`` (or ``"best_known"``) computes that reference for every
+window at load time and ships it with the instance (``meta["reference"]``), so
+validation gaps are measured against it.
+
 ``trace`` is resolved against the file's directory, then against
 ``../shared/benchmarks/serving`` beside the project root. Exactly one of ``rates``
 (req/s) and ``loads`` (fractions of saturation throughput) is given; a scalar
@@ -18,7 +22,7 @@ scenario field by field (``cost`` is a preset name or a cost-model JSON path).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,8 @@ SHARED_SERVING = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" /
 """``../shared/benchmarks/serving`` relative to the project root."""
 
 _SET_KEYS = {"trace", "synthetic", "span", "window", "windows", "rate", "rates", "load", "loads",
-             "scenario", "name"}
+             "scenario", "name", "reference"}
+REFERENCES = ("oracle", "best_known")
 _SERVER_KEYS = {"cost", "chunk_size", "batch_cap", "max_batch_tokens", "watermark",
                 "max_request_tokens"}
 _SCENARIO_KEYS = _SERVER_KEYS | {"ttft_slo", "tpot_slo", "score"}
@@ -72,8 +77,12 @@ def scenario_from(data: Mapping[str, Any], base: Scenario, where: str = "scenari
                     float(data.get("tpot_slo", base.tpot_slo)), score)
 
 
-def load_spec(path: str | Path, base: Scenario) -> list[ServingInstance]:
+def load_spec(path: str | Path, base: Scenario,
+              reference: Callable[[ServingInstance, str], float] | None = None
+              ) -> list[ServingInstance]:
     """Instances described by a workload file.
+
+    ``reference(instance, method)`` computes a set's declared ``reference``.
 
     Raises
     ------
@@ -93,7 +102,15 @@ def load_spec(path: str | Path, base: Scenario) -> list[ServingInstance]:
     out: list[ServingInstance] = []
     for k, item in enumerate(sets):
         try:
-            out.extend(_load_set(item, base, path.parent))
+            loaded = _load_set(item, base, path.parent)
+            method = item.get("reference") if isinstance(item, dict) else None
+            if method is not None:
+                if method not in REFERENCES or reference is None:
+                    raise ValueError(f"reference must be one of {', '.join(REFERENCES)}")
+                for inst in loaded:
+                    inst.meta["reference"] = reference(inst, method)
+                    inst.meta["reference_method"] = method
+            out.extend(loaded)
         except InstanceError:
             raise
         except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:

@@ -126,6 +126,11 @@ def test_load_csv_and_workload_file(problem: ServingProblem, conv_csv: Path,
                                 "rates": [1.5]}))
     (code,) = problem.load(spec)
     assert code.name.startswith("code[0:300]") and code.scenario == problem.scenario
+    assert problem.stored_reference(code) is None
+    spec.write_text(json.dumps({"trace": "vidur/splitwise_code.csv", "window": 300,
+                                "rates": [1.5], "reference": "oracle"}))
+    (code,) = problem.load(spec)
+    assert problem.stored_reference(code) == problem.reference(code, "oracle").objective
 
 
 def test_export_runs_standalone(problem: ServingProblem, windows: list[ServingInstance],
