@@ -8,9 +8,10 @@ Two processes opening a new SQLite archive at once must not both create it.
 The upgrade therefore runs inside one ``BEGIN IMMEDIATE`` transaction (SQLite
 DDL is transactional) and re-reads the revision once it holds the write lock;
 the second process waits on the busy timeout, finds the schema current and
-does nothing. Foreign keys are switched off for the duration (SQLite rebuilds
-tables to alter them, which would otherwise trip the constraints) and checked
-with ``PRAGMA foreign_key_check`` before the commit.
+does nothing. PostgreSQL gets the same effect from an advisory lock. On SQLite
+foreign keys are switched off for the duration (SQLite rebuilds tables to
+alter them, which would otherwise trip the constraints) and checked with
+``PRAGMA foreign_key_check`` before the commit.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from archive.engine import is_sqlite, writer
 from archive.errors import SchemaError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_LOCK_KEY = 0x64697363  # "disc": advisory-lock key of archive migrations on PostgreSQL
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -94,6 +96,10 @@ def _migrate(engine: Engine, script: ScriptDirectory, target: str | None,
             _raw_execute(connection, "PRAGMA foreign_keys = OFF")
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # PostgreSQL has no database-wide write lock; serialise migrations with
+                    # a transaction-scoped advisory lock instead (released at commit).
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
                 current = MigrationContext.configure(connection).get_current_revision()
                 if current == target:
                     return False  # another process got here first

@@ -1,11 +1,20 @@
-"""Fixtures for archive tests: a fresh SQLite archive per test and a few records."""
+"""Fixtures for archive tests: a fresh archive per test and a few records.
+
+The ``archive`` fixture is a new SQLite file. When ``DISCOVER_TEST_POSTGRES_URL``
+names a PostgreSQL server (e.g. the URL printed by ``.ci/postgres.sh start``),
+every test using it also runs against a fresh database on that server.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from archive import Archive, Evaluation, EvaluationStatus, InstanceResult, ModelCall, Program, Split
 
@@ -16,9 +25,40 @@ def archive_path(tmp_path: Path) -> Path:
     return tmp_path / "archive.sqlite"
 
 
+POSTGRES_URL = os.environ.get("DISCOVER_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, archive_path: Path) -> Iterator[str]:
+    """URL of a new, empty database on each backend under test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{archive_path}"
+        return
+    assert POSTGRES_URL is not None
+    server = make_url(POSTGRES_URL)
+    name = f"discover_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture
-def archive(archive_path: Path) -> Iterator[Archive]:
-    """A new, empty archive in a temporary SQLite file."""
+def archive(database_url: str) -> Iterator[Archive]:
+    """A new, empty archive (SQLite file; also PostgreSQL when configured)."""
+    with Archive.open(database_url) as store:
+        yield store
+
+
+@pytest.fixture
+def sqlite_archive(archive_path: Path) -> Iterator[Archive]:
+    """A new, empty SQLite archive, for tests of SQLite-specific behaviour."""
     with Archive.open(f"sqlite:///{archive_path}") as store:
         yield store
 

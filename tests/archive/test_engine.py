@@ -18,11 +18,12 @@ def test_default_location_is_created_under_the_working_directory(
         assert archive.url == f"sqlite:///{tmp_path / 'runs' / 'discover.sqlite'}"
 
 
-def test_sqlite_settings(archive: Archive) -> None:
-    assert sqlite_pragma(archive.engine, "journal_mode") == "wal"
-    assert sqlite_pragma(archive.engine, "foreign_keys") == 1
-    assert sqlite_pragma(archive.engine, "busy_timeout") >= 10_000
-    assert sqlite_pragma(archive.engine, "synchronous") == 1  # NORMAL
+def test_sqlite_settings(sqlite_archive: Archive) -> None:
+    engine = sqlite_archive.engine
+    assert sqlite_pragma(engine, "journal_mode") == "wal"
+    assert sqlite_pragma(engine, "foreign_keys") == 1
+    assert sqlite_pragma(engine, "busy_timeout") >= 10_000
+    assert sqlite_pragma(engine, "synchronous") == 1  # NORMAL
 
 
 def test_full_synchronous_on_request(tmp_path: Path) -> None:

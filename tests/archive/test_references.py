@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -57,7 +56,7 @@ def test_bulk_get_and_put(archive: Archive) -> None:
     assert math.isinf(archive.get_reference("inf", "dp").objective)  # type: ignore[union-attr]
 
 
-def test_cache_is_shared_between_connections(archive_path: Path, archive: Archive) -> None:
+def test_cache_is_shared_between_connections(archive: Archive) -> None:
     archive.put_reference(ref("e", 5.0, 5.0, ReferenceStatus.OPTIMAL))
-    with Archive.open(f"sqlite:///{archive_path}") as other:
+    with Archive.open(archive.engine.url) as other:
         assert other.get_reference("e", "dp") == ref("e", 5.0, 5.0, ReferenceStatus.OPTIMAL)

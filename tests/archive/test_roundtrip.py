@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -71,17 +70,20 @@ model_calls = st.builds(
 )
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Archive, int, int]]:
-    """One archive for all examples (creating one per example would dominate the run time)."""
-    path: Path = tmp_path_factory.mktemp("roundtrip") / "archive.sqlite"
-    with Archive.open(f"sqlite:///{path}") as store:
+# Examples share one archive per test on purpose (each checks only its own rows).
+SHARED_ARCHIVE = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@pytest.fixture
+def shared(database_url: str) -> Iterator[tuple[Archive, int, int]]:
+    """One archive for all examples of a test (one per example would dominate the run time)."""
+    with Archive.open(database_url) as store:
         run = store.create_run("smtt", {"k": [1, 2.5, None, "x"]}, seed=-5)
         parent = store.record_candidate(run, Program("def schedule(p, d): ...", "seed"))
         yield store, run, parent
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=SHARED_ARCHIVE)
 @given(program=programs,
        evals=st.lists(evaluations, max_size=3, unique_by=lambda e: e.split),
        calls=st.lists(model_calls, max_size=3),
@@ -100,7 +102,7 @@ def test_candidate_roundtrip(shared: tuple[Archive, int, int], program: Program,
     assert detail.run_id == run
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=SHARED_ARCHIVE)
 @given(calls=st.lists(model_calls, min_size=1, max_size=3))
 def test_orphan_model_calls_are_counted(shared: tuple[Archive, int, int],
                                         calls: list[ModelCall]) -> None:
