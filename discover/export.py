@@ -19,11 +19,6 @@ module's standalone objective agrees with discover's.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +26,7 @@ from typing import Any
 
 from archive import Archive, EvaluationStatus, ProgramDetail, Split
 from discover import __version__
-from discover.export_contract import CALL_NAME, ExportContract, contract_for
+from discover.export_contract import ExportContract, contract_for
 from discover.export_render import (
     ExportError,
     ProgramSource,
@@ -41,31 +36,13 @@ from discover.export_render import (
 )
 from evaluators.base import Failure, Problem
 from evaluators.registry import get_problem
+from sandbox import OutcomeStatus, SandboxPool
 
 __all__ = ["ExportError", "ExportResult", "export_baseline", "export_program", "export_run"]
 
 DEFAULT_TIMEOUT = 60.0
-"""Seconds each child interpreter may take."""
+"""Seconds the program may take on the self-check instances (in the sandbox)."""
 
-_PROBE = """\
-import json, runpy, sys
-out = sys.stdout
-sys.stdout = sys.stderr  # whatever the program prints must not corrupt the JSON
-namespace = runpy.run_path(sys.argv[1], run_name="_discover_probe")
-function = namespace[sys.argv[2]]
-call = namespace[sys.argv[3]]
-payloads = json.load(sys.stdin)
-
-def plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"unsupported output element {type(value).__name__}")
-
-outputs = [call(function, p) for p in payloads]
-json.dump(outputs, out, default=plain)
-"""
 
 
 @dataclass(frozen=True)
@@ -165,6 +142,11 @@ def export_baseline(problem_name: str, name: str, path: str | Path, *,
         If the baseline is unknown or the exported code disagrees with the library.
     """
     problem = _problem(problem_name)
+    # A heuristic may need the problem configured its way (an active-schedule rule
+    # needs the job-shop harness to build active schedules).
+    for_heuristic = getattr(problem, "for_heuristic", None)
+    if for_heuristic is not None and name in problem.heuristics:
+        problem = for_heuristic(name)
     try:
         source = problem.baseline_source(name)
     except KeyError as exc:
@@ -219,7 +201,9 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
             timeout: float, heuristic: Any = None) -> tuple[float, ...]:
     contract = _contract(problem)
     spec = problem.candidate_spec
-    program = split_program(code)
+    # Rules that only work inside a simulator (job shop) carry it with them.
+    standalone = getattr(problem, "standalone_source", None)
+    program = split_program(standalone(code) if standalone is not None else code)
     instances = contract.samples(problem)
     payloads = [problem.payload(i) for i in instances]
     header = _header(title.format(title=contract.title), provenance, program, contract,
@@ -230,10 +214,12 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
                              header=header, program=program, payloads=payloads,
                              expected=expected)
 
-    with tempfile.TemporaryDirectory(prefix="discover-export-") as tmp:
-        probe_file = Path(tmp) / "probe.py"
-        probe_file.write_text(module(None), encoding="utf-8")
-        outputs = _probe(probe_file, spec.function_name, payloads, timeout)
+    # Candidate code is hostile until proven otherwise: it runs only in the sandbox,
+    # both to compute the expected values and to check the finished module.
+    with SandboxPool(workers=1, isolation="auto") as pool:
+        # Archived programs are pre-checked; a baseline's source is our own module.
+        outputs = _sandboxed_outputs(pool, code, spec, payloads, timeout,
+                                     check=heuristic is None)
         expected = []
         for k, (instance, output) in enumerate(zip(instances, outputs, strict=True)):
             solution = problem.validate(instance, output)
@@ -247,14 +233,18 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
                         f"exported code gives {value} on self-check instance {k} but the "
                         f"library's heuristic gives {library}")
             expected.append(value)
-        final = Path(tmp) / path.name
-        final.write_text(module(expected), encoding="utf-8")
-        check = _run([str(final)], None, timeout)
-        if check.returncode != 0:
-            raise ExportError("the exported module fails its own self-check:\n"
-                              + (check.stdout + check.stderr).strip())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(final.read_text(encoding="utf-8"), encoding="utf-8")
+        text = module(expected)
+        compile(text, str(path), "exec")
+        # The finished module, run the way the harness runs a candidate (its
+        # __main__ self-check does not run here), must reproduce the values.
+        again = _sandboxed_outputs(pool, text, spec, payloads, timeout, check=False)
+        for k, (instance, output) in enumerate(zip(instances, again, strict=True)):
+            solution = problem.validate(instance, output)
+            if isinstance(solution, Failure) or \
+                    float(problem.objective(instance, solution)) != expected[k]:
+                raise ExportError(f"the exported module disagrees on self-check instance {k}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     return tuple(expected)
 
 
@@ -274,29 +264,14 @@ def _header(title: str, provenance: list[str], program: ProgramSource,
     return "\n".join(parts)
 
 
-def _probe(module: Path, function: str, payloads: list[dict[str, Any]],
-           timeout: float) -> list[Any]:
-    result = _run(["-c", _PROBE, str(module), function, CALL_NAME],
-                  json.dumps(payloads), timeout)
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-        raise ExportError(f"running the program on the self-check instances failed:\n{tail}")
-    try:
-        outputs = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise ExportError("cannot read the program's outputs as JSON") from None
-    if not isinstance(outputs, list) or len(outputs) != len(payloads):
-        raise ExportError("unexpected probe output")
-    return outputs
-
-
-def _run(args: list[str], stdin: str | None, timeout: float) -> subprocess.CompletedProcess[str]:
-    # Isolated mode and an empty environment: the program sees no API keys and
-    # no PYTHONPATH; it runs in a scratch directory.
-    env = {"PATH": os.defpath, "PYTHONHASHSEED": "0"}
-    try:
-        return subprocess.run([sys.executable, "-I", *args], input=stdin, capture_output=True,
-                              text=True, timeout=timeout, env=env,
-                              cwd=tempfile.gettempdir())
-    except subprocess.TimeoutExpired:
-        raise ExportError(f"the program did not finish within {timeout:g} s") from None
+def _sandboxed_outputs(pool: SandboxPool, code: str, spec: Any,
+                       payloads: list[dict[str, Any]], timeout: float, *, check: bool
+                       ) -> list[Any]:
+    outcome = pool.run(code, spec, payloads, timeout, check=check)
+    if outcome.status is OutcomeStatus.TIMEOUT:
+        raise ExportError(f"the program did not finish within {timeout:g} s on the "
+                          "self-check instances")
+    if outcome.status is not OutcomeStatus.OK:
+        raise ExportError("running the program on the self-check instances failed: "
+                          + outcome.describe())
+    return [list(o) if isinstance(o, (list, tuple)) else o for o in outcome.outputs]

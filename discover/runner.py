@@ -23,6 +23,7 @@ from discover.cascade import archived_validation, run_cascade, validation_evalua
 from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
+from discover.executors import ExecutorLost, open_executor
 from discover.loop import SearchLoop, StopRun
 from discover.population import Population, PopulationConfig
 from discover.prompting import BaselineView, PromptLibrary
@@ -69,7 +70,7 @@ class RunResult:
     @property
     def export_command(self) -> str:
         """The command that exports the winner."""
-        return f"discover export {self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
+        return f"discover export r{self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
 
 
 def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
@@ -141,17 +142,19 @@ def run(config: RunConfig, *, resume: int | None = None,
         if resume is not None:
             state = archive.run_state(resume)
             config = RunConfig.from_dict(state.run.config, f"run {resume}").with_overrides(
-                time_limit=config.time_limit, workers=config.workers, archive=config.archive)
+                time_limit=config.time_limit, workers=config.workers, archive=config.archive,
+                executor=config.executor)
         else:
             config = resolve_models(config, environ)
         problem = get_problem(config.problem)
-        pool = stack.enter_context(SandboxPool(workers=config.workers,
-                                               isolation=config.sandbox))  # type: ignore[arg-type]
+        executor = stack.enter_context(open_executor(config.executor, workers=config.workers,
+                                                     isolation=config.sandbox))
+        pool = executor.pool
         isolation = pool.isolation_level
         progress = (lambda d, t: setup_progress("training references", d, t)) \
             if setup_progress else None
         training = training_set(problem, config.evaluation, archive, workers=config.workers,
-                                progress=progress)
+                                progress=progress, mapper=executor.map_ordered)
         validation = validation_set(problem, config.evaluation.validation)
         baselines = score_baselines(problem, training, validation)
         runtime_limit = _runtime_limit(problem, config, training, pool)
@@ -173,6 +176,7 @@ def run(config: RunConfig, *, resume: int | None = None,
                         models, len(training.instances), resumed=state is not None))
         validated = _already_validated(state)
         status, reason = RunStatus.FINISHED, "budget reached"
+        lost: ExecutorLost | None = None
         try:
             if state is None:
                 loop.record_seeds(dict(problem.seed_programs))
@@ -189,6 +193,8 @@ def run(config: RunConfig, *, resume: int | None = None,
                                                      config.evaluation.validate_every)
         except KeyboardInterrupt:
             status, reason = RunStatus.INTERRUPTED, "interrupted (Ctrl-C)"
+        except ExecutorLost as exc:
+            status, reason, lost = RunStatus.INTERRUPTED, f"executor lost: {exc}", exc
         except StopRun as exc:
             status, reason = RunStatus.FAILED, str(exc)
         except BudgetExhausted as exc:
@@ -208,6 +214,9 @@ def run(config: RunConfig, *, resume: int | None = None,
                            tuple(baselines))
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
+        if lost is not None:
+            raise ExecutorLost(f"run {run_id} stopped: {lost}; everything evaluated so far is "
+                               f"archived: resume with discover run --resume {run_id}")
         if status is RunStatus.INTERRUPTED:
             raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
                                     f"discover run --resume {run_id}")

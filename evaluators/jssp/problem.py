@@ -186,6 +186,11 @@ class JsspProblem:
         rule_name, variant = split_heuristic_name(name)
         return standalone_source(RULE_SOURCES[rule_name], variant, title=name)
 
+    def for_heuristic(self, name: str) -> JsspProblem:
+        """This problem with the builder variant heuristic ``name`` uses."""
+        _, variant = split_heuristic_name(name)
+        return self if variant == self.variant else JsspProblem(variant)
+
     def standalone_source(self, code: str) -> str:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         return standalone_source(code, self.variant)
