@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
     from archive import Archive
-    from discover.baselines import BaselineReport
+    from discover.baseline_scores import BaselineReport
     from discover.config import RunConfig
     from discover.export import ExportResult
     from discover.runner import RunResult
@@ -40,8 +40,11 @@ def run(config: RunConfig, **options: Any) -> RunResult:
 def baselines(problem: str, *paths: str, methods: list[str] | None = None,
               reference: str = "stored", time_limit: float | None = None,
               by_class: bool = False) -> BaselineReport:
-    """Score classic heuristics on instance files; see :func:`discover.baselines.run_baselines`."""
-    from discover.baselines import run_baselines
+    """Score classic heuristics on instance files.
+
+    See :func:`discover.baseline_scores.run_baselines` for the report's contents.
+    """
+    from discover.baseline_scores import run_baselines
     from evaluators.registry import get_problem
 
     prob = get_problem(problem)
@@ -59,7 +62,10 @@ def open_archive(url: str | None = None) -> Archive:
 
 def export(archive: Archive, program_or_run: int, path: str, *, program: bool = False
            ) -> ExportResult:
-    """Write the standalone module of a run's best program (of one program with ``program=True``)."""
+    """Write the standalone module of a run's best program.
+
+    With ``program=True``, ``program_or_run`` is a program id instead.
+    """
     from discover.export import export_program, export_run
 
     if program:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive import Archive, Split
-from discover.baselines import InstanceReference, summarize
+from discover.baseline_scores import InstanceReference, summarize
 
 SUMMARY_BASELINES = ("edd", "mdd", "psk", "eddc", "mddc", "aug_mddc")
 

@@ -6,7 +6,7 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
-from discover.baselines import BaselineReport, MethodSummary, run_baselines
+from discover.baseline_scores import BaselineReport, MethodSummary, run_baselines
 from discover.cli.common import (
     emit_json,
     err_console,

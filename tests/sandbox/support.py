@@ -21,7 +21,8 @@ HOSTILE_SPEC = CandidateSpec(
     allowed_imports=("os", "sys", "ctypes", "socket", "subprocess", "multiprocessing", "signal",
                      "threading", "gc", "pathlib", "pickle", "builtins", "time", "numpy", "math",
                      "resource", "shutil", "io", "mmap", "importlib", "evaluators", "bisect",
-                     "collections", "functools", "heapq", "itertools", "random"),
+                     "collections", "functools", "heapq", "itertools", "random", "fractions",
+                     "operator", "statistics"),
 )
 
 
