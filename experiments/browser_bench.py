@@ -10,9 +10,11 @@ sees it (request sent → last byte read), in four situations:
   run's per-instance runtimes are read, the run page is computed);
 * after warm-up: a fresh server whose start-up warm-up (``BrowserApp.warm``,
   what ``discover browse`` runs in the background) has finished;
-* recomputed: the run page after the run changed (runtimes cached, page
-  derived again — what a run being written costs on every visit);
-* warm: median and worst of ``--repeat`` further requests.
+* warm: median and worst of ``--repeat`` further requests;
+* run being written: the run page after each of ``--repeat`` new candidates
+  committed to (a copy of) the archive, as while ``discover run`` is going
+  (the run's timeline is refreshed incrementally and the page recomputed);
+* from scratch: the run page with its cached timeline dropped (runtimes kept).
 
 Usage::
 
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import tempfile
 import threading
 import time
 import urllib.request
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archive import Archive, Split
+from archive import Archive, EdgeRole, ModelCall, Parent, Program, Split
 from archive.browser import BrowserApp, make_server, open_readonly
 from archive.browser.synthetic import SyntheticSpec, build_run
 
@@ -95,6 +99,33 @@ def serve(path: Path, warm: bool) -> tuple[BrowserApp, str, object]:
     return app, server.url.rstrip("/"), server
 
 
+def while_written(path: Path, run_page: str, repeat: int) -> list[float]:
+    """Run page times on a copy of the archive that gains a candidate before each request."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copy(path, copy)
+        app, base, server = serve(copy, warm=True)
+        fetch(base, run_page)
+        times = []
+        with Archive.open(copy) as writer:
+            run_id = int(run_page.rsplit("/", 1)[1])
+            last = writer.run_state(run_id, per_instance=False).programs[-1]
+            for k in range(repeat):
+                code = last.program.code + f"\n# variant {k}\n"
+                evaluation = last.evaluations.get(Split.TRAIN)
+                writer.record_candidate(
+                    run_id, Program(code, "modify", last.program.island,
+                                    last.program.generation + 1, idea=f"variant {k}"),
+                    parents=[Parent(last.id, EdgeRole.MUTATION)],
+                    evaluations=[evaluation] if evaluation is not None else [],
+                    model_calls=[ModelCall("openai", "gpt-4.1-mini", "prompt", "answer",
+                                           1000, 400, 0.001, 3.0)])
+                times.append(fetch(base, run_page)[0])
+        server.shutdown()  # type: ignore[attr-defined]
+        app.archive.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--programs", type=int, default=10_000)
@@ -118,13 +149,14 @@ def main() -> None:
 
     app, base, server = serve(path, warm=True)
     first = {name: fetch(base, p)[0] for name, p in targets.items()}
-    recomputed = []
+    warm = {name: [fetch(base, p)[0] for _ in range(args.repeat)] for name, p in targets.items()}
+    scratch = []
     for _ in range(args.repeat):
         app.cache.forget_pages()
-        recomputed.append(fetch(base, targets["run page"])[0])
-    warm = {name: [fetch(base, p)[0] for _ in range(args.repeat)] for name, p in targets.items()}
+        scratch.append(fetch(base, targets["run page"])[0])
     server.shutdown()  # type: ignore[attr-defined]
     app.archive.close()
+    growing = while_written(path, targets["run page"], args.repeat)
 
     print(f"\n{'page':<28}{'KiB':>7}{'cold':>9}{'after warm-up':>15}{'warm median':>13}"
           f"{'warm max':>10}   (ms)")
@@ -132,8 +164,10 @@ def main() -> None:
         ms, size = cold[name]
         print(f"{name:<28}{size / 1024:>7.0f}{ms:>9.0f}{first[name]:>15.0f}"
               f"{statistics.median(warm[name]):>13.1f}{max(warm[name]):>10.1f}")
-    print(f"{'run page, run changed':<28}{'':>7}{'':>9}{'':>15}"
-          f"{statistics.median(recomputed):>13.0f}{max(recomputed):>10.0f}")
+    for label, times in (("run page, run being written", growing),
+                         ("run page, from scratch", scratch)):
+        print(f"{label:<28}{'':>7}{'':>9}{'':>15}{statistics.median(times):>13.0f}"
+              f"{max(times):>10.0f}")
     worst_first = max(first.values())
     worst_warm = max(max(v) for v in warm.values())
     print(f"\nslowest page after warm-up: {worst_first:.0f} ms; slowest warm request: "

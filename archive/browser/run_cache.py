@@ -1,13 +1,12 @@
 """The runs list and run pages, kept until the archive changes.
 
-A finished run never changes, and a page of a 10,000-program run costs a few
-hundred milliseconds to derive, so the derived figures are cached and keyed by
-a *version*: for a run page, the run's status and the count and largest id of
-its programs, evaluations and model calls; for the runs list, the largest ids
-in every table and every run's status. Rows are only ever added, never
-changed, so any write changes the version, and reading it costs a few index
-scans. A run still going is recomputed when it has changed; a finished one is
-computed once.
+A page of a 10,000-program run costs a few hundred milliseconds to derive
+from scratch, so each run keeps a :class:`~archive.browser.timeline.RunTimeline`
+that is refreshed with only the rows added since (a few index look-ups when
+nothing changed) and a page that is recomputed only when the refresh found
+something new. The runs list is keyed by the archive's version: the largest
+id in every table and every run's status. Rows are only ever added, never
+changed, so any write changes the version.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ from archive.browser.lineage_svg import lineage_svg
 from archive.browser.run_digest import RunDigest, build_digest
 from archive.browser.runs_list import RunListEntry, list_runs
 from archive.browser.runtimes import RuntimeCache
+from archive.browser.timeline import RunTimeline
 from archive.models import EvaluationRow, LineageEdgeRow, ModelCallRow, ProgramRow, RunRow
+from archive.queries import get_run
 
 LINEAGE_ROOTS = 5
 """Best train programs whose ancestry the run page draws."""
@@ -48,22 +49,6 @@ class RunView:
     lineage_svg: Markup
 
 
-def run_version(session: Session, run_id: int) -> tuple[Any, ...]:
-    """Changes whenever anything is written to run ``run_id`` (a few index scans)."""
-    run = session.connection().execute(sa.select(RunRow.status, RunRow.finished_at)
-                          .where(RunRow.id == run_id)).one_or_none()
-    programs = session.connection().execute(sa.select(sa.func.count(), sa.func.max(ProgramRow.id))
-                               .where(ProgramRow.run_id == run_id)).one()
-    evaluations = session.connection().execute(
-        sa.select(sa.func.count(), sa.func.max(EvaluationRow.id))
-        .join(ProgramRow, ProgramRow.id == EvaluationRow.program_id)
-        .where(ProgramRow.run_id == run_id)).one()
-    calls = session.connection().execute(sa.select(sa.func.count(), sa.func.max(ModelCallRow.id))
-                            .where(ModelCallRow.run_id == run_id)).one()
-    return (None if run is None else tuple(run), tuple(programs), tuple(evaluations),
-            tuple(calls))
-
-
 def archive_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever anything is written to the archive."""
     maxima = session.connection().execute(sa.select(
@@ -77,9 +62,10 @@ def archive_version(session: Session) -> tuple[Any, ...]:
     return (tuple(maxima), tuple(tuple(r) for r in runs))
 
 
-def run_view(session: Session, run_id: int, runtimes: RuntimeCache) -> RunView:
-    """Compute a run page from scratch."""
-    digest = build_digest(session, run_id, runtimes.get(session, run_id))
+def run_view(session: Session, timeline: RunTimeline, runtimes: RuntimeCache) -> RunView:
+    """Compute a run page from a refreshed timeline."""
+    run_id = timeline.run_id
+    digest = build_digest(get_run(session, run_id), timeline, runtimes.points(session, run_id))
     roots = [r.program_id for r in digest.top_train[:LINEAGE_ROOTS]]
     graph = neighbourhood(session, roots, max_nodes=LINEAGE_NODES, max_depth=LINEAGE_DEPTH)
     return RunView(digest, score_chart(digest), mix_chart(digest), pareto_chart(digest), graph,
@@ -87,14 +73,15 @@ def run_view(session: Session, run_id: int, runtimes: RuntimeCache) -> RunView:
 
 
 class RunCache:
-    """Version-keyed cache of the runs list and of the most recently viewed run pages."""
+    """The runs list (keyed by the archive version) and run pages (kept per run timeline)."""
 
     def __init__(self, size: int = 16) -> None:
         self.runtimes = RuntimeCache()
         self._size = size
         self._lock = threading.Lock()
         self._runs: tuple[tuple[Any, ...], list[RunListEntry]] | None = None
-        self._views: OrderedDict[int, tuple[tuple[Any, ...], RunView]] = OrderedDict()
+        self._views: OrderedDict[int, tuple[RunTimeline, RunView | None, threading.Lock]] = \
+            OrderedDict()
 
     def runs(self, session: Session) -> list[RunListEntry]:
         """The runs list, recomputed only when the archive changed."""
@@ -108,26 +95,31 @@ class RunCache:
         return runs
 
     def run_view(self, session: Session, run_id: int) -> RunView:
-        """A run page, recomputed only when the run changed."""
-        version = run_version(session, run_id)
+        """A run page: its timeline is refreshed, the page recomputed only if it changed."""
+        get_run(session, run_id)  # NotFoundError before anything is cached
         with self._lock:
-            hit = self._views.get(run_id)
-            if hit is not None and hit[0] == version:
-                self._views.move_to_end(run_id)
-                return hit[1]
-        view = run_view(session, run_id, self.runtimes)
-        with self._lock:
-            self._views[run_id] = (version, view)
+            entry = self._views.get(run_id)
+            if entry is None:
+                entry = (RunTimeline(run_id), None, threading.Lock())
+                self._views[run_id] = entry
             self._views.move_to_end(run_id)
             while len(self._views) > self._size:
                 self._views.popitem(last=False)
+        timeline, view, lock = entry
+        with lock:  # one computation per run at a time; others wait for its result
+            timeline, view, _ = self._views.get(run_id, entry)
+            if timeline.refresh(session) or view is None:
+                view = run_view(session, timeline, self.runtimes)
+            with self._lock:
+                self._views[run_id] = (timeline, view, lock)
         return view
 
     def forget_pages(self) -> None:
         """Drop the cached runs list and run pages (runtimes, which never go stale, stay)."""
         with self._lock:
             self._runs = None
-            self._views.clear()
+            self._views = OrderedDict(
+                (k, (RunTimeline(k), None, lock)) for k, (_, _, lock) in self._views.items())
 
     def warm(self, session: Session) -> None:
         """Read every run's runtimes, then build the newest run's page."""

@@ -1,33 +1,32 @@
-"""What the run page shows, computed from two narrow queries over the run's programs.
+"""What the run page shows, derived in one pass over the run's timeline.
 
-One query reads a row per program (ids, island, generation, duplicate link and
-the train evaluation's status and score — no code, no per-instance JSON), one
-reads the validation evaluations; the score curves, the failure mix, the
-island table and the Pareto front are derived from those rows in one pass.
-Per-instance runtimes come from :class:`archive.browser.runtimes.RuntimeCache`.
+The timeline (:mod:`archive.browser.timeline`) holds a narrow row per program
+(island, generation, duplicate link, the train evaluation's status and score —
+no code, no per-instance JSON) and the run's other evaluations; the score
+curves, the failure mix, the island table, the rankings and the Pareto front
+are computed from it in Python. Per-instance runtimes come from
+:class:`archive.browser.runtimes.RuntimeCache`.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from archive.counters import run_counters
-from archive.models import EvaluationRow, ProgramRow
-from archive.queries import get_run
+from archive.browser.timeline import ProgramLine, RunTimeline
 from archive.records import EvaluationStatus, Split
 from archive.views import RunCounters, RunRecord
 
 DUPLICATE = "duplicate"
 UNEVALUATED = "unevaluated"
+_OK = EvaluationStatus.OK.value
 CATEGORIES = (*(s.value for s in EvaluationStatus), DUPLICATE, UNEVALUATED)
 """Failure-mix categories, in legend order: evaluation statuses, then non-evaluations."""
 
@@ -65,9 +64,13 @@ class IslandStats:
     last_generation: int
 
 
-@dataclass(frozen=True)
-class FrontPoint:
-    """A program on the gap-vs-runtime plane (runtime: mean seconds per instance)."""
+class FrontPoint(NamedTuple):
+    """A program on the gap-vs-runtime plane (runtime: mean seconds per instance).
+
+    A named tuple rather than a frozen dataclass: a run has one per successful
+    program, and building and sorting ten thousand of these is on the page's
+    critical path.
+    """
 
     program_id: int
     gap: float
@@ -97,23 +100,18 @@ class TopProgram:
     operator: str
 
 
-def top_programs(session: Session, run_id: int, split: Split, top: int
-                 ) -> tuple[TopProgram, ...]:
-    """The ``top`` OK programs on ``split``, lowest score first (ties: oldest).
+def top_programs(lines: Sequence[ProgramLine], scored: Sequence[tuple[int, float,
+                                                                     float | None]],
+                 top: int) -> tuple[TopProgram, ...]:
+    """The ``top`` programs by score, lowest first, ties to the oldest (as ``Archive.best``).
 
-    Selects only narrow columns, so SQLite sorts small records rather than whole
-    evaluation rows with their per-instance JSON.
+    ``scored`` holds ``(program id, score, gap)`` of the OK evaluations on one split.
     """
-    rows = session.connection().execute(
-        sa.select(ProgramRow.id, EvaluationRow.score, EvaluationRow.gap, ProgramRow.island,
-                  ProgramRow.generation, ProgramRow.operator)
-        .join(EvaluationRow, EvaluationRow.program_id == ProgramRow.id)
-        .where(ProgramRow.run_id == run_id, EvaluationRow.split == split,
-               EvaluationRow.status == EvaluationStatus.OK, EvaluationRow.score.is_not(None))
-        .order_by(EvaluationRow.score, ProgramRow.id).limit(top)
-    ).all()
-    return tuple(TopProgram(k, pid, float(score or 0.0), gap, island, generation, operator)
-                 for k, (pid, score, gap, island, generation, operator) in enumerate(rows, 1))
+    by_id = {line.id: line for line in lines}
+    ranked = heapq.nsmallest(top, scored, key=itemgetter(1, 0))
+    return tuple(TopProgram(k, pid, score, gap, by_id[pid].island, by_id[pid].generation,
+                            by_id[pid].operator)
+                 for k, (pid, score, gap) in enumerate(ranked, start=1) if pid in by_id)
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,7 @@ def baselines_of(config: Mapping[str, Any]) -> tuple[Baseline, ...]:
 def pareto_front(points: Sequence[FrontPoint]) -> tuple[FrontPoint, ...]:
     """Points no other point beats on both gap and runtime (ties: the older program)."""
     front: list[FrontPoint] = []
-    for p in sorted(points, key=lambda q: (q.runtime, q.gap, q.program_id)):
+    for p in sorted(points, key=itemgetter(2, 1, 0)):  # runtime, gap, program id
         if not front or p.gap < front[-1].gap:
             front.append(p)
     return tuple(front)
@@ -176,11 +174,10 @@ def _buckets(n: int, count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _islands(rows: Sequence[Any]) -> tuple[IslandStats, ...]:
+def _islands(lines: Sequence[ProgramLine]) -> tuple[IslandStats, ...]:
     # [programs, evaluated, ok, failed, duplicates, best score, best id, last generation]
     state: dict[int, list[Any]] = {}
-    ok_value = EvaluationStatus.OK.value
-    for pid, island, generation, duplicate_of, _, status, score, _ in rows:
+    for pid, island, generation, _, duplicate_of, _, status, score, _ in lines:
         s = state.get(island)
         if s is None:
             s = state[island] = [0, 0, 0, 0, 0, None, None, 0]
@@ -189,7 +186,7 @@ def _islands(rows: Sequence[Any]) -> tuple[IslandStats, ...]:
             s[7] = generation
         if duplicate_of is not None:
             s[4] += 1
-        elif status == ok_value and score is not None:
+        elif status == _OK and score is not None:
             s[1] += 1
             s[2] += 1
             if s[5] is None or score < s[5]:
@@ -200,45 +197,39 @@ def _islands(rows: Sequence[Any]) -> tuple[IslandStats, ...]:
     return tuple(IslandStats(k, *v) for k, v in sorted(state.items()))
 
 
-def build_digest(session: Session, run_id: int, runtimes: Mapping[int, float], *,
+def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, FrontPoint], *,
                  buckets: int = 40, top: int = 10) -> RunDigest:
-    """Compute the run page's figures for ``run_id`` (raises NotFoundError if unknown)."""
-    run = get_run(session, run_id)
-    train = sa.and_(EvaluationRow.program_id == ProgramRow.id, EvaluationRow.split == Split.TRAIN)
-    # Statuses as plain strings: converting 10,000 of them to enums is measurable.
-    rows = session.connection().execute(
-        sa.select(ProgramRow.id, ProgramRow.island, ProgramRow.generation,
-                  ProgramRow.duplicate_of, EvaluationRow.id,
-                  sa.type_coerce(EvaluationRow.status, sa.String),
-                  EvaluationRow.score, EvaluationRow.gap)
-        .outerjoin(EvaluationRow, train)
-        .where(ProgramRow.run_id == run_id).order_by(ProgramRow.id)
-    ).all()
-    ok_value = EvaluationStatus.OK.value
+    """Compute the run page's figures from a run's (refreshed) timeline.
+
+    ``runtimes`` maps program ids to their gap-vs-runtime points
+    (:meth:`archive.browser.runtimes.RuntimeCache.points`).
+    """
+    lines = timeline.lines
     categories: list[str] = []
     eval_ids: list[int] = []  # train evaluation ids of evaluated programs, in order
     steps: list[ScorePoint] = []
     scores: list[float | None] = []
     points: list[FrontPoint] = []
+    ranked_train: list[tuple[int, float, float | None]] = []
     best_score = float("inf")
-    for pid, _, _, duplicate_of, eval_id, status, score, gap in rows:
+    for pid, _, _, _, duplicate_of, eval_id, status, score, gap in lines:
         if duplicate_of is not None:
             categories.append(DUPLICATE)
             continue
         categories.append(status or UNEVALUATED)
         if eval_id is not None:
             eval_ids.append(eval_id)
-        if status != ok_value or score is None:
+        if status != _OK or score is None:
             scores.append(None)
             continue
         scores.append(score)
+        ranked_train.append((pid, score, gap))
         if score < best_score:
             best_score = score
             steps.append(ScorePoint(len(scores), float(score), pid))
-        if gap is not None:
-            runtime = runtimes.get(pid)
-            if runtime is not None:
-                points.append(FrontPoint(pid, float(gap), runtime))
+        point = runtimes.get(pid)
+        if point is not None:
+            points.append(point)
     if steps and steps[-1].x != len(scores):
         steps.append(ScorePoint(len(scores), steps[-1].y, steps[-1].program_id))
     median = []
@@ -246,24 +237,21 @@ def build_digest(session: Session, run_id: int, runtimes: Mapping[int, float], *
         ok_scores = [s for s in scores[a:b] if s is not None]
         if ok_scores:
             median.append((b, float(statistics.median(ok_scores))))
-    mix = []
-    for a, b in _buckets(len(categories), buckets):
-        counts = Counter(categories[a:b])
-        mix.append(MixBucket(a + 1, b, {c: counts[c] for c in CATEGORIES if counts[c]}))
-    validation = [
-        ScorePoint(bisect.bisect_left(eval_ids, eval_id), float(score or 0.0), pid)
-        for eval_id, pid, score in session.connection().execute(
-            sa.select(EvaluationRow.id, EvaluationRow.program_id, EvaluationRow.score)
-            .join(ProgramRow, ProgramRow.id == EvaluationRow.program_id)
-            .where(ProgramRow.run_id == run_id, EvaluationRow.split == Split.VALIDATION,
-                   EvaluationRow.status == EvaluationStatus.OK, EvaluationRow.score.is_not(None))
-            .order_by(EvaluationRow.id))
-    ]
+    spans = _buckets(len(categories), buckets)
+    counted = Counter(zip([k for k, (a, b) in enumerate(spans) for _ in range(a, b)],
+                          categories, strict=True))
+    mix = [MixBucket(a + 1, b, {c: counted[k, c] for c in CATEGORIES if counted[k, c]})
+           for k, (a, b) in enumerate(spans)]
+    validated = [e for e in timeline.others if e.split == Split.VALIDATION.value
+                 and e.status == _OK and e.score is not None]
+    validation = [ScorePoint(bisect.bisect_left(eval_ids, e.id), float(e.score or 0.0),
+                             e.program_id) for e in validated]
     return RunDigest(
-        run=run, counters=run_counters(session, [run_id])[run_id], programs=len(rows),
+        run=run, counters=timeline.counters(), programs=len(lines),
         train_best=tuple(steps), train_median=tuple(median), validation=tuple(validation),
-        mix=tuple(mix), islands=_islands(rows),
+        mix=tuple(mix), islands=_islands(lines),
         points=tuple(points), front=pareto_front(points), baselines=baselines_of(run.config),
-        top_train=top_programs(session, run_id, Split.TRAIN, top),
-        top_validation=top_programs(session, run_id, Split.VALIDATION, top),
+        top_train=top_programs(lines, ranked_train, top),
+        top_validation=top_programs(
+            lines, [(e.program_id, float(e.score or 0.0), e.gap) for e in validated], top),
     )

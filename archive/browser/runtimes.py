@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from archive.browser.run_digest import FrontPoint
 from archive.models import EvaluationRow, ProgramRow
 from archive.records import EvaluationStatus, Split
 
@@ -49,38 +50,45 @@ def mean_seconds(per_instance: str | Sequence[Mapping[str, Any]] | None) -> floa
 @dataclass
 class _RunEntry:
     last_id: int = 0
-    seconds: dict[int, float] = field(default_factory=dict)
-    """Program id → mean seconds per instance of its OK train evaluation."""
+    points: dict[int, FrontPoint] = field(default_factory=dict)
+    """Program id → its gap and mean seconds per instance (OK train evaluation)."""
 
 
 class RuntimeCache:
-    """Per-run map from program id to mean seconds per training instance (OK evaluations)."""
+    """Per run: every OK train evaluation as a point on the gap-vs-runtime plane.
+
+    The points are built once per evaluation and handed out again, so the run
+    page does not rebuild ten thousand of them whenever the run changes.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[int, _RunEntry] = {}
 
-    def get(self, session: Session, run_id: int) -> dict[int, float]:
-        """Runtimes of the run's OK train evaluations, reading only what is new."""
+    def points(self, session: Session, run_id: int) -> dict[int, FrontPoint]:
+        """The run's points by program id, reading only evaluations not seen before."""
         with self._lock:
             entry = self._runs.setdefault(run_id, _RunEntry())
+            # A range of evaluation ids, each checked against its program by a
+            # correlated EXISTS, so a refresh with nothing new does not walk the run.
+            member = sa.exists().where(ProgramRow.id == EvaluationRow.program_id,
+                                       ProgramRow.run_id == run_id)
             rows = session.connection().execute(
-                sa.select(EvaluationRow.id, EvaluationRow.program_id,
+                sa.select(EvaluationRow.id, EvaluationRow.program_id, EvaluationRow.gap,
                           sa.type_coerce(EvaluationRow.per_instance, sa.Text))
-                .join(ProgramRow, ProgramRow.id == EvaluationRow.program_id)
-                .where(ProgramRow.run_id == run_id, EvaluationRow.split == Split.TRAIN,
-                       EvaluationRow.status == EvaluationStatus.OK,
-                       EvaluationRow.id > entry.last_id)
+                .where(EvaluationRow.id > entry.last_id, member,
+                       EvaluationRow.split == Split.TRAIN,
+                       EvaluationRow.status == EvaluationStatus.OK)
                 .order_by(EvaluationRow.id)
             )
-            for eval_id, program_id, per_instance in rows:
+            for eval_id, program_id, gap, per_instance in rows:
                 value = mean_seconds(per_instance)
-                if value is not None:
-                    entry.seconds[program_id] = value
+                if value is not None and gap is not None:
+                    entry.points[program_id] = FrontPoint(program_id, float(gap), value)
                 entry.last_id = max(entry.last_id, eval_id)
-            return dict(entry.seconds)
+            return dict(entry.points)
 
     def warm(self, session: Session, run_ids: Sequence[int]) -> None:
         """Fill the cache for ``run_ids`` (e.g. from a background thread at start-up)."""
         for run_id in run_ids:
-            self.get(session, run_id)
+            self.points(session, run_id)
