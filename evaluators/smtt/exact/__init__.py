@@ -71,8 +71,9 @@ _METHODS: dict[str, ExactMethod] = {
                     "positional-assignment MIP (SCIP), time limit + dual bound"),
         ExactMethod("cpsat", "evaluators.smtt.exact.cpsat",
                     "CP-SAT interval/no-overlap model, time limit + bound"),
-        # The scaling branch and bound registers here, e.g.
-        # ExactMethod("exact", "evaluators.smtt.exact.bnb", "branch and bound ..."),
+        ExactMethod("exact", "evaluators.smtt.exact.bnb",
+                    "Lawler decomposition + memo (1||ΣTj, n ≤ 500+), time limit + bound",
+                    function="solve_bnb"),
     )
 }
 
