@@ -36,6 +36,7 @@ from discover.dedup import normalized_hash
 from discover.offline import mutations as m
 from discover.offline.crossover import crossover
 from discover.offline.rewrite import node_count, remove_dead_assignments
+from discover.offline.scale import ScaleModel
 from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
 from discover.offline.vocabulary import Vocabulary
@@ -160,7 +161,7 @@ class OfflineEngine:
         descriptions: list[str] = []
         names: list[str] = []
         for mutation in steps:
-            applied = self._apply(mutation, site)
+            applied = self._apply(mutation, site, func)
             if applied is None:
                 return None
             descriptions.append(applied[0])
@@ -177,9 +178,18 @@ class OfflineEngine:
         picks = self.rng.choice(len(plan), size=count, p=weights / weights.sum())
         return [plan[int(k)][0] for k in picks]
 
-    def _apply(self, mutation: m.Mutation, site: Site) -> tuple[str, str] | None:
+    def _context(self, site: Site, func: ast.FunctionDef) -> m.MutationContext:
+        """Features bindable at ``site`` with their size degrees (see :mod:`.scale`)."""
+        features = self.vocabulary.eligible(site)
+        previews = {f.source: self.vocabulary.preview(f, site) for f in features}
+        model = ScaleModel(func, [p for p in previews.values() if p is not None])
+        degrees = {src: (None if p is None else model.degree(p)) for src, p in previews.items()}
+        return m.MutationContext(site, features, self.rng, model.degree, degrees)
+
+    def _apply(self, mutation: m.Mutation, site: Site,
+               func: ast.FunctionDef) -> tuple[str, str] | None:
         """Apply one mutation and bind its names; (description, mutation name) or None."""
-        ctx = m.MutationContext(site, self.vocabulary.eligible(site), self.rng)
+        ctx = self._context(site, func)
         desc = mutation(ctx)
         if desc is None and mutation is m.perturb_constant:
             # Nothing to tune yet: introduce a coefficient instead.

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import copy
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -39,11 +39,18 @@ _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 @dataclass
 class MutationContext:
-    """What a mutation may use: the site, its bindable features and the generator."""
+    """What a mutation may use: the site, its bindable features and the generator.
+
+    ``degree`` gives the size degree of an expression of the site and
+    ``feature_degrees`` that of each feature once bound there (see
+    :mod:`discover.offline.scale`); ``None`` means unknown.
+    """
 
     site: Site
     features: Sequence[Feature]
     rng: np.random.Generator
+    degree: Callable[[ast.AST], int | None] = lambda node: 0
+    feature_degrees: Mapping[str, int | None] = field(default_factory=dict)
 
     def pick(self, items: Sequence[T]) -> T:
         """A uniformly random element of a non-empty sequence."""
@@ -53,20 +60,45 @@ class MutationContext:
         """A draw from the log-uniform distribution on ``[low, high]``."""
         return float(10 ** self.rng.uniform(math.log10(low), math.log10(high)))
 
-    def feature(self) -> tuple[ast.expr, str]:
-        """A random eligible feature (tree and source)."""
-        f = self.pick(self.features)
+    @property
+    def item_features(self) -> list[Feature]:
+        """Eligible features that vary from item to item."""
+        return [f for f in self.features if f.item_dependent]
+
+    def feature_degree(self, feature: Feature) -> int | None:
+        """Size degree of ``feature`` at this site (0 when not analysed)."""
+        return self.feature_degrees.get(feature.source, 0)
+
+    def feature(self, item_only: bool = False) -> tuple[ast.expr, str]:
+        """A random eligible feature (tree and source), optionally item-dependent only."""
+        f = self.pick(self.item_features if item_only else self.features)
         return f.tree(), f.source
 
-    def term(self) -> tuple[ast.expr, str]:
-        """A feature or a protected ratio of two different features."""
-        num, num_src = self.feature()
-        if len(self.features) < 2 or self.rng.random() < 0.5:
-            return num, num_src
-        den, den_src = self.feature()
-        while den_src == num_src:
-            den, den_src = self.feature()
-        return ast.BinOp(num, ast.Div(), protect(den)), f"{num_src}/{den_src}"
+    def term(self, max_degree: int | None = 0) -> tuple[ast.expr, str] | None:
+        """An item-dependent feature, or its protected ratio to another feature.
+
+        New terms always vary with the item: a term that is the same for every
+        item cannot change a ranking except by calibrating against the size of
+        the instance. When the term will carry a new literal, ``max_degree``
+        bounds its size degree so that the literal transfers across sizes
+        (``None``: no bound); ``None`` is returned if no such term exists here.
+        """
+        nums = self.item_features
+        if not nums:
+            return None
+        for _ in range(12):
+            num = self.pick(nums)
+            deg = self.feature_degree(num)
+            if len(self.features) >= 2 and self.rng.random() < 0.5:
+                den = self.pick([f for f in self.features if f.source != num.source])
+                dden = self.feature_degree(den)
+                ratio = None if deg is None or dden is None else deg - dden
+                if max_degree is None or (ratio is not None and ratio <= max_degree):
+                    return (ast.BinOp(num.tree(), ast.Div(), protect(den.tree())),
+                            f"{num.source}/{den.source}")
+            elif max_degree is None or (deg is not None and deg <= max_degree):
+                return num.tree(), num.source
+        return None
 
 
 Mutation = Callable[[MutationContext], str | None]
@@ -75,6 +107,10 @@ Mutation = Callable[[MutationContext], str | None]
 def _src(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
 def _leafish(slot: Slot) -> bool:
@@ -102,8 +138,13 @@ def perturb_constant(ctx: MutationContext) -> str | None:
 
 
 def insert_coefficient(ctx: MutationContext) -> str | None:
-    """Scale a leaf by a literal near one: ``x`` → ``c*x`` (what tuning needs when none exist)."""
-    slots = [s for s in ctx.site.slots() if _leafish(s) and not is_number(s.get())]
+    """Scale an item-dependent leaf by a literal near one: ``x`` → ``c*x``.
+
+    This is what tuning does when a program has no literal yet. Leaves that are
+    the same for every item are not scaled (see :meth:`MutationContext.term`).
+    """
+    slots = [s for s in ctx.site.slots() if _leafish(s) and not is_number(s.get())
+             and _mentions(s.get(), ctx.site.item) and ctx.degree(s.get()) == 0]
     if not slots:
         return None
     slot = ctx.pick(slots)
@@ -165,17 +206,43 @@ def substitute_feature(ctx: MutationContext) -> str | None:
     leaves = [s for s in slots if _leafish(s)]
     slot = ctx.pick(leaves if leaves and ctx.rng.random() < 0.7 else slots)
     old = slot.get()
-    new, source = ctx.feature()
+    # Strongly typed by size degree: a size-independent leaf stays size-independent.
+    old_degree = ctx.degree(old)
+    options = [f for f in ctx.features
+               if old_degree is None or ctx.feature_degree(f) == old_degree]
+    if not options:
+        return None
+    feature = ctx.pick(options)
+    new = feature.tree()
     if ast.dump(new) == ast.dump(old):
         return None
     slot.set(new)
-    return f"{_src(old)} -> {source}"
+    return f"{_src(old)} -> {feature.source}"
 
 
-def _combine(ctx: MutationContext, x: ast.expr) -> tuple[ast.expr, str]:
-    """One of the generic ways to add a term ``y`` to an expression ``x``."""
-    y, y_src = ctx.term()
+def _combine(ctx: MutationContext, x: ast.expr, x_degree: int | None = None,
+             known: bool = False) -> tuple[ast.expr, str] | None:
+    """One of the generic ways to add a term ``y`` to an expression ``x``.
+
+    ``x_degree`` is used when ``known`` (for unbound feature trees), else the
+    degree of ``x`` is computed from the site.
+    """
     form = int(ctx.rng.integers(6))
+    # The new literal multiplies y in x ± c·y and x·y, and x·y in x·(1 ± c·y).
+    if not known:
+        x_degree = ctx.degree(x)
+    if form in (2, 3):
+        bound: int | None = None
+    elif form == 1:
+        bound = None if x_degree is None else -x_degree
+        if x_degree is None:
+            return None
+    else:
+        bound = 0
+    term = ctx.term(bound)
+    if term is None:
+        return None
+    y, y_src = term
     sign = ctx.pick((1.0, -1.0))
     if form == 0:
         c = number(ctx.log_uniform(0.001, 3.0))
@@ -202,26 +269,30 @@ def _combine(ctx: MutationContext, x: ast.expr) -> tuple[ast.expr, str]:
 
 def insert_term(ctx: MutationContext) -> str | None:
     """Combine a random sub-expression with a new term (sum, factor, min/max, product)."""
-    if not ctx.features:
+    if not ctx.item_features:
         return None
     slots = [s for s in ctx.site.slots() if not is_number(s.get())]
     if not slots:
         return None
     slot = ctx.pick(slots)
     before = _src(slot.get())
-    new, how = _combine(ctx, slot.get())
-    slot.set(new)
-    return f"{before} {how}"
+    combined = _combine(ctx, slot.get())
+    if combined is None:
+        return None
+    slot.set(combined[0])
+    return f"{before} {combined[1]}"
 
 
 def wrap(ctx: MutationContext) -> str | None:
     """Combine a whole key component with a new term, e.g. ``x*(1 + c*y)`` or ``x + c*y``."""
-    if not ctx.features:
+    if not ctx.item_features:
         return None
     slot = ctx.pick(ctx.site.components())
-    new, how = _combine(ctx, slot.get())
-    slot.set(new)
-    return f"key component {how}"
+    combined = _combine(ctx, slot.get())
+    if combined is None:
+        return None
+    slot.set(combined[0])
+    return f"key component {combined[1]}"
 
 
 def delete_term(ctx: MutationContext) -> str | None:
@@ -249,14 +320,16 @@ def delete_term(ctx: MutationContext) -> str | None:
 
 def random_subtree(ctx: MutationContext) -> str | None:
     """Replace a sub-expression by a fresh random expression over the vocabulary."""
-    if not ctx.features:
+    if not ctx.item_features:
         return None
     slot = ctx.pick(ctx.site.slots())
     before = _src(slot.get())
-    base, _ = ctx.feature()
-    new, _how = _combine(ctx, base)
-    slot.set(new)
-    return f"{before} -> {_src(new)}"
+    feature = ctx.pick(ctx.item_features)
+    combined = _combine(ctx, feature.tree(), ctx.feature_degree(feature), known=True)
+    if combined is None:
+        return None
+    slot.set(combined[0])
+    return f"{before} -> {_src(combined[0])}"
 
 
 # -- the key tuple (tie-breaks) ------------------------------------------------------------
@@ -265,8 +338,8 @@ def edit_key_tuple(ctx: MutationContext) -> str | None:
     root = ctx.site.root.get()
     item = ast.Name(ctx.site.item, ast.Load())
     if not isinstance(root, ast.Tuple):
-        if ctx.features and ctx.rng.random() < 0.5:
-            extra, source = ctx.feature()
+        if ctx.item_features and ctx.rng.random() < 0.5:
+            extra, source = ctx.feature(item_only=True)
             ctx.site.root.set(ast.Tuple([root, extra, item], ast.Load()))
             return f"tie-break by {source}"
         ctx.site.root.set(ast.Tuple([root, item], ast.Load()))
@@ -275,8 +348,8 @@ def edit_key_tuple(ctx: MutationContext) -> str | None:
     movable = [k for k, e in enumerate(elts)
                if not (isinstance(e, ast.Name) and e.id == ctx.site.item)]
     choice = int(ctx.rng.integers(3))
-    if choice == 0 and ctx.features:
-        extra, source = ctx.feature()
+    if choice == 0 and ctx.item_features:
+        extra, source = ctx.feature(item_only=True)
         last_is_item = isinstance(elts[-1], ast.Name) and elts[-1].id == ctx.site.item
         pos = int(ctx.rng.integers(len(elts) if last_is_item else len(elts) + 1))
         elts.insert(pos, extra)

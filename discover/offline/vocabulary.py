@@ -26,6 +26,7 @@ recomputed over the pool at each decision, a rule stays O(n) per decision.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -39,10 +40,11 @@ _COUNT = re.compile(r"^n_[A-Za-z0-9_]+$")
 
 @dataclass(frozen=True)
 class Feature:
-    """One vocabulary entry: its source text and its free names."""
+    """One vocabulary entry: its source text, its free names and whether it varies by item."""
 
     source: str
     free: tuple[str, ...]
+    item_dependent: bool = True
 
     def tree(self) -> ast.expr:
         """A fresh expression tree of the feature (callers mutate it)."""
@@ -73,9 +75,10 @@ class Vocabulary:
             except SyntaxError as exc:
                 raise ValueError(f"feature {text!r} is not a Python expression: {exc}") from None
             features.append(Feature(text, tuple(free_names(tree))))
-        self.features: tuple[Feature, ...] = tuple(features)
         self.parameters = tuple(parameters)
-        self.item_name = _item_name([f.tree() for f in self.features])
+        self.item_name = _item_name([f.tree() for f in features])
+        self.features: tuple[Feature, ...] = tuple(
+            Feature(f.source, f.free, self.item_name in f.free) for f in features)
 
     def abbreviation(self, name: str) -> str | None:
         """The single parameter ``name`` abbreviates, if any."""
@@ -137,6 +140,33 @@ class Vocabulary:
         fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
         return f"{name} = {fn}({gen})"
 
+    def preview(self, feature: Feature, site: Site) -> ast.expr | None:
+        """The feature as it would read once bound at ``site``, helpers inlined.
+
+        Items and abbreviations are renamed and helper names are replaced by the
+        expression the helper would compute, so analyses (e.g. size degrees) see
+        the real quantities. ``None`` if the feature cannot be bound there.
+        """
+        tree = feature.tree()
+        inline: dict[str, ast.expr] = {}
+        for name in feature.free:
+            rule = self._rule(name, site, tree)
+            if rule is None:
+                return None
+            if rule == "item":
+                _rename(tree, name, site.item)
+            elif rule == "abbreviation":
+                target = self.abbreviation(name)
+                assert target is not None
+                _rename(tree, name, target)
+            elif rule == "helper":
+                source = self._helper_source(name, site)
+                assert source is not None
+                stmt = ast.parse(source).body[0]
+                assert isinstance(stmt, ast.Assign)
+                inline[name] = stmt.value
+        return _Inline(inline).visit(tree) if inline else tree
+
     def bind(self, site: Site) -> bool:
         """Bind every free name of the site's expression, editing the tree in place.
 
@@ -161,6 +191,18 @@ class Vocabulary:
                 stmt = ast.parse(source).body[0]
                 site.block.insert(site.block.index(site.anchor), stmt)
         return True
+
+
+class _Inline(ast.NodeTransformer):
+    """Replace loads of given names by (copies of) expressions."""
+
+    def __init__(self, values: dict[str, ast.expr]) -> None:
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load) and node.id in self.values:
+            return copy.deepcopy(self.values[node.id])
+        return node
 
 
 def _item_name(trees: Sequence[ast.expr]) -> str | None:

@@ -13,8 +13,10 @@ What it does, per search seed:
    instance seed — and its optima by the Held–Karp DP (cached under ``out/``);
 2. registers the seed programs (EDD, SPT, MDD) on every island, then repeats:
    choose an island, an operator, parents; propose; skip duplicates by normalised
-   AST hash and by behaviour fingerprint on probe instances; evaluate on the
-   training set; register — until ``--budget`` full evaluations;
+   AST hash and by behaviour fingerprint on probe instances (two per class);
+   stop children far worse than their parent on the probe set (a score cascade);
+   evaluate the rest on the training set; register — until ``--budget``
+   evaluations (every distinct program executed counts, probe-rejected or not);
 3. scores the best training program on ``n100.json`` (stored optima) and
    optionally ``n200.json``: mean gap over OPT > 0, aggregate ratio ΣH/ΣOPT,
    wins/losses against MDD, runtime relative to MDD.
@@ -124,7 +126,13 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
     engine = OfflineEngine(SmttProblem.candidate_spec, rng)
     population = Population(PopulationConfig(num_islands=args.islands,
                                              reset_period=args.reset_period), rng)
-    probe = train[:: max(1, len(train) // args.probes)][: args.probes]
+    per_class = len(train) // 20
+    probe_idx = [c * per_class + k for c in range(20) for k in range(args.probes_per_class)]
+    probe = [train[i] for i in probe_idx]
+    probe_opt = [optima[i] for i in probe_idx]
+
+    def probe_gap_of(member: Member) -> float:
+        return float(np.mean([member.signature[i] for i in probe_idx if optima[i] > 0]))
     mdd_seconds = baseline_runtime(train)
     hashes: set[str] = set()
     fingerprints: set[str] = set()
@@ -174,18 +182,36 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
         probe_result = run_program(proposal.code, probe)
         fp = behaviour_fingerprint(list(probe_result.values) if probe_result.ok
                                    else [probe_result.error])
+        kind = "+".join(sorted(set(proposal.mutations)))
         if fp in fingerprints:
             counts["dup_behaviour"] += 1
+            counts[f"m_dup:{kind}"] += 1
             continue
         fingerprints.add(fp)
         evaluations += 1
+        if not probe_result.ok:
+            counts["failed:" + probe_result.error] += 1
+            continue
+        if args.probe_slack > 0:
+            # Cascade: a child far worse than its best parent on the probe set stops here.
+            limit = min(probe_gap_of(p) for p in parents) * (1 + args.probe_slack) \
+                + args.probe_slack
+            if gaps(probe_result.values, probe_opt)[0] > limit:
+                counts["probe_rejected"] += 1
+                continue
         member = evaluate(proposal.code, island)
         counts[f"op:{op.value}"] += 1
+        counts[f"m_eval:{kind}"] += 1
+        if member is not None and member.score < parents[0].score:
+            counts[f"improved:{op.value}"] += 1
+            counts[f"m_better:{kind}"] += 1
         if args.verbose and member is not None and member.program_id == \
                 population.best(1)[0].program_id:
             print(f"  [{seed}] eval {evaluations}: {member.score:.4f} {proposal.idea}",
                   flush=True)
     best = population.best(1)[0]
+    if args.dump:
+        args.dump.write_text(json.dumps([m.to_json() for m in population.members]))
     return {"seed": seed, "best": best, "evaluations": evaluations, "proposals": proposals,
             "seconds": time.perf_counter() - started, "counts": dict(counts),
             "resets": population.resets}
@@ -220,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=2000)
     parser.add_argument("--per-class", type=int, default=10, help="training instances per class")
     parser.add_argument("--train-seed", type=int, default=20250)
-    parser.add_argument("--probes", type=int, default=10)
+    parser.add_argument("--probes-per-class", type=int, default=2)
+    parser.add_argument("--probe-slack", type=float, default=0.5,
+                        help="reject after the probe set if gap > parent·(1+s) + s (0: off)")
     parser.add_argument("--islands", type=int, default=4)
     parser.add_argument("--reset-period", type=int, default=400)
     parser.add_argument("--runtime-cap", type=float, default=4.0)
@@ -228,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n200", action="store_true", help="also validate on n200.json")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--dump", type=Path, help="write every evaluated member here")
     args = parser.parse_args(argv)
     train, optima = training_set(args.per_class, args.train_seed)
     print(f"training: {len(train)} instances n=20, {sum(o > 0 for o in optima)} with OPT > 0")
@@ -255,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             assert isinstance(v200, dict)
             print(f"        n200 gap {v200['gap']:.3f} (MDD {v200['mdd_gap']:.2f}) ratio "
                   f"{v200['ratio']:.4f} vs MDD {v200['mdd_ratio']:.4f}")
+        print("  ", json.dumps(run["counts"], sort_keys=True))
         print(best.code)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))

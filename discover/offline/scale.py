@@ -1,0 +1,161 @@
+"""Size degree of expressions: which quantities grow with the instance and which do not.
+
+The engine trains on small instances and must produce rules for large ones. A
+literal that scales a quantity growing with the instance size (a clock, a
+total, a count, anything compared with them) calibrates the rule to the
+training size: ``0.99·t`` or ``1.03·d`` can win on 20 jobs and lose badly on 100.
+A literal on a size-independent quantity (a single item's attribute, a mean, a
+ratio) transfers. So new coefficients only multiply expressions of degree ≤ 0,
+and feature substitution preserves degree.
+
+Degrees are inferred by a generic analysis of the parent program and the
+feature vocabulary, without knowing what any name means:
+
+* a name increased inside a loop (``acc += seq[k]``) is an *accumulator*:
+  degree 1; the elements of ``seq`` are its increments: degree 0, fixed;
+* ``len(...)`` and names assigned from it are counts: degree 1;
+  ``sum(e for ...)`` has degree ``deg(e) + 1``; ``max``/``min``/``abs`` keep the
+  largest degree of their arguments;
+* ``a ± b`` has ``max(deg a, deg b)``; ``a·b`` adds degrees; ``a / b`` subtracts;
+* elements of any other sequence get degree 1 when they are added to,
+  subtracted from or compared (``max``/``min``) with a degree-1 expression,
+  anywhere in the parent or in a vocabulary entry; else 0.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+
+_LOOPS = (ast.While, ast.For)
+
+
+class ScaleModel:
+    """Degrees of the names and sequences of one candidate function.
+
+    Parameters
+    ----------
+    func
+        The parent's candidate function (names already bound).
+    vocabulary
+        Feature expressions with abbreviations already expanded (analysed for
+        how quantities are combined).
+    """
+
+    def __init__(self, func: ast.FunctionDef, vocabulary: Iterable[ast.expr]) -> None:
+        self.names: dict[str, int] = {}
+        self.fixed_elements: set[str] = set()
+        self.elements: dict[str, int] = {}
+        self._accumulators(func)
+        exprs: list[ast.AST] = [func, *vocabulary]
+        self._assignments(func)
+        # Propagate until stable: element degrees depend on names and vice versa.
+        for _ in range(4):
+            before = (dict(self.names), dict(self.elements))
+            for tree in exprs:
+                self._propagate(tree)
+            self._assignments(func)
+            if before == (self.names, self.elements):
+                break
+
+    # -- inference -----------------------------------------------------------------------
+    def _accumulators(self, func: ast.FunctionDef) -> None:
+        for loop in ast.walk(func):
+            if not isinstance(loop, _LOOPS):
+                continue
+            for node in ast.walk(loop):
+                if (isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add)
+                        and isinstance(node.target, ast.Name)):
+                    self.names[node.target.id] = 1
+                    seq = _sequence_of(node.value)
+                    if seq is not None:
+                        self.fixed_elements.add(seq)
+                        self.elements[seq] = 0
+
+    def _assignments(self, func: ast.FunctionDef) -> None:
+        for node in ast.walk(func):
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id not in self.names):
+                deg = self.degree(node.value)
+                if deg is not None and deg != 0:
+                    self.names[node.targets[0].id] = deg
+
+    def _propagate(self, tree: ast.AST) -> None:
+        for node in ast.walk(tree):
+            groups: list[list[ast.expr]] = []
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+                groups.append([node.left, node.right])
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id in ("max", "min") and len(node.args) > 1):
+                groups.append(list(node.args))
+            elif isinstance(node, ast.Compare):
+                groups.append([node.left, *node.comparators])
+            for group in groups:
+                if any(self.degree(e) == 1 for e in group):
+                    for e in group:
+                        seq = _sequence_of(e)
+                        if seq is not None and seq not in self.fixed_elements:
+                            self.elements[seq] = 1
+
+    # -- queries -------------------------------------------------------------------------
+    def degree(self, node: ast.AST) -> int | None:
+        """Size degree of ``node``: 0 size-independent, 1 grows with size, None unknown."""
+        if isinstance(node, ast.Constant):
+            return 0
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id, 0)
+        if isinstance(node, ast.Subscript):
+            seq = _sequence_of(node)
+            return self.elements.get(seq, 0) if seq is not None else None
+        if isinstance(node, ast.UnaryOp):
+            return self.degree(node.operand)
+        if isinstance(node, ast.BinOp):
+            a, b = self.degree(node.left), self.degree(node.right)
+            if a is None or b is None:
+                return None
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                return max(a, b)
+            if isinstance(node.op, ast.Mult):
+                return a + b
+            if isinstance(node.op, ast.Div):
+                return a - b
+            return None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self._call_degree(node)
+        if isinstance(node, (ast.GeneratorExp, ast.ListComp)):
+            return self.degree(node.elt)
+        return None
+
+    def _call_degree(self, node: ast.Call) -> int | None:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name == "len":
+            return 1
+        if name == "sum" and node.args:
+            inner = self.degree(node.args[0])
+            return None if inner is None else inner + 1
+        if name in ("max", "min", "abs", "float", "int", "round") and node.args:
+            degrees = [self.degree(a) for a in node.args]
+            if any(d is None for d in degrees):
+                return None
+            return max(d for d in degrees if d is not None)
+        return None
+
+    def transferable(self, node: ast.AST) -> bool:
+        """Whether a new literal may multiply ``node`` (degree known and ≤ 0)."""
+        deg = self.degree(node)
+        return deg is not None and deg <= 0
+
+    def snapshot(self) -> Mapping[str, int]:
+        """Known degrees (names and ``seq[]`` elements), for tests and debugging."""
+        out = dict(self.names)
+        out.update({f"{k}[]": v for k, v in self.elements.items()})
+        return out
+
+
+def _sequence_of(node: ast.AST) -> str | None:
+    """``seq`` for an element access ``seq[...]`` (a plain name), else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
