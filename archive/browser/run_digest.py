@@ -14,21 +14,23 @@ import bisect
 import heapq
 import itertools
 import statistics
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from archive.browser.timeline import ProgramLine, RunTimeline
+from archive.browser.timeline import (
+    CATEGORIES,
+    DUPLICATE,
+    UNEVALUATED,
+    ProgramLine,
+    RunTimeline,
+)
 from archive.records import EvaluationStatus, Split
 from archive.views import RunCounters, RunRecord
 
-DUPLICATE = "duplicate"
-UNEVALUATED = "unevaluated"
 _OK = EvaluationStatus.OK.value
-CATEGORIES = (*(s.value for s in EvaluationStatus), DUPLICATE, UNEVALUATED)
-"""Failure-mix categories, in legend order: evaluation statuses, then non-evaluations."""
+__all__ = ["CATEGORIES", "DUPLICATE", "UNEVALUATED", "RunDigest", "build_digest"]
 
 
 @dataclass(frozen=True)
@@ -174,29 +176,6 @@ def _buckets(n: int, count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _islands(lines: Sequence[ProgramLine]) -> tuple[IslandStats, ...]:
-    # [programs, evaluated, ok, failed, duplicates, best score, best id, last generation]
-    state: dict[int, list[Any]] = {}
-    for pid, island, generation, _, duplicate_of, _, status, score, _ in lines:
-        s = state.get(island)
-        if s is None:
-            s = state[island] = [0, 0, 0, 0, 0, None, None, 0]
-        s[0] += 1
-        if generation > s[7]:
-            s[7] = generation
-        if duplicate_of is not None:
-            s[4] += 1
-        elif status == _OK and score is not None:
-            s[1] += 1
-            s[2] += 1
-            if s[5] is None or score < s[5]:
-                s[5], s[6] = score, pid
-        else:
-            s[1] += 1
-            s[3] += status is not None
-    return tuple(IslandStats(k, *v) for k, v in sorted(state.items()))
-
-
 def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, FrontPoint], *,
                  buckets: int = 40, top: int = 10) -> RunDigest:
     """Compute the run page's figures from a run's (refreshed) timeline.
@@ -205,7 +184,6 @@ def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, F
     (:meth:`archive.browser.runtimes.RuntimeCache.points`).
     """
     lines = timeline.lines
-    categories: list[str] = []
     eval_ids: list[int] = []  # train evaluation ids of evaluated programs, in order
     steps: list[ScorePoint] = []
     scores: list[float | None] = []
@@ -214,9 +192,7 @@ def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, F
     best_score = float("inf")
     for pid, _, _, _, duplicate_of, eval_id, status, score, gap in lines:
         if duplicate_of is not None:
-            categories.append(DUPLICATE)
             continue
-        categories.append(status or UNEVALUATED)
         if eval_id is not None:
             eval_ids.append(eval_id)
         if status != _OK or score is None:
@@ -237,11 +213,10 @@ def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, F
         ok_scores = [s for s in scores[a:b] if s is not None]
         if ok_scores:
             median.append((b, float(statistics.median(ok_scores))))
-    spans = _buckets(len(categories), buckets)
-    counted = Counter(zip([k for k, (a, b) in enumerate(spans) for _ in range(a, b)],
-                          categories, strict=True))
-    mix = [MixBucket(a + 1, b, {c: counted[k, c] for c in CATEGORIES if counted[k, c]})
-           for k, (a, b) in enumerate(spans)]
+    prefix = timeline.prefix
+    mix = [MixBucket(a + 1, b, {c: prefix[c][b] - prefix[c][a] for c in CATEGORIES
+                                if prefix[c][b] > prefix[c][a]})
+           for a, b in _buckets(len(lines), buckets)]
     validated = [e for e in timeline.others if e.split == Split.VALIDATION.value
                  and e.status == _OK and e.score is not None]
     validation = [ScorePoint(bisect.bisect_left(eval_ids, e.id), float(e.score or 0.0),
@@ -249,7 +224,8 @@ def build_digest(run: RunRecord, timeline: RunTimeline, runtimes: Mapping[int, F
     return RunDigest(
         run=run, counters=timeline.counters(), programs=len(lines),
         train_best=tuple(steps), train_median=tuple(median), validation=tuple(validation),
-        mix=tuple(mix), islands=_islands(lines),
+        mix=tuple(mix),
+        islands=tuple(IslandStats(k, *v) for k, v in sorted(timeline.islands.items())),
         points=tuple(points), front=pareto_front(points), baselines=baselines_of(run.config),
         top_train=top_programs(lines, ranked_train, top),
         top_validation=top_programs(

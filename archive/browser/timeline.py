@@ -24,6 +24,10 @@ from archive.records import EvaluationStatus, Split
 from archive.views import RunCounters
 
 _OK = EvaluationStatus.OK.value
+DUPLICATE = "duplicate"
+UNEVALUATED = "unevaluated"
+CATEGORIES = (*(s.value for s in EvaluationStatus), DUPLICATE, UNEVALUATED)
+"""Outcome categories of a program, in legend order: evaluation statuses, then the rest."""
 
 
 class ProgramLine(NamedTuple):
@@ -64,18 +68,53 @@ class RunTimeline:
     last_program: int = 0
     last_evaluation: int = 0
     last_call: int = 0
+    # Aggregates kept up to date as lines are appended (so a refresh costs what is new):
+    prefix: dict[str, list[int]] = field(
+        default_factory=lambda: {c: [0] for c in CATEGORIES})
+    """Per outcome category, how many of the first k programs fall in it (k = 0..n)."""
+    islands: dict[int, list[Any]] = field(default_factory=dict)
+    """Per island: programs, evaluated, ok, failed, duplicates, best score, its program,
+    last generation."""
+    train: list[int] = field(default_factory=lambda: [0, 0, 0, -1])
+    """Train evaluations, failed ones, duplicates, largest generation (-1: none)."""
+
+    def extend(self, lines: Sequence[ProgramLine]) -> None:
+        """Append programs (in id order) and update the aggregates."""
+        prefix, islands, train = self.prefix, self.islands, self.train
+        for line in lines:
+            pid, island, generation, _, duplicate_of, _, status, score, _ = line
+            category = DUPLICATE if duplicate_of is not None else status or UNEVALUATED
+            for name, counts in prefix.items():
+                counts.append(counts[-1] + (name == category))
+            s = islands.get(island)
+            if s is None:
+                s = islands[island] = [0, 0, 0, 0, 0, None, None, 0]
+            s[0] += 1
+            s[7] = max(s[7], generation)
+            train[3] = max(train[3], generation)
+            if status is not None:
+                train[0] += 1
+                train[1] += status != _OK
+            if duplicate_of is not None:
+                s[4] += 1
+                train[2] += 1
+                continue
+            s[1] += 1
+            if status == _OK and score is not None:
+                s[2] += 1
+                if s[5] is None or score < s[5]:
+                    s[5], s[6] = score, pid
+            elif status is not None:
+                s[3] += 1
+        self.lines.extend(lines)
 
     def counters(self) -> RunCounters:
         """The run's counters, as :func:`archive.counters.run_counters` derives them."""
         evaluations: dict[str, int] = {}
         failed: dict[str, int] = {}
-        duplicates = 0
-        for line in self.lines:
-            if line.duplicate_of is not None:
-                duplicates += 1
-            if line.status is not None:
-                evaluations["train"] = evaluations.get("train", 0) + 1
-                failed["train"] = failed.get("train", 0) + (line.status != _OK)
+        if self.train[0]:
+            evaluations["train"], failed["train"] = self.train[0], self.train[1]
+        duplicates = self.train[2]
         for other in self.others:
             evaluations[other.split] = evaluations.get(other.split, 0) + 1
             failed[other.split] = failed.get(other.split, 0) + (other.status != _OK)
@@ -87,7 +126,7 @@ class RunTimeline:
             model_calls=int(count), calls_without_program=int(orphans),
             calls_with_error=int(errors), tokens_in=int(tokens_in), tokens_out=int(tokens_out),
             cost=float(cost),
-            max_generation=max((line.generation for line in self.lines), default=None),
+            max_generation=self.train[3] if self.train[3] >= 0 else None,
         )
 
     # -- reading ------------------------------------------------------------------------------
@@ -112,15 +151,15 @@ class RunTimeline:
                 return True
             changed = True
         if fresh:
-            self.lines.extend(fresh)
+            self.extend(fresh)
             self.last_program = fresh[-1].id
             changed = True
         return self._calls(connection) or changed
 
     def _reset(self) -> None:
-        self.lines, self.others = [], []
-        self.calls = [0, 0, 0, 0, 0, 0.0]
-        self.run_state, self.last_program, self.last_evaluation, self.last_call = None, 0, 0, 0
+        fresh = RunTimeline(self.run_id)
+        for name in fresh.__dataclass_fields__:
+            setattr(self, name, getattr(fresh, name))
 
     def _programs(self, connection: sa.Connection) -> list[ProgramLine]:
         train = sa.and_(EvaluationRow.program_id == ProgramRow.id,
