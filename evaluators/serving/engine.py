@@ -1,8 +1,8 @@
 """Discrete-event simulator of one LLM-serving replica with a fixed, trusted batch builder.
 
-Self-contained on purpose (standard library and numpy only): it runs inside the
-sandbox next to untrusted candidate code, the trusted side replays candidate
-decisions through it, and its source is copied verbatim into exported policies.
+Self-contained on purpose (standard library only): it runs inside the sandbox next
+to untrusted candidate code, the trusted side replays candidate decisions through
+it, and its source is copied verbatim into exported policies.
 
 Model (vLLM-style continuous batching). Requests arrive with a prompt and an
 output length (tokens). Time advances one *iteration* (a forward pass) at a

@@ -2,7 +2,7 @@
 
 A serving candidate is only ``priority(request, state)``; on its own it serves
 nothing. The export contract is therefore one file holding the simulator (copied
-verbatim from :mod:`evaluators.serving.engine`; standard library + numpy), the
+verbatim from :mod:`evaluators.serving.engine`; standard library only), the
 policy, the server it was tuned for, and helpers to run a trace — so it runs
 anywhere without discover::
 
@@ -13,7 +13,6 @@ anywhere without discover::
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ _HELPERS = '''
 # Helpers (the export contract: priority(request, state) above plus serve()).
 # ---------------------------------------------------------------------------
 
-SERVER = json.loads({server!r})
+SERVER = {server}
 """The replica the policy was scored on (cost model in ms, KV cache, batch builder)."""
 SLO = {{"ttft": {ttft!r}, "tpot": {tpot!r}}}
 
@@ -121,15 +120,75 @@ def standalone_source(priority_code: str, server: dict[str, Any], ttft_slo: floa
     lines = [ln for ln in priority_code.splitlines()
              if not ln.lstrip().startswith("from __future__ import")]
     header = (f"# LLM-serving scheduling policy exported by discover: {title}.\n"
-              "# Simulator (standard library + numpy) + priority policy + helpers.\n")
+              "# Simulator (standard library only) + priority policy + helpers.\n")
     return (
         header
         + engine_source().rstrip()
-        + "\n\n\nimport json  # noqa: E402  (helpers below)\n\n"
-        + "_serving_simulate = simulate  # kept under a private name in case the policy "
-          "shadows it\n"
+        + "\n\n\n_serving_simulate, _serving_replay, _serving_decision_log = simulate, replay, "
+          "decision_log  # private names, in case the policy shadows them\n"
         + "\n# " + "-" * 75 + "\n# The priority policy.\n# " + "-" * 75 + "\n\n"
         + "\n".join(lines).strip() + "\n"
-        + _HELPERS.format(server=json.dumps(server, sort_keys=True), ttft=float(ttft_slo),
+        + _HELPERS.format(server=repr(server), ttft=float(ttft_slo),
                           tpot=float(tpot_slo))
     )
+
+
+CALL_SOURCE = '''\
+def _discover_call(function, payload):
+    """Simulate the payload with the policy, as discover's harness does: the decision log."""
+    return _serving_decision_log(_serving_simulate(payload, function))
+'''
+"""``_discover_call`` of the export contract (uses the module's embedded simulator)."""
+
+OBJECTIVE_SOURCE = '''\
+def _discover_objective(payload, output):
+    """Replay the decision log ``output`` and return the payload's score (lower is better).
+
+    Raises ValueError when the log is malformed or does not replay (an ineligible pick,
+    too few or too many picks, a header that does not match the payload).
+    """
+    output = list(output)
+    if len(output) < 5 or any(type(v) is not int for v in output):
+        raise ValueError("a decision log is a list of integers with a 5-number header")
+    fmt, chunk, n, iterations, count = output[:5]
+    picks = output[5:]
+    if fmt != LOG_FORMAT or chunk != payload["server"]["chunk_size"] \\
+            or n != len(payload["arrival"]) or count != len(picks):
+        raise ValueError("the log header does not match the payload")
+    sim = _serving_replay(payload, picks)
+    if sim.it != iterations:
+        raise ValueError("the log's iteration count does not match its replay")
+    ttft = [f - a for f, a in zip(sim.first, sim.arr)]
+    tpot = [(e - f) / (d - 1) if d > 1 else 0.0
+            for e, f, d in zip(sim.finish, sim.first, sim.out)]
+    latency = [e - a for e, a in zip(sim.finish, sim.arr)]
+    slo = payload["slo"]
+    score = slo["score"]
+
+    def p99(values):
+        # numpy's default (linear interpolation) percentile.
+        v = sorted(values)
+        pos = 0.99 * (len(v) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+    if score == "slo":
+        met = sum(1 for a, b in zip(ttft, tpot) if a <= slo["ttft"] and b <= slo["tpot"])
+        return 100.0 * (1.0 - met / len(ttft))
+    values = {"mean_latency": lambda: sum(latency) / len(latency),
+              "p99_latency": lambda: p99(latency), "mean_ttft": lambda: sum(ttft) / len(ttft),
+              "p99_ttft": lambda: p99(ttft), "p99_tpot": lambda: p99(tpot)}
+    return float(values[score]())
+'''
+"""``_discover_objective`` of the export contract (standard library + the embedded simulator)."""
+
+
+def export_samples(problem: Any) -> list[Any]:
+    """Three small self-check windows (60 requests, bursty, near capacity; fixed seed)."""
+    import numpy as np
+
+    from evaluators.base import GeneratorSpec
+
+    spec = GeneratorSpec(n=60, count=3, params={"source": "bursty", "load": 1.0})
+    return list(problem.generate(spec, np.random.default_rng(20251125)))

@@ -5,7 +5,7 @@ to it, in the same child, and the raw output is its decision log — the request
 picked at each decision, behind a five-number header. Nothing here is trusted on
 the way back: the parent replays the log through the same simulator
 (:func:`evaluators.serving.replay.validate_log`) and computes every metric itself.
-Only the self-contained engine (standard library + numpy) is imported.
+Only the self-contained engine (standard library only) is imported.
 """
 
 from __future__ import annotations

@@ -229,10 +229,16 @@ class ServingInstance:
         return h.hexdigest()
 
     def payload(self, server: ServerConfig | None = None) -> dict[str, Any]:
-        """The simulator's input (plain JSON), on the scenario's server or ``server``."""
+        """The simulator's input (plain JSON), on the scenario's server or ``server``.
+
+        ``slo`` (targets and score) is not read by the simulator; it lets a standalone
+        module score a run the way discover does.
+        """
+        s = self.scenario
         return {"arrival": list(self.arrival), "prompt": list(self.prompt),
                 "output": list(self.output),
-                "server": (server or self.scenario.server).to_wire()}
+                "server": (server or s.server).to_wire(),
+                "slo": {"ttft": s.ttft_slo, "tpot": s.tpot_slo, "score": s.score.value}}
 
     def with_scenario(self, scenario: Scenario) -> ServingInstance:
         """The same requests judged under another scenario."""

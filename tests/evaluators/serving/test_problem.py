@@ -15,7 +15,7 @@ from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
 from evaluators.registry import get_problem, problem_names
 from evaluators.serving import harness
 from evaluators.serving.engine import Request, State
-from evaluators.serving.instance import ServingInstance
+from evaluators.serving.instance import Scenario, Score, ServingInstance
 from evaluators.serving.policies import compile_priority
 from evaluators.serving.problem import ServingProblem
 from evaluators.serving.replay import Schedule
@@ -162,3 +162,38 @@ def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> No
     for inst in windows:
         again = pickle.loads(pickle.dumps(inst))
         assert again.fingerprint == inst.fingerprint and again.scenario == inst.scenario
+
+
+def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None:
+    """The contract pieces the integrator registers: a baseline and a program export."""
+    from discover import export_contract
+    from discover.export import export_baseline
+    from discover.export_contract import ExportContract
+    from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+
+    contract = ExportContract(problem="serving", title="LLM-serving request scheduling",
+                              objective_label="SLO violations (%)", call_source=CALL_SOURCE,
+                              objective_source=OBJECTIVE_SOURCE, samples=export_samples)
+    saved = dict(export_contract.CONTRACTS)
+    export_contract.register_contract(contract)
+    try:
+        result = export_baseline("serving", "spf", tmp_path / "spf.py")
+    finally:
+        export_contract.CONTRACTS.clear()
+        export_contract.CONTRACTS.update(saved)
+    samples = export_samples(problem)
+    assert list(result.expected) == [problem.objective(i, problem.heuristics["spf"](i))
+                                     for i in samples]
+    assert any(v > 0 for v in result.expected)  # the self-check is sensitive to the order
+    # The module's own objective agrees with discover's on every score.
+    namespace: dict[str, Any] = {"__name__": "exported"}
+    exec((tmp_path / "spf.py").read_text(), namespace)
+    for inst in samples:
+        for score in Score:
+            scored = inst.with_scenario(Scenario(inst.scenario.server, score=score))
+            payload = scored.payload()
+            log = namespace["_discover_call"](namespace["priority"], payload)
+            assert namespace["_discover_objective"](payload, log) == pytest.approx(
+                problem.objective(scored, log), rel=1e-12)
+        with pytest.raises(ValueError):
+            namespace["_discover_objective"](inst.payload(), [1, 512, inst.size, 0, 0])
