@@ -166,9 +166,9 @@ class BrowserApp:
     def warm(self) -> threading.Thread:
         """Compile the templates and fill the run caches in a background thread.
 
-        Reads every run's per-instance runtimes (seconds for 10,000 programs) and
-        builds the newest run's page, so that the first visits are fast; a page
-        requested meanwhile computes what it needs itself.
+        Builds the runs list and the pages of the newest runs — reading their
+        per-instance runtimes takes seconds for 10,000 programs — so that first
+        visits are fast; a page requested meanwhile computes what it needs itself.
         """
         def work() -> None:
             try:

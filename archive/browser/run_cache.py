@@ -122,9 +122,9 @@ class RunCache:
                 (k, (RunTimeline(k), None, lock)) for k, (_, _, lock) in self._views.items())
 
     def warm(self, session: Session) -> None:
-        """Read every run's runtimes, then build the newest run's page."""
-        ids = list(session.scalars(sa.select(RunRow.id).order_by(RunRow.id.desc())))
-        self.runtimes.warm(session, ids)
+        """Build the runs list and the pages of the newest runs (as many as are kept)."""
+        ids = list(session.scalars(sa.select(RunRow.id).order_by(RunRow.id.desc())
+                                   .limit(self._size)))
         self.runs(session)
-        if ids:
-            self.run_view(session, ids[0])
+        for run_id in ids:
+            self.run_view(session, run_id)

@@ -7,7 +7,7 @@ overheads included. Parsing ten thousand per-instance arrays takes far longer
 than a page may, so this cache parses each evaluation once: evaluations are
 never changed after they are written and their ids grow, so a run's cache is
 brought up to date by reading only evaluations with a larger id than the last
-one seen. :meth:`RuntimeCache.warm` lets a server fill it before the first page.
+one seen. The browser fills it at start-up (:meth:`archive.browser.BrowserApp.warm`).
 """
 
 from __future__ import annotations
@@ -87,8 +87,3 @@ class RuntimeCache:
                     entry.points[program_id] = FrontPoint(program_id, float(gap), value)
                 entry.last_id = max(entry.last_id, eval_id)
             return dict(entry.points)
-
-    def warm(self, session: Session, run_ids: Sequence[int]) -> None:
-        """Fill the cache for ``run_ids`` (e.g. from a background thread at start-up)."""
-        for run_id in run_ids:
-            self.points(session, run_id)

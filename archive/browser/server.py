@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -43,6 +44,17 @@ class BrowserServer(ThreadingHTTPServer):
         self.app = app
         super().__init__((host.strip("[]"), port), _Handler)
         self.allowed_hosts = self._allowed(host, self.server_address[1])
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser dropping a connection is routine; anything else goes to the log.
+
+        (The default prints a traceback to stderr from the request thread.)
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("connection from %s dropped: %s", client_address, error)
+            return
+        log.error("error serving %s", client_address, exc_info=True)
 
     @staticmethod
     def _allowed(host: str, port: int) -> frozenset[str] | None:

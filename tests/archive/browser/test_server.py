@@ -62,3 +62,19 @@ def test_server_url_and_loopback_detection(live_server: BrowserServer) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
     assert ServerClass._allowed("0.0.0.0", 80) is None
+
+
+def test_dropped_connections_are_not_printed(live_server: BrowserServer,
+                                             capsys: pytest.CaptureFixture[str],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        raise ConnectionResetError("peer went away")
+    except ConnectionResetError:
+        live_server.handle_error(None, ("127.0.0.1", 1))
+    try:
+        raise RuntimeError("real trouble")
+    except RuntimeError:
+        live_server.handle_error(None, ("127.0.0.1", 2))
+    assert capsys.readouterr().err == ""
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert "real trouble" in caplog.text
