@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from discover.executors.spec import ExecutorSpec
+
 OPERATORS = ("new_idea", "crossover", "modify", "tune", "simplify")
 
 
@@ -187,6 +189,9 @@ class RunConfig:
     """Sandbox worker processes (one per core)."""
     sandbox: str = "auto"
     """auto (degrade with a warning), strict (refuse without full isolation), none."""
+    executor: str = "local"
+    """Where candidates run: local (this machine's sandbox pool), dask://HOST:PORT (the
+    sandboxes of a running Dask cluster's workers) or dask-local:N (N local Dask workers)."""
     archive: str | None = None
     """SQLAlchemy URL (default sqlite:///runs/discover.sqlite)."""
     prompts: str | None = None
@@ -204,6 +209,10 @@ class RunConfig:
             raise ConfigError(f"sandbox must be auto, strict or none, got {self.sandbox!r}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError("time_limit must be positive")
+        try:
+            ExecutorSpec.parse(self.executor)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     # -- conversion -------------------------------------------------------------------------
 

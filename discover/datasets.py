@@ -19,6 +19,7 @@ import numpy as np
 from archive import Archive, CachedReference, ReferenceStatus
 from discover.cascade import TrainingSet
 from discover.config import EvaluationConfig
+from discover.executors.base import OrderedMap
 from discover.references import compute_references
 from evaluators.base import GeneratorSpec, InstanceError, Problem, Reference, Status
 
@@ -60,9 +61,13 @@ def resolve_method(problem: Problem[Any], method: str, n: int) -> str:
 
 
 def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,
-                 workers: int, progress: Callable[[int, int], None] | None = None
-                 ) -> TrainingSet:
-    """Generate the training instances and their optima (cache first)."""
+                 workers: int, progress: Callable[[int, int], None] | None = None,
+                 mapper: OrderedMap | None = None) -> TrainingSet:
+    """Generate the training instances and their optima (cache first).
+
+    ``mapper`` solves the missing optima elsewhere (a Dask executor's
+    ``map_ordered``) instead of in ``workers`` local processes.
+    """
     rng = np.random.default_rng(config.train_seed)
     spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
                          params=dict(config.train_params))
@@ -70,7 +75,7 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     method = resolve_method(problem, config.reference, config.train_n)
     refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
                               time_limit=config.reference_time_limit, workers=workers,
-                              progress=progress)
+                              progress=progress, mapper=mapper)
     not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
                    if not r.is_optimal]
     if not_optimal:

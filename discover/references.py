@@ -1,12 +1,13 @@
 """Exact references for training and validation instances, computed once and cached.
 
 References are trusted work (our own solvers), so they may run in a
-``multiprocess`` pool across cores; candidate code never does.
+``multiprocess`` pool across cores, or on a Dask cluster's workers; candidate
+code never does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from evaluators.base import Problem, Reference, Status
@@ -50,6 +51,8 @@ def compute_references(
     time_limit: float | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[[Callable[[Any], Reference], Sequence[Any]], Iterable[Reference]]
+    | None = None,
 ) -> list[Reference]:
     """References for ``instances``: cache first, then solve the rest in parallel.
 
@@ -64,6 +67,9 @@ def compute_references(
         Processes for solving; 1 solves in this process.
     progress
         Called as ``progress(done, total)``.
+    mapper
+        An order-preserving parallel map (e.g. a Dask executor's ``map_ordered``)
+        used instead of local processes.
     """
     results: list[Reference | None] = [None] * len(instances)
     todo: list[int] = []
@@ -77,7 +83,13 @@ def compute_references(
     if progress is not None:
         progress(done, len(instances))
     jobs = [(problem.name, instances[k], method, time_limit) for k in todo]
-    if workers > 1 and len(jobs) > 1:
+    if mapper is not None and jobs:
+        for k, ref in zip(todo, mapper(_solve_one, jobs), strict=True):
+            results[k] = _store(cache, instances[k], method, ref)
+            done += 1
+            if progress is not None:
+                progress(done, len(instances))
+    elif workers > 1 and len(jobs) > 1:
         import multiprocess
 
         with multiprocess.get_context("spawn").Pool(min(workers, len(jobs))) as pool:

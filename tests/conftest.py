@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_fixtures import archive_url, postgres_server, postgres_url
+
+__all__ = ["archive_url", "postgres_server", "postgres_url"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 SMTT_PAPER = SHARED_BENCHMARKS / "smtt" / "cetinkaya2025"

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from discover.cli.common import err_console, fmt, out_console
 from discover.config import ConfigError, ModelSpec, RunConfig
+from discover.executors import ExecutorError
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
 from evaluators.base import InstanceError
@@ -30,6 +31,9 @@ Examples:
   discover run --model openai-compatible:qwen2.5-coder --base-url http://127.0.0.1:11434/v1
   discover run --config run.toml --progress jsonl > events.jsonl
   discover run --resume 3                          # continue run 3 to its budget
+  discover run --executor dask-local:2             # two local Dask worker processes
+  discover run --executor dask://scheduler-host:8786 --workers 32 \
+      --archive postgresql+psycopg://user:pw@db/discover   # a cluster and a shared archive
 """)
 @click.option("--problem", default=None, help="Problem to work on (default from config: smtt).")
 @click.option("--model", "models", multiple=True, metavar="M",
@@ -45,6 +49,9 @@ Examples:
 @click.option("--prompts", default=None, metavar="DIR", help="Override prompt templates.")
 @click.option("--sandbox", type=click.Choice(["auto", "strict", "none"]), default=None,
               help="Isolation: auto degrades with a warning, strict refuses.")
+@click.option("--executor", default=None, metavar="SPEC",
+              help="Where candidates run: local (default), dask://HOST:PORT (a Dask "
+                   "scheduler) or dask-local:N (N local Dask workers).")
 @click.option("--resume", type=int, default=None, metavar="RUN",
               help="Continue an archived run to its original budget.")
 @click.option("--progress", type=click.Choice(["live", "quiet", "jsonl"]), default=None,
@@ -52,8 +59,8 @@ Examples:
 def run_command(problem: str | None, models: tuple[str, ...], base_url: str | None,
                 budget: int | None, time_limit: float | None, seed: int | None,
                 workers: int | None, archive: str | None, config_path: str | None,
-                prompts: str | None, sandbox: str | None, resume: int | None,
-                progress: str | None) -> None:
+                prompts: str | None, sandbox: str | None, executor: str | None,
+                resume: int | None, progress: str | None) -> None:
     """Search for a better heuristic: propose, sandbox, score against optima, archive.
 
     Flags override the config file; the effective configuration is stored with
@@ -63,7 +70,8 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
     config = _load_config(config_path, problem)
     overrides: dict[str, object] = {
         "budget": budget, "time_limit": time_limit, "seed": seed,
-        "workers": workers, "archive": archive, "prompts": prompts, "sandbox": sandbox}
+        "workers": workers, "archive": archive, "prompts": prompts, "sandbox": sandbox,
+        "executor": executor}
     if models:
         overrides["llm.models"] = tuple(ModelSpec(m, 1.0, base_url) for m in models)
     elif base_url:
@@ -87,7 +95,7 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
         except KeyboardInterrupt as exc:
             err_console.print(f"[yellow]{exc or 'interrupted'}[/yellow]")
             sys.exit(130)
-        except (ConfigError, InstanceError, ValueError, LookupError) as exc:
+        except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError) as exc:
             raise click.ClickException(str(exc)) from None
     for w in caught:
         err_console.print(f"[yellow]warning:[/yellow] {w.message}")

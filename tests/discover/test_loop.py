@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from archive import Archive, RunStatus
 from discover.config import RunConfig
@@ -57,22 +58,35 @@ def _start(config_path: Path, *extra: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
 
 
+_COUNT = "select count(*) from programs where duplicate_of is null"
+
+
+def _evaluated(url: str) -> int:
+    """Programs evaluated so far, read without creating or migrating anything."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute(_COUNT).fetchone()[0])
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql(_COUNT).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def _wait_for_programs(url: str, count: int, proc: subprocess.Popen[bytes],
                        timeout: float = 180.0) -> None:
-    """Poll the SQLite file directly (read-only) until ``count`` programs are evaluated."""
-    path = url.removeprefix("sqlite:///")
+    """Poll the database directly (read-only) until ``count`` programs are evaluated."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError("the run ended before it could be interrupted: "
                                  + (proc.stderr.read().decode() if proc.stderr else ""))
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-                (done,) = db.execute(
-                    "select count(*) from programs where duplicate_of is null").fetchone()
-            if done >= count:
+            if _evaluated(url) >= count:
                 return
-        except sqlite3.Error:  # not created yet
+        except (sqlite3.Error, sa.exc.SQLAlchemyError):  # not created yet
             pass
         time.sleep(0.05)
     raise AssertionError(f"fewer than {count} programs after {timeout} s")
@@ -83,8 +97,8 @@ def _write(config: RunConfig, path: Path) -> Path:
     return path
 
 
-def test_sigkill_then_resume_loses_nothing(tmp_path: Path) -> None:
-    config = small_config(tmp_path, budget=90, workers=2)
+def test_sigkill_then_resume_loses_nothing(tmp_path: Path, archive_url: str) -> None:
+    config = small_config(tmp_path, budget=90, workers=2).with_overrides(archive=archive_url)
     proc = _start(_write(config, tmp_path / "run.toml"))
     _wait_for_programs(config.archive or "", 12, proc)
     os.killpg(proc.pid, signal.SIGKILL)

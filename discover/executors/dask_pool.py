@@ -1,0 +1,303 @@
+"""A sandbox pool whose workers are the sandboxes of a Dask cluster.
+
+:class:`RemoteSandboxPool` has the :class:`sandbox.SandboxPool` interface
+(``submit``/``run``, ``isolation_level``), so the cascade, the validation
+step and :func:`sandbox.evaluate` use it unchanged: each evaluation becomes a
+Dask task that runs the candidate in the sandbox of whichever worker takes it
+(:mod:`discover.executors.remote`), and the outcome comes back as checked JSON
+(:mod:`discover.executors.wire`) to be validated and scored here.
+
+Faults:
+
+* a worker that dies mid-evaluation: the scheduler re-runs its tasks on the
+  other workers (they are idempotent); the caller's future completes once;
+* the scheduler lost (or every worker gone for ``no_worker_timeout`` seconds):
+  every pending and later evaluation fails with :class:`ExecutorLost`, which
+  the run turns into an interrupted, resumable run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import threading
+import time
+import uuid
+import warnings
+from concurrent.futures import Future
+from typing import Any
+
+from distributed import Client
+from distributed import Future as DaskFuture
+from distributed.scheduler import KilledWorker
+
+from discover.executors import remote
+from discover.executors.errors import ExecutorError, ExecutorLost
+from discover.executors.wire import WIRE_VERSION, WireError, decode_outcome, decode_report
+from evaluators.base import CandidateSpec
+from sandbox import (
+    ErrorInfo,
+    IsolationReport,
+    Limits,
+    Outcome,
+    OutcomeStatus,
+    PayloadSet,
+    SandboxError,
+    SandboxPool,
+    SandboxUnavailable,
+    SandboxWarning,
+    precheck,
+)
+
+DISCONNECTED_GRACE = 10.0
+"""Seconds an evaluation may wait on a client that is reconnecting before it is declared lost."""
+
+
+class RemoteSandboxPool(SandboxPool):
+    """Evaluate candidates in the sandboxes of a Dask cluster's workers.
+
+    Parameters
+    ----------
+    client
+        A connected Dask client (owned by the caller).
+    isolation
+        Isolation mode each worker's sandbox pool runs with.
+    limits
+        Per-child resource limits on the workers.
+    no_worker_timeout
+        Seconds the cluster may have no worker while evaluations wait before
+        they fail with :class:`ExecutorLost`.
+    start_timeout
+        Seconds the workers may take to start their sandboxes.
+    """
+
+    def __init__(self, client: Client, isolation: str = "auto", limits: Limits | None = None,
+                 *, no_worker_timeout: float = 120.0, start_timeout: float = 120.0) -> None:
+        # The base class's local worker machinery is never started; only its
+        # validated settings (isolation, limits) and its interface are used.
+        super().__init__(workers=1, isolation=isolation, limits=limits,  # type: ignore[arg-type]
+                         start_timeout=start_timeout)
+        self._client = client
+        self.address = str(client.scheduler.address if client.scheduler is not None else "?")
+        self.no_worker_timeout = no_worker_timeout
+        self._pending: dict[str, tuple[Future[Outcome], DaskFuture, int]] = {}
+        self._pending_lock = threading.Lock()
+        self._lost: str | None = None
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.worker_levels: dict[str, str] = {}
+        """Isolation level of each worker seen at start, by worker address."""
+
+    # ----------------------------------------------------------------- set-up
+    def start(self) -> None:
+        """Start every current worker's sandbox and read its isolation (idempotent).
+
+        Raises
+        ------
+        SandboxUnavailable
+            In strict mode, when a worker lacks an isolation layer.
+        ExecutorError
+            When a worker runs an incompatible discover or cannot start its sandbox.
+        """
+        with self._lock:
+            if self._state == "running":
+                return
+            if self._state == "closed":
+                raise SandboxError("the pool is closed")
+            self._report = self._hello_all()
+            self._state = "running"
+            self._watchdog = threading.Thread(target=self._watch, name="dask-sandbox-watchdog",
+                                              daemon=True)
+            self._watchdog.start()
+
+    def _hello_all(self) -> IsolationReport:
+        workers = sorted(self._client.nthreads())
+        futures = {w: self._client.submit(remote.hello, self.isolation, self.limits,
+                                          workers=[w], allow_other_workers=False, pure=False,
+                                          key=f"discover-hello-{uuid.uuid4().hex}")
+                   for w in workers}
+        reports: dict[str, IsolationReport] = {}
+        for worker, future in futures.items():
+            try:
+                reply = future.result(timeout=self.start_timeout)
+            except SandboxError:
+                raise
+            except Exception as exc:
+                raise ExecutorError(f"Dask worker {worker} could not start its sandbox: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+            reports[worker] = self._check_hello(worker, reply)
+        if not reports:
+            raise ExecutorError(f"the Dask scheduler at {self.address} has no workers")
+        self.worker_levels = {w: r.level for w, r in reports.items()}
+        # The run records the weakest isolation any worker offers.
+        weakest = min(reports.values(), key=lambda r: (r.complete, len(r.active)))
+        if self.isolation == "strict" and not weakest.complete:  # workers refuse first
+            raise SandboxUnavailable("strict isolation unavailable on a Dask worker:\n"
+                                     + weakest.summary())
+        if self.isolation == "auto":
+            for status in weakest.missing:
+                warnings.warn(f"Dask workers' sandbox runs without {status.layer.value}: "
+                              f"{status.detail}", SandboxWarning, stacklevel=4)
+        if len(set(self.worker_levels.values())) > 1:
+            warnings.warn(f"Dask workers differ in sandbox isolation: {self.worker_levels}",
+                          SandboxWarning, stacklevel=4)
+        return weakest
+
+    @staticmethod
+    def _check_hello(worker: str, reply: object) -> IsolationReport:
+        try:
+            if type(reply) is not bytes:
+                raise WireError("hello reply must be bytes")
+            body = json.loads(reply)
+            if not isinstance(body, dict) or body.get("wire") != WIRE_VERSION:
+                raise ExecutorError(
+                    f"Dask worker {worker} speaks result format "
+                    f"{body.get('wire') if isinstance(body, dict) else '?'}, this discover "
+                    f"speaks {WIRE_VERSION}: install the same discover version on the workers")
+            return decode_report(body.get("report"))
+        except (ValueError, WireError) as exc:
+            raise ExecutorError(f"Dask worker {worker} sent a malformed hello: {exc}") from None
+
+    # --------------------------------------------------------------- running
+    def submit(self, code: str, spec: CandidateSpec,
+               payloads: Any, time_limit: float, *, check: bool = True) -> Future[Outcome]:
+        """Queue one candidate on the cluster (see :meth:`sandbox.SandboxPool.submit`).
+
+        The returned future fails with :class:`ExecutorLost` when the cluster is gone.
+        """
+        if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)
+                and time_limit > 0):
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
+        future: Future[Outcome] = Future()
+        if check:  # cheap and local: a rejected candidate costs no round trip
+            verdict = precheck(code, spec, self.limits.max_code_bytes)
+            if not verdict.ok:
+                level = self._report.level if self._report is not None else ""
+                future.set_result(Outcome(OutcomeStatus.PRECHECK_FAILED,
+                                          error=ErrorInfo(verdict.message), n_payloads=pset.count,
+                                          isolation_level=level))
+                return future
+        self.start()
+        if self._lost is None and self._client.status != "running":
+            self._declare_lost(f"the client is {self._client.status}")
+        if self._lost is not None:
+            future.set_exception(ExecutorLost(self._lost))
+            return future
+        request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
+                                        self.isolation, self.limits)
+        key = f"discover-eval-{uuid.uuid4().hex}"
+        dask_future = self._client.submit(remote.evaluate_request, request, key=key, pure=False)
+        with self._pending_lock:
+            self._pending[key] = (future, dask_future, pset.count)
+        dask_future.add_done_callback(self._complete)
+        return future
+
+    def _complete(self, dask_future: DaskFuture) -> None:
+        """Runs on Dask's callback thread when a task ends, however it ended."""
+        with self._pending_lock:
+            entry = self._pending.pop(str(dask_future.key), None)
+        if entry is None:  # already failed by the watchdog or close()
+            return
+        future, _, count = entry
+        try:
+            outcome = self._outcome_of(dask_future, count)
+        except BaseException as exc:  # every path must complete the caller's future
+            future.set_exception(exc)
+        else:
+            future.set_result(outcome)
+
+    def _outcome_of(self, dask_future: DaskFuture, count: int) -> Outcome:
+        status = dask_future.status
+        if status == "finished":
+            reply = dask_future.result()
+            # Bounded by the sandbox's own output cap (JSON costs ~3x the packed frames).
+            cap = 4 * self.limits.max_output_bytes + 4 * self.limits.max_stdout_bytes + 2**20
+            try:
+                return decode_outcome(reply, count, cap)
+            except WireError as exc:
+                return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(
+                    f"the Dask worker's reply was rejected: {exc}"), n_payloads=count,
+                    isolation_level=self.isolation_level)
+        if status == "cancelled":
+            if self._state == "closed":
+                raise ExecutorError("the remote sandbox pool was closed")
+            self._declare_lost("the Dask scheduler connection was lost")
+            raise ExecutorLost(self._lost or "lost")
+        error = dask_future.exception()
+        if isinstance(error, KilledWorker):
+            self._declare_lost(f"an evaluation was on Dask workers that all died ({error})")
+            raise ExecutorLost(self._lost or "lost")
+        if isinstance(error, SandboxError):
+            raise error
+        raise ExecutorError(f"evaluation failed on a Dask worker: {type(error).__name__}: "
+                            f"{error}")
+
+    def _declare_lost(self, why: str) -> None:
+        if self._lost is None:
+            self._lost = f"{why} (scheduler {self.address})"
+
+    # --------------------------------------------------------------- watching
+    def _watch(self) -> None:
+        """Fail waiting evaluations when the client cannot reach a working cluster."""
+        unhealthy_since: float | None = None
+        while not self._stop.wait(1.0):
+            with self._pending_lock:
+                waiting = bool(self._pending)
+            if not waiting:
+                unhealthy_since = None
+                continue
+            problem, patience = self._health()
+            if problem is None:
+                unhealthy_since = None
+                continue
+            now = time.monotonic()
+            unhealthy_since = unhealthy_since if unhealthy_since is not None else now
+            if now - unhealthy_since >= patience:
+                self._declare_lost(problem)
+                self._fail_pending(ExecutorLost(self._lost or problem))
+
+    def _health(self) -> tuple[str | None, float]:
+        if self._lost is not None:
+            return self._lost, 0.0
+        if self._client.status != "running":
+            return (f"the client could not reconnect for {DISCONNECTED_GRACE:g} s",
+                    DISCONNECTED_GRACE)
+        try:
+            workers = len(self._client.nthreads())
+        except Exception as exc:  # the scheduler did not answer
+            return f"the Dask scheduler does not answer ({exc})", DISCONNECTED_GRACE
+        if workers == 0:
+            return (f"no Dask worker was connected for {self.no_worker_timeout:g} s",
+                    self.no_worker_timeout)
+        return None, 0.0
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        with self._pending_lock:
+            entries = list(self._pending.values())
+            self._pending.clear()
+        for future, dask_future, _ in entries:
+            with contextlib.suppress(Exception):  # the scheduler may be unreachable
+                dask_future.cancel()
+            if not future.done():
+                future.set_exception(exc)
+
+    # --------------------------------------------------------------- closing
+    def close(self) -> None:
+        """Cancel what is still queued and stop watching (the client stays open)."""
+        with self._lock:
+            self._state = "closed"
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5)
+        self._fail_pending(ExecutorError("the remote sandbox pool was closed"))
+
+    def worker_pids(self) -> list[int]:
+        """No local worker processes: the sandboxes live on the Dask workers."""
+        return []
+
+    @property
+    def lost(self) -> str | None:
+        """Why the cluster was declared lost, if it was."""
+        return self._lost

@@ -1,0 +1,15 @@
+"""Errors of the executors (where candidates are evaluated)."""
+
+from __future__ import annotations
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot be started or used; the message says why and what to do."""
+
+
+class ExecutorLost(ExecutorError):
+    """The cluster went away mid-run (scheduler lost, no workers left).
+
+    Everything recorded before stays in the archive; the run is marked
+    interrupted and ``discover run --resume RUN`` continues it.
+    """

@@ -1,0 +1,127 @@
+"""What runs inside a Dask worker process: one sandbox pool per process, and the tasks.
+
+The Dask worker never executes candidate code itself. Each task hands the
+candidate to a :class:`sandbox.SandboxPool` that lives in the worker process
+(created on first use, one sandbox worker per Dask thread), exactly as on the
+orchestrator's own machine, and returns the sandbox's outcome in the fixed
+format of :mod:`discover.executors.wire`: JSON bytes, never a pickled object.
+
+Tasks are idempotent — evaluating the same request twice gives an equivalent
+outcome and changes nothing anywhere — so the scheduler may re-run the task
+of a worker that died on another one; the orchestrator records each result
+once, when its future completes.
+
+Workers need ``discover`` installed (the same version as the orchestrator)
+and the sandbox's prerequisites (bubblewrap for full isolation); see
+``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+
+from distributed import WorkerPlugin, get_worker
+
+from discover.executors.wire import WIRE_VERSION, encode_outcome, encode_report
+from evaluators.base import CandidateSpec
+from sandbox import Limits, PayloadSet, SandboxPool
+
+PLUGIN_NAME = "discover-sandbox"
+
+_pools: dict[tuple[str, Limits], SandboxPool] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """One candidate on one batch of payloads, as sent to a worker.
+
+    Travels from the orchestrator to the worker (the trusted direction); the
+    reply is plain JSON.
+    """
+
+    code: str
+    spec: CandidateSpec
+    payloads: PayloadSet
+    time_limit: float
+    check: bool
+    isolation: str
+    limits: Limits
+
+    def __post_init__(self) -> None:
+        if not self.time_limit > 0:
+            raise ValueError(f"time_limit must be positive, got {self.time_limit!r}")
+
+
+def _threads() -> int:
+    """Dask threads of the current worker (1 outside a worker)."""
+    try:
+        return max(1, int(get_worker().state.nthreads))
+    except ValueError:  # not inside a Dask worker (direct calls in tests)
+        return 1
+
+
+def worker_pool(isolation: str, limits: Limits) -> SandboxPool:
+    """This process's sandbox pool for ``isolation`` and ``limits``, started on first use."""
+    key = (isolation, limits)
+    with _lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = SandboxPool(workers=_threads(), isolation=isolation,  # type: ignore[arg-type]
+                               limits=limits)
+            _pools[key] = pool
+    pool.start()  # idempotent and locked inside the pool
+    return pool
+
+
+def evaluate_request(request: SandboxRequest) -> bytes:
+    """Run ``request`` in this process's sandbox; the outcome as wire bytes."""
+    pool = worker_pool(request.isolation, request.limits)
+    outcome = pool.run(request.code, request.spec, request.payloads, request.time_limit,
+                       check=request.check)
+    return encode_outcome(outcome)
+
+
+def hello(isolation: str, limits: Limits) -> bytes:
+    """Start this worker's sandbox and describe it: versions and isolation report.
+
+    Raises
+    ------
+    sandbox.SandboxUnavailable
+        In strict mode, when the worker lacks an isolation layer.
+    """
+    pool = worker_pool(isolation, limits)
+    try:
+        version = metadata.version("discover")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        version = "unknown"
+    body = {"wire": WIRE_VERSION, "discover": version,
+            "report": encode_report(pool.isolation_report)}
+    return json.dumps(body).encode()
+
+
+def close_pools() -> None:
+    """Stop every sandbox pool of this process (worker shutdown)."""
+    with _lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+class SandboxPlugin(WorkerPlugin):
+    """Closes the worker's sandbox pools when the Dask worker shuts down.
+
+    (A killed worker cannot run this; its sandbox workers die with it, since
+    bubblewrap runs them with ``--die-with-parent``, and the next pool to start
+    on the machine removes the scratch space left behind.)
+    """
+
+    name = PLUGIN_NAME
+
+    def teardown(self, worker: object) -> None:
+        """Called by Dask as the worker closes."""
+        close_pools()
