@@ -173,8 +173,10 @@ def axes(x: Scale, y: Scale, *, x_title: str, y_title: str, height: int,
         px = x(v)
         parts.append(element("line", x1=num(px), x2=num(px), y1=num(y.stop), y2=num(y.start),
                              class_="grid"))
+        # A label at the right edge would be cut off if centred on its tick.
+        anchor = "end" if px > x.stop - 16 else "middle"
         parts.append(element("text", x_format(v), x=num(px), y=num(y.start + 14),
-                             class_="tick", text_anchor="middle"))
+                             class_="tick", text_anchor=anchor))
     for v in y.ticks():
         py = y(v)
         parts.append(element("line", x1=num(x.start), x2=num(x.stop), y1=num(py), y2=num(py),
