@@ -24,7 +24,7 @@ For ``n500`` the stored values are known to be misaligned (see
 the stored values (as printed in the paper, Table 6) and against the proven
 optima (corrected Table 6).
 
-Outputs in ``--out`` (default ``experiments/smtt_paper/out``): ``tables.md``,
+Outputs in ``--out`` (default ``experiments/smtt_paper/results``): ``tables.md``,
 ``rows.json`` and the plots ``gap_per_class_<file>.{png,svg}`` and
 ``gap_vs_time.{png,svg}``.
 """
@@ -153,7 +153,7 @@ def markdown(name: str, rows: list[dict], reference: str, title: str) -> list[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=FILES)
-    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--dp-sample", type=int, default=1,
                         help="instances per class timed with the subset DP (20-job files)")
     parser.add_argument("--mip-sample", type=int, default=0,
