@@ -13,9 +13,11 @@ anywhere without discover::
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
+from evaluators.serving import decisions as _decisions_module
 from evaluators.serving import engine as _engine_module
 
 _HELPERS = '''
@@ -90,8 +92,18 @@ if __name__ == "__main__":
 
 
 def engine_source() -> str:
-    """Source text of :mod:`evaluators.serving.engine`."""
-    return Path(_engine_module.__file__).read_text(encoding="utf-8")
+    """The simulator as one standard-library source: :mod:`~evaluators.serving.decisions`
+    followed by :mod:`~evaluators.serving.engine` without its package imports."""
+    decisions = Path(_decisions_module.__file__).read_text(encoding="utf-8")
+    engine = Path(_engine_module.__file__).read_text(encoding="utf-8")
+    engine = engine.replace("from __future__ import annotations\n", "", 1)
+    engine = re.sub(r"from evaluators\.serving\.decisions import \(.*?\)\n", "", engine,
+                    count=1, flags=re.DOTALL)
+    engine = re.sub(r"__all__ = \[.*?\]\n", "", engine, count=1, flags=re.DOTALL)
+    if "evaluators" in "".join(line for line in engine.splitlines()
+                               if line.startswith(("import ", "from "))):
+        raise RuntimeError("the engine imports from the package; export would not stand alone")
+    return decisions.rstrip() + "\n\n\n" + engine
 
 
 def standalone_source(priority_code: str, server: dict[str, Any], ttft_slo: float,

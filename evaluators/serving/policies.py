@@ -30,7 +30,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from evaluators.serving.engine import Priority, Request, State
+from evaluators.serving.decisions import Priority, Request, State
 from evaluators.serving.instance import SARATHI_CHUNK, ServerConfig, ServingInstance
 from evaluators.serving.replay import Schedule, run_policy
 

@@ -21,15 +21,8 @@ from typing import overload
 import numpy as np
 
 from evaluators.base import Failure, FailureReason
-from evaluators.serving.engine import (
-    HEADER,
-    LOG_FORMAT,
-    Priority,
-    ReplayError,
-    decision_log,
-    replay,
-    simulate,
-)
+from evaluators.serving.decisions import HEADER, LOG_FORMAT, Priority, ReplayError
+from evaluators.serving.engine import decision_log, replay, simulate
 from evaluators.serving.instance import ServerConfig, ServingInstance
 from evaluators.serving.result import SimulationResult
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluators.serving.engine import Request, State
+from evaluators.serving.decisions import Request, State
 
 FUTURE, WAITING, RUNNING, DONE = range(4)
 

@@ -14,7 +14,7 @@ import pytest
 from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
 from evaluators.registry import get_problem, problem_names
 from evaluators.serving import harness
-from evaluators.serving.engine import Request, State
+from evaluators.serving.decisions import Request, State
 from evaluators.serving.instance import Scenario, Score, ServingInstance
 from evaluators.serving.policies import compile_priority
 from evaluators.serving.problem import ServingProblem
@@ -138,8 +138,11 @@ def test_export_runs_standalone(problem: ServingProblem, windows: list[ServingIn
     code = ("from __future__ import annotations\n\n"
             "def simulate(*a):\n    raise RuntimeError('shadowed')\n\n"
             "def priority(request, state):\n    return -request.prompt_tokens\n")
+    source = problem.standalone_source(code)
+    imports = [ln for ln in source.splitlines() if ln.startswith(("import ", "from "))]
+    assert not any("evaluators" in ln or "numpy" in ln for ln in imports), imports
     namespace: dict[str, Any] = {"__name__": "exported"}
-    exec(problem.standalone_source(code), namespace)
+    exec(source, namespace)
     inst = windows[1]
     metrics = namespace["serve"](inst.arrival, inst.prompt, inst.output)
     ours = problem.metrics(inst, problem.heuristics["spf"](inst))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluators.base import Failure, FailureReason
-from evaluators.serving.engine import HEADER
+from evaluators.serving.decisions import HEADER
 from evaluators.serving.instance import Scenario, ServerConfig, ServingInstance
 from evaluators.serving.metrics import RequestMetrics
 from evaluators.serving.policies import HEURISTICS, compile_priority
