@@ -94,6 +94,9 @@ def _server_engine(url: URL) -> tuple[Engine, bool]:
                 cursor.execute(statement)
             finally:
                 cursor.close()
+            # A SET inside a transaction that is later rolled back (as the pool does
+            # on return) would be undone: commit it.
+            dbapi_connection.commit()
     return engine, statement is not None
 
 
