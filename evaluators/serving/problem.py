@@ -31,7 +31,7 @@ from evaluators.serving.instance import Scenario, ServingInstance
 from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
 from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
 from evaluators.serving.replay import Schedule, validate_log
-from evaluators.serving.spec import SHARED_SERVING, load_spec
+from evaluators.serving.spec import SHARED_SERVING, load_spec, scenario_from
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
 
 DESCRIPTION = """\
@@ -160,6 +160,38 @@ class ServingProblem:
         if (rate is None) == (load is None):
             raise ValueError("give a load or a rate")
         self.window, self.windows, self.load_factor, self.rate = window, windows, load, rate
+
+    OPTIONS = ("cost", "chunk_size", "batch_cap", "max_batch_tokens", "watermark",
+               "max_request_tokens", "ttft_slo", "tpot_slo", "score", "window", "windows",
+               "load", "rate")
+    """Keys :meth:`from_options` accepts (plain values, e.g. from a CLI or a TOML table)."""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ServingProblem:
+        """A problem from plain options: ``cost`` (``"a100"``, ``"h100"`` or a JSON path),
+        ``chunk_size`` (0: vLLM builder), ``batch_cap``, ``max_batch_tokens``,
+        ``watermark``, ``max_request_tokens``, ``ttft_slo``/``tpot_slo`` (s), ``score``
+        (``slo``, ``mean_latency``, ``p99_latency``, ``mean_ttft``, ``p99_ttft``,
+        ``p99_tpot``), ``window``/``windows`` (trace CSVs), ``load`` or ``rate``.
+
+        Raises
+        ------
+        ValueError
+            Naming an unknown key or a bad value.
+        """
+        unknown = sorted(set(options) - set(cls.OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown serving option {unknown[0]!r} "
+                             f"(known: {', '.join(cls.OPTIONS)})")
+        scenario_keys = set(cls.OPTIONS[:9])
+        scenario = scenario_from({k: v for k, v in options.items() if k in scenario_keys},
+                                 Scenario())
+        rest = {k: options[k] for k in ("window", "windows") if k in options}
+        rate = options.get("rate")
+        load = None if rate is not None else options.get("load", 0.9)
+        return cls(scenario, rate=None if rate is None else float(rate),
+                   load=None if load is None else float(load),
+                   **{k: int(v) for k, v in rest.items()})
 
     # -- instances -------------------------------------------------------------------------
     def load(self, path: str | Path) -> list[ServingInstance]:

@@ -72,7 +72,13 @@ def scenario_from(data: Mapping[str, Any], base: Scenario, where: str = "scenari
             spec = root / spec
         fields["cost"] = cost_model(spec)
     server = ServerConfig(**fields)
-    score = Score(data["score"]) if "score" in data else base.score
+    score = base.score
+    if "score" in data:
+        try:
+            score = Score(data["score"])
+        except ValueError:
+            raise ValueError(f"{where}: score {data['score']!r} is not one of "
+                             f"{', '.join(s.value for s in Score)}") from None
     return Scenario(server, float(data.get("ttft_slo", base.ttft_slo)),
                     float(data.get("tpot_slo", base.tpot_slo)), score)
 

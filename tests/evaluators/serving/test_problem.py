@@ -200,3 +200,17 @@ def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None
                 problem.objective(scored, log), rel=1e-12)
         with pytest.raises(ValueError):
             namespace["_discover_objective"](inst.payload(), [1, 512, inst.size, 0, 0])
+
+
+def test_from_options() -> None:
+    problem = ServingProblem.from_options({"cost": "h100", "chunk_size": 0, "ttft_slo": 0.5,
+                                           "score": "p99_ttft", "window": 1500, "rate": 4})
+    s = problem.scenario
+    assert s.server.cost.name == "h100" and s.server.builder == "vllm"
+    assert s.ttft_slo == 0.5 and s.tpot_slo == 0.1 and s.score is Score.P99_TTFT
+    assert problem.window == 1500 and problem.rate == 4.0 and problem.load_factor is None
+    assert ServingProblem.from_options({}).scenario == ServingProblem().scenario
+    with pytest.raises(ValueError, match="unknown serving option 'chunk'"):
+        ServingProblem.from_options({"chunk": 5})
+    with pytest.raises(ValueError, match=r"score 'fastest' is not one of slo, mean_latency"):
+        ServingProblem.from_options({"score": "fastest"})
