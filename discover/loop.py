@@ -150,6 +150,10 @@ class SearchLoop:
         role = roles.get(cand.operator, EdgeRole.MUTATION)
         parents = [Parent(pid, role) for pid in dict.fromkeys(cand.parents)]
         result = outcome.result
+        duplicate_of = outcome.duplicate_of
+        if duplicate_of is None and result is None and outcome.behaviour_hash is None:
+            # Same code as an earlier slot of this batch, which is recorded by now.
+            duplicate_of = self._original_of(outcome.code_hash)
         behaviour = result.behaviour_hash if result is not None else outcome.behaviour_hash
         program = Program(code=cand.code, operator=cand.operator, island=island,
                           generation=generation, idea=cand.idea,
@@ -157,8 +161,8 @@ class SearchLoop:
         evaluations = [result.evaluation] if result is not None else []
         program_id = self.archive.record_candidate(
             self.run_id, program, parents=parents, evaluations=evaluations,
-            model_calls=cand.model_calls, duplicate_of=outcome.duplicate_of)
-        self._index(program_id, program, outcome.duplicate_of, result)
+            model_calls=cand.model_calls, duplicate_of=duplicate_of)
+        self._index(program_id, program, duplicate_of, result)
         if result is not None and result.ok:
             self.population.register(member_of(program_id, cand.code, result,
                                                None if cand.operator == "seed" else island))

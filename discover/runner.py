@@ -43,6 +43,9 @@ from sandbox import SandboxPool
 VALIDATION_TIME_LIMIT = 300.0
 """Wall seconds for one program on the whole validation split."""
 
+BASELINES_KEY = "baselines"
+"""Key of the classic heuristics' scores in a run's config snapshot (read by the browser)."""
+
 RUNTIME_FLOOR = 0.005
 """Seconds per training instance below which no candidate is "too slow"."""
 
@@ -141,7 +144,8 @@ def run(config: RunConfig, *, resume: int | None = None,
         state = None
         if resume is not None:
             state = archive.run_state(resume)
-            config = RunConfig.from_dict(state.run.config, f"run {resume}").with_overrides(
+            stored = {k: v for k, v in state.run.config.items() if k != BASELINES_KEY}
+            config = RunConfig.from_dict(stored, f"run {resume}").with_overrides(
                 time_limit=config.time_limit, workers=config.workers, archive=config.archive,
                 executor=config.executor)
         else:
@@ -161,7 +165,8 @@ def run(config: RunConfig, *, resume: int | None = None,
         proposer = _proposer(problem, config, environ, baselines)
         population = _population(config)
         if state is None:
-            run_id = archive.create_run(problem.name, config.to_dict(), config.seed,
+            snapshot = {**config.to_dict(), BASELINES_KEY: [b.snapshot() for b in baselines]}
+            run_id = archive.create_run(problem.name, snapshot, config.seed,
                                         budget=config.budget, isolation=isolation)
         else:
             run_id = resume  # type: ignore[assignment]
@@ -216,7 +221,8 @@ def run(config: RunConfig, *, resume: int | None = None,
                          loop.state.best_id, loop.state.best_score, result.seconds))
         if lost is not None:
             raise ExecutorLost(f"run {run_id} stopped: {lost}; everything evaluated so far is "
-                               f"archived: resume with discover run --resume {run_id}")
+                               f"archived: resume with discover run --resume {run_id} "
+                               "(--executor chooses where)")
         if status is RunStatus.INTERRUPTED:
             raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
                                     f"discover run --resume {run_id}")

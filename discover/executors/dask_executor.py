@@ -136,9 +136,11 @@ class DaskExecutor:
             assert self._spec.address is not None
             return self._spec.address
         try:
+            # The scheduler's HTTP server (health, metrics, a dashboard if bokeh is
+            # installed) takes a free loopback port: 8787 may belong to another cluster.
             self._cluster = LocalCluster(
                 n_workers=self._spec.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                 timeout=connect_timeout)
         except Exception as exc:
             raise ExecutorError(f"cannot start a local Dask cluster: {exc}") from exc

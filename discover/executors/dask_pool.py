@@ -181,7 +181,8 @@ class RemoteSandboxPool(SandboxPool):
                 return future
         self.start()
         if self._lost is None and self._client.status != "running":
-            self._declare_lost(f"the client is {self._client.status}")
+            self._declare_lost(f"lost the connection to the Dask scheduler (client "
+                               f"{self._client.status})")
         if self._lost is not None:
             future.set_exception(ExecutorLost(self._lost))
             return future
@@ -223,11 +224,12 @@ class RemoteSandboxPool(SandboxPool):
         if status == "cancelled":
             if self._state == "closed":
                 raise ExecutorError("the remote sandbox pool was closed")
-            self._declare_lost("the Dask scheduler connection was lost")
+            self._declare_lost("lost the connection to the Dask scheduler")
             raise ExecutorLost(self._lost or "lost")
         error = dask_future.exception()
         if isinstance(error, KilledWorker):
-            self._declare_lost(f"an evaluation was on Dask workers that all died ({error})")
+            self._declare_lost(f"an evaluation was on Dask workers that all died ({error}), "
+                               "scheduler")
             raise ExecutorLost(self._lost or "lost")
         if isinstance(error, SandboxError):
             raise error
@@ -236,7 +238,7 @@ class RemoteSandboxPool(SandboxPool):
 
     def _declare_lost(self, why: str) -> None:
         if self._lost is None:
-            self._lost = f"{why} (scheduler {self.address})"
+            self._lost = f"{why} at {self.address}"
 
     # --------------------------------------------------------------- watching
     def _watch(self) -> None:
@@ -262,15 +264,15 @@ class RemoteSandboxPool(SandboxPool):
         if self._lost is not None:
             return self._lost, 0.0
         if self._client.status != "running":
-            return (f"the client could not reconnect for {DISCONNECTED_GRACE:g} s",
-                    DISCONNECTED_GRACE)
+            return (f"the client could not reconnect for {DISCONNECTED_GRACE:g} s to the "
+                    "Dask scheduler", DISCONNECTED_GRACE)
         try:
             workers = len(self._client.nthreads())
         except Exception as exc:  # the scheduler did not answer
-            return f"the Dask scheduler does not answer ({exc})", DISCONNECTED_GRACE
+            return f"no answer ({exc}) from the Dask scheduler", DISCONNECTED_GRACE
         if workers == 0:
-            return (f"no Dask worker was connected for {self.no_worker_timeout:g} s",
-                    self.no_worker_timeout)
+            return (f"no worker was connected for {self.no_worker_timeout:g} s to the Dask "
+                    "scheduler", self.no_worker_timeout)
         return None, 0.0
 
     def _fail_pending(self, exc: BaseException) -> None:

@@ -1,0 +1,171 @@
+"""Faults on a real Dask cluster: a worker killed mid-evaluation, the scheduler lost mid-run.
+
+Scheduler and workers are separate processes on 127.0.0.1. Whatever happens,
+the archive must end up holding exactly what a local run of the same seed
+holds: nothing lost, nothing recorded twice, nothing changed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from archive import Archive, RunStatus
+from discover.config import RunConfig
+from discover.events import CandidateEvaluated, Event
+from discover.runner import run
+from tests.discover.executors.dask_cluster import DaskProcesses
+from tests.discover.loop_fixtures import assert_consistent, small_config
+from tests.discover.run_history import portable_history
+
+pytestmark = pytest.mark.slow
+
+BUDGET = 30
+SEED = 3
+IN_FLIGHT = 2
+
+
+def _config(directory: Path, executor: str = "local") -> RunConfig:
+    return small_config(directory, budget=BUDGET, seed=SEED,
+                        workers=IN_FLIGHT).with_overrides(executor=executor)
+
+
+def _dask(address: str) -> str:
+    return "dask://" + address.removeprefix("tcp://")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ...]]:
+    """The programs of the same run on the local executor."""
+    config = _config(tmp_path_factory.mktemp("reference"))
+    result = run(config)
+    assert result.evaluated == BUDGET
+    return portable_history(config.archive or "", result.run_id)
+
+
+class WorkerKiller:
+    """After ``after`` evaluations, SIGKILLs ``victim`` while it is running an evaluation."""
+
+    def __init__(self, procs: DaskProcesses, victim: str, after: int) -> None:
+        self.procs, self.victim, self.after = procs, victim, after
+        self.seen = 0
+        self.ready = threading.Event()
+        self.killed_during: str | None = None
+        self.thread = threading.Thread(target=self._hunt, daemon=True)
+        self.thread.start()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, CandidateEvaluated):
+            self.seen += 1
+            if self.seen >= self.after:
+                self.ready.set()
+
+    def _hunt(self) -> None:
+        with Client(self.procs.address, timeout=60, set_as_default=False) as client:
+            workers = client.scheduler_info()["workers"]
+            address = next(a for a, w in workers.items() if w["name"] == self.victim)
+            self.ready.wait(timeout=600)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                busy = [k for k in client.processing().get(address, ())
+                        if str(k).startswith("discover-eval")]
+                if busy:
+                    self.procs.kill(self.procs.workers[self.victim])
+                    self.killed_during = str(busy[0])
+                    return
+                time.sleep(0.002)
+
+
+def test_a_worker_killed_mid_evaluation_loses_and_duplicates_nothing(
+        tmp_path: Path, reference: list[tuple[object, ...]]) -> None:
+    procs = DaskProcesses(tmp_path)
+    try:
+        procs.start_scheduler()
+        for name in ("w1", "w2", "w3"):
+            procs.add_worker(name)
+        with Client(procs.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(3, timeout=120)
+        killer = WorkerKiller(procs, "w1", after=6)
+        config = _config(tmp_path, _dask(procs.address))
+        result = run(config, callbacks=[killer])
+        killer.thread.join(timeout=5)
+        assert killer.killed_during is not None, "the victim was never caught evaluating"
+        assert procs.workers["w1"].poll() is not None
+    finally:
+        procs.close()
+    assert result.status == "finished" and result.evaluated == BUDGET
+    with Archive.open(config.archive) as archive:
+        assert_consistent(archive.run_state(result.run_id), BUDGET)
+    assert portable_history(config.archive or "", result.run_id) == reference
+
+
+def _evaluated(path: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("select count(*) from programs "
+                                  "where duplicate_of is null").fetchone()[0])
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def test_a_lost_scheduler_stops_the_run_clearly_and_resume_completes_it(
+        tmp_path: Path, reference: list[tuple[object, ...]]) -> None:
+    first = DaskProcesses(tmp_path / "first")
+    first.directory.mkdir()
+    second = DaskProcesses(tmp_path / "second")
+    second.directory.mkdir()
+    try:
+        first.start_scheduler()
+        first.add_worker("a1")
+        config = _config(tmp_path, _dask(first.address))
+        (tmp_path / "run.toml").write_text(config.to_toml())
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "discover.cli", "run", "--config", str(tmp_path / "run.toml"),
+             "--progress", "quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            start_new_session=True)
+        try:
+            path = (config.archive or "").removeprefix("sqlite:///")
+            deadline = time.monotonic() + 300
+            while _evaluated(path) < 8:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "the run did not get going"
+                time.sleep(0.05)
+            assert first.scheduler is not None
+            first.kill(first.scheduler)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        message = err.decode()
+        assert proc.returncode == 1, message
+        assert "scheduler" in message and "discover run --resume 1" in message, message
+        assert "Traceback" not in message, message
+        with Archive.open(config.archive) as archive:
+            before = archive.run_state(1)
+        assert before.run.status is RunStatus.INTERRUPTED
+        assert 8 <= before.counters.evaluated < BUDGET
+        first.close()
+
+        second.start_scheduler()
+        second.add_worker("b1")
+        result = run(config.with_overrides(executor=_dask(second.address)), resume=1)
+    finally:
+        first.close()
+        second.close()
+    assert result.status == "finished" and result.evaluated == BUDGET
+    with Archive.open(config.archive) as archive:
+        after = archive.run_state(1)
+    assert_consistent(after, BUDGET)
+    kept = {ps.id: ps.program.code for ps in after.programs}
+    assert all(kept.get(ps.id) == ps.program.code for ps in before.programs)
+    assert portable_history(config.archive or "", 1) == reference
