@@ -45,8 +45,13 @@ class ArchiveReferenceCache:
             ReferenceStatus(reference.status.value), reference.seconds))
 
 
-def resolve_method(problem: Problem[Any], method: str, n: int) -> str:
-    """Turn ``auto`` into a concrete method: DP for small n, the scaling exact solver above."""
+def resolve_method(problem: Problem[Any], method: str, n: int, *, weighted: bool = False
+                   ) -> str:
+    """Turn ``auto`` into a concrete method: DP for small n, the scaling exact solver above.
+
+    The branch and bound (``exact``) handles unweighted SMTT only; weighted
+    instances above DP size go to CP-SAT.
+    """
     methods = problem.reference_methods
     if method != "auto":
         if method not in methods:
@@ -54,7 +59,7 @@ def resolve_method(problem: Problem[Any], method: str, n: int) -> str:
         return method
     if "dp" in methods and n <= 20:
         return "dp"
-    for choice in ("exact", "cpsat", "mip"):
+    for choice in (("cpsat", "mip") if weighted else ("exact", "cpsat", "mip")):
         if choice in methods:
             return choice
     return methods[0]
@@ -72,7 +77,8 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
                          params=dict(config.train_params))
     instances = problem.generate(spec, rng)
-    method = resolve_method(problem, config.reference, config.train_n)
+    method = resolve_method(problem, config.reference, config.train_n,
+                            weighted=bool(config.train_params.get("weighted", False)))
     refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
                               time_limit=config.reference_time_limit, workers=workers,
                               progress=progress, mapper=mapper)

@@ -8,6 +8,7 @@ on most instances.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,13 @@ class BaselineScore:
     train_ratio: float | None
     validation_gap: float | None
     validation_ratio: float | None
+    runtime: float | None = None
+    """Mean seconds per training instance (in-process)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The form the archive browser reads from a run's config (``baselines``)."""
+        return {"name": self.name, "train_gap": self.train_gap,
+                "validation_gap": self.validation_gap, "runtime": self.runtime}
 
 
 @dataclass(frozen=True)
@@ -55,15 +63,22 @@ def score_baselines(problem: Any, training: Any, validation: Any,
         heuristic = problem.heuristics.get(name)
         if heuristic is None:
             continue
-        train = summarize(name, [problem.objective(i, heuristic(i)) for i in training.instances],
-                          [], _refs(training.references))
+        objectives, seconds = [], []
+        for inst in training.instances:
+            start = time.perf_counter()
+            order = heuristic(inst)
+            seconds.append(time.perf_counter() - start)
+            objectives.append(problem.objective(inst, order))
+        train = summarize(name, objectives, seconds, _refs(training.references))
         if validation.empty:
-            out.append(BaselineScore(name, train.mean_gap, train.ratio, None, None))
+            out.append(BaselineScore(name, train.mean_gap, train.ratio, None, None,
+                                     train.mean_seconds))
             continue
         val = summarize(name, [problem.objective(i, heuristic(i))
                                for i in validation.instances], [],
                         _refs(validation.references))
-        out.append(BaselineScore(name, train.mean_gap, train.ratio, val.mean_gap, val.ratio))
+        out.append(BaselineScore(name, train.mean_gap, train.ratio, val.mean_gap, val.ratio,
+                                 train.mean_seconds))
     return out
 
 

@@ -33,6 +33,10 @@ def test_run_meets_budget_and_validates(tmp_path: Path) -> None:
         assert state.run.isolation == result.isolation
     assert result.best and result.best[0].validation_gap is not None
     assert {b.name for b in result.baselines} >= {"mdd", "mddc"}
+    with Archive.open(config.archive) as archive:
+        stored = archive.run(result.run_id).config["baselines"]
+    assert {b["name"] for b in stored} >= {"mdd", "mddc"}
+    assert all(b["runtime"] is not None and b["runtime"] > 0 for b in stored)
     # Seeds come first, as generation 0, and MDD scores what the in-process heuristic does.
     rows = history(config.archive or "", result.run_id)
     assert rows[0][0].lstrip().startswith("def schedule")
