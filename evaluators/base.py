@@ -144,6 +144,10 @@ class CandidateSpec:
         ``("p[j]", "d[j]", "t")`` for SMTT priority expressions.
     allowed_imports
         Modules a candidate may import.
+    policy
+        True when the function scores one decision inside a simulator or schedule
+        builder (job shop's ``priority(...)``) rather than returning a whole
+        solution; the offline engine then mutates the returned expression.
     """
 
     function_name: str
@@ -165,6 +169,7 @@ class CandidateSpec:
         "statistics",
         "numpy",
     )
+    policy: bool = False
 
     def __post_init__(self) -> None:
         if not self.function_name.isidentifier():

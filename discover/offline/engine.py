@@ -153,7 +153,7 @@ class OfflineEngine:
         if op is Operator.CROSSOVER:
             op = Operator.MODIFY
         tree, func = self._parse(parents[0].code)
-        sites = find_sites(tree, func)
+        sites = find_sites(tree, func, policy=self.spec.policy)
         if not sites:
             return None
         site = sites[int(self.rng.integers(len(sites)))]
@@ -207,7 +207,9 @@ class OfflineEngine:
             a, b = (int(v) for v in self.rng.choice(len(parents), size=2, replace=False))
         tree, func = self._parse(parents[a].code)
         donor_tree, donor_func = self._parse(parents[b].code)
-        sites, donor_sites = find_sites(tree, func), find_sites(donor_tree, donor_func)
+        policy = self.spec.policy
+        sites = find_sites(tree, func, policy=policy)
+        donor_sites = find_sites(donor_tree, donor_func, policy=policy)
         if not sites or not donor_sites:
             return None
         site = sites[int(self.rng.integers(len(sites)))]
@@ -221,7 +223,7 @@ class OfflineEngine:
                 names: tuple[str, ...]) -> _Child | None:
         remove_dead_assignments(func)
         _drop_docstring(func)
-        if sum(node_count(s.root.get()) for s in find_sites(tree, func)) \
+        if sum(node_count(s.root.get()) for s in find_sites(tree, func, policy=self.spec.policy)) \
                 > self.config.max_site_nodes:
             return None
         code = ast.unparse(tree) + "\n"

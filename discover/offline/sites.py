@@ -8,7 +8,10 @@ those expressions generically:
   ``heapq.nsmallest``, …); the item is the lambda's parameter and the pool the
   call's first positional argument;
 * **loop sites** — assignments inside ``for item in pool:`` whose value uses the
-  item (the hand-written form of the same thing).
+  item (the hand-written form of the same thing);
+* **return sites** — when a function has neither, the expression it returns (a
+  policy such as job shop's ``priority(p, est, ...)`` scores the one item its
+  parameters describe; the simulator around it does the ranking).
 
 A site knows where helper assignments go (just before the statement that ranks
 the pool, so aggregates over the pool are recomputed at every decision) and
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+RETURN_ITEM = "_no_item_"
+"""Item name of return sites: policy functions score one given item, named by parameters."""
 
 
 @dataclass
@@ -157,7 +162,7 @@ def module_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def find_sites(tree: ast.Module, func: ast.FunctionDef) -> list[Site]:
+def find_sites(tree: ast.Module, func: ast.FunctionDef, *, policy: bool = False) -> list[Site]:
     """All key and loop sites of ``func``, in source order."""
     base = frozenset(function_locals(func) | module_names(tree) | BUILTIN_NAMES)
     sites: list[Site] = []
@@ -172,6 +177,14 @@ def find_sites(tree: ast.Module, func: ast.FunctionDef) -> list[Site]:
                         and _uses(inner.value, item)):
                     sites.append(Site(Slot(inner, "value"), item, stmt.iter, block, stmt,
                                       base | {item}, "loop"))
+    if policy and not sites:
+        # A policy function (job shop's priority(p, est, ...)) ranks nothing itself:
+        # the simulator around it does. Its returned expression is the priority.
+        for block, stmt in _statements(func.body):
+            if isinstance(stmt, ast.Return) and stmt.value is not None \
+                    and not isinstance(stmt.value, ast.Constant):
+                sites.append(Site(Slot(stmt, "value"), RETURN_ITEM, None, block, stmt, base,
+                                  "return"))
     return sites
 
 

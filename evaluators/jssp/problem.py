@@ -103,6 +103,7 @@ class JsspProblem:
         docstring=DOCSTRING,
         harness="evaluators.jssp.harness",
         feature_vocabulary=FEATURE_VOCABULARY,
+        policy=True,
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS

@@ -132,6 +132,7 @@ class ServingProblem:
         docstring=DOCSTRING,
         harness="evaluators.serving.harness",
         feature_vocabulary=FEATURE_VOCABULARY,
+        policy=True,
     )
     seed_programs = SEED_PROGRAMS
     run_defaults: Mapping[str, Any] = {
