@@ -30,6 +30,7 @@ from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
 from discover.summary import (
+    SUMMARY_BASELINES,
     BaselineScore,
     ProgramScore,
     program_scores,
@@ -69,6 +70,8 @@ class RunResult:
     models: tuple[str, ...]
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
+    reference_rule: str = "mdd"
+    """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
     def export_command(self) -> str:
@@ -160,7 +163,8 @@ def run(config: RunConfig, *, resume: int | None = None,
         training = training_set(problem, config.evaluation, archive, workers=config.workers,
                                 progress=progress, mapper=executor.map_ordered)
         validation = validation_set(problem, config.evaluation.validation)
-        baselines = score_baselines(problem, training, validation)
+        baselines = score_baselines(problem, training, validation,
+                                    getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
         runtime_limit = _runtime_limit(problem, config, training, pool)
         proposer = _proposer(problem, config, environ, baselines)
         population = _population(config)
@@ -213,10 +217,11 @@ def run(config: RunConfig, *, resume: int | None = None,
         archive.finish_run(run_id, status)
         best = program_scores(archive, run_id, loop.state.train_scores,
                               config.evaluation.validate_top, validation.references,
-                              _reference_objectives(problem, validation))
+                              _reference_objectives(problem, validation,
+                                                    config.evaluation.runtime_reference))
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
-                           tuple(baselines))
+                           tuple(baselines), config.evaluation.runtime_reference)
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
         if lost is not None:
@@ -261,7 +266,8 @@ def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
     if validation.empty or top <= 0:
         return
     ranked = sorted(loop.state.train_scores.items(), key=lambda kv: (kv[1], kv[0]))[:top]
-    mdd = _reference_objectives(problem, validation)
+    mdd = _reference_objectives(problem, validation,
+                                loop.config.evaluation.runtime_reference)
     for program_id, _ in ranked:
         if program_id in validated:
             continue
@@ -278,18 +284,19 @@ def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
         emit(ValidationScored(program_id, result.mean_gap, ratio, wins, losses))
 
 
-_MDD_CACHE: dict[tuple[str, ...], tuple[float, ...]] = {}
+_RULE_CACHE: dict[tuple[str, ...], tuple[float, ...]] = {}
 
 
-def _reference_objectives(problem: Problem[Any], validation: ValidationSet
+def _reference_objectives(problem: Problem[Any], validation: ValidationSet, rule: str
                           ) -> tuple[float, ...] | None:
-    heuristic = problem.heuristics.get("mdd")
+    """Objectives of the reference rule (MDD for SMTT) on the validation split, cached."""
+    heuristic = problem.heuristics.get(rule)
     if heuristic is None:
         return None
-    key = tuple(inst.fingerprint for inst in validation.instances)
-    if key not in _MDD_CACHE:
-        _MDD_CACHE[key] = tuple(problem.objective(inst, heuristic(inst))
-                                for inst in validation.instances)
-    return _MDD_CACHE[key]
+    key = (problem.name, rule, *(inst.fingerprint for inst in validation.instances))
+    if key not in _RULE_CACHE:
+        _RULE_CACHE[key] = tuple(problem.objective(inst, heuristic(inst))
+                                 for inst in validation.instances)
+    return _RULE_CACHE[key]
 
 

@@ -109,7 +109,7 @@ def _print_summary(result: RunResult) -> None:
                       f"(sandbox: {result.isolation}).")
     table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
     for col in ("program", "train gap", "validation gap", "validation ΣH/ΣOPT",
-                "wins/losses vs MDD"):
+                "wins/losses vs rule"):
         table.add_column(col, justify="left" if col == "program" else "right")
     for p in result.best:
         wl = "—" if p.wins is None else f"{p.wins}/{p.losses}"
@@ -119,6 +119,8 @@ def _print_summary(result: RunResult) -> None:
         table.add_row(b.name.upper(), fmt(b.train_gap, 3), fmt(b.validation_gap, 3),
                       fmt(b.validation_ratio, 4), "")
     out_console.print(table)
+    out_console.print(f"[dim]wins/losses: validation instances where a program beats / "
+                      f"loses to {result.reference_rule.upper()}.[/dim]")
     if result.best:
         out_console.print(f"Export the winner:  {result.export_command}")
 

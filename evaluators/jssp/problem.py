@@ -108,6 +108,8 @@ class JsspProblem:
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
     reference_methods: tuple[str, ...] = (CPSAT,)
+    summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
+    """Classic rules shown beside discovered ones at the end of a run."""
     run_defaults: Mapping[str, Any] = {
         # Small training shops that CP-SAT solves to optimality in well under a second,
         # validated on Taillard's 80 instances against their best-known upper bounds.
