@@ -115,6 +115,7 @@ class QuietDisplay:
         self.stats = RunStats()
         self.stream = stream or sys.stderr
         self.every = every
+        self._last = -1
 
     def on_event(self, event: Event) -> None:
         """Print sparse progress lines."""
@@ -124,7 +125,9 @@ class QuietDisplay:
         if isinstance(event, RunStarted):
             line = f"run {event.run_id}: {event.problem}, budget {event.budget}, " \
                    f"sandbox {event.isolation}" + (" (resumed)" if event.resumed else "")
-        elif isinstance(event, CandidateEvaluated) and event.evaluated % self.every == 0:
+        elif isinstance(event, CandidateEvaluated) and event.evaluated % self.every == 0 \
+                and event.evaluated != self._last:
+            self._last = event.evaluated
             line = f"{s.evaluated}/{s.budget} evaluated, best train {_fmt(s.best_train)}, " \
                    f"{s.rate:.1f}/s"
         elif isinstance(event, RunFinished):
