@@ -119,7 +119,10 @@ class JsspProblem:
         "evaluation.reference": CPSAT,
         "evaluation.reference_time_limit": 10.0,
         "evaluation.probe_count": 4,
-        "evaluation.validation": ("../shared/benchmarks/jssp/scheduleopt/instances/Taillard1993",),
+        # Taillard's largest shops (50x15, 50x20, 100x20), never seen in training.
+        "evaluation.validation": tuple(
+            f"../shared/benchmarks/jssp/scheduleopt/instances/Taillard1993/ta{k:02d}js.txt"
+            for k in range(51, 81)),
         "evaluation.runtime_reference": "mwkr",
         "evaluation.candidate_time_limit": 30.0,
     }
