@@ -163,6 +163,19 @@ CONTRACTS: dict[str, ExportContract] = {
 }
 
 
+def _serving_contract() -> ExportContract:
+    from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+
+    return ExportContract(
+        problem="serving",
+        title="LLM-serving request scheduling (a priority policy in a batching simulator)",
+        objective_label="score",
+        call_source=CALL_SOURCE,
+        objective_source=OBJECTIVE_SOURCE,
+        samples=export_samples,
+    )
+
+
 def register_contract(contract: ExportContract) -> None:
     """Make ``contract`` the export contract of ``contract.problem`` (replacing any)."""
     CONTRACTS[contract.problem] = contract
@@ -176,6 +189,9 @@ def contract_for(problem: str) -> ExportContract:
     KeyError
         When the problem has none yet (the message lists those that do).
     """
+    if problem == "serving" and problem not in CONTRACTS:
+        # Built on first use: the serving evaluator is only imported when needed.
+        CONTRACTS[problem] = _serving_contract()
     try:
         return CONTRACTS[problem]
     except KeyError:

@@ -135,6 +135,8 @@ class ServingProblem:
         policy=True,
     )
     seed_programs = SEED_PROGRAMS
+    summary_heuristics = ("fcfs", "sarathi", "spf", "srpt_oracle")
+    """Classic policies shown beside discovered ones at the end of a run."""
     run_defaults: Mapping[str, Any] = {
         # Training: 1000-request windows at 80-100 % of capacity, alternating synthetic
         # bursts (Gamma inter-arrivals, cv 2 and 4) and the conversation trace's first
