@@ -24,6 +24,7 @@ from archive.models import ReferenceRow
 from archive.records import CachedReference
 
 _CHUNK = 500  # stay well below SQLite's bound-parameter limit in IN (...)
+_LOCK_KEY = 0x72656663  # "refc": advisory-lock key of reference-cache writes on PostgreSQL
 
 
 def get_many(session: Session, fingerprints: Sequence[str], method: str
@@ -66,6 +67,12 @@ def put_many(connection: sa.Connection, items: Sequence[CachedReference],
 
     Returns what the cache holds for each item afterwards, in order.
     """
+    if connection.dialect.name == "postgresql":
+        # Runs sharing a server cache the same instances at once; under READ COMMITTED
+        # both would miss the row and both insert (unique violation). SQLite's
+        # BEGIN IMMEDIATE serialises writers; here a transaction-scoped advisory
+        # lock does (released at commit), and the reads below see the other's rows.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
     stored: dict[tuple[str, str], CachedReference | None] = {}
     kept: dict[tuple[str, str], CachedReference] = {}
     for item in items:

@@ -1,20 +1,16 @@
 """Fixtures for archive tests: a fresh archive per test and a few records.
 
-The ``archive`` fixture is a new SQLite file. When ``DISCOVER_TEST_POSTGRES_URL``
-names a PostgreSQL server (e.g. the URL printed by ``.ci/postgres.sh start``),
-every test using it also runs against a fresh database on that server.
+The ``archive`` fixture is a new SQLite file, then a fresh database on the
+PostgreSQL server named by ``DISCOVER_TEST_POSTGRES_URL`` (e.g. the URL printed
+by ``.ci/postgres.sh start``); see ``tests/postgres_fixtures.py``.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from archive import Archive, Evaluation, EvaluationStatus, InstanceResult, ModelCall, Program, Split
 
@@ -25,28 +21,15 @@ def archive_path(tmp_path: Path) -> Path:
     return tmp_path / "archive.sqlite"
 
 
-POSTGRES_URL = os.environ.get("DISCOVER_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+@pytest.fixture
+def database_url(archive_url: str) -> str:
+    """URL of a new, empty database on each backend under test.
 
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, archive_path: Path) -> Iterator[str]:
-    """URL of a new, empty database on each backend under test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{archive_path}"
-        return
-    assert POSTGRES_URL is not None
-    server = make_url(POSTGRES_URL)
-    name = f"discover_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    SQLite at :func:`archive_path`, then a fresh PostgreSQL database; the
+    PostgreSQL case fails without ``DISCOVER_TEST_POSTGRES_URL`` unless
+    ``DISCOVER_TEST_NO_POSTGRES=1`` (see ``tests/postgres_fixtures.py``).
+    """
+    return archive_url
 
 
 @pytest.fixture
