@@ -10,11 +10,8 @@ process keeps its own warm sandbox pool and never runs candidate code itself
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import logging
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from types import TracebackType
@@ -23,6 +20,7 @@ from typing import Any
 from distributed import Client, LocalCluster
 from distributed.scheduler import KilledWorker
 
+from discover.executors.astlock import serialise_ast_parse
 from discover.executors.base import OrderedMap
 from discover.executors.dask_pool import RemoteSandboxPool
 from discover.executors.errors import ExecutorError, ExecutorLost
@@ -31,35 +29,6 @@ from discover.executors.spec import ExecutorKind, ExecutorSpec
 from sandbox import Limits, SandboxPool
 
 _CLIENT_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm")
-
-
-_ast_lock = threading.RLock()
-
-
-def serialise_ast_parse() -> None:
-    """Make ``ast.parse`` take a process-wide lock (idempotent; CPython < 3.13 only).
-
-    CPython 3.11/3.12 keep the AST constructor's recursion depth in
-    per-interpreter state. When two threads parse at once and the first is
-    switched out mid-construction — which happens when a garbage collection
-    inside it runs Python finalizers, as the Dask client's futures have — the
-    counter is corrupted and ``ast.parse`` raises ``SystemError: AST constructor
-    recursion depth mismatch`` (cpython gh-106905). The loop parses candidates
-    in several threads (proposals, dedup, pre-checks), so with a Dask client in
-    the process every ``ast.parse`` goes through one lock. Re-entrant, so a
-    finalizer that parses in the same thread cannot deadlock.
-    """
-    if sys.version_info >= (3, 13) or getattr(ast.parse, "_discover_locked", False):
-        return
-    original = ast.parse
-
-    def parse(*args: Any, **kwargs: Any) -> Any:
-        with _ast_lock:
-            return original(*args, **kwargs)
-
-    parse._discover_locked = True  # type: ignore[attr-defined]
-    parse.__doc__ = original.__doc__
-    ast.parse = parse
 
 
 class _QuietWhenLost(logging.Filter):

@@ -25,6 +25,7 @@ from importlib import metadata
 
 from distributed import WorkerPlugin, get_worker
 
+from discover.executors.astlock import serialise_ast_parse
 from discover.executors.wire import WIRE_VERSION, encode_outcome, encode_report
 from evaluators.base import CandidateSpec
 from sandbox import Limits, PayloadSet, SandboxPool
@@ -66,6 +67,7 @@ def _threads() -> int:
 
 def worker_pool(isolation: str, limits: Limits) -> SandboxPool:
     """This process's sandbox pool for ``isolation`` and ``limits``, started on first use."""
+    serialise_ast_parse()  # the pool pre-checks candidates in several Dask threads
     key = (isolation, limits)
     with _lock:
         pool = _pools.get(key)

@@ -28,7 +28,7 @@ from tests.discover.run_history import portable_history
 
 pytestmark = pytest.mark.slow
 
-BUDGET = 16
+BUDGET = 12
 
 
 def _start_run(config: RunConfig, path: Path) -> subprocess.Popen[str]:
