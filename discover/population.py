@@ -4,16 +4,20 @@ How parents are chosen (see :mod:`discover.islands` for one island):
 
 * :meth:`Population.choose_island` picks a non-empty island uniformly;
 * :meth:`Population.sample_parents` draws ``k`` distinct clusters of that island
-  by a softmax over their *ranks* (best cluster rank 0, worst 1) at the island's
-  temperature ``T = T0·(1 − (n mod P)/P)`` (FunSearch's cyclic schedule, ``n`` the
-  programs registered in the island), then a member of each cluster with shorter
-  code favoured; with probability ``diversity_rate`` one parent is replaced by
-  the elite of a uniformly drawn MAP-Elites cell (runtime × code size) of the
-  island.
+  with probabilities ``∝ exp(−rank / (rank_scale · T))`` (best cluster rank 0) at
+  the island's temperature ``T = T0·(1 − (n mod P)/P)`` (FunSearch's cyclic
+  schedule, ``n`` the programs registered in the island), then a member of each
+  cluster with shorter code favoured; with probability ``diversity_rate`` one
+  parent is replaced by the elite of a uniformly drawn MAP-Elites cell
+  (runtime × code size) of the island.
 
 Ranks instead of raw scores: a mean gap is heavy-tailed (a broken rule scores
 50 %, good ones 1.5 %), so raw differences give either a uniform or a one-hot
-distribution; ranks make a temperature mean the same on every problem.
+distribution; ranks make a temperature mean the same on every problem. With the
+defaults (``T0 = 0.1``, ``rank_scale = 100``) the weight halves every ~7 clusters
+at the start of a cycle and every cluster or so near its end. Ranks are not
+normalised by the number of clusters, so selection pressure does not fade as an
+island fills up with poor variants.
 
 Every ``reset_period`` registrations the weakest half of the islands (by best
 score, ties by index) is emptied and each is re-seeded with the best program of
@@ -50,8 +54,9 @@ class PopulationConfig:
     num_islands
         Number of islands.
     temperature_init, temperature_period, temperature_min
-        Cluster-sampling temperature ``max(T0·(1 − (n mod P)/P), Tmin)`` over ranks
-        normalised to [0, 1].
+        Cluster-sampling temperature ``max(T0·(1 − (n mod P)/P), Tmin)``.
+    rank_scale
+        Cluster ranks are divided by this before the softmax.
     length_temperature
         Softmax temperature over normalised code lengths within a cluster.
     signature_decimals
@@ -86,6 +91,8 @@ class PopulationConfig:
             raise ValueError("temperatures must be positive")
         if self.temperature_period < 1:
             raise ValueError("temperature_period must be >= 1")
+        if self.rank_scale <= 0:
+            raise ValueError("rank_scale must be positive")
         if self.length_temperature <= 0:
             raise ValueError("length_temperature must be positive")
         if self.reset_period < 0:

@@ -39,7 +39,7 @@ from discover.offline.rewrite import node_count, remove_dead_assignments
 from discover.offline.scale import ScaleModel
 from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
-from discover.offline.vocabulary import Vocabulary
+from discover.offline.vocabulary import Feature, Vocabulary
 from evaluators.base import CandidateSpec
 
 _PLANS: dict[Operator, tuple[tuple[m.Mutation, float], ...]] = {
@@ -104,9 +104,13 @@ class OfflineEngine:
         self.rng = rng
         self.config = config or EngineConfig()
         self.vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
+        self._violation_limit = 0
+        self._facts: dict[str, tuple[str, int]] = {}
+        self._contexts: dict[tuple[str, int], tuple[list[Feature], dict[str, int | None],
+                                                     ScaleModel]] = {}
 
-    def propose(self, operator: str | Operator,
-                parents: Sequence[ParentInfo]) -> Proposal:
+    def propose(self, operator: str | Operator, parents: Sequence[ParentInfo],
+                rng: np.random.Generator | None = None) -> Proposal:
         """Return a child of ``parents`` made by ``operator``.
 
         Parameters
@@ -116,6 +120,11 @@ class OfflineEngine:
         parents
             One or more parents; single-parent operators edit the first, crossover
             grafts from one parent into another (the better one receives more often).
+        rng
+            Generator for this call only (e.g. one per batch slot, for determinism
+            under parallel proposals); the engine's own generator when omitted.
+            Keeping one engine and passing generators per call keeps its caches
+            (analyses of parents, which recur) warm; results never depend on them.
 
         Returns
         -------
@@ -131,12 +140,20 @@ class OfflineEngine:
         EngineError
             No valid new child was found within ``config.max_attempts`` tries.
         """
+        if rng is not None:
+            saved, self.rng = self.rng, rng
+            try:
+                return self.propose(operator, parents)
+            finally:
+                self.rng = saved
         op = Operator(operator)
         if not parents:
             raise ValueError("propose needs at least one parent")
         for k, parent in enumerate(parents):
             self._check(parent.code, f"parent {k}")
-        seen = {normalized_hash(p.code) for p in parents}
+        seen = {self._parent_facts(p.code)[0] for p in parents}
+        # Children may not add literal coefficients on growing quantities (see .scale).
+        self._violation_limit = max(self._parent_facts(p.code)[1] for p in parents)
         for attempt in range(self.config.max_attempts):
             # After many misses (e.g. simplify on an already minimal program) widen to modify.
             effective = op if attempt < self.config.max_attempts // 8 else Operator.MODIFY
@@ -156,12 +173,13 @@ class OfflineEngine:
         sites = find_sites(tree, func, policy=self.spec.policy)
         if not sites:
             return None
-        site = sites[int(self.rng.integers(len(sites)))]
+        index = int(self.rng.integers(len(sites)))
+        site = sites[index]
         steps = self._steps(op)
         descriptions: list[str] = []
         names: list[str] = []
         for mutation in steps:
-            applied = self._apply(mutation, site, func)
+            applied = self._apply(mutation, site, func, (parents[0].code, index))
             if applied is None:
                 return None
             descriptions.append(applied[0])
@@ -178,18 +196,31 @@ class OfflineEngine:
         picks = self.rng.choice(len(plan), size=count, p=weights / weights.sum())
         return [plan[int(k)][0] for k in picks]
 
-    def _context(self, site: Site, func: ast.FunctionDef) -> m.MutationContext:
-        """Features bindable at ``site`` with their size degrees (see :mod:`.scale`)."""
-        features = self.vocabulary.eligible(site)
-        previews = {f.source: self.vocabulary.preview(f, site) for f in features}
-        model = ScaleModel(func, [p for p in previews.values() if p is not None])
-        degrees = {src: (None if p is None else model.degree(p)) for src, p in previews.items()}
+    def _context(self, site: Site, func: ast.FunctionDef,
+                 key: tuple[str, int]) -> m.MutationContext:
+        """Features bindable at ``site`` with their size degrees (see :mod:`.scale`).
+
+        The analysis of a parent's site is cached under ``key`` (parent code, site
+        index): parents are drawn again and again, and a second edit of the same
+        attempt may reuse the first analysis (degrees of names rarely change).
+        """
+        cached = self._contexts.get(key)
+        if cached is None:
+            features = self.vocabulary.eligible(site)
+            previews = {f.source: self.vocabulary.preview(f, site) for f in features}
+            model = ScaleModel(func, [p for p in previews.values() if p is not None])
+            degrees = {src: (None if p is None else model.degree(p))
+                       for src, p in previews.items()}
+            if len(self._contexts) >= 512:
+                self._contexts.clear()
+            cached = self._contexts[key] = (features, degrees, model)
+        features, degrees, model = cached
         return m.MutationContext(site, features, self.rng, model.degree, degrees)
 
-    def _apply(self, mutation: m.Mutation, site: Site,
-               func: ast.FunctionDef) -> tuple[str, str] | None:
+    def _apply(self, mutation: m.Mutation, site: Site, func: ast.FunctionDef,
+               key: tuple[str, int]) -> tuple[str, str] | None:
         """Apply one mutation and bind its names; (description, mutation name) or None."""
-        ctx = self._context(site, func)
+        ctx = self._context(site, func, key)
         desc = mutation(ctx)
         if desc is None and mutation is m.perturb_constant:
             # Nothing to tune yet: introduce a coefficient instead.
@@ -198,6 +229,25 @@ class OfflineEngine:
         if desc is None or not self.vocabulary.bind(site):
             return None
         return desc, mutation.__name__
+
+    def _parent_facts(self, code: str) -> tuple[str, int]:
+        """Normalised hash and violation count of a parent (cached: parents recur)."""
+        facts = self._facts.get(code)
+        if facts is None:
+            facts = (normalized_hash(code), self._violations(*self._parse(code)))
+            if len(self._facts) >= 512:
+                self._facts.clear()
+            self._facts[code] = facts
+        return facts
+
+    def _violations(self, tree: ast.Module, func: ast.FunctionDef) -> int:
+        """Literal coefficients on growing quantities over all sites of ``func``."""
+        total = 0
+        for site in find_sites(tree, func, policy=self.spec.policy):
+            previews = [self.vocabulary.preview(f, site) for f in self.vocabulary.eligible(site)]
+            model = ScaleModel(func, [p for p in previews if p is not None])
+            total += model.violations(site.root.get())
+        return total
 
     def _crossover(self, parents: Sequence[ParentInfo]) -> _Child | None:
         order = sorted(range(len(parents)), key=lambda k: (parents[k].score, k))
@@ -225,6 +275,8 @@ class OfflineEngine:
         _drop_docstring(func)
         if sum(node_count(s.root.get()) for s in find_sites(tree, func, policy=self.spec.policy)) \
                 > self.config.max_site_nodes:
+            return None
+        if self._violations(tree, func) > self._violation_limit:
             return None
         code = ast.unparse(tree) + "\n"
         try:

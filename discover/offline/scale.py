@@ -47,14 +47,17 @@ class ScaleModel:
         self.fixed_elements: set[str] = set()
         self.elements: dict[str, int] = {}
         self._accumulators(func)
-        exprs: list[ast.AST] = [func, *vocabulary]
-        self._assignments(func)
+        groups = [g for tree in [func, *vocabulary] for g in _groups(tree)]
+        assignments = [(node.targets[0].id, node.value) for node in ast.walk(func)
+                       if isinstance(node, ast.Assign) and len(node.targets) == 1
+                       and isinstance(node.targets[0], ast.Name)]
+        self._assign(assignments)
         # Propagate until stable: element degrees depend on names and vice versa.
         for _ in range(4):
             before = (dict(self.names), dict(self.elements))
-            for tree in exprs:
-                self._propagate(tree)
-            self._assignments(func)
+            for group in groups:
+                self._propagate(group)
+            self._assign(assignments)
             if before == (self.names, self.elements):
                 break
 
@@ -72,31 +75,19 @@ class ScaleModel:
                         self.fixed_elements.add(seq)
                         self.elements[seq] = 0
 
-    def _assignments(self, func: ast.FunctionDef) -> None:
-        for node in ast.walk(func):
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id not in self.names):
-                deg = self.degree(node.value)
+    def _assign(self, assignments: list[tuple[str, ast.expr]]) -> None:
+        for name, value in assignments:
+            if name not in self.names:
+                deg = self.degree(value)
                 if deg is not None and deg != 0:
-                    self.names[node.targets[0].id] = deg
+                    self.names[name] = deg
 
-    def _propagate(self, tree: ast.AST) -> None:
-        for node in ast.walk(tree):
-            groups: list[list[ast.expr]] = []
-            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-                groups.append([node.left, node.right])
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                  and node.func.id in ("max", "min") and len(node.args) > 1):
-                groups.append(list(node.args))
-            elif isinstance(node, ast.Compare):
-                groups.append([node.left, *node.comparators])
-            for group in groups:
-                if any(self.degree(e) == 1 for e in group):
-                    for e in group:
-                        seq = _sequence_of(e)
-                        if seq is not None and seq not in self.fixed_elements:
-                            self.elements[seq] = 1
+    def _propagate(self, group: list[ast.expr]) -> None:
+        if any(self.degree(e) == 1 for e in group):
+            for e in group:
+                seq = _sequence_of(e)
+                if seq is not None and seq not in self.fixed_elements:
+                    self.elements[seq] = 1
 
     # -- queries -------------------------------------------------------------------------
     def degree(self, node: ast.AST) -> int | None:
@@ -147,11 +138,97 @@ class ScaleModel:
         deg = self.degree(node)
         return deg is not None and deg <= 0
 
+    def violations(self, node: ast.AST) -> int:
+        """Literal coefficients on growing quantities inside ``node``.
+
+        Every arithmetic region (``+ - * /`` and unary minus) is expanded into
+        monomials over its atoms (names, element accesses, calls); a monomial whose
+        coefficient is a literal other than ±1 and whose degree is positive (e.g.
+        ``0.99·t``, ``1.03·d[j]``, ``c·x·y`` from ``x·(1 + c·y)`` with ``x`` growing and
+        ``y`` not shrinking) counts once. Arguments of calls are regions of their own.
+        """
+        count = 0
+        for region in self._regions(node):
+            for coef, deg in self._monomials(region) or ():
+                if deg is not None and deg > 0 and coef != 0 and abs(abs(coef) - 1) > 1e-9:
+                    count += 1
+        return count
+
+    def _regions(self, node: ast.AST) -> list[ast.AST]:
+        """Maximal arithmetic sub-expressions of ``node`` (including inside calls)."""
+        out: list[ast.AST] = []
+        stack = [node]
+        while stack:
+            cur = stack.pop()
+            out.append(cur)
+            stack.extend(_atoms_args(cur))
+        return out
+
+    def _monomials(self, node: ast.AST) -> list[tuple[float, int | None]] | None:
+        """(coefficient, degree) of each monomial of an arithmetic region; None if too big."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
+            return [(float(node.value), 0)]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self._monomials(node.operand)
+            return None if inner is None else [(-c, d) for c, d in inner]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            a, b = self._monomials(node.left), self._monomials(node.right)
+            if a is None or b is None:
+                return None
+            sign = -1.0 if isinstance(node.op, ast.Sub) else 1.0
+            return a + [(sign * c, d) for c, d in b]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+            a = self._monomials(node.left)
+            if isinstance(node.op, ast.Div):
+                b = self._monomials(node.right)
+                if b is not None and len(b) == 1 and b[0][0] != 0:
+                    b = [(1 / b[0][0], None if b[0][1] is None else -b[0][1])]
+                else:
+                    deg = self.degree(node.right)
+                    b = [(1.0, None if deg is None else -deg)]
+            else:
+                b = self._monomials(node.right)
+            if a is None or b is None or len(a) * len(b) > 64:
+                return None
+            return [(ca * cb, None if da is None or db is None else da + db)
+                    for ca, da in a for cb, db in b]
+        return [(1.0, self.degree(node))]
+
     def snapshot(self) -> Mapping[str, int]:
         """Known degrees (names and ``seq[]`` elements), for tests and debugging."""
         out = dict(self.names)
         out.update({f"{k}[]": v for k, v in self.elements.items()})
         return out
+
+
+def _groups(tree: ast.AST) -> list[list[ast.expr]]:
+    """Operands that are added, subtracted or compared with each other in ``tree``."""
+    out: list[list[ast.expr]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            out.append([node.left, node.right])
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("max", "min") and len(node.args) > 1):
+            out.append(list(node.args))
+        elif isinstance(node, ast.Compare):
+            out.append([node.left, *node.comparators])
+    return out
+
+
+def _atoms_args(node: ast.AST) -> list[ast.AST]:
+    """Arguments of the calls (and other non-arithmetic nodes) at the atoms of a region."""
+    if isinstance(node, ast.BinOp):
+        return [*_atoms_args(node.left), *_atoms_args(node.right)]
+    if isinstance(node, ast.UnaryOp):
+        return _atoms_args(node.operand)
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return list(node.elts)
+    if isinstance(node, ast.IfExp):
+        return [node.body, node.orelse]
+    return []
 
 
 def _sequence_of(node: ast.AST) -> str | None:

@@ -131,8 +131,15 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
     probe = [train[i] for i in probe_idx]
     probe_opt = [optima[i] for i in probe_idx]
 
+    def probe_score(values: tuple[float, ...] | list[float]) -> float:
+        if args.score == "ratio":
+            return 100 * (sum(values) / sum(probe_opt) - 1)
+        return gaps(tuple(values), probe_opt)[0]
+
     def probe_gap_of(member: Member) -> float:
-        return float(np.mean([member.signature[i] for i in probe_idx if optima[i] > 0]))
+        sig = [member.signature[i] for i in probe_idx]
+        values = [o * (1 + g / 100) if o > 0 else g for g, o in zip(sig, probe_opt, strict=True)]
+        return probe_score(values)
     mdd_seconds = baseline_runtime(train)
     hashes: set[str] = set()
     fingerprints: set[str] = set()
@@ -146,6 +153,9 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
             counts["failed:" + result.error] += 1
             return None
         mean_gap, signature = gaps(result.values, optima)
+        if args.score == "ratio":
+            # Aggregate gap 100·(ΣH/ΣOPT − 1): not dominated by tiny optima.
+            mean_gap = 100 * (sum(result.values) / sum(optima) - 1)
         ratio = result.seconds / mdd_seconds
         score = mean_gap + args.runtime_penalty * max(0.0, ratio - args.runtime_cap)
         member = Member(next_id, code, score, signature, result.seconds,
@@ -196,7 +206,7 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
             # Cascade: a child far worse than its best parent on the probe set stops here.
             limit = min(probe_gap_of(p) for p in parents) * (1 + args.probe_slack) \
                 + args.probe_slack
-            if gaps(probe_result.values, probe_opt)[0] > limit:
+            if probe_score(probe_result.values) > limit:
                 counts["probe_rejected"] += 1
                 continue
         member = evaluate(proposal.code, island)
@@ -253,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset-period", type=int, default=400)
     parser.add_argument("--runtime-cap", type=float, default=4.0)
     parser.add_argument("--runtime-penalty", type=float, default=0.5)
+    parser.add_argument("--score", choices=("gap", "ratio"), default="gap",
+                        help="training score: mean gap over OPT > 0, or 100·(ΣH/ΣOPT − 1)")
     parser.add_argument("--n200", action="store_true", help="also validate on n200.json")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import discover.offline as offline_pkg
 from discover.dedup import canonical_tree, normalized_hash
 from discover.offline import EngineError, OfflineEngine, Operator, ParentInfo, Proposal
+from discover.offline.scale import ScaleModel
 from discover.offline.sites import find_function, find_sites
 from discover.offline.vocabulary import Vocabulary
 from evaluators.base import CandidateSpec
@@ -212,3 +213,95 @@ def test_no_library_of_known_heuristics_in_the_engine() -> None:
     # exp appears only as a log-normal step size (math.exp(... * standard_normal())).
     assert source.count("exp(") == len(re.findall(r"math\.exp\([^()]*standard_normal\(\)\)",
                                                   source))
+
+
+# -- size degrees ------------------------------------------------------------------------------
+def _context(code: str) -> tuple[OfflineEngine, object]:
+    engine = OfflineEngine(SPEC, np.random.default_rng(0))
+    tree = ast.parse(code)
+    func = find_function(tree, "schedule")
+    assert func is not None
+    return engine, engine._context(find_sites(tree, func)[0], func, (code, 0))
+
+
+def test_size_degrees_are_inferred_from_the_program() -> None:
+    # In MDD, t accumulates processing times (grows with n), due dates are compared with
+    # t + p (grow with n), a single processing time does not; aggregates follow.
+    _, ctx = _context(SEED_PROGRAMS["mdd"])
+    degrees = ctx.feature_degrees  # type: ignore[attr-defined]
+    assert degrees["t"] == 1 and degrees["d[j]"] == 1 and degrees["p[j]"] == 0
+    assert degrees["p_mean"] == 0 and degrees["p_max"] == 0
+    assert degrees["p_total"] == 1 and degrees["n_left"] == 1
+    assert degrees["max(0, d[j] - t - p[j])"] == 1
+
+
+def test_scale_model_arithmetic() -> None:
+    code = ("def f(xs, ys):\n    acc = 0\n    n = len(xs)\n    tot = sum(xs)\n"
+            "    for k in range(n):\n        acc += xs[k]\n        z = max(acc, ys[k])\n"
+            "    return z\n")
+    func = find_function(ast.parse(code), "f")
+    assert func is not None
+    model = ScaleModel(func, [])
+    deg = lambda src: model.degree(ast.parse(src, mode="eval").body)  # noqa: E731
+    assert model.snapshot()["xs[]"] == 0 and model.snapshot()["ys[]"] == 1
+    assert deg("acc") == 1 and deg("n") == 1 and deg("tot") == 1
+    assert deg("xs[0] / n") == -1 and deg("acc / n") == 0 and deg("acc * ys[0]") == 2
+    assert deg("sum(xs[i] for i in range(n)) / len(xs)") == 0
+    assert deg("foo(acc)") is None and deg("xs.count(1)") is None
+    assert model.transferable(ast.parse("xs[0] / n", mode="eval").body)
+    assert not model.transferable(ast.parse("acc + 1", mode="eval").body)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_new_literals_never_scale_growing_quantities(seed: int) -> None:
+    # Tuning MDD (no literals yet) introduces a coefficient: on p[j] only, never on t or d[j].
+    engine = OfflineEngine(SPEC, np.random.default_rng(seed))
+    for _ in range(10):
+        child = engine.propose("tune", [SEEDS[2]]).code
+        assert re.search(r"[\d.]+ \* processing_times\[j\]", child), child
+        assert not re.search(r"[\d.]+ \* (t|due_dates\[j\])\b", child), child
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("max(t - 0.0138 * t + 1.17 * processing_times[j], due_dates[j])", 1),  # 0.99·t
+    ("max(t + 1.17 * processing_times[j], 1.03 * due_dates[j])", 1),  # 1.03·d
+    ("due_dates[j] * (1 + 0.002 * processing_times[j])", 1),  # hidden 0.002·d·p
+    ("due_dates[j] * (1 + 0.002 * processing_times[j] / max(t, 1))", 0),  # d·p/t: size-free
+    ("max(t + 1.49 * processing_times[j], due_dates[j]) * max(t, due_dates[j])", 0),
+    ("max(-0.79, due_dates[j] - t - 0.923 * processing_times[j])", 0),  # offsets are fine
+    ("(processing_times[j] + 2) * 3", 0),
+])
+def test_literal_coefficients_on_growing_quantities_are_counted(source: str,
+                                                                expected: int) -> None:
+    func = find_function(ast.parse(SEED_PROGRAMS["mdd"]), "schedule")
+    assert func is not None
+    model = ScaleModel(func, [])
+    assert model.violations(ast.parse(source, mode="eval").body) == expected
+
+
+def test_lineages_from_mdd_never_calibrate_to_the_training_size() -> None:
+    rng = np.random.default_rng(5)
+    engine = OfflineEngine(SPEC, rng)
+    pool = [SEEDS[2]]
+    for step in range(40):
+        op = OPERATORS[step % len(OPERATORS)]
+        parents = [pool[int(i)] for i in rng.choice(len(pool), size=min(2, len(pool)),
+                                                     replace=False)]
+        child = engine.propose(op, parents)
+        tree = ast.parse(child.code)
+        func = find_function(tree, "schedule")
+        assert func is not None
+        assert engine._violations(tree, func) == 0, child.code
+        pool.append(ParentInfo(child.code, float(step)))
+
+
+def test_per_call_generators_and_warm_caches_give_the_same_children() -> None:
+    chain = lineage(3, 12)
+    parents = [ParentInfo(chain[-1].code, 1.0), ParentInfo(chain[-2].code, 2.0)]
+    warm = OfflineEngine(SPEC, np.random.default_rng(99))
+    for op in OPERATORS:  # fill the caches with these very parents
+        warm.propose(op, parents)
+    for k, op in enumerate(OPERATORS * 2):
+        fresh = OfflineEngine(SPEC, np.random.default_rng(k)).propose(op, parents)
+        again = warm.propose(op, parents, rng=np.random.default_rng(k))
+        assert (fresh.code, fresh.idea) == (again.code, again.idea)
