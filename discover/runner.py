@@ -169,7 +169,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         proposer = _proposer(problem, config, environ, baselines)
         population = _population(config)
         if state is None:
-            snapshot = {**config.to_dict(), BASELINES_KEY: [b.snapshot() for b in baselines]}
+            # The archive URL as displayed (password hidden): no credentials in the snapshot.
+            snapshot = {**config.to_dict(), "archive": archive.url if config.archive else None,
+                        BASELINES_KEY: [b.snapshot() for b in baselines]}
             run_id = archive.create_run(problem.name, snapshot, config.seed,
                                         budget=config.budget, isolation=isolation)
         else:

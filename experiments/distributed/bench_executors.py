@@ -2,7 +2,7 @@
 
 Runs the same offline discovery (same seed, same batch size, so the very same
 programs) with ``--executor local``, ``dask-local:1`` and ``dask-local:2``,
-each into its own SQLite archive, and reports the loop's throughput: evaluated
+as separate runs of one SQLite archive, and reports the loop's throughput: evaluated
 programs per minute between the first and the last candidate (set-up —
 references, starting workers or a cluster — excluded, validation switched
 off). Every run is checked to hold the same programs as the local one.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -91,11 +92,13 @@ def main() -> None:
     args = parser.parse_args()
     rates: dict[str, list[float]] = {name: [] for name in args.executors}
     with tempfile.TemporaryDirectory(prefix="discover-bench-") as tmp:
+        # One archive for all runs: the training optima are solved once and cached.
+        archive = Path(tmp) / "bench.sqlite"
         reference = None
         for repeat in range(args.repeats):
             for name in args.executors:
-                archive = Path(tmp) / f"{name.replace(':', '_')}-{repeat}.sqlite"
                 meter = Throughput()
+                busy = os.getloadavg()[0]  # other work on the machine shares its cores
                 result = run(config(archive, args, name), callbacks=[meter])
                 history = programs(f"sqlite:///{archive}", result.run_id)
                 reference = reference or history
@@ -103,7 +106,8 @@ def main() -> None:
                     raise SystemExit(f"{name} evaluated other programs than {args.executors[0]}")
                 rates[name].append(meter.per_minute)
                 print(f"{name:>14}  repeat {repeat}: {meter.per_minute:8.1f} evaluations/min "
-                      f"({result.evaluated} evaluated)", flush=True)
+                      f"({result.evaluated} evaluated; load average {busy:.1f} before, "
+                      f"{os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores)", flush=True)
     summary = {name: statistics.median(values) for name, values in rates.items()}
     if args.json:
         print(json.dumps({"median_per_minute": summary, "runs": rates, "budget": args.budget,
