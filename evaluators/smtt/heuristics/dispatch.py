@@ -150,6 +150,10 @@ def mddc_order(p: Sequence[int], d: Sequence[int]) -> list[int]:
             mu += pf / (t + p_mean)
             mu[dead] = np.inf
             k = int(np.argmin(mu))
+            if dead[k]:
+                # Every live key is +inf (a vanished denominator): take the first live job
+                # in U's order rather than re-selecting a scheduled one.
+                k = int(np.flatnonzero(~dead)[0])
             dead[k] = True
             left -= 1
             total_p -= int(pi[k])
