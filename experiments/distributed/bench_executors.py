@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from archive import Archive, Split
 from discover.config import EvaluationConfig, LlmConfig, ModelSpec, RunConfig, SearchConfig
 from discover.events import CandidateEvaluated, Event, RunStarted
@@ -33,27 +35,59 @@ from discover.runner import run
 EXECUTORS = ("local", "dask-local:1", "dask-local:2")
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds of this process, and of all its descendants (with their reaped children)."""
+    me = psutil.Process()
+    own = me.cpu_times()
+    others = 0.0
+    for child in me.children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        others += t.user + t.system + t.children_user + t.children_system
+    return own.user + own.system, others + own.children_user + own.children_system
+
+
 class Throughput:
-    """Times the loop from its start to its last evaluated candidate."""
+    """Times the loop from its start to its last evaluated candidate, and its CPU use.
+
+    Wall throughput depends on what else the machine runs; CPU seconds per
+    evaluation do not, and give the throughput the executor reaches on idle cores.
+    """
 
     def __init__(self) -> None:
         self.started: float | None = None
         self.last: float | None = None
         self.first_evaluated = 0
         self.evaluated = 0
+        self.cpu_start = (0.0, 0.0)
+        self.cpu_last = (0.0, 0.0)
 
     def on_event(self, event: Event) -> None:
         now = time.perf_counter()
         if isinstance(event, RunStarted):
             self.started = now
             self.first_evaluated = event.evaluated
+            self.cpu_start = cpu_seconds()
         elif isinstance(event, CandidateEvaluated):
             self.last, self.evaluated = now, event.evaluated
+            self.cpu_last = cpu_seconds()
+
+    @property
+    def count(self) -> int:
+        return self.evaluated - self.first_evaluated
 
     @property
     def per_minute(self) -> float:
         assert self.started is not None and self.last is not None
-        return 60.0 * (self.evaluated - self.first_evaluated) / (self.last - self.started)
+        return 60.0 * self.count / (self.last - self.started)
+
+    @property
+    def cpu_ms(self) -> tuple[float, float]:
+        """Milliseconds of CPU per evaluation: orchestrator, and workers with their sandboxes."""
+        return (1e3 * (self.cpu_last[0] - self.cpu_start[0]) / self.count,
+                1e3 * (self.cpu_last[1] - self.cpu_start[1]) / self.count)
 
 
 def programs(url: str, run_id: int) -> list[tuple[str, float | None]]:
@@ -91,6 +125,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     rates: dict[str, list[float]] = {name: [] for name in args.executors}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in args.executors}
     with tempfile.TemporaryDirectory(prefix="discover-bench-") as tmp:
         # One archive for all runs: the training optima are solved once and cached.
         archive = Path(tmp) / "bench.sqlite"
@@ -105,21 +140,44 @@ def main() -> None:
                 if history != reference:
                     raise SystemExit(f"{name} evaluated other programs than {args.executors[0]}")
                 rates[name].append(meter.per_minute)
-                print(f"{name:>14}  repeat {repeat}: {meter.per_minute:8.1f} evaluations/min "
-                      f"({result.evaluated} evaluated; load average {busy:.1f} before, "
-                      f"{os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores)", flush=True)
+                orchestrator, workers = meter.cpu_ms
+                cpu[name].append(meter.cpu_ms)
+                print(f"{name:>14}  repeat {repeat}: {meter.per_minute:8.1f} evaluations/min; "
+                      f"CPU per evaluation {orchestrator:6.1f} ms orchestrator, {workers:6.1f} ms "
+                      f"workers (load average {busy:.1f} before, {os.getloadavg()[0]:.1f} "
+                      f"after, {os.cpu_count()} cores)", flush=True)
     summary = {name: statistics.median(values) for name, values in rates.items()}
+    cores = os.cpu_count() or 1
+    bounds = {name: idle_bound(name, args.in_flight, cpu[name], cores) for name in cpu}
     if args.json:
-        print(json.dumps({"median_per_minute": summary, "runs": rates, "budget": args.budget,
+        print(json.dumps({"median_per_minute": summary, "runs": rates, "cpu_ms": cpu,
+                          "idle_bound_per_minute": bounds, "budget": args.budget,
                           "train_n": args.train_n, "instances": 20 * args.per_class}))
         return
-    print(f"\nmedian evaluations per minute (budget {args.budget}, {20 * args.per_class} "
-          f"training instances of {args.train_n} jobs, {args.in_flight} in flight):")
+    print(f"\nevaluations per minute (budget {args.budget}, {20 * args.per_class} training "
+          f"instances of {args.train_n} jobs, {args.in_flight} in flight), measured median "
+          f"and the bound on {cores} idle cores from the measured CPU per evaluation:")
     for name, value in summary.items():
-        print(f"  {name:>14}: {value:8.1f}")
+        print(f"  {name:>14}: {value:8.1f} measured, {bounds[name]:8.1f} idle-core bound")
     if "dask-local:1" in summary and "dask-local:2" in summary:
         print(f"  dask-local:2 / dask-local:1 = "
-              f"{summary['dask-local:2'] / summary['dask-local:1']:.2f}")
+              f"{summary['dask-local:2'] / summary['dask-local:1']:.2f} measured, "
+              f"{bounds['dask-local:2'] / bounds['dask-local:1']:.2f} idle-core bound")
+
+
+def idle_bound(name: str, in_flight: int, cpu_ms: list[tuple[float, float]],
+               cores: int) -> float:
+    """Evaluations per minute the CPU costs allow on idle cores.
+
+    The sandboxes of N single-threaded workers use at most N cores (a local
+    pool: ``in_flight`` processes), the orchestrator's loop at most one, and
+    everything together at most ``cores``.
+    """
+    orchestrator = statistics.median(o for o, _ in cpu_ms)
+    workers = statistics.median(w for _, w in cpu_ms)
+    parallel = int(name.split(":")[1]) if name.startswith("dask-local:") else in_flight
+    return 60e3 * min(min(parallel, cores) / workers, 1.0 / orchestrator,
+                      cores / (orchestrator + workers))
 
 
 if __name__ == "__main__":
