@@ -10,9 +10,11 @@ calls) is committed in one transaction before the next batch starts.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,8 +96,42 @@ def member_of(program_id: int, code: str, result: CascadeResult, island: int | N
                   code_size=len(code), island=island)
 
 
+@dataclass(frozen=True)
+class _Work:
+    """What a slot's thread produced: the candidate, its code hash and the cascade's verdict.
+
+    ``result`` is ``None`` when the code was not evaluated (no code, or the same
+    code as a recorded program or an earlier slot), a behaviour fingerprint when
+    the probe matched a known behaviour, else the cascade result.
+    """
+
+    candidate: Candidate
+    code_hash: str | None
+    result: CascadeResult | str | None
+
+
+@dataclass
+class _Slot:
+    """A proposal in flight: its sequence number, island and pending work."""
+
+    index: int
+    island: int
+    work: Future[_Work] | None
+    """``None`` for slots replayed from the archive on resume."""
+
+
 class SearchLoop:
-    """Runs batches until the budget, the time limit or an error stops it."""
+    """A pipeline of proposals and evaluations, recorded strictly in proposal order.
+
+    Up to ``in_flight`` candidates are proposed and evaluated concurrently. Slot
+    ``i`` is proposed right after slot ``i - in_flight`` is recorded, from the
+    population as it stands then, with a generator derived from ``(seed, i)``;
+    results are recorded in slot order. Every decision therefore depends only
+    on the records before it, never on timing: the same seed gives the same
+    programs, and a resumed run replays the archive through the same proposal
+    points. Workers stay busy while the orchestrator records and proposes, and
+    a slow candidate holds up recording but not the other slots in flight.
+    """
 
     def __init__(self, problem: Problem[object], config: RunConfig, archive: Archive,
                  run_id: int, pool: SandboxPool, proposer: Proposer, population: Population,
@@ -116,13 +152,15 @@ class SearchLoop:
         self.operators = [op for op, w in weights.items() if w > 0]
         total = sum(weights[op] for op in self.operators)
         self.op_probs = [weights[op] / total for op in self.operators]
-        self.batch_size = config.workers if config.llm.offline else max(
-            config.workers, config.llm.concurrency)
-        self._executor = ThreadPoolExecutor(max_workers=max(self.batch_size, 1),
-                                            thread_name_prefix="discover-eval")
+        self.in_flight = in_flight(config)
+        self._pending: deque[_Slot] = deque()
+        self._claims: dict[str, int] = {}
+        self._claims_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=self.in_flight,
+                                            thread_name_prefix="discover-slot")
 
     def close(self) -> None:
-        """Stop the evaluation threads."""
+        """Stop the slot threads (work still in flight is abandoned)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- evaluation ---------------------------------------------------------------------------
@@ -132,13 +170,42 @@ class SearchLoop:
                            runtime_limit=self.runtime_limit,
                            is_known_behaviour=lambda h: h in self.state.by_behaviour)
 
-    def evaluate_many(self, codes: Sequence[str | None]) -> list[CascadeResult | str | None]:
-        """Run the cascade on several programs at once (results in input order)."""
-        futures = [self._executor.submit(self._evaluate, c) if c is not None else None
-                   for c in codes]
-        return [f.result() if f is not None else None for f in futures]
+    def _work(self, index: int, candidate: Candidate | None, operator: str,
+              parents: Sequence[Member], rng: np.random.Generator | None) -> _Work:
+        """Propose (unless given) and evaluate one slot; runs in a slot thread."""
+        if candidate is None:
+            assert rng is not None
+            candidate = self.proposer.propose(operator, parents, rng)
+        if candidate.code is None:
+            return _Work(candidate, None, None)
+        code_hash = _safe_hash(candidate.code)
+        with self._claims_lock:
+            owner = self._claims.setdefault(code_hash, index)
+        # Evaluating the same code twice is wasted: an earlier slot or a recorded
+        # program has it. (Recording decides duplicates again, in slot order.)
+        if owner < index or code_hash in self.state.by_code:
+            return _Work(candidate, code_hash, None)
+        return _Work(candidate, code_hash, self._evaluate(candidate.code))
 
     # -- recording ----------------------------------------------------------------------------
+    def _classify(self, work: _Work) -> Outcome:
+        """Decide, in slot order, whether a slot's candidate is new or a duplicate."""
+        cand, code_hash, result = work.candidate, work.code_hash, work.result
+        if cand.code is None:
+            return Outcome(cand, None, None, None)
+        assert code_hash is not None
+        original = self.state.by_code.get(code_hash)
+        if original is not None:
+            return Outcome(cand, code_hash, original, None)
+        if result is None:  # skipped for a slot that was then recorded under another hash
+            result = self._evaluate(cand.code)
+        behaviour = result if isinstance(result, str) else result.behaviour_hash
+        if behaviour is not None and behaviour in self.state.by_behaviour:
+            return Outcome(cand, code_hash, self.state.by_behaviour[behaviour], None,
+                           behaviour_hash=behaviour)
+        assert not isinstance(result, str)
+        return Outcome(cand, code_hash, None, result)
+
     def record(self, outcome: Outcome, island: int, generation: int) -> int | None:
         """Commit one candidate (and register it); returns its program id."""
         cand = outcome.candidate
@@ -150,10 +217,6 @@ class SearchLoop:
         role = roles.get(cand.operator, EdgeRole.MUTATION)
         parents = [Parent(pid, role) for pid in dict.fromkeys(cand.parents)]
         result = outcome.result
-        duplicate_of = outcome.duplicate_of
-        if duplicate_of is None and result is None and outcome.behaviour_hash is None:
-            # Same code as an earlier slot of this batch, which is recorded by now.
-            duplicate_of = self._original_of(outcome.code_hash)
         behaviour = result.behaviour_hash if result is not None else outcome.behaviour_hash
         program = Program(code=cand.code, operator=cand.operator, island=island,
                           generation=generation, idea=cand.idea,
@@ -161,8 +224,8 @@ class SearchLoop:
         evaluations = [result.evaluation] if result is not None else []
         program_id = self.archive.record_candidate(
             self.run_id, program, parents=parents, evaluations=evaluations,
-            model_calls=cand.model_calls, duplicate_of=duplicate_of)
-        self._index(program_id, program, duplicate_of, result)
+            model_calls=cand.model_calls, duplicate_of=outcome.duplicate_of)
+        self._index(program_id, program, outcome.duplicate_of, result)
         if result is not None and result.ok:
             self.population.register(member_of(program_id, cand.code, result,
                                                None if cand.operator == "seed" else island))
@@ -183,87 +246,108 @@ class SearchLoop:
             s.train_scores[program_id] = result.score
             s.note_best(program_id, result.score)
 
-    def restore(self, programs: Sequence[ProgramState]) -> None:
-        """Rebuild counters, dedup indexes and the population from archived programs."""
-        for ps in programs:
-            ev = ps.evaluations.get(Split.TRAIN)
-            self.state.codes[ps.id] = ps.program.code
-            if ps.duplicate_of is not None:
-                self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
-                continue
-            self.state.evaluated += 1
-            self.state.by_code.setdefault(ps.program.code_hash, ps.id)
-            if ps.program.behaviour_hash:
-                self.state.by_behaviour.setdefault(ps.program.behaviour_hash, ps.id)
-            if ev is not None and ev.status.value == "ok" and ev.score is not None:
-                self.state.train_scores[ps.id] = ev.score
-                self.state.note_best(ps.id, ev.score)
-                signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance)
-                island = None if ps.program.operator == "seed" else ps.program.island
-                self.population.register(Member(
-                    program_id=ps.id, code=ps.program.code, score=ev.score,
-                    signature=signature, runtime=1e-4 * 4.0 ** loop_depth(ps.program.code),
-                    code_size=len(ps.program.code), island=island))
-        gens = [ps.program.generation for ps in programs]
-        self.state.batch = max(gens, default=0)
+    def _release(self, work: _Work, index: int) -> None:
+        if work.code_hash is not None:
+            with self._claims_lock:
+                if self._claims.get(work.code_hash) == index:
+                    del self._claims[work.code_hash]
 
-    # -- one batch ----------------------------------------------------------------------------
-    def run_batch(self, remaining: int) -> None:
-        """Propose, dedup, evaluate and record one batch of at most ``remaining`` programs."""
-        self.state.batch += 1
-        b = self.state.batch
-        rng = batch_rng(self.config.seed, b)
-        self.population.rng = rng
-        size = min(self.batch_size, remaining)
-        plans = []
-        for _ in range(size):
+    # -- the pipeline ---------------------------------------------------------------------------
+    def _fill(self, budget: int, replayed_up_to: int = 0) -> None:
+        """Propose slots while there is room in flight and budget left.
+
+        Slots up to ``replayed_up_to`` are already in the archive (resume): they
+        take their place in the pipeline without being proposed again.
+        """
+        while (len(self._pending) < self.in_flight
+               and self.state.evaluated + len(self._pending) < budget):
+            self.state.batch += 1
+            index = self.state.batch
+            if index <= replayed_up_to:
+                self._pending.append(_Slot(index, -1, None))
+                continue
+            rng = batch_rng(self.config.seed, index)
+            self.population.rng = rng
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
-            plans.append((island, op, parents))
-        futures = [self._executor.submit(self.proposer.propose, op, parents,
-                                         batch_rng(self.config.seed, b, slot))
-                   for slot, (_, op, parents) in enumerate(plans)]
-        candidates = [f.result() for f in futures]
+            future = self._executor.submit(self._work, index, None, op, parents,
+                                           batch_rng(self.config.seed, index, 0))
+            self._pending.append(_Slot(index, island, future))
+
+    def advance(self, budget: int) -> bool:
+        """Record the next slot in order, proposing as room frees up.
+
+        Returns
+        -------
+        bool
+            False when nothing is left to record (the budget is met).
+        """
+        self._fill(budget)
+        if not self._pending:
+            return False
+        slot = self._pending.popleft()
+        assert slot.work is not None
+        work = slot.work.result()
         side = self.proposer.side_calls()
         if side:
             self.archive.record_model_calls(self.run_id, side)
-        outcomes = self._dedup_and_evaluate(candidates)
-        for (island, _, _), outcome in zip(plans, outcomes, strict=True):
-            program_id = self.record(outcome, island, b)
-            self._report(outcome, program_id)
+        outcome = self._classify(work)
+        program_id = self.record(outcome, slot.island, slot.index)
+        self._release(work, slot.index)
+        self._report(outcome, program_id)
+        # Proposals follow the record immediately: the next slot sees exactly the
+        # records before it, whatever the timing.
+        self._fill(budget)
+        return True
 
-    def _dedup_and_evaluate(self, candidates: Sequence[Candidate]) -> list[Outcome]:
-        hashes: list[str | None] = []
-        todo: list[str | None] = []
-        seen_in_batch: dict[str, int] = {}
-        for k, cand in enumerate(candidates):
-            h = _safe_hash(cand.code) if cand.code is not None else None
-            hashes.append(h)
-            fresh = h is not None and h not in self.state.by_code and h not in seen_in_batch
-            if fresh and h is not None:
-                seen_in_batch[h] = k
-            todo.append(cand.code if fresh else None)
-        results = self.evaluate_many(todo)
-        outcomes = []
-        for cand, h, result in zip(candidates, hashes, results, strict=True):
-            if cand.code is None:
-                outcomes.append(Outcome(cand, None, None, None))
-            elif result is None:
-                # Same normalised code as an archived program (or an earlier slot).
-                outcomes.append(Outcome(cand, h, self._original_of(h), None))
-            elif isinstance(result, str):
-                outcomes.append(Outcome(cand, h, self.state.by_behaviour.get(result), None,
-                                        behaviour_hash=result))
-            else:
-                outcomes.append(Outcome(cand, h, None, result))
-        return outcomes
+    def drain(self) -> None:
+        """Record every slot still in flight (when the run stops early, e.g. on its time limit)."""
+        while self._pending:
+            self.advance(0)
 
-    def _original_of(self, code_hash: str | None) -> int | None:
-        if code_hash is None:
-            return None
-        # An earlier slot of this batch has been recorded by the time this one is.
-        return self.state.by_code.get(code_hash)
+    def restore(self, programs: Sequence[ProgramState], budget: int) -> None:
+        """Rebuild counters, dedup indexes, population and pipeline from archived programs.
+
+        The archive is replayed in record order through the same proposal points
+        as the original run, so the slots that were in flight when it stopped
+        are proposed again from the very population they were proposed from.
+        """
+        ordered = sorted(programs, key=lambda ps: ps.id)
+        last = max((ps.program.generation for ps in ordered), default=0)
+        filled = False
+        for ps in ordered:
+            generation = ps.program.generation
+            if generation > 0 and not filled:
+                self._fill(budget, replayed_up_to=last)
+                filled = True
+            while self._pending and self._pending[0].index <= generation:
+                self._pending.popleft()  # recorded now, or a slot that produced no code
+            self._restore_one(ps)
+            if filled:
+                self._fill(budget, replayed_up_to=last)
+        if not filled:
+            self._fill(budget, replayed_up_to=last)
+
+    def _restore_one(self, ps: ProgramState) -> None:
+        ev = ps.evaluations.get(Split.TRAIN)
+        self.state.codes[ps.id] = ps.program.code
+        if ps.duplicate_of is not None:
+            self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
+            return
+        self.state.evaluated += 1
+        self.state.by_code.setdefault(ps.program.code_hash, ps.id)
+        if ps.program.behaviour_hash:
+            self.state.by_behaviour.setdefault(ps.program.behaviour_hash, ps.id)
+        if ev is not None and ev.status.value == "ok" and ev.score is not None:
+            self.state.train_scores[ps.id] = ev.score
+            self.state.note_best(ps.id, ev.score)
+            signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance)
+            island = None if ps.program.operator == "seed" else ps.program.island
+            self.population.register(Member(
+                program_id=ps.id, code=ps.program.code, score=ev.score,
+                signature=signature, runtime=1e-4 * 4.0 ** loop_depth(ps.program.code),
+                code_size=len(ps.program.code), island=island))
 
     def _report(self, outcome: Outcome, program_id: int | None) -> None:
         cand = outcome.candidate
@@ -291,17 +375,32 @@ class SearchLoop:
                           "working program (duplicates, failures or no code)")
 
     def record_seeds(self, seeds: dict[str, str]) -> None:
-        """Evaluate and record the problem's seed programs (generation 0)."""
-        names = list(seeds)
-        cands = [Candidate(seeds[n], "seed", (), "seed", idea=f"seed program: {n}")
-                 for n in names]
-        outcomes = self._dedup_and_evaluate(cands)
-        for outcome in outcomes:
+        """Evaluate (concurrently) and record the problem's seed programs (generation 0)."""
+        cands = [Candidate(code, "seed", (), "seed", idea=f"seed program: {name}")
+                 for name, code in seeds.items()]
+        futures = [self._executor.submit(self._work, -len(cands) + k, cand, "seed", (), None)
+                   for k, cand in enumerate(cands)]
+        for k, future in enumerate(futures):
+            work = future.result()
+            outcome = self._classify(work)
             program_id = self.record(outcome, 0, 0)
+            self._release(work, -len(cands) + k)
             self._report(outcome, program_id)
 
 
-def _safe_hash(code: str) -> str | None:
+def in_flight(config: RunConfig) -> int:
+    """Candidates proposed and evaluated at once (``search.in_flight``, 0: automatic).
+
+    Automatic: twice the workers, so workers stay busy while the orchestrator
+    records and proposes; with language models at least the request concurrency.
+    """
+    if config.search.in_flight > 0:
+        return config.search.in_flight
+    depth = 2 * max(config.workers, 1)
+    return depth if config.llm.offline else max(depth, config.llm.concurrency)
+
+
+def _safe_hash(code: str) -> str:
     try:
         return normalized_hash(code)
     except (SyntaxError, ValueError, RecursionError):
@@ -316,4 +415,5 @@ def elapsed_since(start: float) -> float:
     return time.monotonic() - start
 
 
-__all__ = ["MAX_STALLED", "LoopState", "ModelCall", "SearchLoop", "StopRun", "batch_rng"]
+__all__ = ["MAX_STALLED", "LoopState", "ModelCall", "SearchLoop", "StopRun", "batch_rng",
+           "in_flight"]

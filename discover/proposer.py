@@ -10,6 +10,7 @@ engine mutates ASTs. Neither evaluates anything.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,15 +93,19 @@ class OfflineProposer:
 
     def __init__(self, problem: Problem[Any]) -> None:
         self.spec = problem.candidate_spec
+        # One engine keeps its analyses of parents warm (results never depend on
+        # them); the lock serialises calls, which hold the GIL anyway.
+        self._engine = OfflineEngine(self.spec, np.random.default_rng(0))
+        self._lock = threading.Lock()
 
     def propose(self, operator: str, parents: Sequence[Member],
                 rng: np.random.Generator) -> Candidate:
-        """Mutate or cross the parents with the run's generator for this batch."""
-        engine = OfflineEngine(self.spec, rng)
+        """Mutate or cross the parents with the generator of this proposal."""
         infos = [ParentInfo(m.code, m.score) for m in parents]
         ids = tuple(m.program_id for m in parents)
         try:
-            proposal = engine.propose(operator, infos)
+            with self._lock:
+                proposal = self._engine.propose(operator, infos, rng=rng)
         except EngineError as exc:
             return Candidate(None, operator, ids, self.name, failure=str(exc))
         used = ids if operator == "crossover" else ids[:1]

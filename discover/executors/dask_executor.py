@@ -28,7 +28,8 @@ from discover.executors.remote import PLUGIN_NAME, SandboxPlugin
 from discover.executors.spec import ExecutorKind, ExecutorSpec
 from sandbox import Limits, SandboxPool
 
-_CLIENT_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm")
+_CLIENT_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm",
+                   "distributed.batched")
 
 
 class _QuietWhenLost(logging.Filter):

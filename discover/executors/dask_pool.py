@@ -21,15 +21,19 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import statistics
 import threading
 import time
 import uuid
 import warnings
-from concurrent.futures import Future
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from distributed import Client
 from distributed import Future as DaskFuture
+from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from discover.executors import remote
@@ -52,6 +56,23 @@ from sandbox import (
 
 DISCONNECTED_GRACE = 10.0
 """Seconds an evaluation may wait on a client that is reconnecting before it is declared lost."""
+WATCH_INTERVAL = 0.5
+"""Seconds between the watchdog's looks at the cluster (health, stragglers)."""
+
+
+@dataclass
+class _Task:
+    """One evaluation asked for by the caller, and the Dask tasks running it (a straggler
+    gets a second, speculative copy on another worker; the first result wins)."""
+
+    future: Future[Outcome]
+    request: remote.SandboxRequest
+    count: int
+    keys: list[str] = field(default_factory=list)
+    dask_futures: list[DaskFuture] = field(default_factory=list)
+    processing_since: float | None = None
+    finished_at: float | None = None
+    speculated: bool = False
 
 
 class RemoteSandboxPool(SandboxPool):
@@ -70,10 +91,15 @@ class RemoteSandboxPool(SandboxPool):
         they fail with :class:`ExecutorLost`.
     start_timeout
         Seconds the workers may take to start their sandboxes.
+    speculate_after
+        An evaluation running this many seconds, and four times longer than the
+        median evaluation, is started again on another worker (a slow or stuck
+        worker must not stall the loop); ``None`` switches this off.
     """
 
     def __init__(self, client: Client, isolation: str = "auto", limits: Limits | None = None,
-                 *, no_worker_timeout: float = 120.0, start_timeout: float = 120.0) -> None:
+                 *, no_worker_timeout: float = 120.0, start_timeout: float = 120.0,
+                 speculate_after: float | None = 5.0) -> None:
         # The base class's local worker machinery is never started; only its
         # validated settings (isolation, limits) and its interface are used.
         super().__init__(workers=1, isolation=isolation, limits=limits,  # type: ignore[arg-type]
@@ -81,8 +107,16 @@ class RemoteSandboxPool(SandboxPool):
         self._client = client
         self.address = str(client.scheduler.address if client.scheduler is not None else "?")
         self.no_worker_timeout = no_worker_timeout
-        self._pending: dict[str, tuple[Future[Outcome], DaskFuture, int]] = {}
+        self._pending: dict[str, _Task] = {}
+        """Running Dask tasks by key (a speculated evaluation has two keys)."""
         self._pending_lock = threading.Lock()
+        self.speculate_after = speculate_after
+        self._durations: deque[float] = deque(maxlen=64)
+        self.speculated = 0
+        """How many evaluations were started a second time on another worker."""
+        # Results are fetched off Dask's single callback thread: a fetch from a frozen
+        # worker blocks until the scheduler gives up on it, and must not block the others.
+        self._fetchers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dask-fetch")
         self._lost: str | None = None
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -188,31 +222,78 @@ class RemoteSandboxPool(SandboxPool):
             return future
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
                                         self.isolation, self.limits)
-        key = f"discover-eval-{uuid.uuid4().hex}"
-        dask_future = self._client.submit(remote.evaluate_request, request, key=key, pure=False)
-        with self._pending_lock:
-            self._pending[key] = (future, dask_future, pset.count)
-        dask_future.add_done_callback(self._complete)
+        self._launch(_Task(future, request, pset.count))
         return future
+
+    def _launch(self, task: _Task, workers: list[str] | None = None) -> None:
+        """Start (a copy of) ``task`` on the cluster, optionally on given workers only."""
+        key = f"discover-eval-{uuid.uuid4().hex}"
+        placement: dict[str, Any] = {} if workers is None else {
+            "workers": workers, "allow_other_workers": False}
+        dask_future = self._client.submit(remote.evaluate_request, task.request, key=key,
+                                          pure=False, **placement)
+        with self._pending_lock:
+            task.keys.append(key)
+            task.dask_futures.append(dask_future)
+            self._pending[key] = task
+        dask_future.add_done_callback(self._complete)
 
     def _complete(self, dask_future: DaskFuture) -> None:
         """Runs on Dask's callback thread when a task ends, however it ended."""
+        key = str(dask_future.key)
         with self._pending_lock:
-            entry = self._pending.pop(str(dask_future.key), None)
-        if entry is None:  # already failed by the watchdog or close()
-            return
-        future, _, count = entry
+            task = self._pending.get(key)
+            if task is None or task.future.done():  # failed by the watchdog/close(), or lost
+                self._pending.pop(key, None)
+                return
+        if dask_future.status == "finished":
+            task.finished_at = time.monotonic()
         try:
-            outcome = self._outcome_of(dask_future, count)
+            self._fetchers.submit(self._finish, key, task, dask_future)
+        except RuntimeError:  # closing
+            self._settle(task, exception=ExecutorError("the remote sandbox pool was closed"))
+
+    def _finish(self, key: str, task: _Task, dask_future: DaskFuture) -> None:
+        """Fetch and decode one copy's result; the first good one completes the caller."""
+        try:
+            outcome = self._outcome_of(dask_future, task.count)
         except BaseException as exc:  # every path must complete the caller's future
-            future.set_exception(exc)
+            with self._pending_lock:
+                self._pending.pop(key, None)
+                siblings = [k for k in task.keys if k in self._pending]
+            if siblings and not isinstance(exc, ExecutorLost):
+                return  # the other copy still runs and decides
+            self._settle(task, exception=exc)
         else:
-            future.set_result(outcome)
+            with self._pending_lock:
+                self._pending.pop(key, None)
+            self._durations.append(outcome.total_seconds)
+            self._settle(task, outcome=outcome)
+
+    def _settle(self, task: _Task, outcome: Outcome | None = None,
+                exception: BaseException | None = None) -> None:
+        """Complete the caller's future once, and cancel any copy still running."""
+        with self._pending_lock:
+            if task.future.done():
+                return
+            if exception is not None:
+                task.future.set_exception(exception)
+            else:
+                task.future.set_result(outcome)  # type: ignore[arg-type]
+            others = [f for k, f in zip(task.keys, task.dask_futures, strict=True)
+                      if self._pending.pop(k, None) is not None]
+        for other in others:
+            with contextlib.suppress(Exception):
+                other.cancel()
 
     def _outcome_of(self, dask_future: DaskFuture, count: int) -> Outcome:
         status = dask_future.status
         if status == "finished":
-            reply = dask_future.result()
+            try:
+                reply = dask_future.result()
+            except (CommClosedError, OSError) as exc:  # the scheduler went away meanwhile
+                self._declare_lost(f"lost the connection to the Dask scheduler ({exc})")
+                raise ExecutorLost(self._lost or "lost") from None
             # Bounded by the sandbox's own output cap (JSON costs ~3x the packed frames).
             cap = 4 * self.limits.max_output_bytes + 4 * self.limits.max_stdout_bytes + 2**20
             try:
@@ -244,7 +325,7 @@ class RemoteSandboxPool(SandboxPool):
     def _watch(self) -> None:
         """Fail waiting evaluations when the client cannot reach a working cluster."""
         unhealthy_since: float | None = None
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(WATCH_INTERVAL):
             with self._pending_lock:
                 waiting = bool(self._pending)
             if not waiting:
@@ -253,6 +334,8 @@ class RemoteSandboxPool(SandboxPool):
             problem, patience = self._health()
             if problem is None:
                 unhealthy_since = None
+                with contextlib.suppress(Exception):  # best effort: the next look retries
+                    self._speculate()
                 continue
             now = time.monotonic()
             unhealthy_since = unhealthy_since if unhealthy_since is not None else now
@@ -275,15 +358,57 @@ class RemoteSandboxPool(SandboxPool):
                     "scheduler", self.no_worker_timeout)
         return None, 0.0
 
+    def _speculate(self) -> None:
+        """Start a second copy of evaluations stuck on one worker far beyond the usual time.
+
+        Tasks are idempotent and the first copy to finish completes the caller's
+        future (the other is cancelled), so nothing is recorded twice.
+        """
+        if self.speculate_after is None:
+            return
+        with self._pending_lock:
+            tasks = {id(t): t for t in self._pending.values() if not t.speculated}
+        if not tasks:
+            return
+        processing = self._client.processing()
+        if len(processing) < 2:
+            return
+        where = {str(k): w for w, keys in processing.items() for k in keys}
+        now = time.monotonic()
+        usual = statistics.median(self._durations) if self._durations else 0.0
+        limit = max(self.speculate_after, 4.0 * usual)
+        for task in tasks.values():
+            if task.future.done():
+                continue
+            worker = next((where[k] for k in task.keys if k in where), None)
+            if worker is not None:
+                if task.processing_since is None:
+                    task.processing_since = now
+                if now - task.processing_since <= limit:
+                    continue
+                exclude = {worker}
+            elif task.finished_at is not None and now - task.finished_at > self.speculate_after:
+                # Computed, but its result cannot be fetched from the worker holding it.
+                holders = self._client.who_has(task.dask_futures)
+                exclude = {str(w) for ws in holders.values() for w in ws}
+            else:
+                continue  # queued: waiting for a free worker is not straggling
+            others = [w for w in processing if w not in exclude]
+            if others:
+                task.speculated = True
+                self.speculated += 1
+                self._launch(task, workers=others)
+
     def _fail_pending(self, exc: BaseException) -> None:
         with self._pending_lock:
-            entries = list(self._pending.values())
+            tasks = list({id(t): t for t in self._pending.values()}.values())
             self._pending.clear()
-        for future, dask_future, _ in entries:
-            with contextlib.suppress(Exception):  # the scheduler may be unreachable
-                dask_future.cancel()
-            if not future.done():
-                future.set_exception(exc)
+        for task in tasks:
+            for dask_future in task.dask_futures:
+                with contextlib.suppress(Exception):  # the scheduler may be unreachable
+                    dask_future.cancel()
+            if not task.future.done():
+                task.future.set_exception(exc)
 
     # --------------------------------------------------------------- closing
     def close(self) -> None:
@@ -294,6 +419,7 @@ class RemoteSandboxPool(SandboxPool):
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
         self._fail_pending(ExecutorError("the remote sandbox pool was closed"))
+        self._fetchers.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
         """No local worker processes: the sandboxes live on the Dask workers."""

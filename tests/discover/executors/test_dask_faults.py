@@ -7,6 +7,7 @@ holds: nothing lost, nothing recorded twice, nothing changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,10 +55,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ..
 
 
 class WorkerKiller:
-    """After ``after`` evaluations, SIGKILLs ``victim`` while it is running an evaluation."""
+    """After ``after`` evaluations, SIGKILLs ``victim`` while it is running an evaluation
+    (or does ``strike`` to it instead)."""
 
-    def __init__(self, procs: DaskProcesses, victim: str, after: int) -> None:
+    def __init__(self, procs: DaskProcesses, victim: str, after: int,
+                 strike: Callable[[subprocess.Popen[bytes]], None] | None = None) -> None:
         self.procs, self.victim, self.after = procs, victim, after
+        self.strike = strike or procs.kill
         self.seen = 0
         self.ready = threading.Event()
         self.killed_during: str | None = None
@@ -79,7 +84,7 @@ class WorkerKiller:
                 busy = [k for k in client.processing().get(address, ())
                         if str(k).startswith("discover-eval")]
                 if busy:
-                    self.procs.kill(self.procs.workers[self.victim])
+                    self.strike(self.procs.workers[self.victim])
                     self.killed_during = str(busy[0])
                     return
                 time.sleep(0.002)
@@ -103,6 +108,44 @@ def test_a_worker_killed_mid_evaluation_loses_and_duplicates_nothing(
     finally:
         procs.close()
     assert result.status == "finished" and result.evaluated == BUDGET
+    with Archive.open(config.archive) as archive:
+        assert_consistent(archive.run_state(result.run_id), BUDGET)
+    assert portable_history(config.archive or "", result.run_id) == reference
+
+
+def test_a_stalled_worker_does_not_stall_the_run(
+        tmp_path: Path, reference: list[tuple[object, ...]]) -> None:
+    """A worker frozen mid-evaluation (SIGSTOP) keeps its task; the run must not wait for the
+    scheduler to give up on it (minutes): the straggler is re-run on the other worker."""
+    procs = DaskProcesses(tmp_path)
+    frozen: list[int] = []
+
+    def freeze(proc: subprocess.Popen[bytes]) -> None:
+        os.kill(proc.pid, signal.SIGSTOP)
+        frozen.append(proc.pid)
+
+    try:
+        procs.start_scheduler()
+        for name in ("w1", "w2"):
+            procs.add_worker(name)
+        with Client(procs.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=120)
+        staller = WorkerKiller(procs, "w1", after=6, strike=freeze)
+        config = _config(tmp_path, _dask(procs.address))
+        started = time.monotonic()
+        result = run(config, callbacks=[staller])
+        elapsed = time.monotonic() - started
+        staller.thread.join(timeout=5)
+        assert staller.killed_during is not None, "the victim was never caught evaluating"
+        assert procs.workers["w1"].poll() is None  # frozen, not dead: still holding its task
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        procs.close()
+    assert result.status == "finished" and result.evaluated == BUDGET
+    # Dask itself would wait for the frozen worker's heartbeat timeout (300 s by default).
+    assert elapsed < 200, f"the run took {elapsed:.0f} s: it waited for the frozen worker"
     with Archive.open(config.archive) as archive:
         assert_consistent(archive.run_state(result.run_id), BUDGET)
     assert portable_history(config.archive or "", result.run_id) == reference
