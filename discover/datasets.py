@@ -73,15 +73,28 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     ``mapper`` solves the missing optima elsewhere (a Dask executor's
     ``map_ordered``) instead of in ``workers`` local processes.
     """
+    weighted = bool(config.train_params.get("weighted", False))
     rng = np.random.default_rng(config.train_seed)
     spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
                          params=dict(config.train_params))
     instances = problem.generate(spec, rng)
-    method = resolve_method(problem, config.reference, config.train_n,
-                            weighted=bool(config.train_params.get("weighted", False)))
+    method = resolve_method(problem, config.reference, config.train_n, weighted=weighted)
     refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
                               time_limit=config.reference_time_limit, workers=workers,
                               progress=progress, mapper=mapper)
+    if config.train_extra_n > 0:
+        # Its own generator: the small family stays the same with or without it.
+        extra = problem.generate(
+            GeneratorSpec(n=config.train_extra_n, count=config.train_extra_per_class,
+                          params=dict(config.train_params)),
+            np.random.default_rng([config.train_seed, config.train_extra_n]))
+        extra_method = resolve_method(problem, config.reference, config.train_extra_n,
+                                      weighted=weighted)
+        refs = [*refs, *compute_references(
+            problem, extra, extra_method, cache=ArchiveReferenceCache(archive),
+            time_limit=config.reference_time_limit, workers=workers, progress=progress,
+            mapper=mapper)]
+        instances = [*instances, *extra]
     not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
                    if not r.is_optimal]
     if not_optimal:
@@ -93,6 +106,33 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     probe = min(config.probe_count, len(instances))
     return TrainingSet(tuple(instances[i] for i in order),
                        tuple(refs[i].objective for i in order), probe)
+
+
+def selection_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,
+                  workers: int, progress: Callable[[int, int], None] | None = None,
+                  mapper: OrderedMap | None = None) -> ValidationSet:
+    """Generated instances of ``config.selection_n`` jobs with exact references (cache first).
+
+    The split that decides which of the best training programs are validated
+    (:mod:`discover.selection`). Empty when ``selection_n`` is 0. Like the
+    training set it is drawn from a fixed seed, so runs share its cached optima;
+    unlike the validation split it never reads a benchmark file.
+    """
+    if config.selection_n <= 0:
+        return ValidationSet((), (), ())
+    rng = np.random.default_rng(config.selection_seed)
+    spec = GeneratorSpec(n=config.selection_n, count=config.selection_per_class,
+                         params=dict(config.train_params))
+    instances = problem.generate(spec, rng)
+    method = resolve_method(problem, config.reference, config.selection_n,
+                            weighted=bool(config.train_params.get("weighted", False)))
+    refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
+                              time_limit=config.reference_time_limit, workers=workers,
+                              progress=progress, mapper=mapper)
+    # Unproven references (time-limited methods) still rank programs consistently.
+    return ValidationSet(tuple(instances), tuple(r.objective for r in refs),
+                         (f"generated n={config.selection_n} (seed {config.selection_seed}, "
+                          f"{len(instances)} instances, {method})",))
 
 
 def _interleaved(count: int, probe: int) -> list[int]:

@@ -21,7 +21,7 @@ import numpy as np
 from archive import Archive, RunStatus, Split
 from discover.cascade import archived_validation, run_cascade, validation_evaluation
 from discover.config import ModelSpec, RunConfig
-from discover.datasets import ValidationSet, training_set, validation_set
+from discover.datasets import ValidationSet, selection_set, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
 from discover.loop import SearchLoop, StopRun
@@ -29,6 +29,7 @@ from discover.population import Population, PopulationConfig
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
+from discover.selection import Selector, training_leaders
 from discover.summary import (
     SUMMARY_BASELINES,
     BaselineScore,
@@ -163,6 +164,7 @@ def run(config: RunConfig, *, resume: int | None = None,
         training = training_set(problem, config.evaluation, archive, workers=config.workers,
                                 progress=progress, mapper=executor.map_ordered)
         validation = validation_set(problem, config.evaluation.validation)
+        selector = _selector(problem, config, archive, executor, setup_progress)
         baselines = score_baselines(problem, training, validation,
                                     getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
         runtime_limit = _runtime_limit(problem, config, training, pool)
@@ -181,7 +183,7 @@ def run(config: RunConfig, *, resume: int | None = None,
                           training, emit, runtime_limit)
         stack.callback(loop.close)
         if state is not None:
-            loop.restore(state.programs, config.budget)
+            loop.restore(state.programs)
         models = tuple(m.spec for m in config.llm.models)
         emit(RunStarted(run_id, problem.name, config.budget, loop.state.evaluated, isolation,
                         models, len(training.instances), resumed=state is not None))
@@ -196,12 +198,11 @@ def run(config: RunConfig, *, resume: int | None = None,
             while loop.state.evaluated < config.budget:
                 if config.time_limit is not None and time.monotonic() - start > config.time_limit:
                     reason = f"time limit of {config.time_limit:g} s reached"
-                    loop.drain()  # what is in flight is paid for: record it
                     break
-                if not loop.advance(config.budget):
-                    break
+                loop.run_batch(config.budget - loop.state.evaluated)
                 if next_validation and loop.state.evaluated >= next_validation:
-                    _validate(problem, archive, loop, validation, pool, validated, emit, 1)
+                    _validate(problem, archive, loop, validation, pool, validated, emit, 1,
+                              selector)
                     next_validation = _next_multiple(loop.state.evaluated,
                                                      config.evaluation.validate_every)
         except KeyboardInterrupt:
@@ -217,12 +218,13 @@ def run(config: RunConfig, *, resume: int | None = None,
             archive.record_model_calls(run_id, proposer.side_calls())
         if status is not RunStatus.INTERRUPTED:
             _validate(problem, archive, loop, validation, pool, validated, emit,
-                      config.evaluation.validate_top)
+                      config.evaluation.validate_top, selector)
         archive.finish_run(run_id, status)
         best = program_scores(archive, run_id, loop.state.train_scores,
                               config.evaluation.validate_top, validation.references,
                               _reference_objectives(problem, validation,
-                                                    config.evaluation.runtime_reference))
+                                                    config.evaluation.runtime_reference),
+                              selector.scores() if selector is not None else None)
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
                            tuple(baselines), config.evaluation.runtime_reference)
@@ -264,15 +266,38 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
     return max(config.evaluation.runtime_cap * result.runtime, RUNTIME_FLOOR)
 
 
+def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, executor: Any,
+              setup_progress: Callable[[str, int, int], None] | None) -> Selector | None:
+    """The selection split's ranker, or None when the configuration has no selection split."""
+    progress = (lambda d, t: setup_progress("selection references", d, t)) \
+        if setup_progress else None
+    split = selection_set(problem, config.evaluation, archive, workers=config.workers,
+                          progress=progress, mapper=executor.map_ordered)
+    if split.empty:
+        return None
+    return Selector(problem, split, executor.pool, VALIDATION_TIME_LIMIT, config.workers,
+                    config.evaluation.selection_metric)
+
+
+def _validation_candidates(loop: SearchLoop, top: int, selector: Selector | None) -> list[int]:
+    """Which programs to validate: the selection split's leaders, else the training leaders."""
+    if selector is None:
+        return training_leaders(loop.state.train_scores, top)
+    ranked = selector.rank(loop.state.train_scores, loop.state.codes,
+                           loop.config.evaluation.selection_top)
+    return [s.program_id for s in ranked[:top]]
+
+
 def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
               validation: ValidationSet, pool: SandboxPool, validated: set[int],
-              emit: Callable[[Event], None], top: int) -> None:
+              emit: Callable[[Event], None], top: int, selector: Selector | None = None
+              ) -> None:
     if validation.empty or top <= 0:
         return
-    ranked = sorted(loop.state.train_scores.items(), key=lambda kv: (kv[1], kv[0]))[:top]
+    ranked = _validation_candidates(loop, top, selector)
     mdd = _reference_objectives(problem, validation,
                                 loop.config.evaluation.runtime_reference)
-    for program_id, _ in ranked:
+    for program_id in ranked:
         if program_id in validated:
             continue
         start = time.monotonic()

@@ -49,6 +49,10 @@ class ProgramScore:
     losses: int | None
     runtime: float | None
     """Mean seconds per validation instance (sandbox-measured)."""
+    selection_gap: float | None = None
+    """Mean gap on the selection split (:mod:`discover.selection`), when it was scored."""
+    selection_ratio: float | None = None
+    """Aggregate ratio ΣH/Σref on the selection split, when it was scored."""
 
 
 def _refs(values: Sequence[float | None]) -> list[InstanceReference]:
@@ -95,12 +99,17 @@ def wins_losses(objectives: Sequence[float | None],
 
 def program_scores(archive: Archive, run_id: int, train_scores: Mapping[int, float],
                    top: int, references: Sequence[float | None],
-                   mdd: Sequence[float] | None) -> tuple[ProgramScore, ...]:
+                   mdd: Sequence[float] | None,
+                   selection: Mapping[int, tuple[float | None, float | None]] | None = None
+                   ) -> tuple[ProgramScore, ...]:
     """The best programs: by validation gap where validated, else by training gap.
 
     ``references`` and ``mdd`` are the validation split's reference values and
-    MDD's objectives, in instance order, for the ratio and the wins/losses.
+    MDD's objectives, in instance order, for the ratio and the wins/losses;
+    ``selection`` maps programs to their selection-split (gap, ratio) (shown, not
+    ranked on: the selection split chose which programs were validated).
     """
+    selection = selection or {}
     validated = {r.summary.id: r.evaluation for r in archive.best(run_id, Split.VALIDATION,
                                                                    top=max(top, 1))}
     ranked = sorted(train_scores.items(), key=lambda kv: (kv[1], kv[0]))[: max(top, 1)]
@@ -122,7 +131,9 @@ def program_scores(archive: Archive, run_id: int, train_scores: Mapping[int, flo
         out.append(ProgramScore(
             program_id=pid, train_gap=train_scores.get(pid),
             validation_gap=ev.gap if ev is not None else None, validation_ratio=ratio,
-            wins=wins, losses=losses, runtime=runtime))
+            wins=wins, losses=losses, runtime=runtime,
+            selection_gap=selection.get(pid, (None, None))[0],
+            selection_ratio=selection.get(pid, (None, None))[1]))
     out.sort(key=lambda s: (s.validation_gap is None, s.validation_gap or 0.0,
                             s.train_gap if s.train_gap is not None else float("inf")))
     return tuple(out[: max(top, 1)])

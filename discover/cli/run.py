@@ -108,16 +108,19 @@ def _print_summary(result: RunResult) -> None:
                       f"{result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
                       f"(sandbox: {result.isolation}).")
     table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
-    for col in ("program", "train gap", "validation gap", "validation ΣH/ΣOPT",
-                "wins/losses vs rule"):
+    # The selection split's column appears only in runs that have one.
+    selection = any(p.selection_ratio is not None for p in result.best)
+    for col in ("program", "train gap", *(("selection ΣH/ΣOPT",) if selection else ()),
+                "validation gap", "validation ΣH/ΣOPT", "wins/losses vs rule"):
         table.add_column(col, justify="left" if col == "program" else "right")
     for p in result.best:
         wl = "—" if p.wins is None else f"{p.wins}/{p.losses}"
-        table.add_row(f"#{p.program_id}", fmt(p.train_gap, 3), fmt(p.validation_gap, 3),
-                      fmt(p.validation_ratio, 4), wl)
+        table.add_row(f"#{p.program_id}", fmt(p.train_gap, 3),
+                      *((fmt(p.selection_ratio, 4),) if selection else ()),
+                      fmt(p.validation_gap, 3), fmt(p.validation_ratio, 4), wl)
     for b in result.baselines:
-        table.add_row(b.name.upper(), fmt(b.train_gap, 3), fmt(b.validation_gap, 3),
-                      fmt(b.validation_ratio, 4), "")
+        table.add_row(b.name.upper(), fmt(b.train_gap, 3), *(("",) if selection else ()),
+                      fmt(b.validation_gap, 3), fmt(b.validation_ratio, 4), "")
     out_console.print(table)
     out_console.print(f"[dim]wins/losses: validation instances where a program beats / "
                       f"loses to {result.reference_rule.upper()}.[/dim]")

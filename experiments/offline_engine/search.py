@@ -73,11 +73,13 @@ class Result:
     error: str = ""
 
 
-def training_set(per_class: int, seed: int) -> tuple[list[SmttInstance], list[float]]:
-    """Generated n=20 instances and their DP optima (cached as JSON)."""
+def training_set(per_class: int, seed: int, n: int = 20) -> tuple[list[SmttInstance], list[float]]:
+    """Generated instances and their optima (DP up to 22 jobs, else B&B), cached as JSON."""
+    if n > 22:
+        return selection_set(n, per_class, seed)
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"train_n20_pc{per_class}_s{seed}.json"
-    instances = generate_classes(20, per_class, np.random.default_rng(seed))
+    path = OUT / f"train_n{n}_pc{per_class}_s{seed}.json"
+    instances = generate_classes(n, per_class, np.random.default_rng(seed))
     if path.exists():
         cached = json.loads(path.read_text())
         if cached["fingerprints"] == [i.fingerprint for i in instances]:
@@ -86,6 +88,33 @@ def training_set(per_class: int, seed: int) -> tuple[list[SmttInstance], list[fl
     path.write_text(json.dumps({"fingerprints": [i.fingerprint for i in instances],
                                 "optima": optima}))
     return instances, optima
+
+
+def selection_set(n: int, per_class: int, seed: int) -> tuple[list[SmttInstance], list[float]]:
+    """Generated instances of another size with exact optima (B&B), cached."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"select_n{n}_pc{per_class}_s{seed}.json"
+    instances = generate_classes(n, per_class, np.random.default_rng(seed))
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached["fingerprints"] == [i.fingerprint for i in instances]:
+            return instances, cached["optima"]
+    optima = [solve(inst, "exact").objective for inst in instances]
+    path.write_text(json.dumps({"fingerprints": [i.fingerprint for i in instances],
+                                "optima": optima}))
+    return instances, optima
+
+
+def reselect(members: list[Member], instances: list[SmttInstance],
+             optima: list[float]) -> tuple[Member, float]:
+    """The member with the lowest mean gap on a selection split (not the test files)."""
+    scored = []
+    for m in members:
+        result = run_program(m.code, instances)
+        if result.ok:
+            scored.append((gaps(result.values, optima)[0], m.score, m.program_id, m))
+    gap, _, _, best = min(scored, key=lambda row: row[:3])
+    return best, gap
 
 
 def run_program(code: str, instances: list[SmttInstance]) -> Result:
@@ -126,8 +155,9 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
     engine = OfflineEngine(SmttProblem.candidate_spec, rng)
     population = Population(PopulationConfig(num_islands=args.islands,
                                              reset_period=args.reset_period), rng)
-    per_class = len(train) // 20
-    probe_idx = [c * per_class + k for c in range(20) for k in range(args.probes_per_class)]
+    # Instances are stored class by class: an even stride covers every class.
+    stride = max(1, len(train) // (20 * args.probes_per_class))
+    probe_idx = list(range(0, len(train), stride))
     probe = [train[i] for i in probe_idx]
     probe_opt = [optima[i] for i in probe_idx]
 
@@ -220,11 +250,18 @@ def search(seed: int, args: argparse.Namespace, train: list[SmttInstance],
             print(f"  [{seed}] eval {evaluations}: {member.score:.4f} {proposal.idea}",
                   flush=True)
     best = population.best(1)[0]
+    # The best distinct behaviours, for re-selection on another split.
+    top: list[Member] = []
+    signatures: set[tuple[float, ...]] = set()
+    for m in population.best(len(population)):
+        if m.signature not in signatures and len(top) < args.select_top:
+            signatures.add(m.signature)
+            top.append(m)
     if args.dump:
         args.dump.write_text(json.dumps([m.to_json() for m in population.members]))
-    return {"seed": seed, "best": best, "evaluations": evaluations, "proposals": proposals,
-            "seconds": time.perf_counter() - started, "counts": dict(counts),
-            "resets": population.resets}
+    return {"seed": seed, "best": best, "top": top, "evaluations": evaluations,
+            "proposals": proposals, "seconds": time.perf_counter() - started,
+            "counts": dict(counts), "resets": population.resets}
 
 
 def validate(code: str, path: Path) -> dict[str, float]:
@@ -255,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--budget", type=int, default=2000)
     parser.add_argument("--per-class", type=int, default=10, help="training instances per class")
+    parser.add_argument("--train-n", type=int, default=20, help="jobs per training instance")
     parser.add_argument("--train-seed", type=int, default=20250)
     parser.add_argument("--probes-per-class", type=int, default=2)
     parser.add_argument("--probe-slack", type=float, default=0.5,
@@ -263,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset-period", type=int, default=400)
     parser.add_argument("--runtime-cap", type=float, default=4.0)
     parser.add_argument("--runtime-penalty", type=float, default=0.5)
+    parser.add_argument("--extra-n", type=int, default=0,
+                        help="also train on generated instances of this size (exact optima)")
+    parser.add_argument("--extra-per-class", type=int, default=1)
+    parser.add_argument("--select-n", type=int, default=0,
+                        help="re-select the winner among the top programs on generated "
+                             "instances of this size with exact optima (0: off)")
+    parser.add_argument("--select-per-class", type=int, default=5)
+    parser.add_argument("--select-top", type=int, default=20)
     parser.add_argument("--score", choices=("gap", "ratio"), default="gap",
                         help="training score: mean gap over OPT > 0, or 100·(ΣH/ΣOPT − 1)")
     parser.add_argument("--n200", action="store_true", help="also validate on n200.json")
@@ -270,14 +316,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--dump", type=Path, help="write every evaluated member here")
     args = parser.parse_args(argv)
-    train, optima = training_set(args.per_class, args.train_seed)
-    print(f"training: {len(train)} instances n=20, {sum(o > 0 for o in optima)} with OPT > 0")
+    train, optima = training_set(args.per_class, args.train_seed, args.train_n)
+    if args.extra_n:
+        # Larger generated instances with exact (B&B) optima, appended to the n=20 set.
+        extra, extra_opt = selection_set(args.extra_n, args.extra_per_class, args.train_seed + 3)
+        train, optima = train + extra, optima + extra_opt
+    print(f"training: {len(train)} instances, {sum(o > 0 for o in optima)} with OPT > 0")
     rows = []
     for seed in args.seeds:
         run = search(seed, args, train, optima)
         best = run["best"]
         assert isinstance(best, Member)
         v100 = validate(best.code, BENCH / "n100.json")
+        if args.select_n:
+            pool = run["top"]
+            assert isinstance(pool, list)
+            chosen, sel_gap = reselect(pool, *selection_set(args.select_n, args.select_per_class,
+                                                            args.train_seed + 2))
+            vsel = validate(chosen.code, BENCH / "n100.json")
+            print(f"  re-selected on generated n={args.select_n} ({sel_gap:.3f}): program "
+                  f"{chosen.program_id} train {chosen.score:.3f} | n100 gap {vsel['gap']:.3f} "
+                  f"ratio {vsel['ratio']:.4f} W/L {vsel['wins']}/{vsel['losses']} runtime "
+                  f"x{vsel['runtime_vs_mdd']:.1f}", flush=True)
+            print(chosen.code)
         row = {"seed": seed, "train_score": best.score, "n100": v100,
                **{k: run[k] for k in ("evaluations", "proposals", "seconds", "counts", "resets")},
                "code": best.code}
