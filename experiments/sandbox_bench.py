@@ -128,6 +128,23 @@ def main() -> None:
     inproc = in_process_seconds(RULE.format(k=0), payloads, 30)
     print(f"\nin-process per candidate:         {inproc * 1e3:7.2f} ms")
 
+    # The fork ahead of the request, on and off, alternated so machine load hits both alike.
+    latencies: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(3):
+        for prefork in (False, True):
+            with SandboxPool(workers=1, isolation=args.isolation,  # type: ignore[arg-type]
+                             prefork=prefork) as pool:
+                for k in range(5):
+                    assert pool.run(RULE.format(k=k), spec, pset, 10.0).ok
+                wall, _, outs = measure(
+                    pool, lambda k: pool.run(RULE.format(k=k), spec, pset, 10.0), n // 3, False)
+                assert all(o.ok for o in outs)
+                latencies[prefork].append(wall / (n // 3))
+    for prefork, values in latencies.items():
+        best = statistics.median(values)
+        print(f"latency, fork {'ahead of' if prefork else 'on'} request: {best * 1e3:6.2f} ms, "
+              f"overhead {(best - inproc) * 1e3:6.2f} ms (median of 3 alternated runs)")
+
     rows = []
     for workers in (1, 2):
         with SandboxPool(workers=workers, isolation=args.isolation) as pool:  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import faulthandler
+import fcntl
 import json
 import linecache
 import os
@@ -44,6 +45,10 @@ from sandbox.channel import (
 )
 
 CHANNEL_FD = 3
+JOB_FD = 4
+"""A pre-forked child reads its job here (see :func:`run_prepared`)."""
+SPARE_NAME = "discover-spare"
+"""Process name of a pre-forked child waiting for its job."""
 CANDIDATE_FILENAME = "<candidate>"
 CANDIDATE_MODULE = "__candidate__"
 EXIT_SETUP_FAILED = 71
@@ -134,14 +139,28 @@ def _flush() -> None:
 
 
 def _lock_down(setup: ChildSetup) -> None:
+    _detach(setup)
+    _restrict(setup)
+
+
+def _detach(setup: ChildSetup, keep_fd: int | None = None) -> None:
+    """Own session and process group; descriptors 0-3 only (and ``keep_fd`` as fd 4)."""
     os.setsid()
-    os.dup2(setup.null_fd, 0)
-    os.dup2(setup.out_fd, 1)
-    os.dup2(setup.out_fd, 2)
-    if setup.chan_fd != CHANNEL_FD:
-        os.dup2(setup.chan_fd, CHANNEL_FD)
-    os.closerange(CHANNEL_FD + 1, 1 << 16)
+    # Move the sources above the targets first, so no dup2 overwrites a source.
+    null, out, chan = (fcntl.fcntl(fd, fcntl.F_DUPFD, 16)
+                       for fd in (setup.null_fd, setup.out_fd, setup.chan_fd))
+    if keep_fd is not None:
+        os.dup2(fcntl.fcntl(keep_fd, fcntl.F_DUPFD, 16), JOB_FD)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.dup2(chan, CHANNEL_FD)
+    os.closerange(CHANNEL_FD + 1 if keep_fd is None else JOB_FD + 1, 1 << 16)
     os.chdir(setup.scratch)
+
+
+def _restrict(setup: ChildSetup) -> None:
+    """Limits, the unprivileged ids, fresh streams, fault handler, then seccomp (last)."""
     for res, soft, hard in setup.rlimits:
         _, cur_hard = resource.getrlimit(res)
         if cur_hard != resource.RLIM_INFINITY:
@@ -222,9 +241,67 @@ def run_candidate(setup: ChildSetup, job: CandidateJob) -> NoReturn:
         _finish(code)
 
 
-def _run_candidate(setup: ChildSetup, job: CandidateJob) -> int:
+def run_prepared(setup: ChildSetup, job_fd: int,
+                 resolve: Callable[[dict[str, Any]], CandidateJob | None]) -> NoReturn:
+    """A pre-forked child: detach, wait for the job on ``job_fd``, then run it as usual.
+
+    The worker forks the next child while it waits for the next request, so the
+    fork is off the candidate's critical path. Until the job arrives the child
+    runs only this trusted code; the job (a JSON header from the worker) names
+    the candidate, its payload set (already in this process's memory: the worker
+    only uses a spare that has it) and the resource limits, which are applied,
+    with the uid change and seccomp, before the candidate's code is compiled.
+    ``resolve`` maps the header to the job; ``None`` ends the child.
+    """
+    code = 0
     try:
-        _lock_down(setup)
+        _detach(setup, keep_fd=job_fd)
+        header = _read_job(JOB_FD)
+        os.close(JOB_FD)
+        job = resolve(header) if header is not None else None
+        if job is None or header is None:
+            os._exit(0)
+        rlimits = tuple((int(r), int(soft), int(hard)) for r, soft, hard in header["rlimits"])
+        setup = ChildSetup(chan_fd=CHANNEL_FD, out_fd=1, null_fd=0, scratch=setup.scratch,
+                           uid=setup.uid, gid=setup.gid, seccomp=setup.seccomp,
+                           rlimits=rlimits)
+        set_name("discover-child")
+        code = _run_candidate(setup, job, detached=True)
+    except BaseException:
+        code = 70
+    finally:
+        _finish(code)
+
+
+def set_name(name: str) -> None:
+    """The process name shown by ps and /proc (a spare is recognisable while it waits)."""
+    with open("/proc/self/comm", "w") as fh:
+        fh.write(name)
+
+
+def _read_job(fd: int) -> dict[str, Any] | None:
+    """A length-prefixed JSON object, or None at end of file (the worker discarded us)."""
+    data = bytearray()
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "little"):
+            break
+    if len(data) < 8:
+        return None
+    size = int.from_bytes(data[:8], "little")
+    value = json.loads(bytes(data[8:8 + size]))
+    return value if isinstance(value, dict) else None
+
+
+def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False) -> int:
+    try:
+        if detached:
+            _restrict(setup)
+        else:
+            _lock_down(setup)
     except BaseException as exc:
         _write(frame(FrameKind.ERROR, {"i": -1, "kind": ErrorKind.SETUP.value,
                                        "type": type(exc).__name__, "msg": str(exc)[:500]}))

@@ -168,6 +168,9 @@ class SandboxPool:
         A worker is restarted after this many evaluations or seconds.
     start_timeout
         Seconds a worker may take to start and pass its self-test.
+    prefork
+        Fork each candidate's child ahead of its request (the default), so the
+        fork is off the critical path; ``False`` forks on request.
 
     Examples
     --------
@@ -180,7 +183,7 @@ class SandboxPool:
                  disable: Collection[Layer] = (), uid: int = NOBODY, gid: int = NOBODY,
                  harness_packages: Sequence[str] = ("evaluators",),
                  max_tasks_per_worker: int = 5000, max_worker_age: float = 3600.0,
-                 start_timeout: float = 60.0) -> None:
+                 start_timeout: float = 60.0, prefork: bool = True) -> None:
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         if isolation not in ISOLATION_MODES:
@@ -195,6 +198,7 @@ class SandboxPool:
                 f"{', '.join(sorted(layer.value for layer in disable))}")
         self.workers = workers
         self.isolation = isolation
+        self.prefork = prefork
         self.limits = limits or Limits()
         self.launcher = launcher
         self.disable = frozenset(disable)
@@ -287,7 +291,8 @@ class SandboxPool:
                 continue
             self._init = {"op": "init", "uid": uid, "gid": self.gid if uid is not None else None,
                           "seccomp": Layer.SECCOMP in requested,
-                          "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch}
+                          "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch,
+                          "prefork": self.prefork}
             worker = _WorkerProcess(plan, self._init, self._tmp / "worker-0.log")
             try:
                 ready = worker.spawn(self.start_timeout)

@@ -27,10 +27,19 @@ import signal
 import sys
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox import protocol, seccomp
-from sandbox.child import CandidateJob, ChildSetup, run_candidate, run_probe
+from sandbox.child import (
+    SPARE_NAME,
+    CandidateJob,
+    ChildSetup,
+    run_candidate,
+    run_prepared,
+    run_probe,
+    set_name,
+)
 
 PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collections",
            "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
@@ -38,6 +47,21 @@ PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collec
 PR_SET_CHILD_SUBREAPER = 36
 MAX_PAYLOAD_SETS = 8
 READ_CHUNK = 1 << 16
+WORKER_NAME = "discover-worker"
+
+
+@dataclass(frozen=True)
+class _Spare:
+    """A child forked ahead of the next request, waiting for its job on ``job_w``."""
+
+    pid: int
+    chan_r: int
+    out_r: int
+    job_w: int
+    keys: frozenset[str]
+    """Payload sets in the spare's memory."""
+    modules: int
+    """``len(sys.modules)`` when it was forked (it has what was imported by then)."""
 
 
 class Worker:
@@ -50,6 +74,7 @@ class Worker:
         self.payload_sets: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.config: dict[str, Any] = {}
         self.modules_seen = 0
+        self.spare: _Spare | None = None
 
     # ------------------------------------------------------------------ setup
     def setup(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -160,25 +185,92 @@ class Worker:
         job = CandidateJob(code=header["code"], function_name=header["function"],
                            harness=harness, payloads=payloads, allowed_imports=allowed,
                            max_items=int(header["limits"]["max_output_items"]))
-        reply, channel = self._supervise(job, float(header["time_limit"]), header["limits"])
+        spare, self.spare = self.spare, None
+        if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
+                                  or not _alive(spare.pid)):
+            _discard(spare)  # forked before this batch or these modules arrived, or dead
+            spare = None
+        reply, channel = self._supervise(job, float(header["time_limit"]), header["limits"],
+                                         spare, key)
         reply["id"] = header["id"]
         return reply, channel
 
-    def _supervise(self, job: CandidateJob, time_limit: float,
-                   limits: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    def fork_spare(self) -> None:
+        """Fork the next candidate's child now, while waiting for its request.
+
+        The fork (a few milliseconds for a worker holding numpy) is then off the
+        critical path; the spare detaches and waits for its job (see
+        :func:`sandbox.child.run_prepared`). Only used when it has the job's
+        payload set and modules; otherwise it is discarded and a child forked.
+        """
+        if self.spare is not None or not self.payload_sets:
+            return
+        cfg = self.config
         chan_r, chan_w = os.pipe()
         out_r, out_w = os.pipe()
-        setup = self._child_setup(chan_w, out_w, time_limit, limits)
+        job_r, job_w = os.pipe()
+        setup = ChildSetup(chan_fd=chan_w, out_fd=out_w, null_fd=self.null_fd,
+                           scratch=cfg["scratch"], uid=cfg["uid"], gid=cfg["gid"],
+                           seccomp=bool(cfg["seccomp"]))
         sys.stderr.flush()
-        start = time.monotonic()
+        # Named before the fork, so the spare carries the name from its first moment.
+        set_name(SPARE_NAME)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             os.close(chan_r)
             os.close(out_r)
-            self.payload_sets.clear()  # other batches stay out of the child's reach
-            run_candidate(setup, job)
-        os.close(chan_w)
-        os.close(out_w)
+            os.close(job_w)
+            run_prepared(setup, job_r, self._resolve)
+        set_name(WORKER_NAME)
+        for fd in (chan_w, out_w, job_r):
+            os.close(fd)
+        self.spare = _Spare(pid, chan_r, out_r, job_w, frozenset(self.payload_sets),
+                            len(sys.modules))
+
+    def _resolve(self, header: dict[str, Any]) -> CandidateJob | None:
+        """In a spare: the job its header names, from this process's memory."""
+        payloads = self.payload_sets.get(str(header.get("payloads")))
+        harness = sys.modules.get(str(header.get("harness")))
+        if payloads is None or harness is None:
+            return None
+        self.payload_sets = OrderedDict()  # other batches stay out of the child's reach
+        return CandidateJob(code=str(header["code"]), function_name=str(header["function"]),
+                            harness=harness, payloads=payloads,
+                            allowed_imports=frozenset(header["allowed_imports"]),
+                            max_items=int(header["max_items"]))
+
+    def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
+                   spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
+        if spare is None:
+            chan_r, chan_w = os.pipe()
+            out_r, out_w = os.pipe()
+            setup = self._child_setup(chan_w, out_w, time_limit, limits)
+            sys.stderr.flush()
+            start = time.monotonic()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                os.close(chan_r)
+                os.close(out_r)
+                self.payload_sets.clear()  # other batches stay out of the child's reach
+                run_candidate(setup, job)
+            os.close(chan_w)
+            os.close(out_w)
+        else:
+            setup = self._child_setup(-1, -1, time_limit, limits)
+            pid, chan_r, out_r = spare.pid, spare.chan_r, spare.out_r
+            start = time.monotonic()
+            body = json.dumps({
+                "code": job.code, "function": job.function_name,
+                "harness": job.harness.__name__, "payloads": key,
+                "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
+                "rlimits": [list(r) for r in setup.rlimits]}).encode()
+            with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
+                _write_all(spare.job_w, len(body).to_bytes(8, "little") + body)
+            os.close(spare.job_w)
+        if self.config.get("prefork", True):
+            # The next child is forked while this one runs: on a free core the fork
+            # costs the next candidate nothing.
+            self.fork_spare()
         deadline = start + time_limit
         channel = bytearray()
         stdout = bytearray()
@@ -247,30 +339,45 @@ class Worker:
         """Kill and reap anything the child left (orphans come back to this subreaper).
 
         With seccomp the child cannot create processes, so only zombies are
-        reaped; without it, every remaining child of the worker is killed.
+        reaped; without it, every child of the worker but the spare is killed,
+        round after round (a killed orphan's own children come back too).
         """
-        if not self.config.get("seccomp"):
-            me = str(os.getpid())
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
-                    continue
+        spare = self.spare.pid if self.spare is not None else None
+        for _ in range(100):
+            killed = [] if self.config.get("seccomp") else self._kill_children(spare)
+            for pid in killed:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            while True:
                 try:
-                    with open(f"/proc/{entry}/stat") as fh:
-                        stat = fh.read()
-                except OSError:
-                    continue
-                if stat.rpartition(")")[2].split()[1] == me:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(int(entry), signal.SIGKILL)
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                if self.config.get("seccomp"):
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
                     return
-                time.sleep(0.001)  # killed orphans need a moment to become zombies
+                if pid == 0:
+                    break
+                if pid == spare and self.spare is not None:
+                    _discard(self.spare)  # the spare died (killed by a candidate)
+                    self.spare = spare = None
+            if not killed:
+                return
+
+    @staticmethod
+    def _kill_children(spare: int | None) -> list[int]:
+        me = str(os.getpid())
+        killed = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == spare:
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if stat.rpartition(")")[2].split()[1] == me:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry), signal.SIGKILL)
+                    killed.append(int(entry))
+        return killed
 
     # ------------------------------------------------------------------- loop
     def serve(self) -> None:
@@ -282,6 +389,8 @@ class Worker:
                 return
             op = message.header.get("op")
             if op == "exit":
+                if self.spare is not None:
+                    _discard(self.spare)
                 return
             if op == "init":
                 reply: dict[str, Any] = self.setup(message.header)
@@ -289,6 +398,8 @@ class Worker:
             elif op == "eval":
                 reply, channel = self.evaluate(message.header, message.blob)
                 protocol.send(self.proto_out, reply, channel)
+                if self.config.get("prefork", True):
+                    self.fork_spare()
             else:
                 protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
 
@@ -305,6 +416,32 @@ def _drain(fd: int, sink: bytearray) -> bool:
         sink += chunk
         if len(chunk) < READ_CHUNK:
             return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _alive(pid: int) -> bool:
+    """True while the child ``pid`` has not exited (it is reaped if it has)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == 0
+
+
+def _discard(spare: _Spare) -> None:
+    """Kill and reap an unused spare child."""
+    for fd in (spare.job_w, spare.chan_r, spare.out_r):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(spare.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(spare.pid, 0)
 
 
 def _kill_group(pid: int) -> None:

@@ -9,6 +9,7 @@ from evaluators.base import CandidateSpec
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import Limits, SandboxPool, evaluate
+from sandbox.child import SPARE_NAME
 
 # Everything importable: hostile candidates must be stopped by the operating-system
 # layers, not by the import list or the static pre-check.
@@ -84,13 +85,49 @@ def descendants(roots: list[int]) -> set[int]:
 
 
 def live_descendants(roots: list[int]) -> set[int]:
-    """Descendants that are not zombies."""
+    """Descendants that are not zombies, except the workers' spare children.
+
+    A worker forks the next candidate's child ahead of the request (a *spare*,
+    named ``discover-spare``, waiting for its job as the worker's own uid); it
+    is replaced after every evaluation, so it is not a process left behind. A
+    candidate's processes run as the sandbox's unprivileged uid and cannot pass
+    for one.
+    """
     live = set()
     for pid in descendants(roots):
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if state != "Z":
+        if fields[0] != "Z" and not _is_spare(pid, int(fields[1])):
             live.add(pid)
     return live
+
+
+def _is_spare(pid: int, parent: int) -> bool:
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        status = Path(f"/proc/{pid}/status").read_text()
+        parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except OSError:
+        return False
+    uid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:"))
+    # The parent must be the worker itself (``python -m sandbox.worker``), not its
+    # launcher: the worker carries the spare's name for an instant while it forks.
+    program, _, args = parent_cmd.partition(b"\0")
+    return (name == SPARE_NAME and uid == os.getuid() and b"bwrap" not in program
+            and b"sandbox.worker" in args)
+
+
+def describe_processes(pids: set[int]) -> str:
+    """Name, state, uid and parent of each process (for assertion messages)."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            lines.append(f"{pid}: gone")
+            continue
+        keep = [line for line in status if line.startswith(("Name", "State", "Uid", "PPid"))]
+        lines.append(f"{pid}: " + "; ".join(keep))
+    return "\n".join(lines)

@@ -21,6 +21,7 @@ from sandbox.scoring import payload_set
 from tests.sandbox.support import (
     HOSTILE_SPEC,
     assert_honest_scores_right,
+    describe_processes,
     live_descendants,
 )
 
@@ -190,7 +191,8 @@ def test_hostile_candidate_is_contained(case: Hostile, strict_pool: SandboxPool,
     assert_honest_scores_right(strict_pool, smtt, honest_instances)
     # No process left behind (the workers' process trees are as before).
     assert strict_pool.worker_pids() == roots
-    assert live_descendants(roots) == before
+    after = live_descendants(roots)
+    assert after == before, describe_processes(after ^ before)
     # No file created or deleted outside the scratch space.
     assert sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
     assert (victim / "keep.txt").read_text() == "keep me"
