@@ -20,13 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from discover.providers.anthropic_provider import AnthropicProvider
 from discover.providers.base import Provider
 from discover.providers.breaker import CircuitBreaker
 from discover.providers.budget import Budget
 from discover.providers.keys import resolve_api_key
 from discover.providers.managed import AttemptListener, ManagedProvider
-from discover.providers.openai_provider import OpenAIProvider
 from discover.providers.pool import ModelPool, PoolMember
 from discover.providers.pricing import PriceTable
 from discover.providers.retry import RetryPolicy
@@ -159,9 +157,15 @@ def connect(spec: ProviderSpec, *, timeout: float,
     """
     required = spec.kind is not ProviderKind.OPENAI_COMPATIBLE
     key = resolve_api_key(spec.key_variable, required=required, environ=environ)
+    # The SDKs are imported here, not at module import: they take seconds to import,
+    # which an offline run (and every other command) should not pay.
     if spec.kind is ProviderKind.ANTHROPIC:
+        from discover.providers.anthropic_provider import AnthropicProvider
+
         return AnthropicProvider(spec.name, spec.model, key, base_url=spec.base_url,
                                  timeout=timeout)
+    from discover.providers.openai_provider import OpenAIProvider
+
     return OpenAIProvider(spec.name, spec.model, key, base_url=spec.base_url, timeout=timeout,
                           legacy_max_tokens=spec.kind is ProviderKind.OPENAI_COMPATIBLE)
 
