@@ -103,6 +103,15 @@ def programs(url: str, run_id: int) -> list[tuple[str, float | None]]:
 
 def config(archive: Path, args: argparse.Namespace, executor: str) -> RunConfig:
     """An offline run that spends its time evaluating candidates."""
+    if args.defaults:
+        # What `discover run --problem smtt` evaluates (its training set and references),
+        # without the validation and selection splits, which are outside the timed span.
+        return RunConfig.for_problem("smtt").with_overrides(**{
+            "budget": args.budget, "seed": args.seed, "workers": args.in_flight,
+            "executor": executor, "archive": f"sqlite:///{archive}",
+            "llm.models": [{"spec": "offline"}], "evaluation.validation": [],
+            "evaluation.validate_top": 0, "evaluation.validate_every": 0,
+            "evaluation.selection_n": 0, "evaluation.runtime_cap": 1e4})
     evaluation = EvaluationConfig(train_n=args.train_n, train_per_class=args.per_class,
                                   probe_count=10, validation=(), validate_top=0,
                                   validate_every=0, candidate_time_limit=30.0,
@@ -126,6 +135,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--executors", nargs="+", default=list(EXECUTORS))
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--defaults", action="store_true",
+                        help="evaluate on the SMTT run defaults' training set (as `discover run "
+                             "--problem smtt`) instead of --train-n/--per-class")
     args = parser.parse_args()
     rates: dict[str, list[float]] = {name: [] for name in args.executors}
     cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in args.executors}
@@ -150,15 +162,16 @@ def main() -> None:
                       f"workers (load average {busy:.1f} before, {os.getloadavg()[0]:.1f} "
                       f"after, {os.cpu_count()} cores)", flush=True)
     summary = {name: statistics.median(values) for name, values in rates.items()}
+    used = config(Path("unused"), args, "local").evaluation
     cores = os.cpu_count() or 1
     bounds = {name: idle_bound(name, args.in_flight, cpu[name], cores) for name in cpu}
     if args.json:
         print(json.dumps({"median_per_minute": summary, "runs": rates, "cpu_ms": cpu,
                           "idle_bound_per_minute": bounds, "budget": args.budget,
-                          "train_n": args.train_n, "instances": 20 * args.per_class}))
+                          "train_n": used.train_n, "instances": 20 * used.train_per_class}))
         return
-    print(f"\nevaluations per minute (budget {args.budget}, {20 * args.per_class} training "
-          f"instances of {args.train_n} jobs, {args.in_flight} in flight), measured median "
+    print(f"\nevaluations per minute (budget {args.budget}, {20 * used.train_per_class} training "
+          f"instances of {used.train_n} jobs, {args.in_flight} workers), measured median "
           f"and the bound on {cores} idle cores from the measured CPU per evaluation:")
     for name, value in summary.items():
         print(f"  {name:>14}: {value:8.1f} measured, {bounds[name]:8.1f} idle-core bound")
