@@ -195,6 +195,9 @@ class SearchConfig:
     """Operator weights (new_idea, crossover, modify, tune, simplify)."""
     reflection_every: int = 20
     """Update the long-term reflection every this many LLM proposals (0: off)."""
+    in_flight: int = 0
+    """Candidates proposed and evaluated at once (0: twice the workers; with language
+    models at least llm.concurrency). Same seed and in_flight: same programs."""
 
     def __post_init__(self) -> None:
         if self.islands < 1:

@@ -183,7 +183,7 @@ def run(config: RunConfig, *, resume: int | None = None,
                           training, emit, runtime_limit)
         stack.callback(loop.close)
         if state is not None:
-            loop.restore(state.programs)
+            loop.restore(state.programs, config.budget)
         models = tuple(m.spec for m in config.llm.models)
         emit(RunStarted(run_id, problem.name, config.budget, loop.state.evaluated, isolation,
                         models, len(training.instances), resumed=state is not None))
@@ -198,8 +198,10 @@ def run(config: RunConfig, *, resume: int | None = None,
             while loop.state.evaluated < config.budget:
                 if config.time_limit is not None and time.monotonic() - start > config.time_limit:
                     reason = f"time limit of {config.time_limit:g} s reached"
+                    loop.drain()  # what is in flight is paid for: record it
                     break
-                loop.run_batch(config.budget - loop.state.evaluated)
+                if not loop.advance(config.budget):
+                    break
                 if next_validation and loop.state.evaluated >= next_validation:
                     _validate(problem, archive, loop, validation, pool, validated, emit, 1,
                               selector)
