@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +38,8 @@ from discover.proposer import PARENTS_NEEDED, Candidate, Proposer
 from evaluators.base import Problem
 from sandbox import SandboxPool
 
+SALVAGE_SECONDS = 30.0
+"""How long a run stopping on an error waits for the model calls still in flight."""
 MAX_STALLED = 500
 """Consecutive proposals without a new program before the run stops as stalled."""
 
@@ -288,7 +290,11 @@ class SearchLoop:
             return False
         slot = self._pending.popleft()
         assert slot.work is not None
-        work = slot.work.result()
+        try:
+            work = slot.work.result()
+        except Exception:  # not Ctrl-C: that stops at once
+            self._salvage_model_calls()
+            raise
         side = self.proposer.side_calls()
         if side:
             self.archive.record_model_calls(self.run_id, side)
@@ -300,6 +306,20 @@ class SearchLoop:
         # records before it, whatever the timing.
         self._fill(budget)
         return True
+
+    def _salvage_model_calls(self) -> None:
+        """The run is stopping on an error: archive the model calls other slots paid for.
+
+        Their programs are abandoned like any work in flight, but every call made
+        (tokens, cost, error) stays on record. Waits a bounded time for them.
+        """
+        futures = [s.work for s in self._pending if s.work is not None]
+        done, _ = wait(futures, timeout=SALVAGE_SECONDS)
+        calls = [call for f in futures if f in done and f.exception() is None
+                 for call in f.result().candidate.model_calls]
+        self._pending.clear()
+        if calls:
+            self.archive.record_model_calls(self.run_id, calls)
 
     def drain(self) -> None:
         """Record every slot still in flight (when the run stops early, e.g. on its time limit)."""

@@ -27,7 +27,7 @@ import time
 import uuid
 import warnings
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,8 +291,10 @@ class RemoteSandboxPool(SandboxPool):
         if status == "finished":
             try:
                 reply = dask_future.result()
-            except (CommClosedError, OSError) as exc:  # the scheduler went away meanwhile
-                self._declare_lost(f"lost the connection to the Dask scheduler ({exc})")
+            except (CommClosedError, OSError, CancelledError) as exc:
+                # The scheduler went away between the task's end and the fetch.
+                self._declare_lost(f"lost the connection to the Dask scheduler "
+                                   f"({type(exc).__name__})")
                 raise ExecutorLost(self._lost or "lost") from None
             # Bounded by the sandbox's own output cap (JSON costs ~3x the packed frames).
             cap = 4 * self.limits.max_output_bytes + 4 * self.limits.max_stdout_bytes + 2**20
