@@ -30,11 +30,11 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, NoReturn
 
-from sandbox import seccomp
+from sandbox import protocol, seccomp
 from sandbox.channel import (
     MEMORY_FRAME,
     ErrorKind,
@@ -256,15 +256,16 @@ def run_prepared(setup: ChildSetup, job_fd: int,
     code = 0
     try:
         _detach(setup, keep_fd=job_fd)
-        header = _read_job(JOB_FD)
+        try:
+            header = protocol.receive(JOB_FD).header
+        except protocol.ProtocolError:  # closed unused: the worker discarded this spare
+            os._exit(0)
         os.close(JOB_FD)
-        job = resolve(header) if header is not None else None
-        if job is None or header is None:
+        job = resolve(header)
+        if job is None:
             os._exit(0)
         rlimits = tuple((int(r), int(soft), int(hard)) for r, soft, hard in header["rlimits"])
-        setup = ChildSetup(chan_fd=CHANNEL_FD, out_fd=1, null_fd=0, scratch=setup.scratch,
-                           uid=setup.uid, gid=setup.gid, seccomp=setup.seccomp,
-                           rlimits=rlimits)
+        setup = replace(setup, chan_fd=CHANNEL_FD, out_fd=1, null_fd=0, rlimits=rlimits)
         set_name("discover-child")
         code = _run_candidate(setup, job, detached=True)
     except BaseException:
@@ -277,23 +278,6 @@ def set_name(name: str) -> None:
     """The process name shown by ps and /proc (a spare is recognisable while it waits)."""
     with open("/proc/self/comm", "w") as fh:
         fh.write(name)
-
-
-def _read_job(fd: int) -> dict[str, Any] | None:
-    """A length-prefixed JSON object, or None at end of file (the worker discarded us)."""
-    data = bytearray()
-    while True:
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "little"):
-            break
-    if len(data) < 8:
-        return None
-    size = int.from_bytes(data[:8], "little")
-    value = json.loads(bytes(data[8:8 + size]))
-    return value if isinstance(value, dict) else None
 
 
 def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False) -> int:

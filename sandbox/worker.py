@@ -98,8 +98,16 @@ class Worker:
                 "probe": facts, "seccomp_enforced": enforced,
                 "python": sys.version.split()[0]}
 
-    def _child_setup(self, chan_w: int, out_w: int, time_limit: float,
-                     limits: dict[str, Any]) -> ChildSetup:
+    def _child_setup(self, chan_w: int, out_w: int,
+                     rlimits: tuple[tuple[int, int, int], ...] = ()) -> ChildSetup:
+        cfg = self.config
+        return ChildSetup(chan_fd=chan_w, out_fd=out_w, null_fd=self.null_fd,
+                          scratch=cfg["scratch"], uid=cfg["uid"], gid=cfg["gid"],
+                          seccomp=bool(cfg["seccomp"]), rlimits=rlimits)
+
+    def _rlimits(self, time_limit: float, limits: dict[str, Any]
+                 ) -> tuple[tuple[int, int, int], ...]:
+        """``(resource, soft, hard)`` for one child, from the request's limits."""
         cfg = self.config
         rlimits: list[tuple[int, int, int]] = []
         if cfg["rlimits"]:
@@ -118,14 +126,12 @@ class Worker:
                 # Counted per uid: only meaningful when the child has its own uid.
                 rlimits.append((resource.RLIMIT_NPROC, int(limits["threads"]),
                                 int(limits["threads"])))
-        return ChildSetup(chan_fd=chan_w, out_fd=out_w, null_fd=self.null_fd,
-                          scratch=cfg["scratch"], uid=cfg["uid"], gid=cfg["gid"],
-                          seccomp=bool(cfg["seccomp"]), rlimits=tuple(rlimits))
+        return tuple(rlimits)
 
     def _probe_status(self, attack: bool) -> tuple[int, bytes]:
         chan_r, chan_w = os.pipe()
         limits = {"cpu_slack": 1.0, "memory_mb": 256, "open_files": 32, "threads": 1}
-        setup = self._child_setup(chan_w, self.null_fd, 2.0, limits)
+        setup = self._child_setup(chan_w, self.null_fd, self._rlimits(2.0, limits))
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             os.close(chan_r)
@@ -205,13 +211,10 @@ class Worker:
         """
         if self.spare is not None or not self.payload_sets:
             return
-        cfg = self.config
         chan_r, chan_w = os.pipe()
         out_r, out_w = os.pipe()
         job_r, job_w = os.pipe()
-        setup = ChildSetup(chan_fd=chan_w, out_fd=out_w, null_fd=self.null_fd,
-                           scratch=cfg["scratch"], uid=cfg["uid"], gid=cfg["gid"],
-                           seccomp=bool(cfg["seccomp"]))
+        setup = self._child_setup(chan_w, out_w)  # its limits come with the job
         sys.stderr.flush()
         # Named before the fork, so the spare carries the name from its first moment.
         set_name(SPARE_NAME)
@@ -244,7 +247,7 @@ class Worker:
         if spare is None:
             chan_r, chan_w = os.pipe()
             out_r, out_w = os.pipe()
-            setup = self._child_setup(chan_w, out_w, time_limit, limits)
+            setup = self._child_setup(chan_w, out_w, self._rlimits(time_limit, limits))
             sys.stderr.flush()
             start = time.monotonic()
             pid = os.fork()
@@ -256,16 +259,15 @@ class Worker:
             os.close(chan_w)
             os.close(out_w)
         else:
-            setup = self._child_setup(-1, -1, time_limit, limits)
             pid, chan_r, out_r = spare.pid, spare.chan_r, spare.out_r
             start = time.monotonic()
-            body = json.dumps({
+            job_header = {
                 "code": job.code, "function": job.function_name,
                 "harness": job.harness.__name__, "payloads": key,
                 "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
-                "rlimits": [list(r) for r in setup.rlimits]}).encode()
+                "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
-                _write_all(spare.job_w, len(body).to_bytes(8, "little") + body)
+                protocol.send(spare.job_w, job_header)
             os.close(spare.job_w)
         if self.config.get("prefork", True):
             # The next child is forked while this one runs: on a free core the fork
@@ -416,12 +418,6 @@ def _drain(fd: int, sink: bytearray) -> bool:
         sink += chunk
         if len(chunk) < READ_CHUNK:
             return False
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _alive(pid: int) -> bool:
