@@ -382,22 +382,32 @@ class SandboxPool:
         Future[Outcome]
             Completed by a dispatcher thread.
         """
+        pset, future = self._accept(code, spec, payloads, time_limit, check)
+        if future.done():
+            return future
+        self.start()
+        self._queue.put((future, _Job(code, spec, pset, float(time_limit))))
+        return future
+
+    def _accept(self, code: str, spec: CandidateSpec,
+                payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float,
+                check: bool) -> tuple[PayloadSet, Future[Outcome]]:
+        """Check the arguments and make the caller's future, already completed with
+        ``precheck_failed`` when the pre-check rejects the code (before start(): a
+        rejected candidate costs no worker)."""
         if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)
                 and time_limit > 0):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
         pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
         future: Future[Outcome] = Future()
-        if check:  # before start(): a rejected candidate costs no worker
+        if check:
             verdict = precheck(code, spec, self.limits.max_code_bytes)
             if not verdict.ok:
                 level = self._report.level if self._report is not None else ""
                 future.set_result(Outcome(OutcomeStatus.PRECHECK_FAILED,
                                           error=ErrorInfo(verdict.message), n_payloads=pset.count,
                                           isolation_level=level))
-                return future
-        self.start()
-        self._queue.put((future, _Job(code, spec, pset, float(time_limit))))
-        return future
+        return pset, future
 
     def run(self, code: str, spec: CandidateSpec,
             payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,

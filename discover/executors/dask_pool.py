@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import statistics
 import threading
 import time
@@ -46,12 +45,10 @@ from sandbox import (
     Limits,
     Outcome,
     OutcomeStatus,
-    PayloadSet,
     SandboxError,
     SandboxPool,
     SandboxUnavailable,
     SandboxWarning,
-    precheck,
 )
 
 DISCONNECTED_GRACE = 10.0
@@ -67,12 +64,15 @@ class _Task:
 
     future: Future[Outcome]
     request: remote.SandboxRequest
-    count: int
-    keys: list[str] = field(default_factory=list)
     dask_futures: list[DaskFuture] = field(default_factory=list)
     processing_since: float | None = None
     finished_at: float | None = None
     speculated: bool = False
+
+    @property
+    def keys(self) -> list[str]:
+        """The Dask keys of its copies."""
+        return [str(f.key) for f in self.dask_futures]
 
 
 class RemoteSandboxPool(SandboxPool):
@@ -200,19 +200,10 @@ class RemoteSandboxPool(SandboxPool):
 
         The returned future fails with :class:`ExecutorLost` when the cluster is gone.
         """
-        if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)
-                and time_limit > 0):
-            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-        pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
-        future: Future[Outcome] = Future()
-        if check:  # cheap and local: a rejected candidate costs no round trip
-            verdict = precheck(code, spec, self.limits.max_code_bytes)
-            if not verdict.ok:
-                level = self._report.level if self._report is not None else ""
-                future.set_result(Outcome(OutcomeStatus.PRECHECK_FAILED,
-                                          error=ErrorInfo(verdict.message), n_payloads=pset.count,
-                                          isolation_level=level))
-                return future
+        # The pre-check is cheap and local: a rejected candidate costs no round trip.
+        pset, future = self._accept(code, spec, payloads, time_limit, check)
+        if future.done():
+            return future
         self.start()
         if self._lost is None and self._client.status != "running":
             self._declare_lost(f"lost the connection to the Dask scheduler (client "
@@ -222,7 +213,7 @@ class RemoteSandboxPool(SandboxPool):
             return future
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
                                         self.isolation, self.limits)
-        self._launch(_Task(future, request, pset.count))
+        self._launch(_Task(future, request))
         return future
 
     def _launch(self, task: _Task, workers: list[str] | None = None) -> None:
@@ -233,7 +224,6 @@ class RemoteSandboxPool(SandboxPool):
         dask_future = self._client.submit(remote.evaluate_request, task.request, key=key,
                                           pure=False, **placement)
         with self._pending_lock:
-            task.keys.append(key)
             task.dask_futures.append(dask_future)
             self._pending[key] = task
         dask_future.add_done_callback(self._complete)
@@ -256,7 +246,7 @@ class RemoteSandboxPool(SandboxPool):
     def _finish(self, key: str, task: _Task, dask_future: DaskFuture) -> None:
         """Fetch and decode one copy's result; the first good one completes the caller."""
         try:
-            outcome = self._outcome_of(dask_future, task.count)
+            outcome = self._outcome_of(dask_future, task.request.payloads.count)
         except BaseException as exc:  # every path must complete the caller's future
             with self._pending_lock:
                 self._pending.pop(key, None)
@@ -280,8 +270,8 @@ class RemoteSandboxPool(SandboxPool):
                 task.future.set_exception(exception)
             else:
                 task.future.set_result(outcome)  # type: ignore[arg-type]
-            others = [f for k, f in zip(task.keys, task.dask_futures, strict=True)
-                      if self._pending.pop(k, None) is not None]
+            others = [f for f in task.dask_futures
+                      if self._pending.pop(str(f.key), None) is not None]
         for other in others:
             with contextlib.suppress(Exception):
                 other.cancel()
