@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from distributed import Client, LocalCluster
+from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from discover.executors.astlock import serialise_ast_parse
@@ -33,14 +34,19 @@ _CLIENT_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm",
 
 
 class _QuietWhenLost(logging.Filter):
-    """Drops Dask's reconnection tracebacks once the run has reported the loss clearly."""
+    """Drops Dask's reconnection tracebacks once the run has reported the loss clearly,
+    and a closed connection's traceback at any time: the loss is reported by the run
+    itself (``ExecutorLost``), and Dask may log it before the run has noticed."""
 
     def __init__(self, executor: DaskExecutor) -> None:
         super().__init__()
         self.executor = executor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.executor.quiet or self.executor.lost is not None)
+        if self.executor.quiet or self.executor.lost is not None:
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CommClosedError)
 
 
 class DaskExecutor:
