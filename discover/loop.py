@@ -1,17 +1,16 @@
 """The discovery loop: propose, deduplicate, evaluate in the sandbox, archive, select.
 
-Work proceeds in *batches* of candidates. Each batch has its own generator,
-derived from ``(seed, batch index, slot)``, and its results are registered in
-slot order, so a run is a pure function of its seed and configuration whatever
-the evaluation timing — and a resumed run replays the archive to the exact
-state it stopped in. Every candidate (program, lineage, evaluation, model
-calls) is committed in one transaction before the next batch starts.
+Candidates are numbered *slots*, several in flight at once (see
+:class:`SearchLoop`). Each slot has its own generator, derived from ``(seed,
+slot)``, and results are recorded in slot order, so a run is a pure function of
+its seed and configuration whatever the evaluation timing — and a resumed run
+replays the archive to the exact state it stopped in. Every candidate (program,
+lineage, evaluation, model calls) is committed in one transaction.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -64,7 +63,8 @@ class LoopState:
     """Counters and dedup indexes rebuilt from the archive on resume."""
 
     evaluated: int = 0
-    batch: int = 0
+    slot: int = 0
+    """Number of the last slot proposed."""
     best_id: int | None = None
     best_score: float | None = None
     stalled: int = 0
@@ -81,9 +81,9 @@ class LoopState:
             self.best_id, self.best_score = program_id, score
 
 
-def batch_rng(seed: int, batch: int, slot: int | None = None) -> np.random.Generator:
-    """The generator of one batch (or of one slot within it)."""
-    key = [seed, batch] if slot is None else [seed, batch, slot]
+def slot_rng(seed: int, slot: int, stream: int | None = None) -> np.random.Generator:
+    """The generator of one slot (parent selection), or of one stream of it (the proposal)."""
+    key = [seed, slot] if stream is None else [seed, slot, stream]
     return np.random.default_rng(key)
 
 
@@ -263,18 +263,18 @@ class SearchLoop:
         """
         while (len(self._pending) < self.in_flight
                and self.state.evaluated + len(self._pending) < budget):
-            self.state.batch += 1
-            index = self.state.batch
+            self.state.slot += 1
+            index = self.state.slot
             if index <= replayed_up_to:
                 self._pending.append(_Slot(index, -1, None))
                 continue
-            rng = batch_rng(self.config.seed, index)
+            rng = slot_rng(self.config.seed, index)
             self.population.rng = rng
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
             future = self._executor.submit(self._work, index, None, op, parents,
-                                           batch_rng(self.config.seed, index, 0))
+                                           slot_rng(self.config.seed, index, 0))
             self._pending.append(_Slot(index, island, future))
 
     def advance(self, budget: int) -> bool:
@@ -430,10 +430,12 @@ def _safe_hash(code: str) -> str:
         return "raw:" + hashlib.sha256(code.encode()).hexdigest()
 
 
-def elapsed_since(start: float) -> float:
-    """Seconds since a ``time.monotonic()`` reading."""
-    return time.monotonic() - start
-
-
-__all__ = ["MAX_STALLED", "LoopState", "ModelCall", "SearchLoop", "StopRun", "batch_rng",
-           "in_flight"]
+__all__ = [
+    "MAX_STALLED",
+    "LoopState",
+    "ModelCall",
+    "SearchLoop",
+    "StopRun",
+    "in_flight",
+    "slot_rng",
+]
