@@ -75,31 +75,25 @@ class Result:
 
 def training_set(per_class: int, seed: int, n: int = 20) -> tuple[list[SmttInstance], list[float]]:
     """Generated instances and their optima (DP up to 22 jobs, else B&B), cached as JSON."""
-    if n > 22:
-        return selection_set(n, per_class, seed)
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"train_n{n}_pc{per_class}_s{seed}.json"
-    instances = generate_classes(n, per_class, np.random.default_rng(seed))
-    if path.exists():
-        cached = json.loads(path.read_text())
-        if cached["fingerprints"] == [i.fingerprint for i in instances]:
-            return instances, cached["optima"]
-    optima = [solve(inst, "dp").objective for inst in instances]
-    path.write_text(json.dumps({"fingerprints": [i.fingerprint for i in instances],
-                                "optima": optima}))
-    return instances, optima
+    return _solved_set("train" if n <= 22 else "select", n, per_class, seed)
 
 
 def selection_set(n: int, per_class: int, seed: int) -> tuple[list[SmttInstance], list[float]]:
     """Generated instances of another size with exact optima (B&B), cached."""
+    return _solved_set("select", n, per_class, seed)
+
+
+def _solved_set(prefix: str, n: int, per_class: int, seed: int
+                ) -> tuple[list[SmttInstance], list[float]]:
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"select_n{n}_pc{per_class}_s{seed}.json"
+    path = OUT / f"{prefix}_n{n}_pc{per_class}_s{seed}.json"
     instances = generate_classes(n, per_class, np.random.default_rng(seed))
     if path.exists():
         cached = json.loads(path.read_text())
         if cached["fingerprints"] == [i.fingerprint for i in instances]:
             return instances, cached["optima"]
-    optima = [solve(inst, "exact").objective for inst in instances]
+    method = "dp" if prefix == "train" else "exact"
+    optima = [solve(inst, method).objective for inst in instances]
     path.write_text(json.dumps({"fingerprints": [i.fingerprint for i in instances],
                                 "optima": optima}))
     return instances, optima
