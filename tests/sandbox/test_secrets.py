@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,14 +74,32 @@ HUNTS = {
 }
 
 
+def _spawn_decoy(seconds: int) -> subprocess.Popen[bytes]:
+    """Start a process carrying the secret and wait until its environment is visible.
+
+    ``Popen`` returns once the close-on-exec pipe closes, which happens inside
+    ``execve`` before the kernel records where the new image's environment lies; for
+    that moment ``/proc/PID/environ`` reads empty. Polling closes the race.
+    """
+    decoy = subprocess.Popen(["sleep", str(seconds)],
+                             env={"PATH": os.environ["PATH"], "OPENAI_API_KEY": SECRET})
+    deadline = time.monotonic() + 10.0
+    while SECRET.encode() not in Path(f"/proc/{decoy.pid}/environ").read_bytes():
+        if time.monotonic() > deadline:
+            decoy.kill()
+            decoy.wait()
+            raise AssertionError("the decoy's environment never showed the secret")
+        time.sleep(0.01)
+    return decoy
+
+
 @pytest.fixture(scope="module", params=["strict", "degraded"])
 def secret_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     """A pool started after the secret is planted; ``degraded`` has no namespaces or seccomp."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", SECRET)
         mp.setenv("DISCOVER_TEST_SECRET", SECRET)
-        decoy = subprocess.Popen(["sleep", "120"],
-                                 env={"PATH": os.environ["PATH"], "OPENAI_API_KEY": SECRET})
+        decoy = _spawn_decoy(120)
         try:
             if request.param == "strict":
                 pool = SandboxPool(workers=1, isolation="strict", limits=TEST_LIMITS)
@@ -107,7 +126,7 @@ class _nothing:
 def test_secret_is_planted_where_it_should_be() -> None:
     # Sanity of the setup itself: the orchestrator has it in os.environ during the
     # hunts (checked in the hunt test), the decoy in its initial environment.
-    decoy = subprocess.Popen(["sleep", "5"], env={"OPENAI_API_KEY": SECRET})
+    decoy = _spawn_decoy(5)
     try:
         assert SECRET.encode() in Path(f"/proc/{decoy.pid}/environ").read_bytes()
     finally:
