@@ -28,7 +28,7 @@ import warnings
 from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from distributed import Client
 from distributed import Future as DaskFuture
@@ -55,6 +55,8 @@ DISCONNECTED_GRACE = 10.0
 """Seconds an evaluation may wait on a client that is reconnecting before it is declared lost."""
 WATCH_INTERVAL = 0.5
 """Seconds between the watchdog's looks at the cluster (health, stragglers)."""
+RECOMPUTE_PASSES = 5
+"""Times an evaluation's result may be lost with its worker and computed again."""
 
 
 @dataclass
@@ -277,7 +279,27 @@ class RemoteSandboxPool(SandboxPool):
                 other.cancel()
 
     def _outcome_of(self, dask_future: DaskFuture, count: int) -> Outcome:
-        status = dask_future.status
+        # A result can be lost with the worker that held it (status "lost"); the
+        # scheduler then computes it again elsewhere. exception() waits for that, and
+        # returns None once the copy has finished: fetch again. Each pass needs a
+        # worker to die, so a few passes suffice before giving up.
+        for _ in range(RECOMPUTE_PASSES):
+            status = dask_future.status
+            if status in ("finished", "cancelled"):
+                break
+            try:
+                error = dask_future.exception()
+            except CancelledError:
+                continue  # read as "cancelled" on the next pass
+            except (CommClosedError, OSError) as exc:
+                self._declare_lost(f"lost the connection to the Dask scheduler "
+                                   f"({type(exc).__name__})")
+                raise ExecutorLost(self._lost or "lost") from None
+            if error is not None:
+                self._raise_failure(error)
+        else:
+            raise ExecutorError(f"the result of an evaluation was lost {RECOMPUTE_PASSES} "
+                                "times with the Dask workers holding it")
         if status == "finished":
             try:
                 reply = dask_future.result()
@@ -294,12 +316,14 @@ class RemoteSandboxPool(SandboxPool):
                 return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(
                     f"the Dask worker's reply was rejected: {exc}"), n_payloads=count,
                     isolation_level=self.isolation_level)
-        if status == "cancelled":
-            if self._state == "closed":
-                raise ExecutorError("the remote sandbox pool was closed")
-            self._declare_lost("lost the connection to the Dask scheduler")
-            raise ExecutorLost(self._lost or "lost")
-        error = dask_future.exception()
+        # cancelled
+        if self._state == "closed":
+            raise ExecutorError("the remote sandbox pool was closed")
+        self._declare_lost("lost the connection to the Dask scheduler")
+        raise ExecutorLost(self._lost or "lost")
+
+    def _raise_failure(self, error: BaseException) -> NoReturn:
+        """Raise what a task's exception means for the caller."""
         if isinstance(error, KilledWorker):
             self._declare_lost(f"an evaluation was on Dask workers that all died ({error}), "
                                "scheduler")
