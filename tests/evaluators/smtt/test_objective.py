@@ -86,3 +86,36 @@ def test_evil_float_subclass_rejected() -> None:
 def test_valid_orders_accepted(raw: object) -> None:
     assert validate_order(3, raw) == [2, 0, 1]
     assert all(type(v) is int for v in validate_order(3, raw))  # type: ignore[union-attr]
+
+
+def _tardiness_by_definition(inst: SmttInstance, order: list[int]) -> int:
+    t, total = 0, 0
+    weights = inst.weights or (1,) * len(order)
+    for j in order:
+        t += inst.processing_times[j]
+        total += weights[j] * max(0, t - inst.due_dates[j])
+    return total
+
+
+@given(st.integers(1, 150).flatmap(lambda n: st.tuples(
+    st.lists(st.integers(1, 10**6), min_size=n, max_size=n),
+    st.lists(st.integers(-100, 10**7), min_size=n, max_size=n),
+    st.one_of(st.none(), st.lists(st.integers(1, 100), min_size=n, max_size=n)),
+    st.permutations(list(range(n))))))
+def test_both_tardiness_paths_match_the_definition(
+        case: tuple[list[int], list[int], list[int] | None, list[int]]) -> None:
+    # Instances up to SMALL_N jobs take the plain loop, larger ones numpy.
+    p, d, w, order = case
+    inst = SmttInstance(tuple(p), tuple(d), None if w is None else tuple(w))
+    assert total_tardiness(inst, order) == _tardiness_by_definition(inst, order)
+    assert total_tardiness(inst, np.array(order)) == _tardiness_by_definition(inst, order)
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.one_of(st.integers(-2, n + 1), st.booleans(), st.floats()),
+                         min_size=0, max_size=n + 1))))
+def test_validation_accepts_exactly_the_permutations(case: tuple[int, list[object]]) -> None:
+    n, raw = case
+    is_permutation = (all(type(v) is int for v in raw) and sorted(raw) == list(range(n)))  # type: ignore[type-var]
+    result = validate_order(n, raw)
+    assert (result == raw) if is_permutation else isinstance(result, Failure)
