@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp,
                 ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+@functools.lru_cache(maxsize=4096)  # a proposal is hashed by the engine and by the loop
 def normalized_hash(code: str) -> str:
     """Hash of ``code`` that ignores formatting, comments, docstrings and local names.
 

@@ -17,6 +17,7 @@ from concurrent.futures import CancelledError
 from types import TracebackType
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
@@ -114,10 +115,14 @@ class DaskExecutor:
         try:
             # The scheduler's HTTP server (health, metrics, a dashboard if bokeh is
             # installed) takes a free loopback port: 8787 may belong to another cluster.
-            self._cluster = LocalCluster(
-                n_workers=self._spec.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                timeout=connect_timeout)
+            # Dask's statistical profiler samples each worker's threads every 10 ms;
+            # on a small machine that competes with the sandboxes for the cores.
+            # (The nannies hand this configuration to the worker processes.)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self._cluster = LocalCluster(
+                    n_workers=self._spec.workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR, timeout=connect_timeout)
         except Exception as exc:
             raise ExecutorError(f"cannot start a local Dask cluster: {exc}") from exc
         return str(self._cluster.scheduler_address)

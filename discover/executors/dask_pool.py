@@ -26,6 +26,7 @@ import time
 import uuid
 import warnings
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -55,6 +56,8 @@ DISCONNECTED_GRACE = 10.0
 """Seconds an evaluation may wait on a client that is reconnecting before it is declared lost."""
 WATCH_INTERVAL = 0.5
 """Seconds between the watchdog's looks at the cluster (health, stragglers)."""
+FETCH_TIMEOUT = 5.0
+"""Seconds one attempt to fetch a finished task's result may take (see ``_fetch``)."""
 RECOMPUTE_PASSES = 5
 """Times an evaluation's result may be lost with its worker and computed again."""
 
@@ -248,7 +251,8 @@ class RemoteSandboxPool(SandboxPool):
     def _finish(self, key: str, task: _Task, dask_future: DaskFuture) -> None:
         """Fetch and decode one copy's result; the first good one completes the caller."""
         try:
-            outcome = self._outcome_of(dask_future, task.request.payloads.count)
+            outcome = self._outcome_of(dask_future, task.request.payloads.count,
+                                       task.future.done)
         except BaseException as exc:  # every path must complete the caller's future
             with self._pending_lock:
                 self._pending.pop(key, None)
@@ -278,7 +282,8 @@ class RemoteSandboxPool(SandboxPool):
             with contextlib.suppress(Exception):
                 other.cancel()
 
-    def _outcome_of(self, dask_future: DaskFuture, count: int) -> Outcome:
+    def _outcome_of(self, dask_future: DaskFuture, count: int,
+                    settled: Callable[[], bool]) -> Outcome:
         # A result can be lost with the worker that held it (status "lost"); the
         # scheduler then computes it again elsewhere. exception() waits for that, and
         # returns None once the copy has finished: fetch again. Each pass needs a
@@ -301,13 +306,7 @@ class RemoteSandboxPool(SandboxPool):
             raise ExecutorError(f"the result of an evaluation was lost {RECOMPUTE_PASSES} "
                                 "times with the Dask workers holding it")
         if status == "finished":
-            try:
-                reply = dask_future.result()
-            except (CommClosedError, OSError, CancelledError) as exc:
-                # The scheduler went away between the task's end and the fetch.
-                self._declare_lost(f"lost the connection to the Dask scheduler "
-                                   f"({type(exc).__name__})")
-                raise ExecutorLost(self._lost or "lost") from None
+            reply = self._fetch(dask_future, settled)
             # Bounded by the sandbox's own output cap (JSON costs ~3x the packed frames).
             cap = 4 * self.limits.max_output_bytes + 4 * self.limits.max_stdout_bytes + 2**20
             try:
@@ -321,6 +320,41 @@ class RemoteSandboxPool(SandboxPool):
             raise ExecutorError("the remote sandbox pool was closed")
         self._declare_lost("lost the connection to the Dask scheduler")
         raise ExecutorLost(self._lost or "lost")
+
+    def _fetch(self, dask_future: DaskFuture, settled: Callable[[], bool]) -> object:
+        """A finished task's reply, fetched in attempts of at most ``FETCH_TIMEOUT`` seconds.
+
+        Dask's client batches the fetches asked for at the same moment into one
+        request, and a request that includes a result held by a frozen worker
+        never returns, taking the others with it. A timed-out attempt cancels
+        that request; a fetch caught up in someone else's cancelled request
+        retries at once, one that timed out itself backs off first (so that the
+        two do not join again). Attempts stop once another copy of the
+        evaluation has completed the caller, or the cluster is lost or closed.
+        """
+        while True:
+            try:
+                return dask_future.result(timeout=FETCH_TIMEOUT)
+            except TimeoutError:  # before OSError: TimeoutError is one
+                backoff = FETCH_TIMEOUT / 2
+            except CancelledError:
+                if settled():  # this copy was cancelled because another one won
+                    raise ExecutorError("result no longer needed") from None
+                if dask_future.status == "cancelled" or self._client.status != "running":
+                    self._declare_lost("lost the connection to the Dask scheduler")
+                    raise ExecutorLost(self._lost or "lost") from None
+                backoff = 0.0  # another fetch's cancelled request
+            except (CommClosedError, OSError) as exc:
+                # The scheduler went away between the task's end and the fetch.
+                self._declare_lost(f"lost the connection to the Dask scheduler "
+                                   f"({type(exc).__name__})")
+                raise ExecutorLost(self._lost or "lost") from None
+            if self._lost is not None:
+                raise ExecutorLost(self._lost)
+            if settled() or self._state == "closed":
+                raise ExecutorError("result no longer needed")  # the caller is settled
+            if backoff and self._stop.wait(backoff):
+                raise ExecutorError("the remote sandbox pool was closed")
 
     def _raise_failure(self, error: BaseException) -> NoReturn:
         """Raise what a task's exception means for the caller."""
