@@ -180,12 +180,14 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
         # worker and its children keep the caller's uid, with no capabilities.
         argv += ["--unshare-user"]
     argv += _system_binds()
+    # The private /tmp first: code that lives under /tmp (a checkout or a virtual
+    # environment there) is then bound on top of it rather than hidden by it.
+    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     binds = [p for p in _outermost([*python_roots(), *pkg_dirs]) if not _under_system(p)]
     argv += _parent_dirs(binds)
     for path in binds:
         argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-             "--perms", "0755", "--dir", SCRATCH_IN_NAMESPACE, "--chdir", "/tmp"]
+    argv += ["--perms", "0755", "--dir", SCRATCH_IN_NAMESPACE, "--chdir", "/tmp"]
     return LaunchPlan("bwrap", (*argv, "--", *worker_argv()), env, SCRATCH_IN_NAMESPACE, True)
 
 

@@ -31,7 +31,10 @@ from discover.executors.spec import ExecutorKind, ExecutorSpec
 from sandbox import Limits, SandboxPool
 
 _CLIENT_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm",
-                   "distributed.batched")
+                   "distributed.batched",
+                   # A submission sent after the scheduler died fails inside a Tornado
+                   # callback, which Tornado logs under its own name.
+                   "tornado.application")
 
 
 class _QuietWhenLost(logging.Filter):
