@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -201,3 +202,28 @@ def test_scratch_of_dead_orchestrators_is_removed() -> None:
     finally:
         shutil.rmtree(mine, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def test_code_under_tmp_is_visible_to_the_sandbox(tmp_path: Path) -> None:
+    # The worker's private /tmp must not hide a checkout (or environment) that lives
+    # under the host's /tmp: the package binds go on top of it.
+    if not str(tmp_path.resolve()).startswith("/tmp/"):
+        pytest.skip("pytest's temporary directory is not under /tmp here")
+    root = Path(__file__).resolve().parents[2]
+    for package in ("sandbox", "evaluators"):
+        shutil.copytree(root / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    script = (
+        "import sandbox, sys\n"
+        f"assert sandbox.__file__.startswith({str(tmp_path)!r}), sandbox.__file__\n"
+        "from evaluators.smtt.problem import SmttProblem\n"
+        "problem = SmttProblem()\n"
+        "with sandbox.SandboxPool(workers=1, isolation='strict') as pool:\n"
+        "    outcome = pool.run(problem.seed_programs['edd'], problem.candidate_spec,\n"
+        "                       [{'processing_times': [3, 1], 'due_dates': [5, 1]}], 30.0)\n"
+        "print(outcome.status.value, list(outcome.outputs))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_CURRENT_TEST")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "ok [[1, 0]]", done.stdout + done.stderr
