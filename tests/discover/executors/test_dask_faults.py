@@ -24,6 +24,8 @@ from distributed import Client
 from archive import Archive, RunStatus
 from discover.config import RunConfig
 from discover.events import CandidateEvaluated, Event
+from discover.executors.dask_pool import FETCH_TIMEOUT, RemoteSandboxPool
+from discover.executors.errors import ExecutorError
 from discover.runner import run
 from tests.discover.executors.dask_cluster import DaskProcesses
 from tests.discover.loop_fixtures import assert_consistent, small_config
@@ -212,3 +214,52 @@ def test_a_lost_scheduler_stops_the_run_clearly_and_resume_completes_it(
     kept = {ps.id: ps.program.code for ps in after.programs}
     assert all(kept.get(ps.id) == ps.program.code for ps in before.programs)
     assert portable_history(config.archive or "", 1) == reference
+
+
+def test_a_fetch_from_a_frozen_worker_gives_up_once_the_caller_is_settled(
+        tmp_path: Path) -> None:
+    """The fetch of a result held by a frozen worker runs in bounded attempts: results on
+    healthy workers still arrive, and the stuck fetch ends once another copy has settled
+    the caller (instead of hanging the fetch thread, and with it Dask's merged fetches)."""
+    procs = DaskProcesses(tmp_path)
+    frozen: list[int] = []
+    try:
+        procs.start_scheduler()
+        for name in ("w1", "w2"):
+            procs.add_worker(name)
+        with Client(procs.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=120)
+            by_name = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+            held, healthy = (client.submit(bytes, 3, workers=[by_name[name]],
+                                           allow_other_workers=False, pure=False)
+                             for name in ("w1", "w2"))
+            assert [f.result(timeout=60) for f in (held, healthy)] == [bytes(3)] * 2
+            pool = RemoteSandboxPool(client)
+            os.kill(procs.workers["w1"].pid, signal.SIGSTOP)
+            frozen.append(procs.workers["w1"].pid)
+            settled = threading.Event()
+            ended: list[BaseException] = []
+
+            def fetch_held() -> None:
+                try:
+                    pool._fetch(held, settled.is_set)
+                except BaseException as exc:  # what ends the attempts is the point
+                    ended.append(exc)
+
+            thread = threading.Thread(target=fetch_held, daemon=True)
+            thread.start()
+            assert pool._fetch(healthy, lambda: False) == bytes(3)
+            time.sleep(FETCH_TIMEOUT + 1)
+            assert thread.is_alive(), "the frozen worker's result cannot have arrived"
+            settled.set()
+            thread.join(timeout=2 * FETCH_TIMEOUT)
+            assert not thread.is_alive(), "the fetch kept waiting after the caller was settled"
+            assert len(ended) == 1 and type(ended[0]) is ExecutorError, ended
+            assert pool.lost is None
+            pool.close()
+            os.kill(frozen.pop(), signal.SIGCONT)  # the client's close talks to every worker
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        procs.close()
