@@ -297,9 +297,7 @@ class RemoteSandboxPool(SandboxPool):
             except CancelledError:
                 continue  # read as "cancelled" on the next pass
             except (CommClosedError, OSError) as exc:
-                self._declare_lost(f"lost the connection to the Dask scheduler "
-                                   f"({type(exc).__name__})")
-                raise ExecutorLost(self._lost or "lost") from None
+                self._lost_connection(exc)
             if error is not None:
                 self._raise_failure(error)
         else:
@@ -318,8 +316,7 @@ class RemoteSandboxPool(SandboxPool):
         # cancelled
         if self._state == "closed":
             raise ExecutorError("the remote sandbox pool was closed")
-        self._declare_lost("lost the connection to the Dask scheduler")
-        raise ExecutorLost(self._lost or "lost")
+        self._lost_connection()
 
     def _fetch(self, dask_future: DaskFuture, settled: Callable[[], bool]) -> object:
         """A finished task's reply, fetched in attempts of at most ``FETCH_TIMEOUT`` seconds.
@@ -341,20 +338,23 @@ class RemoteSandboxPool(SandboxPool):
                 if settled():  # this copy was cancelled because another one won
                     raise ExecutorError("result no longer needed") from None
                 if dask_future.status == "cancelled" or self._client.status != "running":
-                    self._declare_lost("lost the connection to the Dask scheduler")
-                    raise ExecutorLost(self._lost or "lost") from None
+                    self._lost_connection()
                 backoff = 0.0  # another fetch's cancelled request
             except (CommClosedError, OSError) as exc:
                 # The scheduler went away between the task's end and the fetch.
-                self._declare_lost(f"lost the connection to the Dask scheduler "
-                                   f"({type(exc).__name__})")
-                raise ExecutorLost(self._lost or "lost") from None
+                self._lost_connection(exc)
             if self._lost is not None:
                 raise ExecutorLost(self._lost)
             if settled() or self._state == "closed":
                 raise ExecutorError("result no longer needed")  # the caller is settled
             if backoff and self._stop.wait(backoff):
                 raise ExecutorError("the remote sandbox pool was closed")
+
+    def _lost_connection(self, cause: BaseException | None = None) -> NoReturn:
+        """Declare the scheduler lost (naming ``cause``'s type) and raise ``ExecutorLost``."""
+        detail = f" ({type(cause).__name__})" if cause is not None else ""
+        self._declare_lost(f"lost the connection to the Dask scheduler{detail}")
+        raise ExecutorLost(self._lost or "lost") from None
 
     def _raise_failure(self, error: BaseException) -> NoReturn:
         """Raise what a task's exception means for the caller."""

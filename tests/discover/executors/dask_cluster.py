@@ -45,6 +45,17 @@ class DaskProcesses:
         self.address = str(json.loads(info.read_text())["address"])
         return self.address
 
+    def start_cluster(self, *names: str) -> str:
+        """Start a scheduler and the named workers, and wait until every worker has joined."""
+        from distributed import Client
+
+        self.start_scheduler()
+        for name in names:
+            self.add_worker(name)
+        with Client(self.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(len(names), timeout=120)
+        return self.address
+
     def add_worker(self, name: str) -> subprocess.Popen[bytes]:
         """Start one single-threaded worker connected to the current scheduler."""
         proc = self._spawn(

@@ -96,11 +96,7 @@ def test_a_worker_killed_mid_evaluation_loses_and_duplicates_nothing(
         tmp_path: Path, reference: list[tuple[object, ...]]) -> None:
     procs = DaskProcesses(tmp_path)
     try:
-        procs.start_scheduler()
-        for name in ("w1", "w2", "w3"):
-            procs.add_worker(name)
-        with Client(procs.address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(3, timeout=120)
+        procs.start_cluster("w1", "w2", "w3")
         killer = WorkerKiller(procs, "w1", after=6)
         config = _config(tmp_path, _dask(procs.address))
         result = run(config, callbacks=[killer])
@@ -127,11 +123,7 @@ def test_a_stalled_worker_does_not_stall_the_run(
         frozen.append(proc.pid)
 
     try:
-        procs.start_scheduler()
-        for name in ("w1", "w2"):
-            procs.add_worker(name)
-        with Client(procs.address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(2, timeout=120)
+        procs.start_cluster("w1", "w2")
         staller = WorkerKiller(procs, "w1", after=6, strike=freeze)
         config = _config(tmp_path, _dask(procs.address))
         started = time.monotonic()
@@ -224,11 +216,8 @@ def test_a_fetch_from_a_frozen_worker_gives_up_once_the_caller_is_settled(
     procs = DaskProcesses(tmp_path)
     frozen: list[int] = []
     try:
-        procs.start_scheduler()
-        for name in ("w1", "w2"):
-            procs.add_worker(name)
+        procs.start_cluster("w1", "w2")
         with Client(procs.address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(2, timeout=120)
             by_name = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
             held, healthy = (client.submit(bytes, 3, workers=[by_name[name]],
                                            allow_other_workers=False, pure=False)
