@@ -123,7 +123,9 @@ def wt40_first(orlib_wt_dir: Path) -> SmttInstance:
 
 @pytest.mark.parametrize("method", ["mip", "cpsat"])
 def test_time_limit_on_wt40_gives_valid_bound(wt40_first: SmttInstance, method: str) -> None:
-    result = solve(wt40_first, method, time_limit=0.5)
+    # 0.2 s: on an idle machine CP-SAT reaches 913 within 0.5 s and now and then proves it
+    # optimal right at that limit, so the limit would not be what stops it.
+    result = solve(wt40_first, method, time_limit=0.2)
     assert_valid_stop(result, wt40_first, 913)
 
 
