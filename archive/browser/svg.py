@@ -219,23 +219,22 @@ def spread(wanted: Sequence[float], gap: float, low: float, high: float) -> list
     order = sorted(range(len(wanted)), key=lambda k: (wanted[k], k))
     if len(wanted) > 1:
         gap = min(gap, (high - low) / (len(wanted) - 1))
-    # Each block: [first index into order, count, top position]; positions of
-    # its labels are top, top + gap, ...
-    blocks: list[list[float]] = []
+    clamped = [min(max(w, low), high) for w in wanted]
+    # Blocks of labels packed ``gap`` apart: (first rank in ``order``, count, top).
+    blocks: list[tuple[int, int, float]] = []
     for rank, k in enumerate(order):
-        blocks.append([rank, 1, min(max(wanted[k], low), high)])
+        blocks.append((rank, 1, clamped[k]))
         while len(blocks) > 1:
-            last, before = blocks[-1], blocks[-2]
-            if before[2] + before[1] * gap <= last[2] + 1e-9:
+            (first, before, top), (_, count, bottom) = blocks[-2], blocks[-1]
+            if top + before * gap <= bottom + 1e-9:
                 break
-            first, count = int(before[0]), int(before[1] + last[1])
-            mean = sum(min(max(wanted[order[first + j]], low), high) - j * gap
-                       for j in range(count)) / count
-            blocks[-2:] = [[first, count, mean]]
+            merged = before + count
+            mean = sum(clamped[order[first + j]] - j * gap for j in range(merged)) / merged
+            blocks[-2:] = [(first, merged, mean)]
     out = [0.0] * len(wanted)
     for first, count, top in blocks:
-        for j in range(int(count)):
-            out[order[int(first) + j]] = top + j * gap
+        for j in range(count):
+            out[order[first + j]] = top + j * gap
     # Push inside the bounds keeping the gaps: the k-th label (in order) lies in
     # [low + k gap, high - (n-1-k) gap], which is never empty as gap was shrunk.
     n, ranked = len(order), [out[k] for k in order]

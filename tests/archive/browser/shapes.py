@@ -74,8 +74,9 @@ def build_shapes(store: Archive) -> Shapes:
         if n == 2:  # one failure among the differences
             other[k] = InstanceResult(_name(k), status=EvaluationStatus.TIMEOUT, error="timeout")
         else:
-            other[k] = InstanceResult(_name(k), objective=same[k].objective + 10 * (n - 2),
-                                      gap=(same[k].gap or 0) + n - 2, seconds=1e-4)
+            objective, gap = 1000.0 + k, round(k / 100, 2)
+            other[k] = InstanceResult(_name(k), objective=objective + 10 * (n - 2),
+                                      gap=gap + n - 2, seconds=1e-4)
     b = store.record_candidate(run, Program(CODE + "# B\n", "seed", 0, 0, idea="B"),
                                evaluations=[_evaluation(1.6, other)])
     parent = store.record_candidate(run, Program(CODE, "seed", 0, 0, idea="the parent"),
