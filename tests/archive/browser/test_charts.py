@@ -24,9 +24,9 @@ from archive.browser.charts import (
 )
 from archive.browser.run_digest import Baseline, FrontPoint, RunDigest, pareto_front
 from archive.browser.svg import Scale, colour, domain, element, spread
-from archive.browser.synthetic import HOSTILE
 from tests.archive.browser.conftest import BrowserArchive
 from tests.archive.browser.shapes import BASELINES
+from tests.archive.browser.synthetic import HOSTILE
 
 positive = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False, allow_infinity=False)
 

@@ -1,4 +1,4 @@
-"""Programs, edits, prompts and answers of the synthetic run (:mod:`archive.browser.synthetic`).
+"""Programs, edits, prompts and answers of the synthetic run (:mod:`.synthetic`).
 
 A program is a :class:`Genome`: weighted priority terms of a dispatching rule
 for single-machine total tardiness plus a number of adjacent-interchange

@@ -27,18 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archive.browser.synthetic_code import (
-    FAILURES,
-    HOSTILE,
-    Genome,
-    crossover,
-    describe,
-    mutate,
-    prompt_for,
-    render,
-    response_for,
-    seed_genomes,
-)
 from archive.hashing import code_hash
 from archive.records import (
     EdgeRole,
@@ -52,6 +40,18 @@ from archive.records import (
     Split,
 )
 from archive.store import Archive
+from tests.archive.browser.synthetic_code import (
+    FAILURES,
+    HOSTILE,
+    Genome,
+    crossover,
+    describe,
+    mutate,
+    prompt_for,
+    render,
+    response_for,
+    seed_genomes,
+)
 
 __all__ = ["HOSTILE", "SyntheticRun", "SyntheticSpec", "build_run"]
 
