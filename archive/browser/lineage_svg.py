@@ -195,8 +195,7 @@ def _tooltip(node: GraphNode) -> str:
             f"{node.operator} · {outcome}")
 
 
-def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: bool,
-          labels: bool) -> Markup:
+def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: bool) -> Markup:
     if node.duplicate_of is not None:
         fill, css = "#ffffff", "node node-duplicate"
     elif node.score is None:
@@ -208,10 +207,13 @@ def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: b
         css += " node-root"
     shape = element("circle", cx=num(x), cy=num(y), r=str(RADIUS + (2 if root else 0)),
                     fill=fill, class_=css, data_program=str(node.id))
-    if labels or root:
-        shape += element("text", str(node.id), x=num(x), y=num(y + RADIUS + 10),
-                         class_="node-label", text_anchor="middle")
     return link(program_href(node.id), shape, _tooltip(node))
+
+
+def _label(node: GraphNode, x: float, y: float) -> Markup:
+    return link(program_href(node.id), element("text", str(node.id), x=num(x),
+                                               y=num(y + RADIUS + 10), class_="node-label",
+                                               text_anchor="middle"))
 
 
 def lineage_svg(graph: LineageGraph, *, title: str) -> Markup:
@@ -227,9 +229,13 @@ def lineage_svg(graph: LineageGraph, *, title: str) -> Markup:
              for e in graph.edges]
     roots = set(graph.roots)
     labels = len(graph.nodes) <= 400
-    nodes = [_node(n, *where[n.id], scale, n.id in roots, labels)
-             for n in sorted(graph.nodes.values(), key=lambda n: n.id)]
+    ordered = sorted(graph.nodes.values(), key=lambda n: n.id)
+    nodes = [_node(n, *where[n.id], scale, n.id in roots) for n in ordered]
+    # Labels after every node: a node of the next row (a starting program's
+    # thick ring) would otherwise cover the label above it.
+    names = [_label(n, *where[n.id]) for n in ordered if labels or n.id in roots]
     width = int(max(x for x, _ in where.values()) + RADIUS + MARGIN)
     height = int(max(y for _, y in where.values()) + RADIUS + MARGIN + 10)
-    return svg(width, height, [group(edges, class_="edges"), group(nodes, class_="nodes")],
+    return svg(width, height, [group(edges, class_="edges"), group(nodes, class_="nodes"),
+                               group(names, class_="labels")],
                title=title, class_="lineage")
