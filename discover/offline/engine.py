@@ -35,7 +35,7 @@ import numpy as np
 from discover.dedup import normalized_hash
 from discover.offline import mutations as m
 from discover.offline.crossover import crossover
-from discover.offline.rewrite import node_count, remove_dead_assignments
+from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
 from discover.offline.scale import ScaleModel
 from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
@@ -273,6 +273,8 @@ class OfflineEngine:
                 names: tuple[str, ...]) -> _Child | None:
         remove_dead_assignments(func)
         _drop_docstring(func)
+        for site in find_sites(tree, func, policy=self.spec.policy):
+            guard_divisions(site.root.get())
         if sum(node_count(s.root.get()) for s in find_sites(tree, func, policy=self.spec.policy)) \
                 > self.config.max_site_nodes:
             return None

@@ -69,6 +69,24 @@ def is_protected(node: ast.AST) -> bool:
             and value_of(node.args[1]) > 0)
 
 
+def guard_divisions(node: ast.AST) -> int:
+    """Protect every denominator under ``node`` (``/``, ``//``, ``%``); returns how many.
+
+    Mutations protect the divisions they introduce, but a later edit may replace a
+    protected denominator (crossover grafts ``d[j]`` over ``max(t, 1)``, a literal is
+    perturbed to zero), and every descendant would inherit a division that crashes
+    on some instance. Re-protecting all denominators of a child closes that hole.
+    """
+    guarded = 0
+    for sub in ast.walk(node):
+        if (isinstance(sub, ast.BinOp) and isinstance(sub.op, (ast.Div, ast.FloorDiv, ast.Mod))
+                and not (is_number(sub.right) and value_of(sub.right) > 0)
+                and not is_protected(sub.right)):
+            sub.right = protect(sub.right)
+            guarded += 1
+    return guarded
+
+
 def fold(node: ast.expr) -> ast.expr:
     """Algebraic clean-up bottom-up: literal arithmetic, ``x*1``, ``x+0``, ``max(x, x)``."""
     for field, value in ast.iter_fields(node):

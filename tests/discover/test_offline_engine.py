@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import discover.offline as offline_pkg
@@ -88,6 +88,7 @@ def test_children_parse_define_function_and_differ_from_parents(operator: str,
 
 @settings(max_examples=5, deadline=None)
 @given(st.integers(0, 2**32 - 1))
+@example(52523734)  # an early crossover put d[j] over a protected max(t, 1) denominator
 def test_long_lineages_stay_valid(seed: int) -> None:
     # Grandchildren of grandchildren still parse, define schedule(p, d) and never repeat
     # a parent; run them on small instances: most return valid permutations.
@@ -105,6 +106,21 @@ def test_long_lineages_stay_valid(seed: int) -> None:
             ok = ok and isinstance(validate_order(inst.size, out), list)
         valid += ok
     assert valid >= 0.8 * len(proposals)
+
+
+def test_no_child_divides_by_an_unprotected_denominator() -> None:
+    # Seed 52523734: crossover grafted due_dates[j] (zero on some instances) over a
+    # protected max(t, 1); every descendant inherited the crash.
+    insts = generate_classes(7, 1, np.random.default_rng(52523734))
+    for proposal in lineage(52523734, 25):
+        for node in ast.walk(ast.parse(proposal.code)):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+                right = node.right
+                assert (isinstance(right, ast.Constant) and right.value > 0) or (
+                    isinstance(right, ast.Call) and isinstance(right.func, ast.Name)
+                    and right.func.id == "max"), ast.unparse(node)
+        for inst in insts:
+            run(proposal.code, list(inst.processing_times), list(inst.due_dates))
 
 
 def test_features_are_bound_with_helpers(instances: list[tuple[list[int], list[int]]]) -> None:
