@@ -68,6 +68,12 @@ class LoopState:
     best_id: int | None = None
     best_score: float | None = None
     stalled: int = 0
+    duplicates: int = 0
+    """Candidates recorded as duplicates (same code or same probe behaviour)."""
+    redrawn_code: int = 0
+    """Proposals drawn again before any evaluation: their code was already known."""
+    redrawn_behaviour: int = 0
+    """Proposals drawn again after the probe: they behaved like a known program."""
 
     def __post_init__(self) -> None:
         self.by_code: dict[str, int] = {}
@@ -79,6 +85,49 @@ class LoopState:
         """Track the best training score (ties keep the older program)."""
         if self.best_score is None or score < self.best_score:
             self.best_id, self.best_score = program_id, score
+
+
+@dataclass(frozen=True)
+class SearchEfficiency:
+    """How much of a run's sandbox time went to new programs.
+
+    Parameters
+    ----------
+    evaluated
+        New programs evaluated (the budget counts these).
+    duplicates
+        Candidates recorded as duplicates of an earlier program.
+    redrawn_code, redrawn_behaviour
+        Proposals sent back before being recorded: same normalised code (no
+        sandbox run), or same behaviour on the probe instances (one probe run).
+    seconds
+        Wall seconds of the search.
+    """
+
+    evaluated: int
+    duplicates: int
+    redrawn_code: int
+    redrawn_behaviour: int
+    seconds: float
+
+    @property
+    def duplicate_share(self) -> float:
+        """Recorded duplicates per recorded candidate."""
+        total = self.evaluated + self.duplicates
+        return self.duplicates / total if total else 0.0
+
+    @property
+    def useful_per_minute(self) -> float:
+        """New programs evaluated per wall minute."""
+        return 60.0 * self.evaluated / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        """One line for the run summary."""
+        return (f"{self.evaluated} new programs in {self.seconds / 60:.1f} min "
+                f"({self.useful_per_minute:.0f} useful evaluations per minute); "
+                f"{self.duplicates} duplicates recorded ({100 * self.duplicate_share:.1f} %); "
+                f"{self.redrawn_code + self.redrawn_behaviour} proposals redrawn "
+                f"({self.redrawn_code} same code, {self.redrawn_behaviour} same probe behaviour)")
 
 
 def slot_rng(seed: int, slot: int, stream: int | None = None) -> np.random.Generator:
@@ -99,6 +148,18 @@ def member_of(program_id: int, code: str, result: CascadeResult, island: int | N
 
 
 @dataclass(frozen=True)
+class _Known:
+    """What a slot may treat as already known when it decides to draw again.
+
+    A snapshot taken when the slot is proposed (in slot order), so whether a
+    proposal is redrawn never depends on how far other slots have got.
+    """
+
+    codes: dict[str, int]
+    behaviours: dict[str, int]
+
+
+@dataclass(frozen=True)
 class _Work:
     """What a slot's thread produced: the candidate, its code hash and the cascade's verdict.
 
@@ -110,6 +171,8 @@ class _Work:
     candidate: Candidate
     code_hash: str | None
     result: CascadeResult | str | None
+    redrawn_code: int = 0
+    redrawn_behaviour: int = 0
 
 
 @dataclass
@@ -166,28 +229,71 @@ class SearchLoop:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def _evaluate(self, code: str) -> CascadeResult | str:
+    def _evaluate(self, code: str, known: dict[str, int] | None = None) -> CascadeResult | str:
+        behaviours = self.state.by_behaviour if known is None else known
         return run_cascade(self.problem, code, self.training, self.pool,
                            time_limit=self.config.evaluation.candidate_time_limit,
                            runtime_limit=self.runtime_limit,
-                           is_known_behaviour=lambda h: h in self.state.by_behaviour)
+                           is_known_behaviour=lambda h: h in behaviours)
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
-              parents: Sequence[Member], rng: np.random.Generator | None) -> _Work:
-        """Propose (unless given) and evaluate one slot; runs in a slot thread."""
+              parents: Sequence[Member], rng: np.random.Generator | None,
+              known: _Known | None = None) -> _Work:
+        """Propose (unless given) and evaluate one slot; runs in a slot thread.
+
+        Novelty before cost: a proposal whose normalised code, or whose behaviour
+        on the probe instances, matches a program known when the slot was proposed
+        is sent back to the proposer (:meth:`Proposer.follow_up`: the offline
+        engine draws again, a model is told which program it repeated), up to the
+        proposer's ``max_follow_ups`` times. Only the last proposal is recorded.
+        """
+        redrawn = [0, 0]
         if candidate is None:
             assert rng is not None
             candidate = self.proposer.propose(operator, parents, rng)
+            if known is not None:
+                candidate, early = self._redraw(candidate, operator, parents, rng, known,
+                                                redrawn)
+                if early is not None:
+                    return early
         if candidate.code is None:
-            return _Work(candidate, None, None)
+            return _Work(candidate, None, None, *redrawn)
         code_hash = _safe_hash(candidate.code)
         with self._claims_lock:
             owner = self._claims.setdefault(code_hash, index)
         # Evaluating the same code twice is wasted: an earlier slot or a recorded
         # program has it. (Recording decides duplicates again, in slot order.)
         if owner < index or code_hash in self.state.by_code:
-            return _Work(candidate, code_hash, None)
-        return _Work(candidate, code_hash, self._evaluate(candidate.code))
+            return _Work(candidate, code_hash, None, *redrawn)
+        return _Work(candidate, code_hash, self._evaluate(candidate.code), *redrawn)
+
+    def _redraw(self, candidate: Candidate, operator: str, parents: Sequence[Member],
+                rng: np.random.Generator, known: _Known, redrawn: list[int]
+                ) -> tuple[Candidate, _Work | None]:
+        """Ask for another proposal while this one repeats a known program.
+
+        Returns the candidate to go on with and, when a proposal proved new on the
+        probe and was evaluated in full on the way, its finished work.
+        """
+        follow_up = getattr(self.proposer, "follow_up", None)
+        tries = int(getattr(self.proposer, "max_follow_ups", 0))
+        for _ in range(tries):
+            code = candidate.code
+            if code is None or follow_up is None:
+                break
+            code_hash = _safe_hash(code)
+            same_code = known.codes.get(code_hash)
+            if same_code is not None:
+                redrawn[0] += 1
+                candidate = follow_up(operator, parents, rng, candidate, same_code, "code")
+                continue
+            result = self._evaluate(code, known.behaviours)
+            if not isinstance(result, str):
+                return candidate, _Work(candidate, code_hash, result, *redrawn)
+            redrawn[1] += 1
+            candidate = follow_up(operator, parents, rng, candidate,
+                                  known.behaviours[result], "behaviour")
+        return candidate, None
 
     # -- recording ----------------------------------------------------------------------------
     def _classify(self, work: _Work) -> Outcome:
@@ -233,11 +339,18 @@ class SearchLoop:
                                                None if cand.operator == "seed" else island))
         return program_id
 
+    def efficiency(self, seconds: float) -> SearchEfficiency:
+        """Novelty figures of the run so far (redraws are not archived: this session's)."""
+        s = self.state
+        return SearchEfficiency(s.evaluated, s.duplicates, s.redrawn_code, s.redrawn_behaviour,
+                                seconds)
+
     def _index(self, program_id: int, program: Program, duplicate_of: int | None,
                result: CascadeResult | None) -> None:
         s = self.state
         s.codes[program_id] = program.code
         if duplicate_of is not None:
+            s.duplicates += 1
             s.by_code.setdefault(program.code_hash, duplicate_of)
             return
         s.evaluated += 1
@@ -273,8 +386,9 @@ class SearchLoop:
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
+            known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour))
             future = self._executor.submit(self._work, index, None, op, parents,
-                                           slot_rng(self.config.seed, index, 0))
+                                           slot_rng(self.config.seed, index, 0), known)
             self._pending.append(_Slot(index, island, future))
 
     def advance(self, budget: int) -> bool:
@@ -300,6 +414,8 @@ class SearchLoop:
             self.archive.record_model_calls(self.run_id, side)
         outcome = self._classify(work)
         program_id = self.record(outcome, slot.island, slot.index)
+        self.state.redrawn_code += work.redrawn_code
+        self.state.redrawn_behaviour += work.redrawn_behaviour
         self._release(work, slot.index)
         self._report(outcome, program_id)
         # Proposals follow the record immediately: the next slot sees exactly the
@@ -353,6 +469,7 @@ class SearchLoop:
         ev = ps.evaluations.get(Split.TRAIN)
         self.state.codes[ps.id] = ps.program.code
         if ps.duplicate_of is not None:
+            self.state.duplicates += 1
             self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
             return
         self.state.evaluated += 1
@@ -434,6 +551,7 @@ __all__ = [
     "MAX_STALLED",
     "LoopState",
     "ModelCall",
+    "SearchEfficiency",
     "SearchLoop",
     "StopRun",
     "in_flight",

@@ -86,10 +86,35 @@ class Proposer(Protocol):
         ...
 
 
+#: How a proposal repeated a known program, for :meth:`follow_up` messages.
+REPEATS = {"code": "is the same program as", "behaviour":
+           "schedules every probe instance exactly like"}
+
+
+class FollowsUp(Protocol):
+    """A proposer that can be told its proposal repeats a known program (optional)."""
+
+    max_follow_ups: int
+    """How often one slot may send a repeated proposal back."""
+
+    def follow_up(self, operator: str, parents: Sequence[Member], rng: np.random.Generator,
+                  previous: Candidate, duplicate_of: int, kind: str) -> Candidate:
+        """Another proposal after ``previous`` repeated program ``duplicate_of``.
+
+        ``kind`` is ``"code"`` (same normalised code) or ``"behaviour"`` (same
+        outputs on the probe instances). The returned candidate carries the model
+        calls of ``previous`` too, so what was paid for stays on record.
+        """
+        ...
+
+
 class OfflineProposer:
     """The built-in engine: AST mutation and crossover, no network."""
 
     name = "offline"
+    max_follow_ups = 40
+    """Redraws per slot: a proposal costs ~50 ms, an evaluation far more, and the
+    engine repeats known programs often once the population has converged."""
 
     def __init__(self, problem: Problem[Any]) -> None:
         self.spec = problem.candidate_spec
@@ -110,6 +135,11 @@ class OfflineProposer:
             return Candidate(None, operator, ids, self.name, failure=str(exc))
         used = ids if operator == "crossover" else ids[:1]
         return Candidate(proposal.code, operator, used, self.name, idea=proposal.idea)
+
+    def follow_up(self, operator: str, parents: Sequence[Member], rng: np.random.Generator,
+                  previous: Candidate, duplicate_of: int, kind: str) -> Candidate:
+        """Draw again from the same generator (the next draw differs)."""
+        return self.propose(operator, parents, rng)
 
     def side_calls(self) -> list[ModelCall]:
         """The offline engine makes no model calls."""
@@ -147,6 +177,7 @@ class LlmProposer:
         self.view = ProblemView.from_problem(problem)
         self.reflections = Reflections()
         self.name = pool.name
+        self.max_follow_ups = 1
         self._proposals = 0
         self._side: list[ModelCall] = []
 
@@ -164,10 +195,13 @@ class LlmProposer:
     def _call(self, operator: Operator, context: PromptContext
               ) -> tuple[Completion | None, ModelCall]:
         rendered = self.prompts.render(operator, context)
-        prompt = f"[system]\n{rendered.system}\n\n[user]\n{rendered.user}"
+        return self._call_raw(rendered.system, rendered.user)
+
+    def _call_raw(self, system: str, user: str) -> tuple[Completion | None, ModelCall]:
+        prompt = f"[system]\n{system}\n\n[user]\n{user}"
         start = time.monotonic()
         try:
-            completion = self.pool.complete(rendered.system, rendered.user,
+            completion = self.pool.complete(system, user,
                                             max_tokens=self.max_tokens,
                                             temperature=self.temperature)
         except ProviderError as exc:
@@ -222,6 +256,43 @@ class LlmProposer:
         return Candidate(code, operator, ids, model, idea=idea,
                          failure=notes or None if code is None else None,
                          model_calls=(call,), tokens_in=usage.tokens_in,
+                         tokens_out=usage.tokens_out, cost=usage.cost)
+
+    def follow_up(self, operator: str, parents: Sequence[Member], rng: np.random.Generator,
+                  previous: Candidate, duplicate_of: int, kind: str) -> Candidate:
+        """Continue the conversation: the answer repeated program ``#duplicate_of``.
+
+        The providers take one system and one user message, so the conversation is
+        replayed in the user message: the original prompt, the model's answer, and
+        the follow-up asking for a genuinely different program.
+        """
+        if not previous.model_calls or previous.model_calls[-1].response is None:
+            return previous
+        last = previous.model_calls[-1]
+        system, _, user = last.prompt.partition("\n\n[user]\n")
+        system = system.removeprefix("[system]\n")
+        fn = self.problem.candidate_spec.function_name
+        note = (f"{user}\n\n--- your answer ---\n{last.response}\n--- end of your answer ---\n\n"
+                f"That {fn}() {REPEATS.get(kind, 'repeats')} program #{duplicate_of}, which is "
+                "already in the archive, so evaluating it would teach nothing. Propose a "
+                "genuinely different program: change the structure of the decision, not only "
+                "names or formatting. Answer in the same format as before (one idea line, then "
+                "the complete code).")
+        completion, call = self._call_raw(system, note)
+        calls = (*previous.model_calls, call)
+        usage = _Usage(previous.tokens_in + (call.tokens_in or 0),
+                       previous.tokens_out + (call.tokens_out or 0),
+                       previous.cost + (call.cost or 0.0))
+        if completion is None:
+            return Candidate(None, operator, previous.parents, call.model, failure=call.error,
+                             model_calls=calls, tokens_in=usage.tokens_in,
+                             tokens_out=usage.tokens_out, cost=usage.cost)
+        extraction = extract_code(completion.text, fn)
+        failure = (f"no code: {extraction.failure.value}"
+                   if extraction.code is None and extraction.failure is not None else None)
+        return Candidate(extraction.code, operator, previous.parents, call.model,
+                         idea=extract_idea(completion.text, fn), failure=failure,
+                         model_calls=calls, tokens_in=usage.tokens_in,
                          tokens_out=usage.tokens_out, cost=usage.cost)
 
     def _reflect(self, parents: Sequence[Member]) -> None:

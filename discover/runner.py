@@ -24,7 +24,7 @@ from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
-from discover.loop import SearchLoop, StopRun
+from discover.loop import SearchEfficiency, SearchLoop, StopRun
 from discover.population import Population, PopulationConfig
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
@@ -73,6 +73,8 @@ class RunResult:
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
     """The classic rule that wins/losses and the runtime cap are measured against."""
+    efficiency: SearchEfficiency | None = None
+    """New programs per minute, duplicates and redrawn proposals of this session."""
 
     @property
     def export_command(self) -> str:
@@ -188,6 +190,7 @@ def run(config: RunConfig, *, resume: int | None = None,
         emit(RunStarted(run_id, problem.name, config.budget, loop.state.evaluated, isolation,
                         models, len(training.instances), resumed=state is not None))
         validated = _already_validated(state)
+        search_start = time.monotonic()
         status, reason = RunStatus.FINISHED, "budget reached"
         lost: ExecutorLost | None = None
         try:
@@ -229,7 +232,8 @@ def run(config: RunConfig, *, resume: int | None = None,
                               selector.scores() if selector is not None else None)
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
-                           tuple(baselines), config.evaluation.runtime_reference)
+                           tuple(baselines), config.evaluation.runtime_reference,
+                           loop.efficiency(time.monotonic() - search_start))
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
         if lost is not None:

@@ -124,6 +124,8 @@ def _print_summary(result: RunResult) -> None:
     out_console.print(table)
     out_console.print(f"[dim]wins/losses: validation instances where a program beats / "
                       f"loses to {result.reference_rule.upper()}.[/dim]")
+    if result.efficiency is not None:
+        out_console.print(f"Search: {result.efficiency.describe()}.")
     if result.best:
         out_console.print(f"Export the winner:  {result.export_command}")
 
