@@ -31,10 +31,15 @@ class TrainingSet:
     instances: tuple[Any, ...]
     references: tuple[float, ...]
     probe: int
+    groups: tuple[int, ...] = ()
+    """Size of each instance when the set mixes sizes (empty: one size). The
+    ``ratio`` score averages over sizes, and runtimes are measured at the largest."""
 
     def __post_init__(self) -> None:
         if len(self.instances) != len(self.references):
             raise ValueError("one reference per instance")
+        if self.groups and len(self.groups) != len(self.instances):
+            raise ValueError("one group per instance")
         if not 1 <= self.probe <= len(self.instances):
             raise ValueError("probe size must lie in 1..len(instances)")
 
@@ -53,7 +58,8 @@ class CascadeResult:
     gap: float | None
     ratio: float | None
     runtime: float | None
-    """Mean seconds per training instance, measured in the sandbox child."""
+    """Mean seconds per training instance of the largest size, measured in the
+    sandbox child."""
     signature: tuple[float, ...]
     behaviour_hash: str | None
     message: str
@@ -105,6 +111,7 @@ def run_cascade(
     time_limit: float,
     runtime_limit: float | None = None,
     is_known_behaviour: Callable[[str], bool] | None = None,
+    score: str = "gap",
 ) -> CascadeResult | str:
     """Evaluate ``code`` stage by stage on ``training``.
 
@@ -118,6 +125,8 @@ def run_cascade(
     is_known_behaviour
         Called with the probe fingerprint; when it returns True the cascade stops
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
+    score
+        ``gap``, ``ratio`` or ``mix`` (:func:`training_score`).
 
     Returns
     -------
@@ -139,39 +148,81 @@ def run_cascade(
     fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
-    if runtime_limit is not None and _median_seconds(probe) > runtime_limit:
-        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
+    largest = _largest(training)
+    if runtime_limit is not None and _median_seconds(probe, largest) > runtime_limit:
+        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint, largest)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
     if not full.ok:
         return _failed(full.status.value, "full", _status_of(full), full, elapsed,
                        _describe(full), fingerprint)
-    if runtime_limit is not None and _median_seconds(full) > runtime_limit:
-        return _too_slow(full, runtime_limit, elapsed, fingerprint)
+    if runtime_limit is not None and _median_seconds(full, largest) > runtime_limit:
+        return _too_slow(full, runtime_limit, elapsed, fingerprint, largest)
     gap = full.mean_gap
-    score = gap if gap is not None else 0.0
+    value = training_score(full, training, score)
     ratio = (full.total_objective / full.total_reference
              if full.total_objective is not None and full.total_reference else None)
     signature = tuple(s.gap if s.gap is not None else 0.0 for s in full.scores)
     return CascadeResult(
-        status="ok", stage="full", score=score, gap=gap, ratio=ratio,
-        runtime=_mean_seconds(full), signature=signature, behaviour_hash=fingerprint,
-        message=full.message,
-        evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, score),
+        status="ok", stage="full", score=value, gap=gap, ratio=ratio,
+        runtime=_mean_seconds(full, largest), signature=signature,
+        behaviour_hash=fingerprint, message=full.message,
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, value),
     )
 
 
-def _median_seconds(result: CandidateEvaluation) -> float:
-    """Median seconds per instance: robust to the odd call preempted on a busy machine."""
-    seconds = sorted(result.outcome.seconds)
+def training_score(result: CandidateEvaluation, training: TrainingSet, mode: str) -> float:
+    """The training score of a fully scored candidate (lower is better, in %).
+
+    ``gap``: the mean relative gap. ``ratio``: the aggregate gap 100·(ΣH/ΣOPT − 1)
+    of each instance size, averaged over sizes (sizes with ΣOPT = 0 left out) — large
+    instances would otherwise outweigh small ones by their larger objectives.
+    ``mix``: the mean of the two.
+    """
+    gap = result.mean_gap if result.mean_gap is not None else 0.0
+    if mode == "gap":
+        return gap
+    groups = training.groups or (0,) * len(training.instances)
+    totals: dict[int, list[float]] = {}
+    for s, ref, g in zip(result.scores, training.references, groups, strict=True):
+        if s.objective is None:
+            continue
+        acc = totals.setdefault(g, [0.0, 0.0])
+        acc[0] += s.objective
+        acc[1] += ref
+    aggregates = [100.0 * (h / opt - 1.0) for h, opt in totals.values() if opt > 0]
+    ratio = sum(aggregates) / len(aggregates) if aggregates else gap
+    return ratio if mode == "ratio" else 0.5 * (gap + ratio)
+
+
+def _largest(training: TrainingSet) -> frozenset[int] | None:
+    """Indices of the largest instances of a mixed-size set (None: one size)."""
+    if not training.groups or len(set(training.groups)) < 2:
+        return None
+    top = max(training.groups)
+    return frozenset(i for i, g in enumerate(training.groups) if g == top)
+
+
+def _times(result: CandidateEvaluation, among: frozenset[int] | None) -> list[float]:
+    seconds = list(result.outcome.seconds)
+    if among is not None:
+        picked = [s for i, s in enumerate(seconds) if i in among]
+        seconds = picked or seconds
+    return seconds
+
+
+def _median_seconds(result: CandidateEvaluation, among: frozenset[int] | None = None) -> float:
+    """Median seconds per instance (of the largest size when sizes are mixed): robust
+    to the odd call preempted on a busy machine, and what a rule costs where it matters."""
+    seconds = sorted(_times(result, among))
     if not seconds:
         return result.outcome.total_seconds
     return seconds[len(seconds) // 2]
 
 
-def _mean_seconds(result: CandidateEvaluation) -> float:
-    seconds = result.outcome.seconds
+def _mean_seconds(result: CandidateEvaluation, among: frozenset[int] | None = None) -> float:
+    seconds = _times(result, among)
     return sum(seconds) / len(seconds) if seconds else result.outcome.total_seconds
 
 
@@ -186,8 +237,8 @@ def _failed(status: str, stage: str, archived_status: EvaluationStatus,
 
 
 def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
-              fingerprint: str) -> CascadeResult:
-    median = _median_seconds(result)
+              fingerprint: str, among: frozenset[int] | None = None) -> CascadeResult:
+    median = _median_seconds(result, among)
     message = (f"too slow: median {median * 1e3:.2f} ms per instance, limit "
                f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(

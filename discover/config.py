@@ -120,6 +120,17 @@ class EvaluationConfig:
     instances of the target size keep the training score honest about scaling."""
     train_extra_per_class: int = 1
     """Instances of the larger family per class (drawn from their own seed)."""
+    train_sizes: tuple[int, ...] = ()
+    """Further training sizes, each a family of ``train_sizes_per_class`` instances per
+    class from its own seed: a rule must work at every size, not only at ``train_n``."""
+    train_sizes_per_class: int = 1
+    """Instances per class of each family in ``train_sizes``."""
+    score: str = "gap"
+    """Training score (lower is better): ``gap`` (mean relative gap, %), ``ratio`` (the
+    aggregate gap 100·(ΣH/ΣOPT − 1) of each training size, averaged over the sizes) or
+    ``mix`` (the mean of the two). The mean gap is dominated by instances with tiny
+    optima; the aggregate gap ignores them; the mix keeps both honest. The mean gap is
+    archived beside the score whatever this says."""
     reference: str = "auto"
     """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
     probe_count: int = 10
@@ -164,6 +175,11 @@ class EvaluationConfig:
         if self.train_extra_n < 0 or self.train_extra_per_class < 1:
             raise ConfigError("evaluation.train_extra_n must be >= 0 and "
                               "train_extra_per_class >= 1")
+        if any(n < 1 for n in self.train_sizes) or self.train_sizes_per_class < 1:
+            raise ConfigError("evaluation.train_sizes must be >= 1 and "
+                              "train_sizes_per_class >= 1")
+        if self.score not in ("gap", "ratio", "mix"):
+            raise ConfigError(f"evaluation.score must be gap, ratio or mix, got {self.score!r}")
         if self.selection_metric not in ("ratio", "gap"):
             raise ConfigError(f"evaluation.selection_metric must be ratio or gap, got "
                               f"{self.selection_metric!r}")

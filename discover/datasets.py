@@ -82,30 +82,35 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
                               time_limit=config.reference_time_limit, workers=workers,
                               progress=progress, mapper=mapper)
-    if config.train_extra_n > 0:
+    groups = [config.train_n] * len(instances)
+    families = [(config.train_extra_n, config.train_extra_per_class)] \
+        if config.train_extra_n > 0 else []
+    families += [(n, config.train_sizes_per_class) for n in config.train_sizes]
+    for size, per_class in families:
         # Its own generator: the small family stays the same with or without it.
         extra = problem.generate(
-            GeneratorSpec(n=config.train_extra_n, count=config.train_extra_per_class,
-                          params=dict(config.train_params)),
-            np.random.default_rng([config.train_seed, config.train_extra_n]))
-        extra_method = resolve_method(problem, config.reference, config.train_extra_n,
-                                      weighted=weighted)
+            GeneratorSpec(n=size, count=per_class, params=dict(config.train_params)),
+            np.random.default_rng([config.train_seed, size]))
+        extra_method = resolve_method(problem, config.reference, size, weighted=weighted)
         refs = [*refs, *compute_references(
             problem, extra, extra_method, cache=ArchiveReferenceCache(archive),
             time_limit=config.reference_time_limit, workers=workers, progress=progress,
             mapper=mapper)]
         instances = [*instances, *extra]
+        groups += [size] * len(extra)
     not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
                    if not r.is_optimal]
     if not_optimal:
         warnings.warn(f"{len(not_optimal)} training references are not proven optimal "
                       f"(e.g. {not_optimal[0]}); gaps on them are upper bounds", stacklevel=2)
     # Spread the probe set over instance classes: generated sets come class by
-    # class, so taking every k-th instance first covers easy and hard classes.
-    order = _interleaved(len(instances), config.probe_count)
+    # class, so taking every k-th instance first covers easy and hard classes;
+    # with several sizes, the sizes take turns (the largest sets the runtime cap).
+    order = _probe_first(groups, config.probe_count)
     probe = min(config.probe_count, len(instances))
     return TrainingSet(tuple(instances[i] for i in order),
-                       tuple(refs[i].objective for i in order), probe)
+                       tuple(refs[i].objective for i in order), probe,
+                       tuple(groups[i] for i in order) if families else ())
 
 
 def selection_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,
@@ -133,6 +138,24 @@ def selection_set(problem: Problem[Any], config: EvaluationConfig, archive: Arch
     return ValidationSet(tuple(instances), tuple(r.objective for r in refs),
                          (f"generated n={config.selection_n} (seed {config.selection_seed}, "
                           f"{len(instances)} instances, {method})",))
+
+
+def _probe_first(groups: Sequence[int], probe: int) -> list[int]:
+    """Instance order with the probe set first: every k-th of each size, sizes in turn."""
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    if len(members) == 1:
+        return _interleaved(len(groups), probe)
+    share = -(-probe // len(members))
+    queues = [[idx[k] for k in _interleaved(len(idx), share)[:share]]
+              for idx in members.values()]
+    first: list[int] = []
+    for rank in range(share):
+        first += [q[rank] for q in queues if rank < len(q)]
+    first = first[:probe]
+    chosen = set(first)
+    return first + [i for i in range(len(groups)) if i not in chosen]
 
 
 def _interleaved(count: int, probe: int) -> list[int]:

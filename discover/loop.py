@@ -234,7 +234,8 @@ class SearchLoop:
         return run_cascade(self.problem, code, self.training, self.pool,
                            time_limit=self.config.evaluation.candidate_time_limit,
                            runtime_limit=self.runtime_limit,
-                           is_known_behaviour=lambda h: h in behaviours)
+                           is_known_behaviour=lambda h: h in behaviours,
+                           score=self.config.evaluation.score)
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
               parents: Sequence[Member], rng: np.random.Generator | None,
