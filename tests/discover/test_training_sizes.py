@@ -40,7 +40,7 @@ def test_training_sizes_are_balanced_and_probed(archive: Archive) -> None:
     # The probe takes every size in turn (the largest sets the runtime cap).
     assert Counter(i.size for i in ts.instances[: ts.probe]) == {8: 2, 10: 2, 12: 2}
     assert list(ts.references) == [solve(i, "cpsat").objective for i in ts.instances]
-    with pytest.raises(ConfigError, match="evaluation.score"):
+    with pytest.raises(ConfigError, match=r"evaluation\.score"):
         EvaluationConfig(score="median")
     with pytest.raises(ConfigError, match="train_sizes"):
         EvaluationConfig(train_sizes=(0,))
