@@ -170,6 +170,10 @@ class CandidateSpec:
         "numpy",
     )
     policy: bool = False
+    cost_source: str = ""
+    """Source of ``_cost(solution, *parameters)``: the objective of a complete output
+    (lower is better) — the problem's definition, not a heuristic. The offline
+    engine's structural moves use it for improvement passes; empty: no such moves."""
 
     def __post_init__(self) -> None:
         if not self.function_name.isidentifier():

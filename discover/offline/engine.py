@@ -38,9 +38,17 @@ from discover.offline.crossover import crossover
 from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
 from discover.offline.scale import ScaleModel
 from discover.offline.sites import Site, find_function, find_sites
+from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
 from discover.offline.vocabulary import Feature, Vocabulary
 from evaluators.base import CandidateSpec
+
+#: Probability that an operator applies a structural move (:mod:`.structure`) instead of
+#: an expression edit, when the problem defines its objective (``cost_source``); the
+#: second figure applies to programs that already have the pass (its numbers are varied).
+_STRUCTURAL: dict[Operator, tuple[float, float]] = {
+    Operator.NEW_IDEA: (0.15, 0.1), Operator.MODIFY: (0.05, 0.1), Operator.TUNE: (0.0, 0.2),
+}
 
 _PLANS: dict[Operator, tuple[tuple[m.Mutation, float], ...]] = {
     Operator.NEW_IDEA: ((m.random_subtree, 3.0), (m.wrap, 3.0), (m.substitute_feature, 2.0),
@@ -170,6 +178,10 @@ class OfflineEngine:
         if op is Operator.CROSSOVER:
             op = Operator.MODIFY
         tree, func = self._parse(parents[0].code)
+        if self.spec.cost_source and op in _STRUCTURAL:
+            fresh, again = _STRUCTURAL[op]
+            if self.rng.random() < (again if has_improvement(tree) else fresh):
+                return self._structural(tree, func)
         sites = find_sites(tree, func, policy=self.spec.policy)
         if not sites:
             return None
@@ -185,6 +197,13 @@ class OfflineEngine:
             descriptions.append(applied[0])
             names.append(applied[1])
         return self._finish(tree, func, "; ".join(descriptions), tuple(names))
+
+    def _structural(self, tree: ast.Module, func: ast.FunctionDef) -> _Child | None:
+        desc = add_or_vary_improvement(tree, self.spec.function_name, self.spec.parameters,
+                                       self.spec.cost_source, self.rng)
+        if desc is None:
+            return None
+        return self._finish(tree, func, desc, ("structure",))
 
     def _steps(self, op: Operator) -> list[m.Mutation]:
         if op is Operator.TUNE:

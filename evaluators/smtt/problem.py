@@ -72,6 +72,19 @@ def schedule(processing_times, due_dates):
 ''',
 }
 
+#: The objective (total tardiness of an order), for the offline engine's improvement
+#: passes: the problem's definition, not a heuristic.
+COST_SOURCE = '''\
+def _cost(order, processing_times, due_dates):
+    t = 0
+    total = 0
+    for j in order:
+        t += processing_times[j]
+        if t > due_dates[j]:
+            total += t - due_dates[j]
+    return total
+'''
+
 FEATURES = (
     "t",                      # current time (sum of scheduled processing times)
     "p[j]",                   # processing time of the job considered
@@ -98,6 +111,7 @@ class SmttProblem:
         docstring=DOCSTRING,
         harness="evaluators.smtt.harness",
         feature_vocabulary=FEATURES,
+        cost_source=COST_SOURCE,
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS

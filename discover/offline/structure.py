@@ -1,0 +1,129 @@
+"""Structural moves: change a program's shape, not only its priority expression.
+
+The key-expression mutations of :mod:`.mutations` keep a candidate a one-pass
+priority rule. The moves here add generic machinery around it, built only from
+the problem's own objective (``CandidateSpec.cost_source``, the definition of
+what is minimised, not a heuristic) and from numbers the search may change:
+
+``improve``
+    A bounded improvement pass over the built solution: exchange positions
+    ``i`` and ``i + s`` for ``s = 1 .. span`` (``span = 1``: adjacent swaps),
+    keep an exchange when the objective drops, at most ``passes`` sweeps.
+``insertions``
+    The same pass with insertion moves: take the job at position ``i`` and
+    reinsert it up to ``span`` positions later.
+
+A second application to a program that already has the pass changes its
+numbers (``passes``, ``span``) or its move kind. Nothing here depends on the
+problem beyond the spec: any problem whose candidate returns a sequence and
+whose spec defines ``cost_source`` gets the moves.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from discover.offline.sites import find_function
+
+IMPROVE = "_improve"
+COST = "_cost"
+MAX_PASSES = 4
+MAX_SPAN = 12
+SPANS = (1, 2, 3, 4, 6, 8, 10, 12)
+
+_IMPROVE_TEMPLATE = '''
+def {improve}(order, {params}, passes, span, insert):
+    """Bounded improvement pass: exchanges (or reinsertions) kept when {cost}() drops."""
+    order = list(order)
+    best = {cost}(order, {params})
+    for _ in range(int(passes)):
+        improved = False
+        for i in range(len(order) - 1):
+            for k in range(i + 1, min(i + 1 + int(span), len(order))):
+                if insert:
+                    trial = order[:i] + order[i + 1:k + 1] + [order[i]] + order[k + 1:]
+                else:
+                    trial = list(order)
+                    trial[i], trial[k] = trial[k], trial[i]
+                value = {cost}(trial, {params})
+                if value < best:
+                    best, order, improved = value, trial, True
+        if not improved:
+            break
+    return order
+'''
+
+
+def has_improvement(tree: ast.Module) -> bool:
+    """Whether the program already defines the improvement pass."""
+    return any(isinstance(n, ast.FunctionDef) and n.name == IMPROVE for n in tree.body)
+
+
+def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tuple[str, ...],
+                            cost_source: str, rng: np.random.Generator) -> str | None:
+    """Apply the structural move to ``tree`` in place; returns a description or None.
+
+    Without a pass: define ``_cost`` (the problem's objective) and ``_improve`` and
+    route every ``return`` of the candidate function through it. With one: change
+    the number of sweeps, the move span or the move kind of its call.
+    """
+    func = find_function(tree, function_name)
+    if func is None or not cost_source.strip():
+        return None
+    calls = [n for n in ast.walk(func) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id == IMPROVE]
+    if calls:
+        return _vary(calls, rng)
+    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None]
+    if not returns:
+        return None
+    passes = int(rng.integers(1, 3))
+    span = int(rng.choice(SPANS[:5]))
+    insert = bool(rng.random() < 0.3)
+    for ret in returns:
+        assert ret.value is not None
+        ret.value = _call(ret.value, parameters, passes, span, insert)
+    helpers = ast.parse(cost_source).body + ast.parse(_IMPROVE_TEMPLATE.format(
+        improve=IMPROVE, cost=COST, params=", ".join(parameters))).body
+    existing = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    index = tree.body.index(func)
+    tree.body[index:index] = [h for h in helpers
+                              if not (isinstance(h, ast.FunctionDef) and h.name in existing)]
+    kind = "insertions" if insert else "exchanges"
+    return f"structure: improvement pass ({passes} sweep(s), {kind} within {span})"
+
+
+def _call(value: ast.expr, parameters: tuple[str, ...], passes: int, span: int,
+          insert: bool) -> ast.Call:
+    args: list[ast.expr] = [value, *(ast.Name(p, ast.Load()) for p in parameters),
+                            ast.Constant(passes), ast.Constant(span), ast.Constant(insert)]
+    return ast.Call(ast.Name(IMPROVE, ast.Load()), args, [])
+
+
+def _vary(calls: list[ast.Call], rng: np.random.Generator) -> str | None:
+    call = calls[int(rng.integers(len(calls)))]
+    if len(call.args) < 4:
+        return None
+    passes, span, insert = call.args[-3], call.args[-2], call.args[-1]
+    if not all(isinstance(a, ast.Constant) for a in (passes, span, insert)):
+        return None
+    assert isinstance(passes, ast.Constant) and isinstance(span, ast.Constant)
+    assert isinstance(insert, ast.Constant)
+    choice = int(rng.integers(3))
+    if choice == 0:
+        old = int(passes.value)
+        new = int(np.clip(old + (1 if rng.random() < 0.5 else -1), 1, MAX_PASSES))
+        if new == old:
+            return None
+        passes.value = new
+        return f"structure: improvement sweeps {old} -> {new}"
+    if choice == 1:
+        old = int(span.value)
+        # Spans are drawn from a ladder: ±1 steps would take long to reach wide windows.
+        new = int(rng.choice([v for v in SPANS if v != old]))
+        span.value = new
+        return f"structure: move span {old} -> {new}"
+    insert.value = not bool(insert.value)
+    return "structure: improvement moves " + ("insertions" if insert.value else "exchanges")
