@@ -107,10 +107,10 @@ def _vary(calls: list[ast.Call], rng: np.random.Generator) -> str | None:
     if len(call.args) < 4:
         return None
     passes, span, insert = call.args[-3], call.args[-2], call.args[-1]
-    if not all(isinstance(a, ast.Constant) for a in (passes, span, insert)):
+    if not (isinstance(passes, ast.Constant) and isinstance(passes.value, (int, float))
+            and isinstance(span, ast.Constant) and isinstance(span.value, (int, float))
+            and isinstance(insert, ast.Constant)):
         return None
-    assert isinstance(passes, ast.Constant) and isinstance(span, ast.Constant)
-    assert isinstance(insert, ast.Constant)
     choice = int(rng.integers(3))
     if choice == 0:
         old = int(passes.value)
