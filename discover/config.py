@@ -214,6 +214,12 @@ class SearchConfig:
     in_flight: int = 0
     """Candidates proposed and evaluated at once (0: twice the workers; with language
     models at least llm.concurrency). Same seed and in_flight: same programs."""
+    tune_top: int = 10
+    """A ``tune`` slot whose parent is among this many best programs (and was not tuned
+    before) optimises the parent's literals with Nelder–Mead on the probe instances
+    instead of asking the proposer (0: never)."""
+    tune_evaluations: int = 24
+    """Probe evaluations one numeric tuning may spend."""
 
     def __post_init__(self) -> None:
         if self.islands < 1:
@@ -223,6 +229,8 @@ class SearchConfig:
             raise ConfigError(f"search.operators: unknown {sorted(unknown)}; known {OPERATORS}")
         if not any(w > 0 for w in self.operators.values()):
             raise ConfigError("search.operators needs at least one positive weight")
+        if self.tune_top < 0 or self.tune_evaluations < 2:
+            raise ConfigError("search.tune_top must be >= 0 and tune_evaluations >= 2")
 
 
 @dataclass(frozen=True)

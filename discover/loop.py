@@ -10,6 +10,7 @@ lineage, evaluation, model calls) is committed in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,18 +28,29 @@ from archive import (
     ProgramState,
     Split,
 )
-from discover.cascade import CascadeResult, TrainingSet, loop_depth, run_cascade
+from discover.cascade import (
+    CascadeResult,
+    TrainingSet,
+    loop_depth,
+    run_cascade,
+    training_score,
+)
 from discover.config import RunConfig
 from discover.dedup import normalized_hash
 from discover.events import CandidateEvaluated, Event, ProviderTrouble
 from discover.islands import Member
+from discover.offline.tuning import tune
 from discover.population import Population
 from discover.proposer import PARENTS_NEEDED, Candidate, Proposer
 from evaluators.base import Problem
-from sandbox import SandboxPool
+from sandbox import SandboxPool, evaluate
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
+TUNED = "tune: Nelder-Mead"
+"""How the idea of a numerically tuned program starts."""
+UNTUNED = "numeric tuning found nothing; "
+"""Prefix of the idea of a tune slot's fallback proposal (the parent was tried)."""
 MAX_STALLED = 500
 """Consecutive proposals without a new program before the run stops as stalled."""
 
@@ -157,6 +169,8 @@ class _Known:
 
     codes: dict[str, int]
     behaviours: dict[str, int]
+    tune: bool = False
+    """Tune the first parent's literals numerically (a promising parent, first time)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,8 @@ class _Slot:
     island: int
     work: Future[_Work] | None
     """``None`` for slots replayed from the archive on resume."""
+    tune: bool = False
+    """The slot tunes its parent's literals numerically."""
 
 
 class SearchLoop:
@@ -221,6 +237,7 @@ class SearchLoop:
         self._pending: deque[_Slot] = deque()
         self._claims: dict[str, int] = {}
         self._claims_lock = threading.Lock()
+        self._tuned: set[int] = set()
         self._executor = ThreadPoolExecutor(max_workers=self.in_flight,
                                             thread_name_prefix="discover-slot")
 
@@ -249,6 +266,8 @@ class SearchLoop:
         proposer's ``max_follow_ups`` times. Only the last proposal is recorded.
         """
         redrawn = [0, 0]
+        if candidate is None and known is not None and known.tune:
+            candidate = self._tuned_candidate(parents[0])
         if candidate is None:
             assert rng is not None
             candidate = self.proposer.propose(operator, parents, rng)
@@ -267,6 +286,31 @@ class SearchLoop:
         if owner < index or code_hash in self.state.by_code:
             return _Work(candidate, code_hash, None, *redrawn)
         return _Work(candidate, code_hash, self._evaluate(candidate.code), *redrawn)
+
+    def _tuned_candidate(self, parent: Member) -> Candidate | None:
+        """The parent with its literals optimised on the probe set, or None."""
+        spec = self.problem.candidate_spec
+        try:
+            tuned = tune(parent.code, spec.function_name, self._probe_score, policy=spec.policy,
+                         max_evaluations=self.config.search.tune_evaluations)
+        except (SyntaxError, ValueError, RecursionError):
+            return None
+        if tuned is None:
+            return None
+        return Candidate(tuned.code, "tune", (parent.program_id,), self.proposer.name,
+                         idea=tuned.describe())
+
+    def _probe_score(self, code: str) -> float | None:
+        """Training score of ``code`` on the probe instances (the tuner's objective)."""
+        t = self.training
+        probe = TrainingSet(t.instances[: t.probe], t.references[: t.probe], t.probe,
+                            t.groups[: t.probe])
+        limit = self.config.evaluation.candidate_time_limit * t.probe / len(t.instances)
+        result = evaluate(self.problem, probe.instances, code, self.pool, max(1.0, limit),
+                          references=probe.references, check=False)
+        if not result.ok:
+            return None
+        return training_score(result, probe, self.config.evaluation.score)
 
     def _redraw(self, candidate: Candidate, operator: str, parents: Sequence[Member],
                 rng: np.random.Generator, known: _Known, redrawn: list[int]
@@ -387,10 +431,28 @@ class SearchLoop:
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
-            known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour))
+            known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour),
+                           self._should_tune(op, parents))
             future = self._executor.submit(self._work, index, None, op, parents,
                                            slot_rng(self.config.seed, index, 0), known)
-            self._pending.append(_Slot(index, island, future))
+            self._pending.append(_Slot(index, island, future, known.tune))
+
+    def _should_tune(self, op: str, parents: Sequence[Member]) -> bool:
+        """Tune a ``tune`` slot's parent when it is among the best and was never tuned.
+
+        Decided when the slot is proposed, from the records before it (determinism).
+        """
+        top = self.config.search.tune_top
+        if op != "tune" or not parents or top <= 0:
+            return False
+        parent = parents[0]
+        if parent.program_id in self._tuned:
+            return False
+        better = sum(1 for s in self.state.train_scores.values() if s < parent.score)
+        if better >= top:
+            return False
+        self._tuned.add(parent.program_id)
+        return True
 
     def advance(self, budget: int) -> bool:
         """Record the next slot in order, proposing as room frees up.
@@ -413,6 +475,12 @@ class SearchLoop:
         side = self.proposer.side_calls()
         if side:
             self.archive.record_model_calls(self.run_id, side)
+        if slot.tune and work.candidate.code is not None \
+                and not (work.candidate.idea or "").startswith(TUNED):
+            # Archived, so a resumed run knows this parent was tried already.
+            cand = dataclasses.replace(work.candidate,
+                                       idea=UNTUNED + (work.candidate.idea or ""))
+            work = dataclasses.replace(work, candidate=cand)
         outcome = self._classify(work)
         program_id = self.record(outcome, slot.island, slot.index)
         self.state.redrawn_code += work.redrawn_code
@@ -469,6 +537,9 @@ class SearchLoop:
     def _restore_one(self, ps: ProgramState) -> None:
         ev = ps.evaluations.get(Split.TRAIN)
         self.state.codes[ps.id] = ps.program.code
+        idea = ps.program.idea or ""
+        if ps.program.operator == "tune" and ps.parents and idea.startswith((TUNED, UNTUNED)):
+            self._tuned.add(ps.parents[0].program_id)
         if ps.duplicate_of is not None:
             self.state.duplicates += 1
             self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)

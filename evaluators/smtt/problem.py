@@ -129,6 +129,9 @@ class SmttProblem:
         "evaluation.train_sizes": (50, 100),
         "evaluation.train_sizes_per_class": 2,
         "evaluation.score": "mix",
+        # Ten probe instances per size: a sharper behavioural fingerprint (fewer
+        # programs wrongly taken for duplicates) and the numeric tuner's objective.
+        "evaluation.probe_count": 30,
         # Which of the best training programs are validated and exported is decided on
         # generated instances larger than any training one (n = 200), exact optima:
         # the training ranking does not fully carry over. Never the validation files.
