@@ -65,6 +65,27 @@ def resolve_method(problem: Problem[Any], method: str, n: int, *, weighted: bool
     return methods[0]
 
 
+def training_families(problem: Problem[Any], config: EvaluationConfig
+                      ) -> list[tuple[int, list[Any]]]:
+    """The generated training instances, one ``(size, instances)`` family per size.
+
+    ``train_n`` from ``train_seed``; each further size (``train_extra_n``,
+    ``train_sizes``) from its own generator, so the first family stays the same
+    with or without them.
+    """
+    spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
+                         params=dict(config.train_params))
+    out = [(config.train_n, problem.generate(spec, np.random.default_rng(config.train_seed)))]
+    families = [(config.train_extra_n, config.train_extra_per_class)] \
+        if config.train_extra_n > 0 else []
+    families += [(n, config.train_sizes_per_class) for n in config.train_sizes]
+    for size, per_class in families:
+        out.append((size, problem.generate(
+            GeneratorSpec(n=size, count=per_class, params=dict(config.train_params)),
+            np.random.default_rng([config.train_seed, size]))))
+    return out
+
+
 def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,
                  workers: int, progress: Callable[[int, int], None] | None = None,
                  mapper: OrderedMap | None = None) -> TrainingSet:
@@ -74,30 +95,17 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     ``map_ordered``) instead of in ``workers`` local processes.
     """
     weighted = bool(config.train_params.get("weighted", False))
-    rng = np.random.default_rng(config.train_seed)
-    spec = GeneratorSpec(n=config.train_n, count=config.train_per_class,
-                         params=dict(config.train_params))
-    instances = problem.generate(spec, rng)
-    method = resolve_method(problem, config.reference, config.train_n, weighted=weighted)
-    refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
-                              time_limit=config.reference_time_limit, workers=workers,
-                              progress=progress, mapper=mapper)
-    groups = [config.train_n] * len(instances)
-    families = [(config.train_extra_n, config.train_extra_per_class)] \
-        if config.train_extra_n > 0 else []
-    families += [(n, config.train_sizes_per_class) for n in config.train_sizes]
-    for size, per_class in families:
-        # Its own generator: the small family stays the same with or without it.
-        extra = problem.generate(
-            GeneratorSpec(n=size, count=per_class, params=dict(config.train_params)),
-            np.random.default_rng([config.train_seed, size]))
-        extra_method = resolve_method(problem, config.reference, size, weighted=weighted)
-        refs = [*refs, *compute_references(
-            problem, extra, extra_method, cache=ArchiveReferenceCache(archive),
-            time_limit=config.reference_time_limit, workers=workers, progress=progress,
-            mapper=mapper)]
-        instances = [*instances, *extra]
-        groups += [size] * len(extra)
+    instances: list[Any] = []
+    refs: list[Reference] = []
+    groups: list[int] = []
+    families = training_families(problem, config)
+    for size, family in families:
+        method = resolve_method(problem, config.reference, size, weighted=weighted)
+        refs += compute_references(problem, family, method, cache=ArchiveReferenceCache(archive),
+                                   time_limit=config.reference_time_limit, workers=workers,
+                                   progress=progress, mapper=mapper)
+        instances += family
+        groups += [size] * len(family)
     not_optimal = [inst.name for inst, r in zip(instances, refs, strict=True)
                    if not r.is_optimal]
     if not_optimal:
@@ -110,7 +118,7 @@ def training_set(problem: Problem[Any], config: EvaluationConfig, archive: Archi
     probe = min(config.probe_count, len(instances))
     return TrainingSet(tuple(instances[i] for i in order),
                        tuple(refs[i].objective for i in order), probe,
-                       tuple(groups[i] for i in order) if families else ())
+                       tuple(groups[i] for i in order) if len(families) > 1 else ())
 
 
 def selection_set(problem: Problem[Any], config: EvaluationConfig, archive: Archive, *,

@@ -18,6 +18,7 @@ module's standalone objective agrees with discover's.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from archive import Archive, EvaluationStatus, ProgramDetail, Split
 from discover import __version__
 from discover.export_contract import ExportContract, contract_for
+from discover.simplify import simplify
 from discover.export_render import (
     ExportError,
     ProgramSource,
@@ -94,8 +96,10 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
     lines.extend(_score_lines(archive, detail))
     if _selection:
         lines.append(f"selection   {_selection}")
+    code, notes = _readable(problem, run.config, detail.program.code, timeout)
+    lines.extend(notes)
     title = f"Heuristic for {{title}} discovered by discover (program {detail.id})."
-    result = _export(problem, detail.program.code, title, lines, Path(path), timeout)
+    result = _export(problem, code, title, lines, Path(path), timeout)
     return ExportResult(path=Path(path), problem=problem.name, program_id=detail.id,
                         run_id=run.id, baseline=None, split=_split, expected=result,
                         notes=tuple(_notes))
@@ -158,6 +162,56 @@ def export_baseline(problem_name: str, name: str, path: str | Path, *,
                        heuristic=problem.heuristics.get(name))
     return ExportResult(path=Path(path), problem=problem.name, program_id=None, run_id=None,
                         baseline=name, split=None, expected=expected)
+
+
+def _readable(problem: Problem[Any], config: Any, code: str, timeout: float
+              ) -> tuple[str, list[str]]:
+    """The simplified program when it schedules every evaluation instance identically.
+
+    Evaluation instances: the export's self-check samples, the run's training
+    instances (regenerated from its configuration) and its validation files. The
+    original and the simplified program both run in the sandbox; any difference
+    (a float tie resolved otherwise) keeps the original.
+    """
+    from discover.config import RunConfig
+    from discover.datasets import training_families, validation_set
+    from discover.offline.vocabulary import Vocabulary
+
+    spec = problem.candidate_spec
+    vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
+    short = {vocabulary.abbreviation(name): name for f in vocabulary.features
+             for name in f.free if vocabulary.abbreviation(name)}
+    try:
+        result = simplify(code, spec.function_name, {k: v for k, v in short.items() if k})
+    except (SyntaxError, ValueError, RecursionError):
+        return code, []
+    notes = [f"formula     {result.formula}"] if result.formula else []
+    if not result.changed:
+        return code, notes
+    instances = list(_contract(problem).samples(problem))
+    try:
+        # The snapshot also carries what the run added (baselines): keep the settings.
+        known = {f.name for f in dataclasses.fields(RunConfig)}
+        evaluation = RunConfig.from_dict({k: v for k, v in config.items()
+                                          if k in known}).evaluation
+        instances += [i for _, family in training_families(problem, evaluation)
+                      for i in family]
+        instances += list(validation_set(problem, evaluation.validation).instances)
+    except Exception as exc:  # an old or foreign configuration: the samples still check
+        notes.append(f"simplified  checked on the self-check instances only ({exc})")
+    payloads = [problem.payload(i) for i in instances]
+    limit = max(timeout, 0.05 * len(payloads))
+    with SandboxPool(workers=1, isolation="auto") as pool:
+        before = _sandboxed_outputs(pool, code, spec, payloads, limit, check=True)
+        after = _sandboxed_outputs(pool, result.code, spec, payloads, limit, check=True)
+    differ = [k for k, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    if differ:
+        notes.append(f"simplified  not used: it differs on evaluation instance {differ[0]} "
+                     f"(of {len(payloads)})")
+        return code, notes
+    notes.append(f"simplified  same output on all {len(payloads)} evaluation instances "
+                 "(folded constants, flattened max/min, dead terms, named repeats)")
+    return result.code, notes
 
 
 def _problem(name: str) -> Problem[Any]:
