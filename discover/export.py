@@ -28,7 +28,6 @@ from typing import Any
 from archive import Archive, EvaluationStatus, ProgramDetail, Split
 from discover import __version__
 from discover.export_contract import ExportContract, contract_for
-from discover.simplify import simplify
 from discover.export_render import (
     ExportError,
     ProgramSource,
@@ -36,6 +35,7 @@ from discover.export_render import (
     render_module,
     split_program,
 )
+from discover.simplify import simplify
 from evaluators.base import Failure, Problem
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool
