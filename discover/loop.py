@@ -41,7 +41,7 @@ from discover.events import CandidateEvaluated, Event, ProviderTrouble
 from discover.islands import Member
 from discover.offline.tuning import tune
 from discover.population import Population
-from discover.proposer import PARENTS_NEEDED, Candidate, Proposer
+from discover.proposer import PARENTS_NEEDED, Candidate, Proposer, SearchNotes
 from evaluators.base import Problem
 from sandbox import SandboxPool, evaluate
 
@@ -88,6 +88,8 @@ class LoopState:
     """Proposals drawn again after the probe: they behaved like a known program."""
 
     def __post_init__(self) -> None:
+        self.findings: deque[str] = deque(maxlen=5)
+        """What tuning and structural moves found lately (for prompts)."""
         self.by_code: dict[str, int] = {}
         self.by_behaviour: dict[str, int] = {}
         self.codes: dict[int, str] = {}
@@ -171,6 +173,8 @@ class _Known:
     behaviours: dict[str, int]
     tune: bool = False
     """Tune the first parent's literals numerically (a promising parent, first time)."""
+    notes: SearchNotes | None = None
+    """Best program and findings, for proposers that show them (prompts)."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,10 @@ class SearchLoop:
             candidate = self._tuned_candidate(parents[0])
         if candidate is None:
             assert rng is not None
-            candidate = self.proposer.propose(operator, parents, rng)
+            if known is not None and known.notes is not None:
+                candidate = self.proposer.propose(operator, parents, rng, notes=known.notes)
+            else:
+                candidate = self.proposer.propose(operator, parents, rng)
             if known is not None:
                 candidate, early = self._redraw(candidate, operator, parents, rng, known,
                                                 redrawn)
@@ -382,7 +389,21 @@ class SearchLoop:
         if result is not None and result.ok:
             self.population.register(member_of(program_id, cand.code, result,
                                                None if cand.operator == "seed" else island))
+            self._note_finding(program_id, cand, result)
         return program_id
+
+    def _note_finding(self, program_id: int, cand: Candidate, result: CascadeResult) -> None:
+        """Remember a tuned or structurally changed program that beat its parent."""
+        idea = cand.idea or ""
+        if not (idea.startswith(TUNED) or "structure:" in idea) or not cand.parents:
+            return
+        parent = cand.parents[0]
+        before = self.state.train_scores.get(parent)
+        if before is None or result.score is None or result.score >= before:
+            return
+        self.state.findings.append(
+            f"#{program_id} from #{parent}: {idea} — training score {before:.3f} -> "
+            f"{result.score:.3f}")
 
     def efficiency(self, seconds: float) -> SearchEfficiency:
         """Novelty figures of the run so far (redraws are not archived: this session's)."""
@@ -431,8 +452,12 @@ class SearchLoop:
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
+            notes = None
+            if getattr(self.proposer, "wants_notes", False):
+                best = self.population.best(1)
+                notes = SearchNotes(best[0] if best else None, tuple(self.state.findings))
             known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour),
-                           self._should_tune(op, parents))
+                           self._should_tune(op, parents), notes)
             future = self._executor.submit(self._work, index, None, op, parents,
                                            slot_rng(self.config.seed, index, 0), known)
             self._pending.append(_Slot(index, island, future, known.tune))

@@ -119,6 +119,9 @@ class ProgramView:
         A short name (``"#412"``, ``"MDD"``).
     failure
         Why it failed, for programs shown as negative examples.
+    class_gaps
+        ``(instance class, mean gap %)`` on the training split, worst first: where
+        the program loses, so a model can aim its change.
     """
 
     code: str
@@ -128,6 +131,7 @@ class ProgramView:
     idea: str | None = None
     label: str = ""
     failure: str | None = None
+    class_gaps: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("gap", "runtime", "ratio"):
@@ -171,6 +175,11 @@ class PromptContext:
         Ask for SEARCH/REPLACE blocks instead of a full program.
     extra
         Free-form values for user templates (``extra.short_words`` etc.).
+    best
+        The best program of the run so far (when it is not a parent).
+    findings
+        One line each: what numeric tuning and structural moves found lately
+        (constants before → after, improvement passes) and how they scored.
     """
 
     problem: ProblemView
@@ -180,8 +189,11 @@ class PromptContext:
     baselines: tuple[BaselineView, ...] = ()
     diff: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    best: ProgramView | None = None
+    findings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "parents", tuple(self.parents))
         object.__setattr__(self, "short_reflections", tuple(self.short_reflections))
         object.__setattr__(self, "baselines", tuple(self.baselines))

@@ -208,6 +208,8 @@ class PromptLibrary:
             "baselines": context.baselines,
             "diff": context.diff,
             "extra": dict(context.extra),
+            "best": context.best,
+            "findings": context.findings,
         }
 
     def _render(self, name: str, variables: Mapping[str, Any]) -> str:

@@ -45,6 +45,22 @@ PARENTS_NEEDED = {"new_idea": 2, "crossover": 2, "modify": 1, "tune": 1, "simpli
 
 
 @dataclass(frozen=True)
+class SearchNotes:
+    """What the loop knows beyond the parents, for proposers that can use it (prompts).
+
+    Parameters
+    ----------
+    best
+        The best program of the run when the slot was proposed.
+    findings
+        Recent lines on what numeric tuning and structural moves found.
+    """
+
+    best: Member | None = None
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A proposed program (or a failed attempt to get one).
 
@@ -77,7 +93,7 @@ class Proposer(Protocol):
     name: str
 
     def propose(self, operator: str, parents: Sequence[Member],
-                rng: np.random.Generator) -> Candidate:
+                rng: np.random.Generator, notes: SearchNotes | None = None) -> Candidate:
         """Return one candidate made by ``operator`` from ``parents`` (best first)."""
         ...
 
@@ -124,8 +140,8 @@ class OfflineProposer:
         self._lock = threading.Lock()
 
     def propose(self, operator: str, parents: Sequence[Member],
-                rng: np.random.Generator) -> Candidate:
-        """Mutate or cross the parents with the generator of this proposal."""
+                rng: np.random.Generator, notes: SearchNotes | None = None) -> Candidate:
+        """Mutate or cross the parents with the generator of this proposal (no notes)."""
         infos = [ParentInfo(m.code, m.score) for m in parents]
         ids = tuple(m.program_id for m in parents)
         try:
@@ -178,6 +194,9 @@ class LlmProposer:
         self.reflections = Reflections()
         self.name = pool.name
         self.max_follow_ups = 1
+        self.wants_notes = True
+        self.class_labels: tuple[str, ...] = ()
+        """Instance class of each training instance, aligned with members' signatures."""
         self._proposals = 0
         self._side: list[ModelCall] = []
 
@@ -186,11 +205,20 @@ class LlmProposer:
         calls, self._side = self._side, []
         return calls
 
-    def _context(self, parents: Sequence[Member], diff: bool) -> PromptContext:
-        views = tuple(ProgramView(m.code, gap=m.score, label=f"#{m.program_id}")
-                      for m in parents)
+    def _view(self, member: Member) -> ProgramView:
+        return ProgramView(member.code, gap=member.score, label=f"#{member.program_id}",
+                           class_gaps=class_gaps(member.signature, self.class_labels))
+
+    def _context(self, parents: Sequence[Member], diff: bool,
+                 notes: SearchNotes | None = None) -> PromptContext:
+        views = tuple(self._view(m) for m in parents)
+        best = None
+        if notes is not None and notes.best is not None and all(
+                m.program_id != notes.best.program_id for m in parents):
+            best = self._view(notes.best)
         return PromptContext(self.view, views, self.reflections.long,
-                             tuple(self.reflections.short), self.baselines, diff)
+                             tuple(self.reflections.short), self.baselines, diff,
+                             best=best, findings=notes.findings if notes else ())
 
     def _call(self, operator: Operator, context: PromptContext
               ) -> tuple[Completion | None, ModelCall]:
@@ -219,7 +247,7 @@ class LlmProposer:
         return completion, call
 
     def propose(self, operator: str, parents: Sequence[Member],
-                rng: np.random.Generator) -> Candidate:
+                rng: np.random.Generator, notes: SearchNotes | None = None) -> Candidate:
         """Render, ask, extract; fall back from a failed diff to the full answer."""
         self._proposals += 1
         if self.reflection_every and self._proposals % self.reflection_every == 0:
@@ -230,7 +258,7 @@ class LlmProposer:
         if len(used) < low:
             used = list(parents)
         diff = prompt_op.supports_diff and bool(rng.random() < self.diff_probability)
-        completion, call = self._call(prompt_op, self._context(used, diff))
+        completion, call = self._call(prompt_op, self._context(used, diff, notes))
         ids = tuple(m.program_id for m in used)
         model = call.model
         usage = _Usage(call.tokens_in or 0, call.tokens_out or 0, call.cost or 0.0)
@@ -240,21 +268,21 @@ class LlmProposer:
                              tokens_out=usage.tokens_out, cost=usage.cost)
         fn = self.problem.candidate_spec.function_name
         code: str | None = None
-        notes = ""
+        trouble = ""
         if diff and used:
             result = apply_search_replace(used[0].code, completion.text)
             if result.failure is None:
                 code = result.code
             else:
-                notes = f"diff failed ({result.failure.value}); "
+                trouble = f"diff failed ({result.failure.value}); "
         if code is None:
             extraction = extract_code(completion.text, fn)
             code = extraction.code
             if code is None and extraction.failure is not None:
-                notes += f"no code: {extraction.failure.value}"
+                trouble += f"no code: {extraction.failure.value}"
         idea = extract_idea(completion.text, fn)
         return Candidate(code, operator, ids, model, idea=idea,
-                         failure=notes or None if code is None else None,
+                         failure=trouble or None if code is None else None,
                          model_calls=(call,), tokens_in=usage.tokens_in,
                          tokens_out=usage.tokens_out, cost=usage.cost)
 
@@ -308,6 +336,21 @@ class LlmProposer:
             self._side.append(call)
             if completion is not None:
                 self.reflections.long = completion.text.strip()
+
+
+def class_gaps(signature: Sequence[float], labels: Sequence[str], worst: int = 6
+               ) -> tuple[tuple[str, float], ...]:
+    """Mean per-instance gap by class label, the ``worst`` classes first."""
+    if not labels or len(labels) != len(signature):
+        return ()
+    sums: dict[str, list[float]] = {}
+    for gap, label in zip(signature, labels, strict=True):
+        acc = sums.setdefault(label, [0.0, 0.0])
+        acc[0] += gap
+        acc[1] += 1
+    means = sorted(((label, s / c) for label, (s, c) in sums.items()),
+                   key=lambda kv: (-kv[1], kv[0]))
+    return tuple(means[:worst])
 
 
 def _prompt_operator(operator: str, parents: int) -> Operator:

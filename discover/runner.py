@@ -96,6 +96,17 @@ def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
     return config.with_overrides(**{"llm.models": models})
 
 
+def _class_labels(training: Any) -> tuple[str, ...]:
+    """Instance class of each training instance (size included when sizes are mixed)."""
+    labels = []
+    for k, inst in enumerate(training.instances):
+        label = getattr(inst, "class_label", None) or "all"
+        if training.groups:
+            label = f"n={training.groups[k]} {label}"
+        labels.append(label)
+    return tuple(labels)
+
+
 def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
               baselines: Sequence[BaselineScore]) -> Proposer:
     if config.llm.offline:
@@ -171,6 +182,8 @@ def run(config: RunConfig, *, resume: int | None = None,
                                     getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
         runtime_limit = _runtime_limit(problem, config, training, pool)
         proposer = _proposer(problem, config, environ, baselines)
+        if isinstance(proposer, LlmProposer):
+            proposer.class_labels = _class_labels(training)
         population = _population(config)
         if state is None:
             # The archive URL as displayed (password hidden): no credentials in the snapshot.

@@ -81,6 +81,8 @@ def test_llm_repeat_gets_one_follow_up_naming_the_program(tmp_path: Path,
         assert f"program #{mdd}" in bodies[1] and "already in the archive" in bodies[1]
         assert "plain modified due date" in bodies[1]
         assert "already in the archive" not in bodies[0]
+        # Prompts teach: the parent's worst instance classes are shown.
+        assert "Mean gap by instance class, worst first: RDD=" in bodies[0]
         # The third proposal repeats MDD, its one follow-up too: recorded as a duplicate.
         assert "already in the archive" in bodies[3]
         assert any(ps.duplicate_of == mdd for ps in state.programs)
