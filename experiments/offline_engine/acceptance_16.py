@@ -39,6 +39,10 @@ PER_CLASS = 10
 FRESH_SEED = 16_016  # training uses 12345 (and [12345, n]), selection 54321
 BENCH = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "smtt" / \
     "cetinkaya2025"
+TAILLARD = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "jssp" / \
+    "scheduleopt" / "instances" / "Taillard1993"
+#: The 16 Taillard instances SeEvo reports (two per size class).
+TAILLARD_16 = tuple(k + d for k in range(1, 80, 10) for d in (0, 1))
 
 
 def fresh(n: int) -> list[SmttInstance]:
@@ -131,6 +135,40 @@ def report(archive_url: str, run_id: int, cache: Path, pool: SandboxPool) -> boo
     return ok
 
 
+def jssp_report(archive_url: str, run_id: int, pool: SandboxPool) -> bool:
+    """Job shop: the run's winner on the 16 Taillard instances (gap to best known)."""
+    problem = get_problem("jssp")
+    with Archive.open(archive_url) as archive:
+        state = archive.run_state(run_id)
+        best = archive.best(run_id, Split.VALIDATION, top=1)
+        if not best:
+            print(f"jssp run {run_id}: no validated program")
+            return False
+        pid = best[0].summary.id
+        code = archive.program(pid).program.code
+        validation = state.run.config.get("evaluation", {}).get("validation", ())
+    leaked = [v for v in validation if any(f"ta{k:02d}js" in v for k in TAILLARD_16)]
+    instances = [problem.load(TAILLARD / f"ta{k:02d}js.txt")[0] for k in TAILLARD_16]
+    refs = [float(problem.stored_reference(i) or 0.0) for i in instances]
+    result = evaluate(problem, instances, code, pool, 3600.0, references=refs)
+    if not result.ok:
+        print(f"jssp run {run_id}: winner #{pid} failed: {result.message}")
+        return False
+    gaps = [float(s.gap) for s in result.scores if s.gap is not None]
+    mean = float(np.mean(gaps))
+    c = state.counters
+    share = c.duplicates / max(1, c.duplicates + c.evaluated)
+    ok = mean <= 12.0 and not leaked
+    print(f"jssp run {run_id}: {c.evaluated} evaluated, {c.duplicates} duplicates "
+          f"({100 * share:.1f} %); winner #{pid}: mean gap {mean:.2f} % on the 16 Taillard "
+          f"instances {'ok' if mean <= 12.0 else 'MISS'}; validation files include "
+          f"{len(leaked)} of them")
+    print("  per instance: " + ", ".join(f"ta{k:02d} {g:.1f}" for k, g
+                                          in zip(TAILLARD_16, gaps, strict=True)))
+    print("  winner:\n" + "\n".join("    " + line for line in code.splitlines()))
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("archive", nargs="?", help="archive URL")
@@ -139,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the fresh instances' optima are cached")
     parser.add_argument("--optima-only", action="store_true",
                         help="compute (and cache) the fresh optima, then stop")
+    parser.add_argument("--jssp", action="store_true",
+                        help="the runs are job-shop runs: score winners on 16 Taillard instances")
     args = parser.parse_args(argv)
     if args.optima_only:
         for n in SIZES:
@@ -147,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.archive or not args.runs:
         parser.error("give an archive URL and run ids")
     with SandboxPool(workers=1, isolation="auto") as pool:
-        results = [report(args.archive, r, args.cache, pool) for r in args.runs]
+        if args.jssp:
+            results = [jssp_report(args.archive, r, pool) for r in args.runs]
+        else:
+            results = [report(args.archive, r, args.cache, pool) for r in args.runs]
     print("all criteria met" if all(results) else "some criteria missed")
     return 0 if all(results) else 1
 
