@@ -181,15 +181,21 @@ def training_score(result: CandidateEvaluation, training: TrainingSet, mode: str
     ``mix``: the mean of the two.
     """
     gap = result.mean_gap if result.mean_gap is not None else 0.0
+    return score_from(gap, [s.objective for s in result.scores], training, mode)
+
+
+def score_from(gap: float, objectives: Sequence[float | None], training: TrainingSet,
+               mode: str) -> float:
+    """:func:`training_score` from the mean gap and the objectives (training order)."""
     if mode == "gap":
         return gap
     groups = training.groups or (0,) * len(training.instances)
     totals: dict[int, list[float]] = {}
-    for s, ref, g in zip(result.scores, training.references, groups, strict=True):
-        if s.objective is None:
+    for value, ref, g in zip(objectives, training.references, groups, strict=True):
+        if value is None:
             continue
         acc = totals.setdefault(g, [0.0, 0.0])
-        acc[0] += s.objective
+        acc[0] += value
         acc[1] += ref
     aggregates = [100.0 * (h / opt - 1.0) for h, opt in totals.values() if opt > 0]
     ratio = sum(aggregates) / len(aggregates) if aggregates else gap

@@ -179,7 +179,8 @@ def run(config: RunConfig, *, resume: int | None = None,
         validation = validation_set(problem, config.evaluation.validation)
         selector = _selector(problem, config, archive, executor, setup_progress)
         baselines = score_baselines(problem, training, validation,
-                                    getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
+                                    getattr(problem, "summary_heuristics", SUMMARY_BASELINES),
+                                    config.evaluation.score)
         runtime_limit = _runtime_limit(problem, config, training, pool)
         proposer = _proposer(problem, config, environ, baselines)
         if isinstance(proposer, LlmProposer):

@@ -60,8 +60,15 @@ def _refs(values: Sequence[float | None]) -> list[InstanceReference]:
 
 
 def score_baselines(problem: Any, training: Any, validation: Any,
-                    names: Sequence[str] = SUMMARY_BASELINES) -> list[BaselineScore]:
-    """Run the classic heuristics (trusted, in-process) on both splits."""
+                    names: Sequence[str] = SUMMARY_BASELINES, score: str = "gap"
+                    ) -> list[BaselineScore]:
+    """Run the classic heuristics (trusted, in-process) on both splits.
+
+    The training figure is the run's training score (``evaluation.score``), so the
+    heuristics line up with the programs in the summary and in prompts.
+    """
+    from discover.cascade import score_from
+
     out = []
     for name in names:
         heuristic = problem.heuristics.get(name)
@@ -74,14 +81,16 @@ def score_baselines(problem: Any, training: Any, validation: Any,
             seconds.append(time.perf_counter() - start)
             objectives.append(problem.objective(inst, order))
         train = summarize(name, objectives, seconds, _refs(training.references))
+        train_score = train.mean_gap if train.mean_gap is None or score == "gap" else \
+            score_from(train.mean_gap, objectives, training, score)
         if validation.empty:
-            out.append(BaselineScore(name, train.mean_gap, train.ratio, None, None,
+            out.append(BaselineScore(name, train_score, train.ratio, None, None,
                                      train.mean_seconds))
             continue
         val = summarize(name, [problem.objective(i, heuristic(i))
                                for i in validation.instances], [],
                         _refs(validation.references))
-        out.append(BaselineScore(name, train.mean_gap, train.ratio, val.mean_gap, val.ratio,
+        out.append(BaselineScore(name, train_score, train.ratio, val.mean_gap, val.ratio,
                                  train.mean_seconds))
     return out
 

@@ -110,7 +110,7 @@ def _print_summary(result: RunResult) -> None:
     table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
     # The selection split's column appears only in runs that have one.
     selection = any(p.selection_ratio is not None for p in result.best)
-    for col in ("program", "train gap", *(("selection ΣH/ΣOPT",) if selection else ()),
+    for col in ("program", "train score", *(("selection ΣH/ΣOPT",) if selection else ()),
                 "validation gap", "validation ΣH/ΣOPT", "wins/losses vs rule"):
         table.add_column(col, justify="left" if col == "program" else "right")
     for p in result.best:

@@ -13,7 +13,8 @@ import pytest
 from archive import Archive
 from discover.cascade import TrainingSet, training_score
 from discover.config import ConfigError, EvaluationConfig
-from discover.datasets import training_set
+from discover.datasets import ValidationSet, training_set
+from discover.summary import score_baselines
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
 
@@ -66,3 +67,20 @@ def test_ratio_score_averages_the_aggregate_gap_over_sizes() -> None:
     zero = TrainingSet(tuple(range(2)), (0.0, 10.0), 1, (5, 9))
     assert training_score(cast(Any, _result([2.0, 12.0], 20.0)), zero, "ratio") == \
         pytest.approx(20.0)
+
+
+def test_baselines_report_the_run_score(archive: Archive) -> None:
+    config = EvaluationConfig(train_n=8, train_per_class=1, probe_count=4,
+                              train_sizes=(12,), train_sizes_per_class=1)
+    ts = training_set(SMTT, config, archive, workers=1)
+    empty = ValidationSet((), (), ())
+    gap = score_baselines(SMTT, ts, empty, ("mdd",), "gap")[0].train_gap
+    ratio = score_baselines(SMTT, ts, empty, ("mdd",), "ratio")[0].train_gap
+    values = [SMTT.objective(i, SMTT.heuristics["mdd"](i)) for i in ts.instances]
+    per_size = []
+    for n in (8, 12):
+        h = sum(v for v, i in zip(values, ts.instances, strict=True) if i.size == n)
+        o = sum(r for r, i in zip(ts.references, ts.instances, strict=True) if i.size == n)
+        per_size.append(100 * (h / o - 1))
+    assert ratio == pytest.approx(sum(per_size) / 2)
+    assert gap is not None and ratio != pytest.approx(gap)
