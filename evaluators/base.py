@@ -171,9 +171,11 @@ class CandidateSpec:
     )
     policy: bool = False
     cost_source: str = ""
-    """Source of ``_cost(solution, *parameters)``: the objective of a complete output
-    (lower is better) — the problem's definition, not a heuristic. The offline
-    engine's structural moves use it for improvement passes; empty: no such moves."""
+    """The objective of a sequence output, stated step by step: source defining
+    ``_prepare(*parameters) -> data``, ``_initial(data) -> state`` and
+    ``_step(state, job, data) -> (state, cost)``; the objective (lower is better) is
+    the sum of the step costs. The problem's definition, not a heuristic: the offline
+    engine's structural moves use it for improvement passes. Empty: no such moves."""
 
     def __post_init__(self) -> None:
         if not self.function_name.isidentifier():

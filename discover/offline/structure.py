@@ -2,8 +2,12 @@
 
 The key-expression mutations of :mod:`.mutations` keep a candidate a one-pass
 priority rule. The moves here add generic machinery around it, built only from
-the problem's own objective (``CandidateSpec.cost_source``, the definition of
-what is minimised, not a heuristic) and from numbers the search may change:
+the problem's own objective, stated as a sequence of steps
+(``CandidateSpec.cost_source``: ``_prepare(*parameters) -> data``, ``_initial(data)
+-> state`` and ``_step(state, job, data) -> (state, cost)``, the objective being the
+summed step costs — the definition of what is minimised, not a heuristic) and from
+numbers the search may change. A move re-costs only the window it changes when the
+state after the window is unchanged (else the rest of the sequence too):
 
 ``improve``
     A bounded improvement pass over the built solution: exchange positions
@@ -28,28 +32,51 @@ import numpy as np
 from discover.offline.sites import find_function
 
 IMPROVE = "_improve"
-COST = "_cost"
+PREPARE = "_prepare"
+INITIAL = "_initial"
+STEP = "_step"
+STEPS = "_steps"
 MAX_PASSES = 4
 MAX_SPAN = 12
 SPANS = (1, 2, 3, 4, 6, 8, 10, 12)
 
 _IMPROVE_TEMPLATE = '''
+def {steps}(state, jobs, data):
+    """Run {step}() over ``jobs`` from ``state``: (final state, summed cost)."""
+    total = 0
+    for job in jobs:
+        state, cost = {step}(state, job, data)
+        total += cost
+    return state, total
+
+
 def {improve}(order, {params}, passes, span, insert):
-    """Bounded improvement pass: exchanges (or reinsertions) kept when {cost}() drops."""
-    order = list(order)
-    best = {cost}(order, {params})
+    """Bounded improvement pass: exchanges (or reinsertions) kept when the objective drops.
+
+    Only the moved window is re-costed when it leaves the state after it unchanged.
+    """
+    data = {prepare}({params})
+    order = [int(j) for j in order]
+    n = len(order)
     for _ in range(int(passes)):
         improved = False
-        for i in range(len(order) - 1):
-            for k in range(i + 1, min(i + 1 + int(span), len(order))):
+        state = {initial}(data)
+        for i in range(n - 1):
+            for k in range(i + 1, min(i + 1 + int(span), n)):
+                segment = order[i:k + 1]
                 if insert:
-                    trial = order[:i] + order[i + 1:k + 1] + [order[i]] + order[k + 1:]
+                    trial = segment[1:] + segment[:1]
                 else:
-                    trial = list(order)
-                    trial[i], trial[k] = trial[k], trial[i]
-                value = {cost}(trial, {params})
-                if value < best:
-                    best, order, improved = value, trial, True
+                    trial = [segment[-1]] + segment[1:-1] + [segment[0]]
+                end, old = {steps}(state, segment, data)
+                new_end, new = {steps}(state, trial, data)
+                if new_end != end:
+                    old += {steps}(end, order[k + 1:], data)[1]
+                    new += {steps}(new_end, order[k + 1:], data)[1]
+                if new < old:
+                    order[i:k + 1] = trial
+                    improved = True
+            state = {step}(state, order[i], data)[0]
         if not improved:
             break
     return order
@@ -86,11 +113,15 @@ def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tu
         assert ret.value is not None
         ret.value = _call(ret.value, parameters, passes, span, insert)
     helpers = ast.parse(cost_source).body + ast.parse(_IMPROVE_TEMPLATE.format(
-        improve=IMPROVE, cost=COST, params=", ".join(parameters))).body
+        improve=IMPROVE, prepare=PREPARE, initial=INITIAL, step=STEP, steps=STEPS,
+        params=", ".join(parameters))).body
     existing = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    existing_imports = {ast.dump(n) for n in tree.body if isinstance(n, (ast.Import,
+                                                                          ast.ImportFrom))}
     index = tree.body.index(func)
     tree.body[index:index] = [h for h in helpers
-                              if not (isinstance(h, ast.FunctionDef) and h.name in existing)]
+                              if not (isinstance(h, ast.FunctionDef) and h.name in existing)
+                              and ast.dump(h) not in existing_imports]
     kind = "insertions" if insert else "exchanges"
     return f"structure: improvement pass ({passes} sweep(s), {kind} within {span})"
 

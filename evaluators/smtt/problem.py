@@ -72,17 +72,21 @@ def schedule(processing_times, due_dates):
 ''',
 }
 
-#: The objective (total tardiness of an order), for the offline engine's improvement
-#: passes: the problem's definition, not a heuristic.
+#: The objective (total tardiness: each job's tardiness as the clock advances), for the
+#: offline engine's improvement passes: the problem's definition, not a heuristic.
 COST_SOURCE = '''\
-def _cost(order, processing_times, due_dates):
-    t = 0
-    total = 0
-    for j in order:
-        t += processing_times[j]
-        if t > due_dates[j]:
-            total += t - due_dates[j]
-    return total
+def _prepare(processing_times, due_dates):
+    return processing_times, due_dates
+
+
+def _initial(data):
+    return 0
+
+
+def _step(state, job, data):
+    processing_times, due_dates = data
+    t = state + processing_times[job]
+    return t, max(0, t - due_dates[job])
 '''
 
 FEATURES = (
