@@ -545,6 +545,13 @@ class SearchLoop:
         """
         ordered = sorted(programs, key=lambda ps: ps.id)
         last = max((ps.program.generation for ps in ordered), default=0)
+        # Every archived slot was proposed before any slot still to be proposed, so
+        # all of them count as tuned already (recorded ones may follow slots in flight).
+        for ps in ordered:
+            idea = ps.program.idea or ""
+            if ps.program.operator == "tune" and ps.parents and idea.startswith((TUNED,
+                                                                                UNTUNED)):
+                self._tuned.add(ps.parents[0].program_id)
         filled = False
         for ps in ordered:
             generation = ps.program.generation
@@ -562,9 +569,6 @@ class SearchLoop:
     def _restore_one(self, ps: ProgramState) -> None:
         ev = ps.evaluations.get(Split.TRAIN)
         self.state.codes[ps.id] = ps.program.code
-        idea = ps.program.idea or ""
-        if ps.program.operator == "tune" and ps.parents and idea.startswith((TUNED, UNTUNED)):
-            self._tuned.add(ps.parents[0].program_id)
         if ps.duplicate_of is not None:
             self.state.duplicates += 1
             self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
