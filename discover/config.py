@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluators.bundled import UnknownDataset, find_set, is_set_name
 from discover.executors.spec import ExecutorSpec
+from evaluators.bundled import UnknownDataset, find_set, is_set_name
 
 OPERATORS = ("new_idea", "crossover", "modify", "tune", "simplify")
 

@@ -153,7 +153,7 @@ def is_set_name(text: str | Path) -> bool:
     if isinstance(text, Path):
         return False
     match = _NAME.match(text)
-    return bool(match) and match.group(1) in PROBLEM_PACKAGES
+    return match is not None and match.group(1) in PROBLEM_PACKAGES
 
 
 def find_set(name: str, problem: str | None = None) -> BundledSet:

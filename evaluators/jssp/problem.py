@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.bundled import expand
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.bundled import expand
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set

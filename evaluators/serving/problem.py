@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.bundled import expand, resolve_file
 from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
 from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
 from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
 from evaluators.serving.replay import Schedule, validate_log
-from evaluators.bundled import expand, resolve_file
 from evaluators.serving.spec import load_spec, scenario_from
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.bundled import expand
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.bundled import expand
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
 from evaluators.smtt.heuristics import HEURISTICS, baseline_source

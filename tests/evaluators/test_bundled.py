@@ -33,8 +33,8 @@ INSTANCE_SETS = [s for s in bundled_sets() if s.unit == "instances"]
 
 def _count(bundled: BundledSet) -> int:
     """What the files hold, counted the way the set's unit says."""
-    (path, *rest) = bundled.paths()
-    if bundled.unit == "requests" or bundled.unit == "rows":
+    (path,) = bundled.paths()
+    if bundled.unit in ("requests", "rows"):
         with path.open(newline="") as handle:
             return sum(1 for _ in csv.reader(handle)) - 1
     if bundled.unit == "windows":
