@@ -22,7 +22,7 @@ from discover.config import EvaluationConfig
 from discover.executors.base import OrderedMap
 from discover.references import compute_references
 from evaluators.base import GeneratorSpec, InstanceError, Problem, Reference, Status
-from evaluators.bundled import expand
+from evaluators.bundled import bundled_equivalent, expand
 
 
 class ArchiveReferenceCache:
@@ -150,12 +150,15 @@ def _locate(path: Path, base: Path | None) -> Path:
     """Resolve a relative path against ``base`` (or the working directory), then the
     project root, so checkout-relative paths work from any directory of a checkout."""
     if path.is_absolute():
-        return path
+        return path if path.exists() else bundled_equivalent(path) or path
     first = (base or Path.cwd()) / path
     if first.exists():
         return first
     fallback = PROJECT_ROOT / path
-    return fallback if fallback.exists() else first
+    if fallback.exists():
+        return fallback
+    # A benchmark path archived before the data was bundled: the same file, bundled.
+    return bundled_equivalent(path) or first
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,27 @@ def resolve_file(text: str | Path, problem: str | None = None) -> Path:
     return paths[0]
 
 
+def bundled_equivalent(path: str | Path) -> Path | None:
+    """The bundled copy of a benchmark file named by an old, outside path, if any.
+
+    Matched on the last two path components (``cetinkaya2025/n100.json``,
+    ``Taillard1993/ta51js.txt``), so configurations archived before the data
+    was bundled (absolute or ``..``-relative paths to the same files) still
+    find their validation files when a run is resumed.
+    """
+    tail = Path(path).parts[-2:]
+    if len(tail) < 2:
+        return None
+    for problem in PROBLEM_PACKAGES:
+        candidate = data_dir(problem).joinpath(*tail)
+        if candidate.is_file():
+            return candidate
+        for found in data_dir(problem).rglob(tail[-1]):
+            if found.parent.name == tail[0] and found.is_file():
+                return found
+    return None
+
+
 def bundled_file(name: str) -> Path:
     """The single file of set ``name``; for scripts and tests that read it directly."""
     return resolve_file(name)

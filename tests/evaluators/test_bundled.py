@@ -167,3 +167,18 @@ def test_product_code_never_points_beside_the_checkout() -> None:
                 if "../shared" in text or "shared/benchmarks" in text:
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_archived_outside_paths_find_the_bundled_copy(tmp_path: Path) -> None:
+    """A run configured before the data was bundled (old ``../shared/...`` defaults) resumes
+    with the same validation files."""
+    problem = get_problem("smtt")
+    old = "../shared/benchmarks/smtt/cetinkaya2025/n100.json"
+    split = validation_set(problem, [old], base=tmp_path)
+    assert len(split.instances) == 200
+    assert Path(split.sources[0]) == data_dir("smtt") / "cetinkaya2025" / "n100.json"
+    absolute = validation_set(get_problem("jssp"),
+                              ["/gone/jssp/scheduleopt/instances/Taillard1993/ta51js.txt"])
+    assert [i.name for i in absolute.instances] == ["ta51js"]
+    with pytest.warns(UserWarning, match="not found; skipping it"):
+        assert validation_set(problem, [str(tmp_path / "missing.json")]).empty
