@@ -173,7 +173,7 @@ def test_archived_outside_paths_find_the_bundled_copy(tmp_path: Path) -> None:
     """A run configured before the data was bundled (old ``../shared/...`` defaults) resumes
     with the same validation files."""
     problem = get_problem("smtt")
-    old = "../shared/benchmarks/smtt/cetinkaya2025/n100.json"
+    old = "../gone/benchmarks/smtt/cetinkaya2025/n100.json"  # like the old ../shared default
     split = validation_set(problem, [old], base=tmp_path)
     assert len(split.instances) == 200
     assert Path(split.sources[0]) == data_dir("smtt") / "cetinkaya2025" / "n100.json"
