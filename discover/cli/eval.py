@@ -28,29 +28,19 @@ from sandbox import (
 )
 from sandbox.limits import ISOLATION_MODES
 
-# Default instance set per problem, relative to the shared benchmark directory
-# (../shared/benchmarks beside the project root): instances with stored optima,
-# so an evaluation needs no exact solve.
-DEFAULT_SETS: dict[str, str] = {"smtt": "smtt/cetinkaya2025/n20_uniform.json"}
-SHARED_BENCHMARKS = Path("..") / "shared" / "benchmarks"
+# Default bundled set per problem (see `discover datasets`): instances with stored
+# reference values, so an evaluation needs no exact solve.
+DEFAULT_SETS: dict[str, str] = {"smtt": "smtt:n20_uniform", "jssp": "jssp:la",
+                                "serving": "serving:code-windows"}
 
 
-def default_instance_file(problem_name: str) -> Path:
-    """The default instance file of a problem, looked up relative to the working
-    directory, then relative to the project checkout this package runs from."""
-    relative = DEFAULT_SETS.get(problem_name)
-    if relative is None:
+def default_instance_set(problem_name: str) -> str:
+    """The bundled set ``discover eval`` uses when no ``--instances`` is given."""
+    name = DEFAULT_SETS.get(problem_name)
+    if name is None:
         raise click.UsageError(f"problem {problem_name!r} has no default instance set; "
                                "pass --instances FILE")
-    project_root = Path(__file__).resolve().parents[2]
-    candidates = [Path.cwd() / SHARED_BENCHMARKS / relative,
-                  project_root / SHARED_BENCHMARKS / relative]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    tried = ", ".join(str(p) for p in dict.fromkeys(candidates))
-    raise click.ClickException(f"no --instances given and the default set {relative} was not "
-                               f"found (looked in: {tried}); pass --instances FILE")
+    return name
 
 
 @click.command(
@@ -58,16 +48,17 @@ def default_instance_file(problem_name: str) -> Path:
     epilog="""\b
 Examples:
   discover eval --problem smtt my_heuristic.py
-  discover eval --problem smtt my_heuristic.py --instances n100.json --json
+  discover eval --problem smtt my_heuristic.py --instances smtt:n100 --json
+  discover eval --problem jssp my_rule.py --instances jssp:ta --time-limit 60
   discover eval --problem smtt my_heuristic.py --sandbox strict --time-limit 5
 """,
 )
 @problem_option()
 @click.argument("candidate", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--instances", "instance_paths", multiple=True, metavar="FILE",
-              help="Instance file or directory (repeatable). Default for smtt: the seed "
-                   "paper's n20_uniform.json (800 instances with stored optima) from "
-                   "../shared/benchmarks.")
+@click.option("--instances", "instance_paths", multiple=True, metavar="FILE|SET",
+              help="Instance file, directory or bundled set such as smtt:n100 (repeatable; "
+                   "`discover datasets` lists the sets). Default: smtt:n20_uniform (800 "
+                   "instances with proven optima), jssp:la, serving:code-windows.")
 @click.option("--sandbox", "isolation", type=click.Choice(ISOLATION_MODES), default="auto",
               show_default=True,
               help="Isolation: auto (warn about missing layers), strict (refuse without "
@@ -91,7 +82,7 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         code = candidate.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{candidate}: cannot read candidate: {exc}") from None
-    paths = list(instance_paths) or [str(default_instance_file(problem.name))]
+    paths = list(instance_paths) or [default_instance_set(problem.name)]
     instances = load_instances(problem, paths)
     try:
         with warnings.catch_warnings(record=True) as caught:
