@@ -479,7 +479,7 @@ class SandboxPool:
             raise SandboxError(f"unexpected worker reply: {message.header}")
         worker.known.add(pset.key)
         return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
-                        level)
+                        level, self.limits.max_output_items)
 
     # --------------------------------------------------------------- closing
     def close(self) -> None:
