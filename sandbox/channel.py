@@ -232,7 +232,9 @@ class DecodeBudget:
         no honest body holds more.
     total
         Budget of the whole stream, in values (a list weighs :data:`LIST_WEIGHT`);
-        defaults to twice ``max_items``.
+        defaults to twice ``max_items``. The pool adds the size of the batch's
+        payloads (see :func:`stream_budget`): results are about as large as
+        their inputs, and the candidate cannot choose those.
     """
 
     def __init__(self, max_items: int, total: int | None = None) -> None:
@@ -267,6 +269,15 @@ class DecodeBudget:
             raise ChannelError(f"result stream too large to decode ({containers} lists, "
                                f"about {values} values)")
         self.left -= cost
+
+
+def stream_budget(max_items: int, payload_bytes: int) -> int:
+    """The decoding budget of a batch: twice one output's cap, plus the payloads' size.
+
+    A batch of honest results holds about as many values as its payloads (a
+    schedule per instance), and every payload value takes at least a byte.
+    """
+    return 2 * max_items + payload_bytes
 
 
 def json_body(raw: bytes, budget: DecodeBudget | None = None) -> dict[str, Any]:
@@ -411,12 +422,14 @@ class ChildReport:
             raise ValueError("outputs and seconds differ in length")
 
 
-def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000) -> ChildReport:
+def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
+                 decode_budget: int | None = None) -> ChildReport:
     """Decode a whole channel stream into a :class:`ChildReport`.
 
     Outputs must arrive in payload order (0, 1, 2, ...); anything else means
     the stream was tampered with. ``max_items`` is the child's cap on the values
-    of one output (``Limits.max_output_items``); it bounds what is decoded (see
+    of one output (``Limits.max_output_items``); with ``decode_budget`` (the
+    whole stream's, in values) it bounds what is decoded (see
     :class:`DecodeBudget`). A ``setup`` error is only accepted before the
     ``started`` frame: after it, the candidate holds the channel.
 
@@ -426,7 +439,7 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000) -> Ch
         When the stream is malformed or out of order.
     """
     started = done = memory = False
-    budget = DecodeBudget(max_items)
+    budget = DecodeBudget(max_items, decode_budget)
     outputs: list[RawOutput] = []
     seconds: list[float] = []
     unsendable: tuple[int, str] | None = None

@@ -22,6 +22,7 @@ from typing import Any
 
 from evaluators.base import CandidateSpec
 from sandbox import launch, protocol, seccomp
+from sandbox.channel import stream_budget
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.isolation import IsolationReport, assess
 from sandbox.launch import LaunchPlan
@@ -486,7 +487,8 @@ class SandboxPool:
                 "restarted")), n_payloads=pset.count, isolation_level=level)
         worker.known.add(pset.key)
         return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
-                        level, self.limits.max_output_items)
+                        level, self.limits.max_output_items,
+                        stream_budget(self.limits.max_output_items, len(pset.blob)))
 
     # --------------------------------------------------------------- closing
     def close(self) -> None:

@@ -12,7 +12,8 @@ strings, model-written source — is hostile input. Two hazards:
     ever holds such a character.
 *showing it*
     Control characters (ANSI escape sequences, carriage returns, backspaces),
-    bidirectional overrides and line separators let a message repaint or
+    bidirectional overrides, line separators and code points a terminal may draw
+    in any way (private-use, unassigned) let a message repaint or
     reorder what a terminal shows; a newline in a one-line field adds lines of
     its own. :func:`visible` turns every such character into a printable escape
     (``\\x1b``, ``\\u202e``). It does not escape terminal markup (that is the
@@ -25,9 +26,6 @@ import re
 import unicodedata
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# Cc: C0/C1 controls and DEL; Cf: format characters (bidi overrides, zero-width);
-# Zl/Zp: line and paragraph separators; Cs: lone surrogates.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -60,7 +58,11 @@ def storable(text: str) -> str:
 
 
 def _is_invisible(char: str, keep: str) -> bool:
-    return char not in keep and unicodedata.category(char) in _INVISIBLE_CATEGORIES
+    # Not printable: controls and DEL (Cc), format characters such as bidi overrides
+    # and zero-width ones (Cf), lone surrogates (Cs), private-use (Co) and unassigned
+    # (Cn) code points, line and paragraph separators (Zl, Zp); spaces (Zs) are fine.
+    return (char not in keep and not char.isprintable()
+            and unicodedata.category(char) != "Zs")
 
 
 def visible(text: str, *, multiline: bool = False) -> str:

@@ -87,8 +87,8 @@ class _Context:
 
 
 def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,
-             time_limit: float, isolation_level: str = "", max_items: int = 1_000_000
-             ) -> Outcome:
+             time_limit: float, isolation_level: str = "", max_items: int = 1_000_000,
+             decode_budget: int | None = None) -> Outcome:
     """Build the outcome of one evaluation.
 
     Parameters
@@ -105,12 +105,14 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
         The batch deadline, for messages.
     isolation_level
         Recorded on the outcome.
-    max_items
-        The child's cap on one output's values; bounds what is decoded.
+    max_items, decode_budget
+        The child's cap on one output's values and the budget of the whole stream
+        (see :class:`sandbox.channel.DecodeBudget`): they bound what is decoded.
     """
     ctx = _Context(reply, n_payloads, isolation_level)
     try:
-        report: ChildReport | None = parse_report(channel, n_payloads, max_items)
+        report: ChildReport | None = parse_report(channel, n_payloads, max_items,
+                                                    decode_budget)
         corrupt = None
     except ChannelError as exc:
         report, corrupt = None, str(exc)
