@@ -23,6 +23,7 @@ from archive import Archive, Split
 from discover.cli import eval as eval_cli
 from discover.cli import main
 from discover.config import ModelSpec
+from discover.runner import run
 from evaluators.base import CandidateSpec
 from evaluators.smtt.problem import SmttProblem
 from sandbox import SandboxPool, SandboxWarning
@@ -211,3 +212,22 @@ def test_eval_prints_candidate_text_literally(tmp_path: Path, instance_file: Pat
         assert "[/" in reason, output
     if "\\ud800" in message:
         assert "\\ud800" in output
+
+
+def test_an_unexpected_error_closes_the_run_as_failed(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever escapes the loop, the archive never keeps the run as ``running``."""
+    real = discover.loop.SearchLoop._report
+
+    def report(self, outcome, program_id):  # type: ignore[no-untyped-def]
+        if self.state.evaluated > 4:
+            raise RuntimeError("an unforeseen bug in the loop")
+        return real(self, outcome, program_id)
+
+    monkeypatch.setattr(discover.loop.SearchLoop, "_report", report)
+    config = small_config(tmp_path, budget=8, workers=1)
+    with pytest.raises(RuntimeError, match="unforeseen"):
+        run(config)
+    with Archive.open(config.archive) as archive:
+        (summary,) = archive.runs()
+    assert summary.run.status.value == "failed"
