@@ -457,7 +457,7 @@ def _safe_hash(code: str) -> str:
         # Unparseable code still gets a (textual) identity so it is recorded once.
         import hashlib
 
-        return "raw:" + hashlib.sha256(code.encode()).hexdigest()
+        return "raw:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 __all__ = [
