@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from discover.cli.common import (
     emit_json,
@@ -17,6 +18,7 @@ from discover.cli.common import (
     problem_option,
     resolve_problem,
 )
+from discover.cli.literal import literal
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -111,13 +113,15 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
 
 
 def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> None:
+    # Every value is printed literally (no markup, control characters visible): the
+    # reason, refusal and traceback quote the candidate, and file names are the user's.
     outcome = result.outcome
     with_ref = sum(s.reference is not None for s in result.scores)
     colour = "green" if result.ok else "red"
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("candidate", str(candidate)),
         ("instances", f"{len(result.scores)} from {', '.join(paths)}"),
-        ("status", f"[{colour}]{result.status.value}[/{colour}]"),
+        ("status", literal(result.status.value, style=colour)),
     ]
     if result.ok:
         total_ref = result.total_reference
@@ -137,9 +141,10 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> No
         rows.append(("time", f"{outcome.total_seconds:.3f} s in the sandbox "
                              f"(isolation {outcome.isolation_level})"))
     for key, value in rows:
-        out_console.print(f"{key:<10} {value}", highlight=False)
+        out_console.print(Text(f"{key:<10} ").append_text(
+            value if isinstance(value, Text) else literal(value)), highlight=False)
     error = outcome.error
     if error is not None and error.traceback:
         out_console.print("traceback (last lines):", highlight=False)
         for line in error.traceback[-8:]:
-            out_console.print(f"  {line}", highlight=False, markup=False)
+            out_console.print(Text("  ").append_text(literal(line)), highlight=False)
