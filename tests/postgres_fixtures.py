@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.system_components import POSTGRES_URL_ENV, Component, assumed_missing, require
+from tests.system_components import POSTGRES_URL_ENV, Component, hidden, require
 
 POSTGRES_SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
 BACKENDS = ("sqlite", "postgresql")
@@ -52,7 +52,7 @@ def _check_reachable(url: str, origin: str) -> None:
 def postgres_server() -> Iterator[str]:
     """The server URL: ``DISCOVER_TEST_POSTGRES_URL``, or a cluster started for the session."""
     url = os.environ.get(POSTGRES_URL_ENV)
-    if url and Component.POSTGRES not in assumed_missing():
+    if url and not hidden(Component.POSTGRES):
         _check_reachable(url, f"{POSTGRES_URL_ENV}={url}")
         yield url
         return

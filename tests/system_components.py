@@ -1,6 +1,6 @@
 """System components some tests need, found in one place so every skip reads the same.
 
-Three tests groups need something pip cannot install:
+Three groups of tests need something pip cannot install:
 
 ========== =========================== ===============================================
 component  Debian package              tests
@@ -19,6 +19,8 @@ component is installed the test uses it; PostgreSQL needs no server running: wit
 from the installed server binaries with ``.ci/postgres.sh`` and stops it at session end.
 When it is not installed the test is skipped with one line naming the package, e.g.
 ``needs bubblewrap (apt-get install bubblewrap) for strict sandbox isolation``.
+Installed but broken (``bwrap`` without user namespaces, a cluster that does not start)
+is a failure, not a skip: the package is there, so its tests must work.
 
 Environment variables
 ---------------------
@@ -28,7 +30,8 @@ Environment variables
 ``DISCOVER_TEST_ASSUME_MISSING=bwrap,postgres,chromium``
     Treat the named components as not installed (even a ``DISCOVER_TEST_POSTGRES_URL``
     server), to skip their tests on purpose or to check the skip path on a machine that
-    has them. An unknown name is an error.
+    has them (this replaces the former ``DISCOVER_TEST_NO_POSTGRES=1``). An unknown name
+    is an error.
 ``DISCOVER_TEST_POSTGRES_URL``
     Use this PostgreSQL server instead of starting one (see ``tests/postgres_fixtures.py``).
 """
@@ -36,7 +39,6 @@ Environment variables
 from __future__ import annotations
 
 import enum
-import glob
 import os
 import pwd
 import shutil
@@ -49,6 +51,7 @@ import pytest
 REQUIRE_ALL_ENV = "DISCOVER_TEST_REQUIRE_ALL"
 ASSUME_MISSING_ENV = "DISCOVER_TEST_ASSUME_MISSING"
 POSTGRES_URL_ENV = "DISCOVER_TEST_POSTGRES_URL"
+POSTGRES_LIB = Path("/usr/lib/postgresql")  # Debian: one ``VERSION/bin`` per server version
 
 
 class Component(enum.Enum):
@@ -135,14 +138,12 @@ def postgres_bindir() -> Path | None:
     """The newest PostgreSQL server ``bin`` directory with ``initdb`` and ``pg_ctl``.
 
     The same search as ``.ci/postgres.sh``: ``/usr/lib/postgresql/*/bin`` (Debian puts the
-    server programs there, off ``PATH``), then ``initdb`` on ``PATH``.
+    server programs there, off ``PATH``), newest version first, then ``initdb`` on ``PATH``.
     """
-    def version(path: str) -> tuple[int, ...]:
-        name = Path(path).parent.name
-        return tuple(int(part) for part in name.split(".") if part.isdigit())
+    def version(bindir: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in bindir.parent.name.split(".") if part.isdigit())
 
-    candidates = [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                                          key=version, reverse=True)]
+    candidates = sorted(POSTGRES_LIB.glob("*/bin"), key=version, reverse=True)
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(Path(on_path).parent)
@@ -182,13 +183,16 @@ def find(component: Component) -> Availability:
     return Availability(component, bindir / "initdb")
 
 
-def unavailable(component: Component, detail: str = "") -> NoReturn:
-    """Skip the current test for a missing ``component`` (fail under REQUIRE_ALL)."""
-    message = missing_message(component)
-    if require_all():
-        pytest.fail(f"{message} [{REQUIRE_ALL_ENV}=1: nothing may be skipped"
-                    f"{'; ' + detail if detail else ''}]", pytrace=False)
-    pytest.skip(message)
+def _settings_error(exc: ValueError) -> NoReturn:
+    pytest.fail(str(exc), pytrace=False)  # a bad variable: one line, not a traceback
+
+
+def hidden(component: Component) -> bool:
+    """Whether ``DISCOVER_TEST_ASSUME_MISSING`` names ``component`` (a bad value fails)."""
+    try:
+        return component in assumed_missing()
+    except ValueError as exc:
+        _settings_error(exc)
 
 
 def require(component: Component) -> Path:
@@ -200,7 +204,14 @@ def require(component: Component) -> Path:
         ``bwrap``, ``chromium``, or PostgreSQL's ``initdb`` (whose directory
         ``.ci/postgres.sh`` starts a cluster from).
     """
-    found = find(component)
-    if found.path is None:
-        unavailable(component, found.detail)
-    return found.path
+    try:
+        found, strict = find(component), require_all()
+    except ValueError as exc:
+        _settings_error(exc)
+    if found.path is not None:
+        return found.path
+    message = missing_message(component)
+    if strict:
+        pytest.fail(f"{message} [{REQUIRE_ALL_ENV}=1: nothing may be skipped; {found.detail}]",
+                    pytrace=False)
+    pytest.skip(message)
