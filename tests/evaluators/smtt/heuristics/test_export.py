@@ -119,7 +119,7 @@ def project_free_path(entries: list[str], root: str, install_dirs: list[str]) ->
     return kept
 
 
-_RUNNER = inspect.getsource(project_free_path) + """
+_RUNNER = """
 import importlib.util, json, site, sys, sysconfig
 paths = sysconfig.get_paths()
 install_dirs = [paths[k] for k in ('stdlib', 'platstdlib', 'purelib', 'platlib')]
@@ -152,7 +152,7 @@ def _run_standalone(tmp_path: Path, sources: dict[str, str],
     (tmp_path / "cases.json").write_text(json.dumps(
         [[c.processing_times, c.due_dates] for c in cases]))
     (tmp_path / "files.json").write_text(json.dumps(files))
-    code = _RUNNER.format(blocked=PROJECT_PACKAGES)
+    code = inspect.getsource(project_free_path) + _RUNNER.format(blocked=PROJECT_PACKAGES)
     return subprocess.run(
         [sys.executable, "-I", "-c", code, str(ROOT), str(tmp_path / "cases.json"),
          str(tmp_path / "files.json")],
