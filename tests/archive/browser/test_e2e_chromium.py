@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +31,15 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> Path:
+    """The browser (autouse: skipped without it before the test archive is built)."""
+    return require(Component.CHROMIUM)
+
+
 @pytest.fixture(scope="module")
-def page(live_server: BrowserServer) -> Iterator[Any]:
+def page(chromium: Path, live_server: BrowserServer) -> Iterator[Any]:
     """A Chromium page with a fresh profile; dialogs are recorded and dismissed."""
-    chromium = require(Component.CHROMIUM)  # skipped without it; CI installs it
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - dev extra
