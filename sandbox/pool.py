@@ -33,6 +33,7 @@ from sandbox.verdict import classify
 
 NOBODY = 65534
 SCRATCH_PREFIX = "discover-sandbox-"
+LAUNCHER_VARIABLE = "DISCOVER_SANDBOX_LAUNCHER"
 
 
 def _remove_stale_scratch() -> None:
@@ -47,6 +48,33 @@ def _remove_stale_scratch() -> None:
             shutil.rmtree(path, ignore_errors=True)
         except PermissionError:
             pass  # alive, someone else's
+
+
+def launcher_override(launcher: str) -> str:
+    """``launcher``, or for ``"auto"`` the one forced by ``DISCOVER_SANDBOX_LAUNCHER``.
+
+    The variable lets tests and users run everything with one launcher (e.g.
+    ``unshare`` on a machine that has bubblewrap) without changing any code.
+
+    Raises
+    ------
+    ValueError
+        When the variable names no launcher.
+    """
+    forced = os.environ.get(LAUNCHER_VARIABLE, "").strip()
+    if launcher != "auto" or not forced:
+        return launcher
+    if forced not in LAUNCHERS:
+        raise ValueError(f"{LAUNCHER_VARIABLE}={forced!r} is not one of {', '.join(LAUNCHERS)}")
+    return forced
+
+
+def host_files_warning(failures: Sequence[str]) -> str:
+    """What to install when candidates run without a private root, and why it is missing."""
+    why = "; ".join(failures) if failures else "namespaces not in force"
+    return ("candidates can read the host's files (no private root): install bubblewrap "
+            "(apt-get install bubblewrap) or allow unprivileged user namespaces; "
+            f"tried {why}")
 
 
 @dataclass(frozen=True)
@@ -200,7 +228,7 @@ class SandboxPool:
         self.isolation = isolation
         self.prefork = prefork
         self.limits = limits or Limits()
-        self.launcher = launcher
+        self.launcher = launcher_override(launcher)
         self.disable = frozenset(disable)
         self.uid = uid
         self.gid = gid
@@ -251,8 +279,10 @@ class SandboxPool:
             return ["plain"]
         if self.launcher != "auto":
             return [self.launcher]
+        # Both launchers give the same namespaces and private root (strict accepts
+        # either; the level names the one that ran). plain shows the host's files.
         if self.isolation == "strict":
-            return ["bwrap"]
+            return ["bwrap", "unshare"]
         return ["bwrap", "unshare", "plain"]
 
     def start(self) -> None:
@@ -293,7 +323,8 @@ class SandboxPool:
                           "seccomp": Layer.SECCOMP in requested,
                           "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch,
                           "prefork": self.prefork}
-            worker = _WorkerProcess(plan, self._init, self._tmp / "worker-0.log")
+            # A log per launcher tried: a failure quotes its own launcher's messages only.
+            worker = _WorkerProcess(plan, self._init, self._tmp / f"worker-0-{name}.log")
             try:
                 ready = worker.spawn(self.start_timeout)
             except SandboxError as exc:
@@ -303,25 +334,30 @@ class SandboxPool:
             break
         if first is None or self._plan is None:
             self._cleanup_tmp()
+            if self.isolation == "strict":
+                raise SandboxUnavailable(
+                    "strict isolation unavailable: no private root could be built; install "
+                    "bubblewrap (apt-get install bubblewrap) or allow unprivileged user "
+                    "namespaces. Tried " + " | ".join(failures))
             raise SandboxError("no worker could be started: " + " | ".join(failures))
+        wanted_root = Layer.NAMESPACES in requested
         if Layer.NAMESPACES in requested and self._plan.launcher == "plain":
             requested = requested - {Layer.NAMESPACES}
             reasons[Layer.NAMESPACES] = "no launcher worked: " + " | ".join(failures)
         self._report = assess(self.isolation, self._plan.launcher, self._plan.private_root,
-                              requested, ready, uid, reasons)
+                              requested, ready, uid, reasons, self._plan.visible)
         if self.isolation == "strict" and not self._report.complete:
             first.close()
             self._cleanup_tmp()
-            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary())
+            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary()
+                                     + "".join(f"\n  {f}" for f in failures))
         if self.isolation == "auto":
+            if wanted_root and not self._report.private_root:
+                # First and on its own: the one thing to do about it.
+                warnings.warn(host_files_warning(failures), SandboxWarning, stacklevel=3)
             for status in self._report.missing:
                 warnings.warn(f"sandbox runs without {status.layer.value}: {status.detail}",
                               SandboxWarning, stacklevel=3)
-            if Layer.NAMESPACES in self._report.active and not self._plan.private_root:
-                tried = f" (bwrap: {' | '.join(failures)})" if failures else ""
-                warnings.warn(f"sandbox runs with {self._plan.launcher} namespaces: candidates "
-                              f"can see the host file system{tried}; install bubblewrap for "
-                              "a private, read-only root", SandboxWarning, stacklevel=3)
         self._slots = [first] + [None] * (self.workers - 1)
         try:
             for slot in range(1, self.workers):
