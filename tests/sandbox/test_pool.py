@@ -25,18 +25,25 @@ from sandbox import (
     SandboxPool,
 )
 from sandbox.scoring import payload_set
-from tests.sandbox.support import EDD, TEST_LIMITS, assert_honest_scores_right, live_descendants
+from tests.sandbox.support import (
+    EDD,
+    TEST_LIMITS,
+    assert_honest_scores_right,
+    live_descendants,
+    strict_expectation,
+)
 
 
 def test_isolation_report_is_complete(strict_pool: SandboxPool) -> None:
+    launcher, level = strict_expectation()
     report = strict_pool.isolation_report
     assert report.complete
-    assert strict_pool.isolation_level == "full"
+    assert strict_pool.isolation_level == level
     assert report.active == frozenset(Layer)
-    assert report.launcher == "bwrap"
+    assert report.launcher == launcher
     assert "uid 65534" in report.summary()
     data = report.as_dict()
-    assert data["level"] == "full"
+    assert data["level"] == level
     assert all(v["active"] for v in data["layers"].values())
 
 
@@ -55,7 +62,7 @@ def test_outputs_match_in_process_execution(strict_pool: SandboxPool, smtt: Smtt
     assert all(s >= 0 for s in outcome.seconds)
     assert 0 < outcome.total_seconds < 10
     assert outcome.cpu_seconds is not None and outcome.max_rss_kb is not None
-    assert outcome.isolation_level == "full"
+    assert outcome.isolation_level == strict_expectation()[1]
     assert outcome.error is None
 
 
