@@ -258,9 +258,9 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
                 "argv": worker_argv()}
         # -I -S: the bootstrap needs the standard library only, and nothing from
         # the environment may change what it imports.
-        argv = (python_executable(), "-I", "-S", "-B", str(PRIVROOT_SCRIPT),
-                json.dumps(spec, separators=(",", ":")))
-        return LaunchPlan("unshare", argv, env, SCRATCH_IN_NAMESPACE, True, visible)
+        command = (python_executable(), "-I", "-S", "-B", str(PRIVROOT_SCRIPT),
+                   json.dumps(spec, separators=(",", ":")))
+        return LaunchPlan("unshare", command, env, SCRATCH_IN_NAMESPACE, True, visible)
     if launcher != "bwrap":
         raise ValueError(f"unknown launcher {launcher!r}")
     tool = shutil.which("bwrap")

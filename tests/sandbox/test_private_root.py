@@ -29,7 +29,6 @@ import pytest
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import Layer, OutcomeStatus, SandboxPool, SandboxWarning, launch
-from sandbox.scoring import payload_set
 from tests.sandbox.support import HOSTILE_SPEC, TEST_LIMITS, assert_honest_scores_right
 
 REPO = Path(__file__).resolve().parents[2]
