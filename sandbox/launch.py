@@ -32,8 +32,10 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,7 +228,8 @@ def visible_names(layout: Iterable[RootEntry]) -> frozenset[str]:
     return frozenset(Path(e.dest).parts[1] for e in layout if e.dest != "/")
 
 
-def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPlan:
+def plan(launcher: str, packages: Iterable[str], host_scratch: str,
+         command: Sequence[str] | None = None) -> LaunchPlan:
     """Build the command that starts a worker with ``launcher``.
 
     Parameters
@@ -239,6 +242,8 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
         An empty host directory owned by the pool: the children's working
         directory with ``plain``, the mount point of the private root (inside
         the worker's own mount namespace only) with ``unshare``.
+    command
+        What to run instead of the worker (checks of the launcher itself).
 
     Raises
     ------
@@ -248,14 +253,15 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
     pkg_dirs = package_dirs(["sandbox", *packages])
     import_roots = _outermost(p.parent for p in pkg_dirs)
     env = clean_env(import_roots)
+    target = list(command) if command is not None else worker_argv()
     if launcher == "plain":
-        return LaunchPlan("plain", tuple(worker_argv()), env, host_scratch, False)
+        return LaunchPlan("plain", tuple(target), env, host_scratch, False)
     layout = root_layout(pkg_dirs)
     visible = visible_names(layout)
     if launcher == "unshare":
         spec = {"mountpoint": host_scratch, "hostname": HOSTNAME, "workdir": "/tmp",
                 "layout": [[e.kind, e.dest, e.source] for e in layout],
-                "argv": worker_argv()}
+                "argv": target}
         # -I -S: the bootstrap needs the standard library only, and nothing from
         # the environment may change what it imports.
         command = (python_executable(), "-I", "-S", "-B", str(PRIVROOT_SCRIPT),
@@ -280,8 +286,42 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
     for entry in layout:
         argv += entry.bwrap_args()
     argv += ["--chdir", "/tmp"]
-    return LaunchPlan("bwrap", (*argv, "--", *worker_argv()), env, SCRATCH_IN_NAMESPACE, True,
-                      visible)
+    return LaunchPlan("bwrap", (*argv, "--", *target), env, SCRATCH_IN_NAMESPACE, True, visible)
+
+
+def private_root_problem(packages: Iterable[str] = ("evaluators",),
+                         timeout: float = 30.0) -> str | None:
+    """Why neither launcher can build the private root here, or ``None`` when one can.
+
+    Runs ``true`` inside the private root with ``bwrap`` and then ``unshare`` (a
+    fraction of a second); for checks before long work, e.g. ``--sandbox strict``.
+    Strict mode also needs the other layers, which only a started pool can confirm.
+
+    Parameters
+    ----------
+    packages
+        Harness packages, as for :func:`plan`.
+    timeout
+        Seconds each attempt may take.
+    """
+    true = shutil.which("true", path="/usr/bin:/bin")
+    if true is None:
+        return "no 'true' program in /usr/bin or /bin to test the launchers with"
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="discover-rootcheck-") as tmp:
+        for name in ("bwrap", "unshare"):
+            try:
+                attempt = plan(name, packages, tmp, command=[true])
+                done = subprocess.run(attempt.argv, env=attempt.env, cwd="/", timeout=timeout,
+                                      stdin=subprocess.DEVNULL, capture_output=True)
+            except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+                failures.append(f"{name}: {exc}")
+                continue
+            if done.returncode == 0:
+                return None
+            said = done.stderr.decode(errors="replace").strip().splitlines()
+            failures.append(f"{name}: {said[-1] if said else f'exit {done.returncode}'}")
+    return "; ".join(failures)
 
 
 def _under_system(path: Path) -> bool:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import launch
+
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = "apt-get install bubblewrap"
 SECRET = "secret-" + uuid.uuid4().hex
@@ -134,3 +136,23 @@ def test_a_kernel_that_refuses_makes_strict_refuse(tmp_path: Path) -> None:
     refused = str(result["refused"])
     assert INSTALL in refused
     assert "the kernel refused new user namespaces" in refused
+
+
+def test_the_private_root_check_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(launch.shutil, "which",
+                        lambda name, **kw: None if name == "bwrap" else real_which(name, **kw))
+    assert launch.private_root_problem() is None  # built by sandbox/privroot.py alone
+
+
+@pytest.mark.slow
+def test_the_private_root_check_names_the_refusal() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start an unprivileged process in a user namespace")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", AS_USER, "refuse", sys.executable, "-c",
+                           "from sandbox import launch; print(launch.private_root_problem())"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = done.stdout.strip()
+    assert "unshare: privroot: the kernel refused new user namespaces" in said, said
