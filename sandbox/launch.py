@@ -39,6 +39,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.limits import LAUNCHERS
+
 SCRATCH_IN_NAMESPACE = "/tmp/scratch"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
@@ -48,6 +50,9 @@ ROOT_KINDS = ("ro-bind", "symlink", "dir", "dev", "proc", "tmpfs")
 PRIVROOT_SCRIPT = Path(__file__).resolve().with_name("privroot.py")
 """Run as a script (``python -I -S``): it must not import the package."""
 HOSTNAME = "sandbox"
+LAUNCHER_VARIABLE = "DISCOVER_SANDBOX_LAUNCHER"
+INSTALL_HINT = ("install bubblewrap (apt-get install bubblewrap) or allow unprivileged user "
+                "namespaces")
 
 
 @dataclass(frozen=True)
@@ -272,8 +277,10 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str,
     tool = shutil.which("bwrap")
     if tool is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed; apt-get install bubblewrap")
-    argv = [tool, "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--unshare-cgroup-try", "--hostname", HOSTNAME]
+    # --as-pid-1: no bwrap init inside the namespace, which would hold the worker's
+    # protocol pipes open where a candidate of the same uid could reopen them.
+    argv = [tool, "--die-with-parent", "--as-pid-1", "--unshare-net", "--unshare-pid",
+            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", HOSTNAME]
     if os.geteuid() == 0:
         # Keep only what the worker needs to switch children to the unprivileged
         # uid and to kill them; children lose even these at setuid.
@@ -339,3 +346,37 @@ def _parent_dirs(paths: Iterable[Path]) -> list[str]:
             seen.add(parent)
             dirs.append(str(parent))
     return dirs
+
+
+def launcher_override(launcher: str) -> str:
+    """``launcher``, or for ``"auto"`` the one forced by ``DISCOVER_SANDBOX_LAUNCHER``.
+
+    The variable lets tests and users run everything with one launcher (e.g.
+    ``unshare`` on a machine that has bubblewrap) without changing any code.
+
+    Raises
+    ------
+    ValueError
+        When the variable names no launcher.
+    """
+    forced = os.environ.get(LAUNCHER_VARIABLE, "").strip()
+    if launcher != "auto" or not forced:
+        return launcher
+    if forced not in LAUNCHERS:
+        raise ValueError(f"{LAUNCHER_VARIABLE}={forced!r} is not one of {', '.join(LAUNCHERS)}")
+    return forced
+
+
+def host_files_warning(failures: Iterable[str]) -> str:
+    """The warning when candidates run without a private root: what to install, and why."""
+    why = "; ".join(failures) or "namespaces not in force"
+    return f"candidates can read the host's files (no private root): {INSTALL_HINT}; tried {why}"
+
+
+def unguarded_refusal(failures: Iterable[str]) -> str:
+    """Why ``auto`` refuses to run candidates as the orchestrator's own user without a root."""
+    why = "; ".join(failures) or "namespaces not in force"
+    return ("no private root for candidates, and they would run as your own user: your files "
+            "and your processes (with the API keys in their environment) would be in reach. "
+            f"To run them safely, {INSTALL_HINT}, or run as root (children then switch to "
+            f"uid 65534); {LAUNCHER_VARIABLE}=plain runs them so anyway. Tried {why}")

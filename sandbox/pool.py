@@ -24,7 +24,13 @@ from evaluators.base import CandidateSpec
 from sandbox import launch, protocol, seccomp
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.isolation import IsolationReport, assess
-from sandbox.launch import LaunchPlan
+from sandbox.launch import (
+    INSTALL_HINT,
+    LaunchPlan,
+    host_files_warning,
+    launcher_override,
+    unguarded_refusal,
+)
 from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits, SandboxWarning
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
@@ -33,7 +39,6 @@ from sandbox.verdict import classify
 
 NOBODY = 65534
 SCRATCH_PREFIX = "discover-sandbox-"
-LAUNCHER_VARIABLE = "DISCOVER_SANDBOX_LAUNCHER"
 
 
 def _remove_stale_scratch() -> None:
@@ -48,33 +53,6 @@ def _remove_stale_scratch() -> None:
             shutil.rmtree(path, ignore_errors=True)
         except PermissionError:
             pass  # alive, someone else's
-
-
-def launcher_override(launcher: str) -> str:
-    """``launcher``, or for ``"auto"`` the one forced by ``DISCOVER_SANDBOX_LAUNCHER``.
-
-    The variable lets tests and users run everything with one launcher (e.g.
-    ``unshare`` on a machine that has bubblewrap) without changing any code.
-
-    Raises
-    ------
-    ValueError
-        When the variable names no launcher.
-    """
-    forced = os.environ.get(LAUNCHER_VARIABLE, "").strip()
-    if launcher != "auto" or not forced:
-        return launcher
-    if forced not in LAUNCHERS:
-        raise ValueError(f"{LAUNCHER_VARIABLE}={forced!r} is not one of {', '.join(LAUNCHERS)}")
-    return forced
-
-
-def host_files_warning(failures: Sequence[str]) -> str:
-    """What to install when candidates run without a private root, and why it is missing."""
-    why = "; ".join(failures) if failures else "namespaces not in force"
-    return ("candidates can read the host's files (no private root): install bubblewrap "
-            "(apt-get install bubblewrap) or allow unprivileged user namespaces; "
-            f"tried {why}")
 
 
 @dataclass(frozen=True)
@@ -336,9 +314,8 @@ class SandboxPool:
             self._cleanup_tmp()
             if self.isolation == "strict":
                 raise SandboxUnavailable(
-                    "strict isolation unavailable: no private root could be built; install "
-                    "bubblewrap (apt-get install bubblewrap) or allow unprivileged user "
-                    "namespaces. Tried " + " | ".join(failures))
+                    f"strict isolation unavailable: no private root could be built; "
+                    f"{INSTALL_HINT}. Tried " + " | ".join(failures))
             raise SandboxError("no worker could be started: " + " | ".join(failures))
         wanted_root = Layer.NAMESPACES in requested
         if Layer.NAMESPACES in requested and self._plan.launcher == "plain":
@@ -351,6 +328,13 @@ class SandboxPool:
             self._cleanup_tmp()
             raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary()
                                      + "".join(f"\n  {f}" for f in failures))
+        if (self.isolation == "auto" and wanted_root and not self._report.private_root
+                and uid is None and self.launcher == "auto"):
+            # Children would run as the orchestrator's user with nothing between them and
+            # that user's files and processes: refused unless chosen explicitly.
+            first.close()
+            self._cleanup_tmp()
+            raise SandboxUnavailable(unguarded_refusal(failures))
         if self.isolation == "auto":
             if wanted_root and not self._report.private_root:
                 # First and on its own: the one thing to do about it.

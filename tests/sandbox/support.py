@@ -11,7 +11,7 @@ from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import Limits, SandboxPool, evaluate
 from sandbox.child import SPARE_NAME
-from sandbox.pool import LAUNCHER_VARIABLE
+from sandbox.launch import LAUNCHER_VARIABLE
 
 # Everything importable: hostile candidates must be stopped by the operating-system
 # layers, not by the import list or the static pre-check.

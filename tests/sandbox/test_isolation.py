@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import Layer, launch
 from sandbox.isolation import IsolationReport, LayerStatus, assess
-from sandbox.pool import LAUNCHER_VARIABLE, launcher_override
+from sandbox.launch import LAUNCHER_VARIABLE, launcher_override
 
 ALL = frozenset(Layer)
 NO_UID = ALL - {Layer.UNPRIVILEGED_UID}

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import launch
+from sandbox import SandboxPool, SandboxUnavailable, SandboxWarning, launch
+from tests.sandbox.support import TEST_LIMITS
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = "apt-get install bubblewrap"
@@ -58,14 +59,25 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 ORCHESTRATOR = """\
-import json, os, sys, warnings
+import ast, json, os, sys, warnings
 from sandbox import SandboxPool, SandboxUnavailable
 from tests.sandbox.support import HOSTILE_SPEC
-mode, launcher, secret_path = sys.argv[1:4]
+mode, launcher, secret_path, walk = sys.argv[1:5]
+# The secret, and what other processes in reach hold open (the worker's protocol
+# pipes, the spare's job pipe, the worker's log on the host) or carry.
 code = ("import os\\ndef schedule(processing_times, due_dates):\\n"
-        "    try:\\n        found = open(%r).read()\\n"
-        "    except OSError as exc:\\n        found = type(exc).__name__\\n"
-        "    return list(found.encode())\\n") % secret_path
+        "    found = {'opened': []}\\n"
+        "    try:\\n        found['secret'] = open(%r).read()\\n"
+        "    except OSError as exc:\\n        found['secret'] = type(exc).__name__\\n"
+        "    for pid in os.listdir('/proc') if %r == 'walk' else ():\\n"
+        "        if not pid.isdigit() or int(pid) == os.getpid():\\n            continue\\n"
+        "        for name in ('fd/0', 'fd/1', 'fd/2', 'fd/3', 'fd/4', 'environ', 'mem'):\\n"
+        "            try:\\n"
+        "                os.close(os.open('/proc/' + pid + '/' + name,"
+        " os.O_RDONLY | os.O_NONBLOCK))\\n"
+        "                found['opened'].append(pid + '/' + name)\\n"
+        "            except OSError:\\n                pass\\n"
+        "    return list(repr(found).encode())\\n") % (secret_path, walk)
 result = {"uid": os.geteuid()}
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -74,7 +86,8 @@ with warnings.catch_warnings(record=True) as caught:
             outcome = pool.run(code, HOSTILE_SPEC, [{"processing_times": [1],
                                                      "due_dates": [1]}], 10.0, check=False)
             result.update(level=pool.isolation_level, status=outcome.status.value,
-                          found=bytes(outcome.outputs[0]).decode() if outcome.outputs else "")
+                          found=ast.literal_eval(bytes(outcome.outputs[0]).decode())
+                          if outcome.outputs else outcome.describe())
     except SandboxUnavailable as exc:
         result["refused"] = str(exc)
 result["warnings"] = [str(w.message) for w in caught]
@@ -91,7 +104,9 @@ def _run_as_user(kernel: str, mode: str, launcher: str, tmp_path: Path) -> dict[
     env.pop("DISCOVER_SANDBOX_LAUNCHER", None)
     env.pop("PYTEST_CURRENT_TEST", None)
     done = subprocess.run([sys.executable, "-c", AS_USER, kernel, sys.executable, "-c",
-                           ORCHESTRATOR, mode, launcher, str(secret)], cwd=REPO, env=env,
+                           ORCHESTRATOR, mode, launcher, str(secret),
+                           # Never walk the host's /proc (the refusing kernel runs plain).
+                           "walk" if kernel == "allow" else "no"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=180)
     if done.returncode == 90:
         pytest.skip("this kernel refuses user namespaces even to root")
@@ -113,21 +128,61 @@ def test_unprivileged_orchestrator_gets_a_private_root(launcher: str, tmp_path: 
         expected = {"partial:namespaces+seccomp+rlimits"}
     assert result["level"] in expected, result
     assert result["status"] == "ok"
-    assert result["found"] == "FileNotFoundError", result
+    found = result["found"]
+    assert isinstance(found, dict), found
+    assert found["secret"] == "FileNotFoundError", result
+    # The worker and the spare run as the candidate's uid here: none of their descriptors
+    # (protocol pipes, the next job, the host log file), environment or memory is in reach.
+    assert found["opened"] == [], result
     assert not [w for w in result["warnings"] if INSTALL in w], result  # type: ignore[union-attr]
 
 
 @pytest.mark.slow
-def test_a_kernel_that_refuses_says_what_to_install_first(tmp_path: Path) -> None:
+def test_a_kernel_that_refuses_makes_auto_refuse_for_an_unprivileged_user(
+        tmp_path: Path) -> None:
+    # No private root, and children would keep the user's uid: refused, with what to do.
     result = _run_as_user("refuse", "auto", "auto", tmp_path)
+    refused = str(result["refused"])
+    assert INSTALL in refused and "your own user" in refused, refused
+    assert "the kernel refused new user namespaces" in refused
+    assert "DISCOVER_SANDBOX_LAUNCHER=plain" in refused
+
+
+@pytest.mark.slow
+def test_plain_chosen_explicitly_runs_and_says_what_to_install_first(tmp_path: Path) -> None:
+    result = _run_as_user("refuse", "auto", "plain", tmp_path)
     warnings = result["warnings"]
     assert isinstance(warnings, list) and warnings
-    assert INSTALL in warnings[0], warnings  # first, on its own
-    assert sum(INSTALL in w and "read the host" in w for w in warnings) == 1
-    assert "the kernel refused new user namespaces" in warnings[0]
+    assert INSTALL in warnings[0] and "read the host" in warnings[0], warnings  # first
+    assert sum(INSTALL in w for w in warnings) == 1  # once
     assert result["level"] == "partial:seccomp+rlimits"  # recorded as what ran: no namespaces
     assert result["status"] == "ok"
-    assert result["found"] == SECRET  # what the warning is about: the host's files are visible
+    # What the warning is about: the host's files are visible.
+    assert result["found"]["secret"] == SECRET  # type: ignore[index]
+
+
+def test_as_root_auto_falls_back_to_plain_and_says_what_to_install_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("as another user, auto refuses instead (tested above)")
+    real_which = shutil.which
+    monkeypatch.setattr(launch.shutil, "which",
+                        lambda name, **kw: None if name == "bwrap" else real_which(name, **kw))
+    monkeypatch.setattr(launch, "PRIVROOT_SCRIPT", Path("/nonexistent/privroot.py"))
+    monkeypatch.delenv(launch.LAUNCHER_VARIABLE, raising=False)
+    with pytest.warns(SandboxWarning) as caught:
+        pool = SandboxPool(workers=1, isolation="auto", limits=TEST_LIMITS)
+        pool.start()
+    with pool:
+        messages = [str(w.message) for w in caught]
+        assert INSTALL in messages[0] and "read the host" in messages[0], messages
+        assert "bwrap: bubblewrap (bwrap) is not installed" in messages[0]
+        assert "unshare: " in messages[0]
+        assert sum(INSTALL in m and "read the host" in m for m in messages) == 1
+        assert pool.isolation_level == "partial:unprivileged_uid+seccomp+rlimits"
+        assert pool.isolation_report.launcher == "plain"
+        with pytest.raises(SandboxUnavailable, match="no private root could be built"):
+            SandboxPool(workers=1, isolation="strict", limits=TEST_LIMITS).start()
 
 
 @pytest.mark.slow
