@@ -338,8 +338,7 @@ def main() -> NoReturn:
     os.dup2(null, 0)
     os.dup2(null, 1)
     _, status = os.waitpid(pid, 0)
-    os._exit(os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else
-             128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 
 if __name__ == "__main__":
