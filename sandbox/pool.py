@@ -163,7 +163,8 @@ class SandboxPool:
     limits
         Per-child resource limits.
     launcher
-        Force ``"bwrap"``, ``"unshare"`` or ``"plain"``; ``"auto"`` tries them in order.
+        Force ``"bwrap"``, ``"unshare"`` or ``"plain"``; ``"auto"`` tries them in order
+        (``strict``: the first two), unless ``DISCOVER_SANDBOX_LAUNCHER`` names one.
     disable
         Layers to switch off on purpose (tests of the degraded path, debugging).
     uid, gid
