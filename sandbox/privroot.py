@@ -28,7 +28,6 @@ import ctypes
 import errno
 import json
 import os
-import platform
 import signal
 import stat
 import sys
@@ -112,9 +111,9 @@ def _prctl(option: int, arg: int = 0) -> None:
 
 
 def _syscall(name: str, *args: Any) -> int:
-    numbers = SYSCALLS.get(platform.machine())
+    numbers = SYSCALLS.get(os.uname().machine)
     if numbers is None:
-        raise SetupError(f"no system call table for {platform.machine()}")
+        raise SetupError(f"no system call table for {os.uname().machine}")
     return int(_libc.syscall(numbers[name], *args))
 
 
