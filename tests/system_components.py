@@ -6,7 +6,9 @@ Three groups of tests need something pip cannot install:
 component  Debian package              tests
 ========== =========================== ===============================================
 bwrap      ``bubblewrap``              strict sandbox isolation (``tests/sandbox``,
-                                       ``discover eval --sandbox strict``)
+                                       ``discover eval --sandbox strict``) — only where
+                                       the kernel also refuses the sandbox's own
+                                       ``unshare`` root (:func:`require_strict_sandbox`)
 postgres   ``postgresql``              every archive test's PostgreSQL case
                                        (``archive_url``/``postgres_url`` fixtures)
 chromium   ``chromium``                the archive browser in a real browser
@@ -39,6 +41,7 @@ Environment variables
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import pwd
 import shutil
@@ -215,3 +218,24 @@ def require(component: Component) -> Path:
         pytest.fail(f"{message} [{REQUIRE_ALL_ENV}=1: nothing may be skipped; {found.detail}]",
                     pytrace=False)
     pytest.skip(message)
+
+
+@functools.cache
+def _private_root_problem() -> str | None:
+    from sandbox.launch import private_root_problem
+
+    return private_root_problem()
+
+
+def require_strict_sandbox() -> None:
+    """Skip (fail under REQUIRE_ALL) unless ``isolation="strict"`` can start here.
+
+    Strict isolation needs a private read-only root: bubblewrap's, or the sandbox's own
+    ``unshare`` launcher (``sandbox/privroot.py``) where the kernel allows unprivileged
+    user namespaces. Only when neither works is bubblewrap what is missing.
+    """
+    if find(Component.BUBBLEWRAP).available:
+        return
+    if _private_root_problem() is None:
+        return
+    require(Component.BUBBLEWRAP)

@@ -15,7 +15,7 @@ from discover.cli import main
 from evaluators.bundled import bundled_file, find_set
 from evaluators.smtt.problem import SmttProblem
 from sandbox import SandboxPool
-from tests.system_components import Component, find, require
+from tests.system_components import Component, find, require_strict_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def _candidate(tmp_path: Path, code: str) -> Path:
 
 
 def test_ok_candidate_json(tmp_path: Path, instance_file: Path) -> None:
-    require(Component.BUBBLEWRAP)  # --sandbox strict
+    require_strict_sandbox()  # --sandbox strict
     problem = SmttProblem()
     code = problem.seed_programs["mdd"]
     result = CliRunner().invoke(main, ["eval", "--problem", "smtt", str(_candidate(tmp_path, code)),
