@@ -164,7 +164,7 @@ def test_availability_is_validated() -> None:
 # One real test per component, run by pytest in a subprocess as it would on a machine
 # without the component: the skip reason, and the failure under REQUIRE_ALL.
 NEEDY_TESTS = [
-    "tests/sandbox/test_pool.py::test_isolation_report_is_complete",
+    "tests/sandbox/test_private_root.py::test_the_report_names_the_launcher_and_its_private_root[bwrap]",
     "tests/archive/test_store.py::test_unknown_run_is_rejected[postgresql]",
     "tests/archive/browser/test_e2e_chromium.py::test_runs_list",
 ]

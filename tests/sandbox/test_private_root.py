@@ -30,6 +30,7 @@ from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import Layer, OutcomeStatus, SandboxPool, SandboxWarning, launch
 from tests.sandbox.support import HOSTILE_SPEC, TEST_LIMITS, assert_honest_scores_right
+from tests.system_components import Component, require
 
 REPO = Path(__file__).resolve().parents[2]
 BOUND_FILE = REPO / "sandbox" / "__init__.py"
@@ -64,8 +65,8 @@ def rooted_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     ``auto`` rather than ``strict``, so that a launcher without a private root
     still starts and the attacks below show what it exposes.
     """
-    if request.param == "bwrap" and shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    if request.param == "bwrap":
+        require(Component.BUBBLEWRAP)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SandboxWarning)
         pool = SandboxPool(workers=1, isolation="auto", launcher=request.param,
