@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, RunStatus, Split
+from archive.engine import is_sqlite, resolve_url
 from discover.cascade import archived_validation, run_cascade, validation_evaluation
 from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
@@ -26,6 +27,13 @@ from discover.events import Event, RunCallback, RunFinished, RunStarted, Validat
 from discover.executors import ExecutorLost, open_executor
 from discover.loop import SearchLoop, StopRun
 from discover.population import Population, PopulationConfig
+from discover.preflight import (
+    StartError,
+    check_archive_url,
+    check_models,
+    check_prompts,
+    check_sandbox,
+)
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
@@ -78,6 +86,26 @@ class RunResult:
     def export_command(self) -> str:
         """The command that exports the winner."""
         return f"discover export r{self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
+
+    @property
+    def resume_command(self) -> str:
+        """The command that continues this run (in the same archive)."""
+        return resume_command(self.run_id, self.archive_url)
+
+
+def resume_command(run_id: int, archive_url: str) -> str:
+    """``discover run --resume ID --archive URL`` (``URL`` as displayed, password hidden)."""
+    return f"discover run --resume {run_id} --archive '{archive_url}'"
+
+
+def _check_resumable(state: Any) -> None:
+    """A run that met its budget has nothing left to do: resuming it must not reopen it."""
+    run = state.run
+    budget = run.budget if run.budget is not None else run.config.get("budget")
+    if run.status is RunStatus.FINISHED and budget is not None \
+            and state.counters.evaluated >= budget:
+        raise StartError(f"run {run.id} is finished ({state.counters.evaluated}/{budget} "
+                         "evaluated); nothing to resume")
 
 
 def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
@@ -143,11 +171,15 @@ def run(config: RunConfig, *, resume: int | None = None,
             cb.on_event(event)
 
     start = time.monotonic()
+    # Every check that needs no work comes first, and the sandbox starts before a new
+    # archive is created: a bad value stops the run with nothing created or changed.
+    check_archive_url(config.archive)
     with ExitStack() as stack:
-        archive = stack.enter_context(Archive.open(config.archive))
         state = None
         if resume is not None:
+            archive = stack.enter_context(Archive.open(config.archive, create=False))
             state = archive.run_state(resume)
+            _check_resumable(state)
             stored = {k: v for k, v in state.run.config.items() if k != BASELINES_KEY}
             config = RunConfig.from_dict(stored, f"run {resume}").with_overrides(
                 time_limit=config.time_limit, workers=config.workers, archive=config.archive,
@@ -155,8 +187,18 @@ def run(config: RunConfig, *, resume: int | None = None,
         else:
             config = resolve_models(config, environ)
         problem = get_problem(config.problem)
+        check_models(config, environ)
+        check_sandbox(config.sandbox)
+        check_prompts(config.prompts, problem)
+        # A database server is reached before the sandbox starts (an unreachable one is
+        # the likelier mistake); a new SQLite file is created only once the sandbox runs.
+        server = state is None and not is_sqlite(resolve_url(config.archive))
+        if server:
+            archive = stack.enter_context(Archive.open(config.archive))
         executor = stack.enter_context(open_executor(config.executor, workers=config.workers,
                                                      isolation=config.sandbox))
+        if state is None and not server:
+            archive = stack.enter_context(Archive.open(config.archive))
         pool = executor.pool
         isolation = pool.isolation_level
         progress = (lambda d, t: setup_progress("training references", d, t)) \
@@ -208,7 +250,7 @@ def run(config: RunConfig, *, resume: int | None = None,
                     next_validation = _next_multiple(loop.state.evaluated,
                                                      config.evaluation.validate_every)
         except KeyboardInterrupt:
-            status, reason = RunStatus.INTERRUPTED, "interrupted (Ctrl-C)"
+            status, reason = RunStatus.INTERRUPTED, "Ctrl-C"
         except ExecutorLost as exc:
             status, reason, lost = RunStatus.INTERRUPTED, f"executor lost: {exc}", exc
         except StopRun as exc:
@@ -232,13 +274,14 @@ def run(config: RunConfig, *, resume: int | None = None,
                            tuple(baselines), config.evaluation.runtime_reference)
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
+        # The hint names the archive, so that it resumes this run and not the run with
+        # the same number in the default archive (or in another working directory).
+        hint = resume_command(run_id, archive.url)
         if lost is not None:
             raise ExecutorLost(f"run {run_id} stopped: {lost}; everything evaluated so far is "
-                               f"archived: resume with discover run --resume {run_id} "
-                               "(--executor chooses where)")
+                               f"archived: resume with {hint} (--executor chooses where)")
         if status is RunStatus.INTERRUPTED:
-            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
-                                    f"discover run --resume {run_id}")
+            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with {hint}")
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 
