@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from archive import Archive, ArchiveError, RunStatus
@@ -104,7 +105,8 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
         try:
             result = run(config, resume=resume, callbacks=[callback], setup_progress=setup)
         except KeyboardInterrupt as exc:
-            err_console.print(f"[yellow]{exc or 'interrupted'}[/yellow]", soft_wrap=True)
+            err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/yellow]",
+                              soft_wrap=True)
             sys.exit(130)
         except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError,
                 ArchiveError, SandboxError) as exc:
@@ -114,8 +116,9 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
     if result.status != RunStatus.FINISHED.value:
         # Stopped before its budget (provider down, search stalled): not a success, and
         # everything done so far is archived, so the way on is to resume.
-        err_console.print(f"[red]run {result.run_id} {result.status}: {result.reason}[/red]")
-        err_console.print(f"Resume it:  {result.resume_command}", soft_wrap=True)
+        err_console.print(f"[red]run {result.run_id} {result.status}: "
+                          f"{escape(result.reason)}[/red]", soft_wrap=True)
+        err_console.print(f"Resume it:  {escape(result.resume_command)}", soft_wrap=True)
         sys.exit(1)
 
 
@@ -125,7 +128,8 @@ def _show_warning_once(seen: set[str]) -> Callable[..., None]:
         text = str(message)
         if text not in seen:
             seen.add(text)
-            err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
+            err_console.print(f"[yellow]warning:[/yellow] {escape(text)}", highlight=False,
+                              soft_wrap=True)
     return show
 
 
