@@ -8,6 +8,7 @@ the right archive.
 from __future__ import annotations
 
 import hashlib
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from click.testing import CliRunner, Result
 import discover.cli.run as cli_run
 from archive import Archive, Evaluation, EvaluationStatus, Program, RunStatus, Split
 from discover.cli import main
-from discover.config import RunConfig
+from discover.config import ModelSpec, RunConfig
 from discover.events import CandidateEvaluated, Event
 from tests.discover.loop_fixtures import small_config
 from tests.discover.providers.fake_server import FakeServer, Step
@@ -222,3 +223,35 @@ def test_run_stopped_by_provider_failures_exits_1_with_a_resume_hint(tmp_path: P
     assert "2 requests in a row failed" in result.output
 
 
+
+
+@pytest.mark.slow
+def test_the_printed_resume_command_completes_a_run_stopped_by_its_provider(
+        tmp_path: Path) -> None:
+    with FakeServer() as server:
+        server.push(Step(status=500), Step(status=500), *(_distinct_answer(k) for k in range(40)))
+        config = small_config(tmp_path, budget=6, workers=1).with_overrides(**{
+            "sandbox": "none", "llm.concurrency": 1, "llm.max_attempts": 1,
+            "llm.max_consecutive_failures": 2,
+            "llm.models": (ModelSpec("openai:gpt-test", 1.0, server.openai_url),)})
+        env: dict[str, str | None] = {"OPENAI_API_KEY": "sk-test", "NO_PROXY": "127.0.0.1"}
+        stopped = invoke("--config", write_config(config, tmp_path / "run.toml"),
+                         "--progress", "quiet", env=env)
+        assert stopped.exit_code == 1, stopped.output
+        command = stopped.output.split("Resume it:  discover run ")[1].splitlines()[0]
+        resumed = invoke(*shlex.split(command), "--progress", "quiet", env=env)
+    assert resumed.exit_code == 0, resumed.output
+    assert "Export the winner" in resumed.output
+    with Archive.open(config.archive) as archive:
+        state = archive.run_state(1)
+    assert state.run.status is RunStatus.FINISHED and state.counters.evaluated == 6
+
+
+def _distinct_answer(k: int) -> Step:
+    """A valid, distinct EDD variant per request (so nothing is a duplicate)."""
+    text = ("IDEA: due dates with a slack term.\n```python\n"
+            "def schedule(processing_times, due_dates):\n"
+            "    n = len(due_dates)\n"
+            f"    return sorted(range(n), key=lambda j: (due_dates[j] - {k + 1} * "
+            "processing_times[j] / 100, j))\n```\n")
+    return Step(text=text)
