@@ -161,9 +161,7 @@ def check_resume_flags(run_id: int, stored: Mapping[str, Any],
         if value != current:
             shown = " ".join(value) if flag == "model" else value
             was = " ".join(current) if flag == "model" else current
-            extra = (f" (to go further, start a new run; run {run_id} stops at {was})"
-                     if flag == "budget" else "")
             raise StartError(
                 f"--{flag} {shown} conflicts with run {run_id}, whose {flag} is {was}: a "
-                "resumed run keeps its settings; only --time-limit, --workers, --executor, "
-                f"--archive and --progress apply{extra}")
+                "resumed run keeps its settings (only --time-limit, --workers, --executor, "
+                "--archive and --progress apply); start a new run to change them")

@@ -59,7 +59,8 @@ Examples:
               help="Where candidates run: local (default), dask://HOST:PORT (a Dask "
                    "scheduler) or dask-local:N (N local Dask workers).")
 @click.option("--resume", type=int, default=None, metavar="RUN",
-              help="Continue an archived run to its original budget.")
+              help="Continue an archived run to its original budget, with its stored "
+                   "settings (a finished run is not reopened).")
 @click.option("--progress", type=click.Choice(["live", "quiet", "jsonl"]), default=None,
               help="Display: live panel (terminal default), quiet lines, JSON lines.")
 def run_command(problem: str | None, models: tuple[str, ...], base_url: str | None,
