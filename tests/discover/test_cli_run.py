@@ -175,17 +175,25 @@ def _interrupt_after_first_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cause", ["missing validation file", "degraded sandbox"])
 def test_start_warnings_are_shown_even_when_ctrl_c_follows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cause: str) -> None:
     config = small_config(tmp_path, budget=10)
-    # A missing validation file is a warning raised while the run sets up.
-    config = config.with_overrides(**{"evaluation.validation": (str(tmp_path / "gone.json"),),
-                                      "sandbox": "none"})
+    if cause == "missing validation file":
+        config = config.with_overrides(**{
+            "evaluation.validation": (str(tmp_path / "gone.json"),), "sandbox": "none"})
+        warning = f"warning: validation file {tmp_path / 'gone.json'} not found"
+    else:
+        # No bwrap or unshare on PATH: the sandbox degrades, with a warning, whatever is
+        # installed on this machine.
+        (tmp_path / "bin").mkdir()
+        monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+        config = config.with_overrides(sandbox="auto")
+        warning = "warning: sandbox runs without namespaces"
     _interrupt_after_first_candidate(monkeypatch)
     result = invoke("--config", write_config(config, tmp_path / "run.toml"),
                     "--progress", "quiet")
     assert result.exit_code == 130, result.output
-    warning = f"warning: validation file {tmp_path / 'gone.json'} not found"
     assert warning in result.output
     # Shown when raised, before the run started, not at its end.
     assert result.output.index(warning) < result.output.index("run 1: smtt")
