@@ -123,14 +123,14 @@ def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
 
 
 def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
-              baselines: Sequence[BaselineScore]) -> Proposer:
+              baselines: Sequence[BaselineScore], deadline: float | None = None) -> Proposer:
     if config.llm.offline:
         return OfflineProposer(problem)
     llm = config.llm
     online = [m for m in llm.models if m.spec != "offline"]
     llm_online = type(llm)(**{**llm.__dict__, "models": tuple(online)})
     pool, _budget = pool_from_config(llm_online, rng=np.random.default_rng([config.seed, 7]),
-                                     environ=environ)
+                                     environ=environ, deadline=deadline)
     prompts = PromptLibrary(Path(config.prompts) if config.prompts else None)
     views = [BaselineView(b.name, gap=b.train_gap, ratio=b.train_ratio) for b in baselines]
     return LlmProposer(problem, pool, prompts, max_tokens=llm.max_tokens,
@@ -210,7 +210,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         baselines = score_baselines(problem, training, validation,
                                     getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
         runtime_limit = _runtime_limit(problem, config, training, pool)
-        proposer = _proposer(problem, config, environ, baselines)
+        # Model calls in flight at the time limit are cut there, not waited for.
+        deadline = None if config.time_limit is None else start + config.time_limit
+        proposer = _proposer(problem, config, environ, baselines, deadline)
         population = _population(config)
         if state is None:
             # The archive URL as displayed (password hidden): no credentials in the snapshot.
@@ -222,7 +224,7 @@ def run(config: RunConfig, *, resume: int | None = None,
             run_id = resume  # type: ignore[assignment]
             archive.reopen_run(run_id)
         loop = SearchLoop(problem, config, archive, run_id, pool, proposer, population,
-                          training, emit, runtime_limit)
+                          training, emit, runtime_limit, deadline=deadline)
         stack.callback(loop.close)
         if state is not None:
             loop.restore(state.programs, config.budget)
