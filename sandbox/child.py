@@ -292,8 +292,9 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         return EXIT_SETUP_FAILED
     index = -1
     try:
-        _flush()  # starts the flush clock
-        _emit(frame(FrameKind.STARTED))
+        # Written at once, before the candidate's code exists: whatever the
+        # candidate writes to the channel comes after it (see parse_report).
+        _write(frame(FrameKind.STARTED))  # also starts the flush clock
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
         builtins.__import__ = _guarded_import(namespace, job.allowed_imports)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,

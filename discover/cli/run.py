@@ -10,16 +10,18 @@ from typing import Any
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from archive import Archive, ArchiveError, RunStatus
 from discover.cli.common import err_console, fmt, out_console
+from discover.cli.literal import literal
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
 from evaluators.base import InstanceError
-from sandbox.errors import SandboxError
+from sandbox import SandboxError
 
 
 def _load_config(path: str | None, problem: str | None = None) -> RunConfig:
@@ -110,15 +112,18 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
                               soft_wrap=True)
             sys.exit(130)
         except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError,
-                ArchiveError, SandboxError) as exc:
+                ArchiveError) as exc:
             raise click.ClickException(one_line(str(exc))) from None
+        except SandboxError as exc:
+            raise click.ClickException(f"sandbox failure: {one_line(str(exc))}") from None
     if mode != "jsonl":
         _print_summary(result)
     if result.status != RunStatus.FINISHED.value:
         # Stopped before its budget (provider down, search stalled): not a success, and
         # everything done so far is archived, so the way on is to resume.
-        err_console.print(f"[red]run {result.run_id} {result.status}: "
-                          f"{escape(result.reason)}[/red]", soft_wrap=True)
+        # The reason may quote a model server's error: printed literally.
+        err_console.print(Text(f"run {result.run_id} {result.status}: ", style="red")
+                          .append_text(literal(result.reason, style="red")), soft_wrap=True)
         err_console.print(f"Resume it:  {escape(result.resume_command)}", soft_wrap=True)
         sys.exit(1)
 
@@ -129,8 +134,8 @@ def _show_warning_once(seen: set[str]) -> Callable[..., None]:
         text = str(message)
         if text not in seen:
             seen.add(text)
-            err_console.print(f"[yellow]warning:[/yellow] {escape(text)}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(Text("warning: ", style="yellow").append_text(literal(text)),
+                              highlight=False, soft_wrap=True)
     return show
 
 
@@ -148,9 +153,11 @@ def _check_resume_flags(config: RunConfig, resume: int, given: dict[str, Any]) -
 
 
 def _print_summary(result: RunResult) -> None:
-    out_console.print(f"Run {result.run_id} {result.status}: {result.reason}. "
-                      f"{result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
-                      f"(sandbox: {result.isolation}).")
+    # The reason may quote a model server's error: printed literally.
+    out_console.print(Text(f"Run {result.run_id} {result.status}: ").append_text(
+        literal(result.reason)).append(
+        f". {result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
+        f"(sandbox: {result.isolation})."))
     table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
     # The selection split's column appears only in runs that have one.
     selection = any(p.selection_ratio is not None for p in result.best)

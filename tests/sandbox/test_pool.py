@@ -26,6 +26,7 @@ from sandbox import (
 )
 from sandbox.scoring import payload_set
 from tests.sandbox.support import EDD, TEST_LIMITS, assert_honest_scores_right, live_descendants
+from tests.system_components import Component, require
 
 
 def test_isolation_report_is_complete(strict_pool: SandboxPool) -> None:
@@ -146,6 +147,7 @@ def test_bad_arguments(strict_pool: SandboxPool, smtt: SmttProblem) -> None:
 
 def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
                                                    honest_instances: list[SmttInstance]) -> None:
+    require(Component.BUBBLEWRAP)
     with SandboxPool(workers=1, isolation="strict", limits=TEST_LIMITS,
                      max_tasks_per_worker=3) as pool:
         first = pool.worker_pids()
@@ -163,6 +165,7 @@ def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
 
 def test_unresponsive_worker_is_killed(smtt: SmttProblem,
                                        honest_instances: list[SmttInstance]) -> None:
+    require(Component.BUBBLEWRAP)
     limits = Limits(memory_mb=256, kill_grace=0.5)
     with SandboxPool(workers=1, isolation="strict", limits=limits) as pool:
         stuck = pool.worker_pids()
@@ -209,6 +212,7 @@ def test_code_under_tmp_is_visible_to_the_sandbox(tmp_path: Path) -> None:
     # under the host's /tmp: the package binds go on top of it.
     if not str(tmp_path.resolve()).startswith("/tmp/"):
         pytest.skip("pytest's temporary directory is not under /tmp here")
+    require(Component.BUBBLEWRAP)
     root = Path(__file__).resolve().parents[2]
     for package in ("sandbox", "evaluators"):
         shutil.copytree(root / package, tmp_path / package,
