@@ -8,8 +8,7 @@ run before either, with a message that names the value at fault.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from discover.config import RunConfig
 from discover.providers.base import MissingApiKey
 from discover.providers.factory import ProviderKind, ProviderSpec, SpecError
 from discover.providers.keys import resolve_api_key
+from sandbox.launch import private_root_problem
 
 RESUME_FLAGS = {"problem": "problem", "budget": "budget", "seed": "seed",
                 "sandbox": "sandbox", "prompts": "prompts"}
@@ -87,15 +87,24 @@ def check_archive_url(url: str | None, *, cwd: Path | None = None) -> None:
                          "choose a file in an existing directory)")
 
 
-def check_sandbox(mode: str) -> None:
-    """``strict`` isolation needs bubblewrap: say so before anything starts.
+def check_sandbox(mode: str,
+                  probe: Callable[[], str | None] | None = None) -> None:
+    """``strict`` isolation needs a private read-only root: say so before anything starts.
 
-    The other layers strict requires are checked when the pool starts, which is
-    still before any reference is computed or anything is archived.
+    Bubblewrap builds it, and so does the sandbox's own ``unshare`` launcher where the
+    kernel allows user namespaces (``sandbox/privroot.py``); ``probe`` (default
+    :func:`sandbox.launch.private_root_problem`, a fraction of a second) tries both. The
+    other layers strict requires are checked when the pool starts, which is still before
+    any reference is computed or anything is archived.
     """
-    if mode == "strict" and shutil.which("bwrap") is None:
-        raise StartError("--sandbox strict needs bubblewrap (bwrap), which is not on PATH: "
-                         "apt-get install bubblewrap, or use --sandbox auto")
+    if mode != "strict":
+        return
+    problem = (probe or private_root_problem)()
+    if problem is not None:
+        reason = "; ".join(line.strip() for line in problem.splitlines() if line.strip())
+        raise StartError(f"--sandbox strict needs a private root, which neither launcher can "
+                         f"build here ({reason}): apt-get install bubblewrap, or use "
+                         "--sandbox auto")
 
 
 def check_prompts(directory: str | None, problem: Any) -> None:

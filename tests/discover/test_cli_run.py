@@ -99,16 +99,18 @@ def test_bad_values_are_one_line_errors_that_create_nothing(
     assert not (directory / "missing").exists()
 
 
-def test_strict_sandbox_without_bubblewrap_is_one_line(
+def test_strict_sandbox_without_a_private_root_is_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without bwrap on PATH, whether or not bubblewrap is installed on this machine.
-    (tmp_path / "bin").mkdir()
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    # A machine where neither launcher can build the root (no bubblewrap, and a kernel
+    # that refuses user namespaces), whatever this machine has.
+    monkeypatch.setattr("discover.preflight.private_root_problem",
+                        lambda: "bwrap: not installed; unshare: user namespaces refused")
     config = small_config(tmp_path, budget=3)
     result = invoke("--config", write_config(config, tmp_path / "run.toml"),
                     "--sandbox", "strict")
     assert result.exit_code == 1
-    assert "--sandbox strict needs bubblewrap" in error_line(result)
+    assert "--sandbox strict needs a private root" in error_line(result)
+    assert "apt-get install bubblewrap" in error_line(result)
     assert not (tmp_path / "archive.sqlite").exists()
 
 
@@ -184,10 +186,9 @@ def test_start_warnings_are_shown_even_when_ctrl_c_follows(
             "evaluation.validation": (str(tmp_path / "gone.json"),), "sandbox": "none"})
         warning = f"warning: validation file {tmp_path / 'gone.json'} not found"
     else:
-        # No bwrap or unshare on PATH: the sandbox degrades, with a warning, whatever is
-        # installed on this machine.
-        (tmp_path / "bin").mkdir()
-        monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+        # The plain launcher (no namespaces): the sandbox degrades, with a warning,
+        # whatever is installed on this machine.
+        monkeypatch.setenv("DISCOVER_SANDBOX_LAUNCHER", "plain")
         config = config.with_overrides(sandbox="auto")
         warning = "warning: sandbox runs without namespaces"
     _interrupt_after_first_candidate(monkeypatch)
