@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,17 @@ from evaluators.base import Problem
 from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate, precheck
 from sandbox.text import storable
 
-TOO_SLOW = "too_slow"
+SANDBOX_STATUS: Mapping[OutcomeStatus, EvaluationStatus] = {
+    OutcomeStatus.OK: EvaluationStatus.OK,
+    OutcomeStatus.INVALID_OUTPUT: EvaluationStatus.INVALID_OUTPUT,
+    OutcomeStatus.EXCEPTION: EvaluationStatus.EXCEPTION,
+    OutcomeStatus.TIMEOUT: EvaluationStatus.TIMEOUT,
+    OutcomeStatus.MEMORY: EvaluationStatus.MEMORY,
+    OutcomeStatus.CRASHED: EvaluationStatus.CRASHED,
+    OutcomeStatus.FORBIDDEN: EvaluationStatus.FORBIDDEN,
+    OutcomeStatus.PRECHECK_FAILED: EvaluationStatus.REJECTED,
+}
+"""The one translation of the sandbox's outcome into the verdict vocabulary (total)."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,12 @@ class TrainingSet:
 class CascadeResult:
     """What the cascade concluded about one candidate.
 
-    ``status`` is ``"ok"``, ``"too_slow"``, ``"rejected"`` (pre-check) or a
-    sandbox failure kind; ``stage`` is where it stopped (precheck/probe/full, or
+    ``status`` is ``OK``, ``TOO_SLOW``, ``REJECTED`` (pre-check) or a sandbox
+    failure kind; ``stage`` is where it stopped (precheck/probe/full, or
     trusted when the evaluation itself raised: see :func:`evaluation_failed`).
     """
 
-    status: str
+    status: EvaluationStatus
     stage: str
     score: float | None
     gap: float | None
@@ -64,7 +74,7 @@ class CascadeResult:
     @property
     def ok(self) -> bool:
         """True when the candidate was scored on the full training set."""
-        return self.status == "ok"
+        return self.status is EvaluationStatus.OK
 
 
 def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluation | None,
@@ -97,12 +107,11 @@ def evaluation_failed(exc: BaseException) -> CascadeResult:
     """
     message = storable(f"the evaluation failed on the trusted side: "
                        f"{type(exc).__name__}: {exc}")[:2000]
-    return _failed(OutcomeStatus.CRASHED.value, "trusted", EvaluationStatus.CRASHED, None, 0.0,
-                   message)
+    return _failed(EvaluationStatus.CRASHED, "trusted", None, 0.0, message)
 
 
 def _status_of(result: CandidateEvaluation) -> EvaluationStatus:
-    return EvaluationStatus(result.status.value)
+    return SANDBOX_STATUS[result.status]
 
 
 def _describe(result: CandidateEvaluation) -> str:
@@ -143,15 +152,15 @@ def run_cascade(
     start = time.monotonic()
     check = precheck(code, problem.candidate_spec)
     if not check.ok:
-        return _failed("rejected", "precheck", EvaluationStatus.REJECTED, None,
+        return _failed(EvaluationStatus.REJECTED, "precheck", None,
                        time.monotonic() - start, check.message)
     share = training.probe / len(training.instances)
     probe_instances = training.instances[: training.probe]
     probe = evaluate(problem, probe_instances, code, pool, max(1.0, time_limit * share),
                      references=training.references[: training.probe], check=False)
     if not probe.ok:
-        return _failed(probe.status.value, "probe", _status_of(probe), probe,
-                       time.monotonic() - start, _describe(probe))
+        return _failed(_status_of(probe), "probe", probe, time.monotonic() - start,
+                       _describe(probe))
     fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
@@ -161,8 +170,7 @@ def run_cascade(
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
     if not full.ok:
-        return _failed(full.status.value, "full", _status_of(full), full, elapsed,
-                       _describe(full), fingerprint)
+        return _failed(_status_of(full), "full", full, elapsed, _describe(full), fingerprint)
     if runtime_limit is not None and _median_seconds(full) > runtime_limit:
         return _too_slow(full, runtime_limit, elapsed, fingerprint)
     gap = full.mean_gap
@@ -171,7 +179,7 @@ def run_cascade(
              if full.total_objective is not None and full.total_reference else None)
     signature = tuple(s.gap if s.gap is not None else 0.0 for s in full.scores)
     return CascadeResult(
-        status="ok", stage="full", score=score, gap=gap, ratio=ratio,
+        status=EvaluationStatus.OK, stage="full", score=score, gap=gap, ratio=ratio,
         runtime=_mean_seconds(full), signature=signature, behaviour_hash=fingerprint,
         message=full.message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, score),
@@ -191,13 +199,12 @@ def _mean_seconds(result: CandidateEvaluation) -> float:
     return sum(seconds) / len(seconds) if seconds else result.outcome.total_seconds
 
 
-def _failed(status: str, stage: str, archived_status: EvaluationStatus,
-            result: CandidateEvaluation | None, seconds: float, message: str,
-            fingerprint: str | None = None) -> CascadeResult:
+def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | None,
+            seconds: float, message: str, fingerprint: str | None = None) -> CascadeResult:
     return CascadeResult(
         status=status, stage=stage, score=None, gap=None, ratio=None, runtime=None,
         signature=(), behaviour_hash=fingerprint, message=message,
-        evaluation=_archived(Split.TRAIN, archived_status, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, status, result, seconds, message),
     )
 
 
@@ -207,10 +214,10 @@ def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
     message = (f"too slow: median {median * 1e3:.2f} ms per instance, limit "
                f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
-        status=TOO_SLOW, stage="probe" if len(result.scores) else "full", score=None,
-        gap=None, ratio=None, runtime=median, signature=(), behaviour_hash=fingerprint,
+        status=EvaluationStatus.TOO_SLOW, stage="probe" if len(result.scores) else "full",
+        score=None, gap=None, ratio=None, runtime=median, signature=(), behaviour_hash=fingerprint,
         message=message,
-        evaluation=_archived(Split.TRAIN, EvaluationStatus.TIMEOUT, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.TOO_SLOW, result, seconds, message),
     )
 
 
@@ -247,6 +254,6 @@ def archived_validation(result: CandidateEvaluation, seconds: float) -> Archived
     if result.ok:
         return _archived(Split.VALIDATION, EvaluationStatus.OK, result, seconds, None,
                          result.mean_gap)
-    status = EvaluationStatus(result.status.value) if result.status is not OutcomeStatus.OK \
+    status = _status_of(result) if result.status is not OutcomeStatus.OK \
         else EvaluationStatus.INVALID_OUTPUT
     return _archived(Split.VALIDATION, status, result, seconds, result.message)

@@ -23,6 +23,7 @@ import numpy as np
 from archive import (
     Archive,
     EdgeRole,
+    EvaluationStatus,
     ModelCall,
     Parent,
     Program,
@@ -394,7 +395,7 @@ class SearchLoop:
         self.state.by_code.setdefault(ps.program.code_hash, ps.id)
         if ps.program.behaviour_hash:
             self.state.by_behaviour.setdefault(ps.program.behaviour_hash, ps.id)
-        if ev is not None and ev.status.value == "ok" and ev.score is not None:
+        if ev is not None and ev.status is EvaluationStatus.OK and ev.score is not None:
             self.state.train_scores[ps.id] = ev.score
             self.state.note_best(ps.id, ev.score)
             signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance)
@@ -412,8 +413,8 @@ class SearchLoop:
             status = "duplicate"
         else:
             assert outcome.result is not None
-            status = outcome.result.status
-        if status in ("ok",):
+            status = outcome.result.status.value
+        if status == EvaluationStatus.OK.value:
             self.state.stalled = 0
         else:
             self.state.stalled += 1

@@ -39,13 +39,20 @@ import numpy as np
 
 
 class Status(enum.Enum):
-    """Outcome of an exact or reference solve."""
+    """Outcome of an exact or reference solve (the same meaning for every problem)."""
 
     OPTIMAL = "optimal"
+    """``objective`` is proven optimal."""
     FEASIBLE = "feasible"
+    """A solution without a proof, stopped by something other than time (a state
+    limit) or produced by a heuristic reference."""
     TIMEOUT = "timeout"
+    """The time limit stopped the search before a proof: ``objective`` is the best
+    solution found (``inf`` when none), ``lower_bound`` the best proven bound."""
     INFEASIBLE = "infeasible"
+    """The solver proved there is no solution."""
     UNKNOWN = "unknown"
+    """Stopped without a solution, a proof or a time-out."""
 
 
 @dataclass(frozen=True)
