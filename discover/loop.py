@@ -14,15 +14,17 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from archive import (
     Archive,
     EdgeRole,
+    Evaluation,
     EvaluationStatus,
     ModelCall,
     Parent,
@@ -44,6 +46,7 @@ from discover.executors import ExecutorLost
 from discover.islands import Member
 from discover.population import Population
 from discover.proposer import PARENTS_NEEDED, Candidate, Proposer
+from discover.stopping import SearchProgress
 from evaluators.base import Problem
 from sandbox import SandboxError, SandboxPool
 from sandbox.text import storable
@@ -52,12 +55,6 @@ log = logging.getLogger(__name__)
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
-MAX_STALLED = 500
-"""Consecutive proposals without a new program before the run stops as stalled."""
-
-
-class StopRun(Exception):
-    """The loop cannot go on (stalled search, provider down); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,21 @@ class LoopState:
         self.codes: dict[int, str] = {}
         self.train_scores: dict[int, float] = {}
 
+    def index(self, program_id: int, program: Program, duplicate_of: int | None,
+              score: float | None) -> None:
+        """Count and index a recorded program (``score``: its training score, if scored)."""
+        self.codes[program_id] = program.code
+        if duplicate_of is not None:
+            self.by_code.setdefault(program.code_hash, duplicate_of)
+            return
+        self.evaluated += 1
+        self.by_code.setdefault(program.code_hash, program_id)
+        if program.behaviour_hash:
+            self.by_behaviour.setdefault(program.behaviour_hash, program_id)
+        if score is not None:
+            self.train_scores[program_id] = score
+            self.note_best(program_id, score)
+
     def note_best(self, program_id: int, score: float) -> None:
         """Track the best training score (ties keep the older program)."""
         if self.best_score is None or score < self.best_score:
@@ -100,15 +112,136 @@ def slot_rng(seed: int, slot: int, stream: int | None = None) -> np.random.Gener
     return np.random.default_rng(key)
 
 
-def member_of(program_id: int, code: str, result: CascadeResult, island: int | None) -> Member:
-    """The population's view of an evaluated program.
+@dataclass(frozen=True)
+class SlotGenerators:
+    """The loop's randomness: one generator per slot, derived from the run's seed.
 
-    The runtime axis of the diversity cells is the static loop depth, not the
-    measured seconds, which would make selection depend on machine load.
+    Parent selection and the proposal draw from separate streams of the slot,
+    so the same seed gives the same slots whatever the timing.
     """
-    return Member(program_id=program_id, code=code, score=float(result.score or 0.0),
-                  signature=result.signature, runtime=1e-4 * 4.0 ** loop_depth(code),
-                  code_size=len(code), island=island)
+
+    seed: int
+
+    def selection(self, slot: int) -> np.random.Generator:
+        """The generator of slot ``slot``'s island, operator and parents."""
+        return slot_rng(self.seed, slot)
+
+    def proposal(self, slot: int) -> np.random.Generator:
+        """The generator handed to the proposer for slot ``slot``."""
+        return slot_rng(self.seed, slot, 0)
+
+
+class Evaluator(Protocol):
+    """Evaluates a candidate's code (the cascade), or names the known behaviour it matches."""
+
+    def __call__(self, code: str, is_known_behaviour: Callable[[str], bool]
+                 ) -> CascadeResult | str:
+        """The cascade's result, or the probe fingerprint of a behavioural duplicate."""
+        ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class CascadeEvaluator:
+    """The evaluation cascade on the training set in a sandbox pool (:func:`run_cascade`)."""
+
+    problem: Problem[object]
+    training: TrainingSet
+    pool: SandboxPool
+    time_limit: float
+    runtime_limit: float | None = None
+
+    def __call__(self, code: str, is_known_behaviour: Callable[[str], bool]
+                 ) -> CascadeResult | str:
+        """Run the cascade on ``code``."""
+        return run_cascade(self.problem, code, self.training, self.pool,
+                           time_limit=self.time_limit, runtime_limit=self.runtime_limit,
+                           is_known_behaviour=is_known_behaviour)
+
+
+class Recorder(Protocol):
+    """Where the loop commits its candidates (the archive, for one run)."""
+
+    def record_candidate(self, program: Program, parents: Sequence[Parent],
+                         evaluations: Sequence[Evaluation], model_calls: Sequence[ModelCall],
+                         duplicate_of: int | None) -> int:
+        """Commit one candidate in one transaction; returns its program id."""
+        ...  # pragma: no cover
+
+    def record_model_calls(self, calls: Sequence[ModelCall]) -> None:
+        """Commit model calls that produced no program."""
+        ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class ArchiveRecorder:
+    """Records one run's candidates in an :class:`~archive.Archive`."""
+
+    archive: Archive
+    run_id: int
+
+    def record_candidate(self, program: Program, parents: Sequence[Parent],
+                         evaluations: Sequence[Evaluation], model_calls: Sequence[ModelCall],
+                         duplicate_of: int | None) -> int:
+        """Commit one candidate in one transaction; returns its program id."""
+        return self.archive.record_candidate(self.run_id, program, parents=list(parents),
+                                             evaluations=list(evaluations),
+                                             model_calls=list(model_calls),
+                                             duplicate_of=duplicate_of)
+
+    def record_model_calls(self, calls: Sequence[ModelCall]) -> None:
+        """Commit model calls that produced no program."""
+        self.archive.record_model_calls(self.run_id, list(calls))
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How the loop proposes: operator weights, slots in flight and the last proposal time.
+
+    Parameters
+    ----------
+    operators
+        Weight per operator (``search.operators``); operators of weight 0 are never drawn.
+    in_flight
+        Candidates proposed and evaluated at once (see :func:`in_flight`).
+    deadline
+        ``time.monotonic()`` of the run's time limit: no slot is proposed after it.
+    """
+
+    operators: Mapping[str, float]
+    in_flight: int
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.in_flight < 1:
+            raise ValueError(f"in_flight must be >= 1, got {self.in_flight}")
+        if not any(w > 0 for w in self.operators.values()):
+            raise ValueError("at least one operator needs a positive weight")
+
+    @classmethod
+    def from_config(cls, config: RunConfig, deadline: float | None = None) -> LoopSettings:
+        """The settings of ``config`` (``search.operators``, ``search.in_flight``)."""
+        return cls(dict(config.search.operators), in_flight(config), deadline)
+
+
+def cost_proxy(code: str) -> float:
+    """The population's deterministic cost axis: ``1e-4 · 4^loop depth``, not seconds.
+
+    Measured seconds jitter between runs and would make parent selection depend
+    on machine load; the static loop depth does not.
+    """
+    return 1e-4 * 4.0 ** loop_depth(code)
+
+
+def member_of(program_id: int, code: str, operator: str, island: int, score: float,
+              signature: Sequence[float]) -> Member:
+    """The population's view of a program evaluated on the training set.
+
+    The one builder for live runs and resume: seed programs belong to every
+    island, the cost axis is :func:`cost_proxy`.
+    """
+    return Member(program_id=program_id, code=code, score=score, signature=tuple(signature),
+                  cost=cost_proxy(code), code_size=len(code),
+                  island=None if operator == "seed" else island)
 
 
 @dataclass(frozen=True)
@@ -148,28 +281,23 @@ class SearchLoop:
     a slow candidate holds up recording but not the other slots in flight.
     """
 
-    def __init__(self, problem: Problem[object], config: RunConfig, archive: Archive,
-                 run_id: int, pool: SandboxPool, proposer: Proposer, population: Population,
-                 training: TrainingSet, emit: Callable[[Event], None],
-                 runtime_limit: float | None, *, deadline: float | None = None) -> None:
-        self.problem = problem
-        self.config = config
-        self.archive = archive
-        self.run_id = run_id
-        self.pool = pool
+    def __init__(self, proposer: Proposer, evaluator: Evaluator, recorder: Recorder,
+                 population: Population, generators: SlotGenerators, settings: LoopSettings,
+                 emit: Callable[[Event], None]) -> None:
         self.proposer = proposer
+        self.evaluator = evaluator
+        self.recorder = recorder
         self.population = population
-        self.training = training
+        self.generators = generators
         self.emit = emit
-        self.runtime_limit = runtime_limit
-        self.deadline = deadline
+        self.deadline = settings.deadline
         """``time.monotonic()`` of the run's time limit: no slot is proposed after it."""
         self.state = LoopState()
-        weights = config.search.operators
+        weights = settings.operators
         self.operators = [op for op, w in weights.items() if w > 0]
         total = sum(weights[op] for op in self.operators)
         self.op_probs = [weights[op] / total for op in self.operators]
-        self.in_flight = in_flight(config)
+        self.in_flight = settings.in_flight
         self._pending: deque[_Slot] = deque()
         self._claims: dict[str, int] = {}
         self._claims_lock = threading.Lock()
@@ -182,10 +310,7 @@ class SearchLoop:
 
     # -- evaluation ---------------------------------------------------------------------------
     def _evaluate(self, code: str) -> CascadeResult | str:
-        return run_cascade(self.problem, code, self.training, self.pool,
-                           time_limit=self.config.evaluation.candidate_time_limit,
-                           runtime_limit=self.runtime_limit,
-                           is_known_behaviour=lambda h: h in self.state.by_behaviour)
+        return self.evaluator(code, lambda h: h in self.state.by_behaviour)
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
               parents: Sequence[Member], rng: np.random.Generator | None) -> _Work:
@@ -245,7 +370,7 @@ class SearchLoop:
         cand = outcome.candidate
         if cand.code is None:
             if cand.model_calls:
-                self.archive.record_model_calls(self.run_id, cand.model_calls)
+                self.recorder.record_model_calls(cand.model_calls)
             return None
         roles = {"crossover": EdgeRole.CROSSOVER, "new_idea": EdgeRole.INSPIRATION}
         role = roles.get(cand.operator, EdgeRole.MUTATION)
@@ -258,29 +383,26 @@ class SearchLoop:
                           idea=None if cand.idea is None else storable(cand.idea),
                           code_hash=outcome.code_hash or "", behaviour_hash=behaviour)
         evaluations = [result.evaluation] if result is not None else []
-        program_id = self.archive.record_candidate(
-            self.run_id, program, parents=parents, evaluations=evaluations,
-            model_calls=cand.model_calls, duplicate_of=outcome.duplicate_of)
-        self._index(program_id, program, outcome.duplicate_of, result)
-        if result is not None and result.ok:
-            self.population.register(member_of(program_id, cand.code, result,
-                                               None if cand.operator == "seed" else island))
+        program_id = self.recorder.record_candidate(
+            program, parents, evaluations, cand.model_calls, outcome.duplicate_of)
+        ok = result is not None and result.ok
+        self._admit(program_id, program, outcome.duplicate_of, cand.code,
+                    result.score if ok and result is not None else None,
+                    result.signature if ok and result is not None else ())
         return program_id
 
-    def _index(self, program_id: int, program: Program, duplicate_of: int | None,
-               result: CascadeResult | None) -> None:
-        s = self.state
-        s.codes[program_id] = program.code
-        if duplicate_of is not None:
-            s.by_code.setdefault(program.code_hash, duplicate_of)
-            return
-        s.evaluated += 1
-        s.by_code.setdefault(program.code_hash, program_id)
-        if program.behaviour_hash:
-            s.by_behaviour.setdefault(program.behaviour_hash, program_id)
-        if result is not None and result.ok and result.score is not None:
-            s.train_scores[program_id] = result.score
-            s.note_best(program_id, result.score)
+    def _admit(self, program_id: int, program: Program, duplicate_of: int | None, code: str,
+               score: float | None, signature: Sequence[float]) -> None:
+        """Index a recorded program and register it in the population when it scored.
+
+        The one place shared by live recording and resume, so that a resumed run
+        rebuilds exactly the state the original run had. ``score`` is the
+        training score of a program evaluated ``ok``, else ``None``.
+        """
+        self.state.index(program_id, program, duplicate_of, score)
+        if duplicate_of is None and score is not None:
+            self.population.register(member_of(program_id, code, program.operator,
+                                               program.island, score, signature))
 
     def _release(self, work: _Work, index: int) -> None:
         if work.code_hash is not None:
@@ -304,17 +426,21 @@ class SearchLoop:
             if index <= replayed_up_to:
                 self._pending.append(_Slot(index, -1, None))
                 continue
-            rng = slot_rng(self.config.seed, index)
+            rng = self.generators.selection(index)
             self.population.rng = rng
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
             parents = self.population.sample_parents(island, PARENTS_NEEDED[op])
             future = self._executor.submit(self._work, index, None, op, parents,
-                                           slot_rng(self.config.seed, index, 0))
+                                           self.generators.proposal(index))
             self._pending.append(_Slot(index, island, future))
 
-    def advance(self, budget: int) -> bool:
-        """Record the next slot in order, proposing as room frees up.
+    def record_next(self, budget: int) -> bool:
+        """Record the next slot in order (proposing first while there is room).
+
+        Call :meth:`propose` after it (unless the run stops): proposals follow
+        each record, so the next slot sees exactly the records before it,
+        whatever the timing.
 
         Returns
         -------
@@ -333,15 +459,16 @@ class SearchLoop:
             raise
         side = self.proposer.side_calls()
         if side:
-            self.archive.record_model_calls(self.run_id, side)
+            self.recorder.record_model_calls(side)
         outcome = self._classify(work)
         program_id = self.record(outcome, slot.island, slot.index)
         self._release(work, slot.index)
         self._report(outcome, program_id)
-        # Proposals follow the record immediately: the next slot sees exactly the
-        # records before it, whatever the timing.
-        self._fill(budget)
         return True
+
+    def propose(self, budget: int) -> None:
+        """Propose slots while there is room in flight and budget left."""
+        self._fill(budget)
 
     def _salvage_model_calls(self) -> None:
         """The run is stopping on an error: archive the model calls other slots paid for.
@@ -355,12 +482,39 @@ class SearchLoop:
                  for call in f.result().candidate.model_calls]
         self._pending.clear()
         if calls:
-            self.archive.record_model_calls(self.run_id, calls)
+            self.recorder.record_model_calls(calls)
 
-    def drain(self) -> None:
-        """Record every slot still in flight (when the run stops early, e.g. on its time limit)."""
-        while self._pending:
-            self.advance(0)
+    @property
+    def in_flight_slots(self) -> int:
+        """Slots proposed and not yet recorded."""
+        return len(self._pending)
+
+    def progress(self, seconds: float, provider_error: Exception | None = None
+                 ) -> SearchProgress:
+        """What the stop criteria see: counts so far, ``seconds`` since the run started."""
+        return SearchProgress(self.state.evaluated, seconds, self.state.stalled, provider_error)
+
+    @property
+    def evaluated(self) -> int:
+        """New programs evaluated so far (what the budget counts)."""
+        return self.state.evaluated
+
+    @property
+    def best(self) -> tuple[int | None, float | None]:
+        """Id and training score of the best program so far."""
+        return self.state.best_id, self.state.best_score
+
+    def train_scores(self) -> dict[int, float]:
+        """Training score of every scored program, by id (a copy)."""
+        return dict(self.state.train_scores)
+
+    def code(self, program_id: int) -> str:
+        """Source of a recorded program."""
+        return self.state.codes[program_id]
+
+    def codes(self) -> dict[int, str]:
+        """Source of every recorded program, by id (a copy)."""
+        return dict(self.state.codes)
 
     def restore(self, programs: Sequence[ProgramState], budget: int) -> None:
         """Rebuild counters, dedup indexes, population and pipeline from archived programs.
@@ -387,23 +541,11 @@ class SearchLoop:
 
     def _restore_one(self, ps: ProgramState) -> None:
         ev = ps.evaluations.get(Split.TRAIN)
-        self.state.codes[ps.id] = ps.program.code
-        if ps.duplicate_of is not None:
-            self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
-            return
-        self.state.evaluated += 1
-        self.state.by_code.setdefault(ps.program.code_hash, ps.id)
-        if ps.program.behaviour_hash:
-            self.state.by_behaviour.setdefault(ps.program.behaviour_hash, ps.id)
-        if ev is not None and ev.status is EvaluationStatus.OK and ev.score is not None:
-            self.state.train_scores[ps.id] = ev.score
-            self.state.note_best(ps.id, ev.score)
-            signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance)
-            island = None if ps.program.operator == "seed" else ps.program.island
-            self.population.register(Member(
-                program_id=ps.id, code=ps.program.code, score=ev.score,
-                signature=signature, runtime=1e-4 * 4.0 ** loop_depth(ps.program.code),
-                code_size=len(ps.program.code), island=island))
+        ok = ev is not None and ev.status is EvaluationStatus.OK
+        score = ev.score if ok and ev is not None else None
+        signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance) \
+            if ok and ev is not None else ()
+        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature)
 
     def _report(self, outcome: Outcome, program_id: int | None) -> None:
         cand = outcome.candidate
@@ -426,9 +568,6 @@ class SearchLoop:
             best_score=self.state.best_score, operator=cand.operator, model=cand.model,
             seconds=outcome.result.evaluation.seconds if outcome.result is not None else 0.0,
             tokens_in=cand.tokens_in, tokens_out=cand.tokens_out, cost=cand.cost))
-        if self.state.stalled >= MAX_STALLED:
-            raise StopRun(f"search stalled: {MAX_STALLED} proposals in a row produced no new "
-                          "working program (duplicates, failures or no code)")
 
     def record_seeds(self, seeds: dict[str, str]) -> None:
         """Evaluate (concurrently) and record the problem's seed programs (generation 0)."""
@@ -467,11 +606,15 @@ def _safe_hash(code: str) -> str:
 
 
 __all__ = [
-    "MAX_STALLED",
+    "ArchiveRecorder",
+    "CascadeEvaluator",
+    "Evaluator",
+    "LoopSettings",
     "LoopState",
     "ModelCall",
+    "Recorder",
     "SearchLoop",
-    "StopRun",
+    "SlotGenerators",
     "in_flight",
     "slot_rng",
 ]
