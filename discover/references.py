@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from evaluators.base import Problem, Reference, Status
+from evaluators.base import Problem, Reference
 
 
 class ReferenceCache(Protocol):
@@ -23,15 +23,6 @@ class ReferenceCache(Protocol):
     def put_reference(self, fingerprint: str, method: str, reference: Reference) -> None:
         """Store a reference."""
         ...
-
-
-def stored_as_reference(problem: Problem[Any], instance: Any) -> Reference | None:
-    """The file's stored optimum as a Reference, when it is a proven one."""
-    value = problem.stored_reference(instance)
-    if value is None or not getattr(instance, "optimum_is_proven", False):
-        return None
-    return Reference(objective=value, lower_bound=value, status=Status.OPTIMAL,
-                     method="stored", seconds=0.0)
 
 
 def _solve_one(args: tuple[str, Any, str, float | None]) -> Reference:

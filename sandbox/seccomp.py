@@ -219,14 +219,6 @@ def current_architecture() -> Architecture | None:
     return ARCHITECTURES.get(machine)
 
 
-def syscall_name(arch: Architecture, number: int) -> str | None:
-    """Name of a refused system call number (for messages)."""
-    for name, nr in arch.numbers.items():
-        if nr == number:
-            return name
-    return None
-
-
 def _stmt(code: int, k: int) -> bytes:
     return struct.pack("<HBBI", code, 0, 0, k & 0xFFFFFFFF)
 
