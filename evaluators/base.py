@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -226,26 +226,6 @@ class InstanceError(ValueError):
 
 
 InstanceT = TypeVar("InstanceT")
-
-Heuristic = Callable[[Any], Sequence[int]]
-
-
-@runtime_checkable
-class Instance(Protocol):
-    """What the core needs from any instance."""
-
-    name: str
-
-    @property
-    def fingerprint(self) -> str:
-        """Stable hash of the instance data, used as the reference-cache key."""
-        ...
-
-    @property
-    def size(self) -> int:
-        """Number of jobs (or requests)."""
-        ...
-
 
 class Problem(Protocol, Generic[InstanceT]):
     """A scheduling problem as the discover core sees it."""
