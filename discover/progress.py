@@ -21,6 +21,7 @@ from discover.events import (
     ValidationScored,
     event_to_dict,
 )
+from discover.terminal import OutputConsole
 
 
 class RunStats:
@@ -76,7 +77,7 @@ class LiveDisplay:
 
     def __init__(self, console: Console | None = None) -> None:
         self.stats = RunStats()
-        self.console = console or Console(stderr=True)
+        self.console = console or OutputConsole(stderr=True)
         self._live: Live | None = None
 
     def _render(self) -> Table:

@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
@@ -23,7 +22,7 @@ from archive import (
     Split,
     to_jsonable,
 )
-from discover.cli.common import emit_json, fmt, out_console
+from discover.cli.common import emit_json, err_console, fmt, out_console
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
 _PROGRAM = re.compile(r"^(?:p|program[:#-]?)?(\d+)$", re.IGNORECASE)
@@ -183,7 +182,7 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
                           fmt(c.cost, 4), f"{c.latency:.2f}", (c.error or "")[:60])
         out_console.print(table)
-    out_console.print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
+    out_console.print_code(p.code, "python", line_numbers=True)
     if calls:
         for k, c in enumerate(d.model_calls, start=1):
             out_console.rule(f"call {k}: prompt")
@@ -309,5 +308,6 @@ def diff(a: str, b: str, context: int, archive_url: str | None, as_json: bool) -
     if result.identical:
         out_console.print(f"programs {result.a} and {result.b} have identical code")
         return
-    out_console.print(Syntax(result.unified, "diff", word_wrap=True))
-    out_console.print(f"+{result.added} −{result.removed} lines")
+    out_console.print_code(result.unified, "diff")
+    # The count goes to stderr so that `discover archive diff A B > d.patch` is a patch.
+    err_console.print(f"+{result.added} −{result.removed} lines")

@@ -10,14 +10,15 @@ from typing import Any
 
 import click
 import numpy as np
-from rich.console import Console
 
+from discover.terminal import OutputConsole
 from evaluators.base import GeneratorSpec, InstanceError, Problem
 from evaluators.registry import get_problem, problem_names
 
-# Diagnostics go to stderr so that --json output on stdout stays parseable.
-err_console = Console(stderr=True)
-out_console = Console()
+# Diagnostics go to stderr so that --json output on stdout stays parseable. Neither
+# wraps nor truncates when redirected to a file or pipe (see discover.terminal).
+err_console = OutputConsole(stderr=True)
+out_console = OutputConsole()
 
 
 def problem_option(default: str | None = "smtt") -> Any:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from archive import Archive
+from archive import Archive, Program
 from discover.cli import main
 from discover.cli.archive import parse_program_id, parse_run_id, parse_target
 
@@ -122,3 +125,59 @@ def test_export_commands(url: str, smtt_run: tuple[Archive, dict[str, int]],
     assert (tmp_path / "mdd.py").is_file()
     code, out = invoke("export", "--baseline", "nope", "-o", str(tmp_path / "n.py"))
     assert code == 1 and "nope" in out
+
+
+LONG_A = '''\
+def schedule(processing_times: list[int], due_dates: list[int]) -> list[int]:
+    """Order by a long composite key (a line well beyond eighty columns on purpose)."""
+    return sorted(range(len(processing_times)), key=lambda j: (due_dates[j], processing_times[j], j, 0))
+'''
+LONG_B = LONG_A.replace("j, 0))", "j, 1))  # the same key with a different tie value at the end")
+
+
+def _piped(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``discover ARGS > file`` in a child process: stdout a real file, no terminal."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    with (tmp_path / "stdout.txt").open("w", encoding="utf-8") as out:
+        done = subprocess.run([sys.executable, "-m", "discover.cli", *args], stdout=out,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=120,
+                              check=False)
+    return subprocess.CompletedProcess(done.args, done.returncode,
+                                       (tmp_path / "stdout.txt").read_text(encoding="utf-8"),
+                                       done.stderr)
+
+
+def test_diff_redirected_to_a_file_is_a_patch_that_applies(tmp_path: Path) -> None:
+    """Before: rich wrapped the diff at 80 columns, padded lines and appended the
+    line count, so `discover archive diff A B > d.patch` was no patch."""
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    with Archive.open(url) as store:
+        run = store.create_run("smtt", {}, seed=1)
+        a = store.record_candidate(run, Program(LONG_A, "seed"))
+        b = store.record_candidate(run, Program(LONG_B, "modify"))
+    done = _piped(["archive", "diff", str(a), str(b), "--archive", url], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) > 100
+    (tmp_path / "d.patch").write_text(done.stdout, encoding="utf-8")
+    target = tmp_path / "candidate.py"
+    target.write_text(LONG_A, encoding="utf-8")
+    applied = subprocess.run(["patch", str(target), str(tmp_path / "d.patch")],
+                             capture_output=True, text=True, check=False)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert target.read_text(encoding="utf-8") == LONG_B
+    assert "+1 −1 lines" in done.stderr
+
+
+def test_runs_redirected_to_a_file_keeps_every_value(tmp_path: Path) -> None:
+    """Before: the runs table was fitted into 80 columns and cut values short."""
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    with Archive.open(url) as store:
+        for seed in range(3):
+            store.create_run("smtt", {}, seed=123456789 + seed, budget=987654321)
+    done = _piped(["archive", "runs", "--archive", url], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    for seed in range(3):
+        assert str(123456789 + seed) in done.stdout
+    assert done.stdout.count("/987654321") == 3
+    assert "started: UTC" in done.stdout.replace("\n", " ")
