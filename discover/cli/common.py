@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,26 @@ def emit_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout."""
     json.dump(data, sys.stdout, indent=2, default=_json_default)
     sys.stdout.write("\n")
+
+
+def emit_json_line(data: Any) -> None:
+    """Write ``data`` as one line of JSON on stdout (for JSON-lines output).
+
+    Non-finite numbers (an objective of ``inf`` when a solver found nothing) become
+    ``null``: ``Infinity`` is not JSON and strict parsers reject the line.
+    """
+    sys.stdout.write(json.dumps(_finite(data), default=_json_default, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:

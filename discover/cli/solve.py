@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from discover.cli.common import (
-    emit_json,
+    emit_json_line,
     err_console,
     load_instances,
     out_console,
@@ -63,7 +63,7 @@ def solve(problem_name: str, instance_paths: tuple[str, ...], method: str,
                "stored": stored, "flag": flag}
         rows.append(row)
         if as_json:
-            emit_json(row)
+            emit_json_line(row)
         else:
             err_console.print(f"[dim]{k + 1}/{len(instances)} {inst.name}: "
                               f"{ref.status.value} {ref.objective:g} ({ref.seconds:.3f}s)[/dim]")
