@@ -252,24 +252,37 @@ Examples:
   discover archive best r3 --split train --top 20 --json
 """)
 @click.argument("run")
-@click.option("--split", type=click.Choice([s.value for s in Split]), default="validation",
-              show_default=True, help="Rank by the score on this split.")
+@click.option("--split", type=click.Choice([s.value for s in Split]), default=None,
+              help="Rank by the score on this split [default: validation, or train when the "
+                   "run has no validation scores].")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many programs to list.")
 @archive_option
 @json_option
-def best(run: str, split: str, top: int, archive_url: str | None, as_json: bool) -> None:
+def best(run: str, split: str | None, top: int, archive_url: str | None, as_json: bool) -> None:
     """List a run's best programs on a split (lowest score first; failed ones excluded)."""
     run_id = parse_run_id(run)
     with open_archive(archive_url) as store:
-        ranked = store.best(run_id, Split(split), top)
+        chosen = Split.VALIDATION if split is None else Split(split)
+        ranked = store.best(run_id, chosen, top)
+        if not ranked and split is None:
+            # Runs without validation files (or stopped before validating) still have a
+            # training ranking; showing it beats an empty answer.
+            ranked = store.best(run_id, Split.TRAIN, top)
+            if ranked:
+                chosen = Split.TRAIN
+                err_console.print(f"run {run_id} has no validation scores; ranking by the "
+                                  "train split (choose with --split)")
+        scored = [s.value for s in Split if s is not chosen and store.best(run_id, s, 1)]
+    if not ranked:
+        hint = (f"; scores exist on: {', '.join(scored)} (use --split)" if scored
+                else "; it has no successful evaluation on any split")
+        raise click.ClickException(
+            f"run {run_id} has no successful evaluation on the {chosen.value} split{hint}")
     if as_json:
         emit_json(to_jsonable(ranked))
         return
-    if not ranked:
-        out_console.print(f"run {run_id} has no successful evaluation on the {split} split")
-        return
-    out_console.print(_best_table(run_id, split, ranked))
+    out_console.print(_best_table(run_id, chosen.value, ranked))
 
 
 def _best_table(run_id: int, split: str, ranked: list[RankedProgram]) -> Table:

@@ -79,7 +79,33 @@ def test_best(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
     code, out = invoke("archive", "best", str(ids["run"]), "--archive", url)
     assert code == 0 and str(ids["fancy"]) in out
     code, out = invoke("archive", "best", str(ids["run3"]), "--archive", url)
-    assert code == 0 and "no successful evaluation" in out
+    assert code == 1 and "no successful evaluation on any split" in out
+
+
+def test_best_without_split_falls_back_to_train(url: str,
+                                                smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    """Before: run 2 (train scores only) printed "no successful evaluation on the
+    validation split" and exited 0, with no hint."""
+    ids = smtt_run[1]
+    result = CliRunner().invoke(main, ["archive", "best", f"r{ids['run2']}", "--archive", url])
+    assert result.exit_code == 0, result.output
+    assert "best programs of run" in result.stdout and "on train" in result.stdout
+    assert str(ids["solo"]) in result.stdout
+    assert "no validation scores; ranking by the train split" in result.stderr
+    result = CliRunner().invoke(main, ["archive", "best", f"r{ids['run2']}", "--archive", url,
+                                       "--json"])
+    assert result.exit_code == 0
+    assert [r["summary"]["id"] for r in json.loads(result.stdout)] == [ids["solo"]]
+
+
+def test_best_on_an_empty_split_is_an_error_with_a_hint(
+        url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
+    ids = smtt_run[1]
+    code, out = invoke("archive", "best", f"r{ids['run2']}", "--split", "validation",
+                       "--archive", url)
+    assert code == 1
+    assert ("no successful evaluation on the validation split; scores exist on: train "
+            "(use --split)") in out
 
 
 def test_diff(url: str, smtt_run: tuple[Archive, dict[str, int]]) -> None:
