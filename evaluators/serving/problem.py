@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.base import (
+    CandidateSpec,
+    Failure,
+    GeneratorSpec,
+    InstanceError,
+    Reference,
+    Status,
+)
 from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
@@ -198,8 +205,16 @@ class ServingProblem:
 
     # -- instances -------------------------------------------------------------------------
     def load(self, path: str | Path) -> list[ServingInstance]:
-        """A trace CSV (``windows`` windows at the problem's load or rate) or a workload JSON."""
+        """A trace CSV (``windows`` windows at the problem's load or rate), a workload
+        JSON, or a directory: every ``*.csv`` and ``*.json`` in it, sorted by name."""
         path = Path(path)
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir()
+                           if f.is_file() and f.suffix.lower() in (".csv", ".json"))
+            if not files:
+                raise InstanceError(path, "directory holds no traces (*.csv) or workload "
+                                          "files (*.json)")
+            return [inst for f in files for inst in self.load(f)]
         if path.suffix.lower() == ".json":
             return load_spec(path, self.scenario,
                              lambda inst, method: self.reference(inst, method).objective)
