@@ -153,11 +153,12 @@ def test_export_commands(url: str, smtt_run: tuple[Archive, dict[str, int]],
     assert code == 1 and "nope" in out
 
 
-LONG_A = '''\
-def schedule(processing_times: list[int], due_dates: list[int]) -> list[int]:
-    """Order by a long composite key (a line well beyond eighty columns on purpose)."""
-    return sorted(range(len(processing_times)), key=lambda j: (due_dates[j], processing_times[j], j, 0))  # noqa: E501
-'''
+LONG_A = (
+    "def schedule(processing_times: list[int], due_dates: list[int]) -> list[int]:\n"
+    '    """Order by a long composite key (a line well beyond eighty columns on purpose)."""\n'
+    "    return sorted(range(len(processing_times)), "
+    "key=lambda j: (due_dates[j], processing_times[j], j, 0))\n"
+)
 LONG_B = LONG_A.replace("j, 0))", "j, 1))  # the same key with a different tie value at the end")
 
 
