@@ -19,6 +19,8 @@ module's standalone objective agrees with discover's.
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,3 +277,22 @@ def _sandboxed_outputs(pool: SandboxPool, code: str, spec: Any,
         raise ExportError("running the program on the self-check instances failed: "
                           + outcome.describe())
     return [list(o) if isinstance(o, (list, tuple)) else o for o in outcome.outputs]
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as the public API function :func:`discover.export`.
+
+    Importing ``discover.export`` makes Python set the package attribute
+    ``discover.export`` to this module, replacing the API function of the same
+    name; ``discover.export(archive, 42, "p42.py")`` then raised "module object is
+    not callable" once any export had been imported. Calling the module calls
+    the function, so the documented API works in either order.
+    """
+
+    def __call__(self, archive: Archive, target: int | str | Any, path: str) -> ExportResult:
+        from discover.export_target import export_target
+
+        return export_target(archive, target, path)
+
+
+sys.modules[__name__].__class__ = _CallableModule

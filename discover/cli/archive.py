@@ -23,6 +23,7 @@ from archive import (
     to_jsonable,
 )
 from discover.cli.common import emit_json, err_console, fmt, out_console
+from discover.export_target import ExportTarget
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
 _PROGRAM = re.compile(r"^(?:p|program[:#-]?)?(\d+)$", re.IGNORECASE)
@@ -45,11 +46,15 @@ def parse_program_id(text: str) -> int:
 
 
 def parse_target(text: str) -> tuple[str, int]:
-    """``r3``/``run:3`` → ("run", 3); ``12``/``p12`` → ("program", 12)."""
-    match = _RUN.match(text.strip())
-    if match:
-        return "run", int(match.group(1))
-    return "program", parse_program_id(text)
+    """``r3``/``run:3`` → ("run", 3); ``12``/``p12`` → ("program", 12).
+
+    The same meaning as :class:`discover.export_target.ExportTarget`.
+    """
+    try:
+        target = ExportTarget.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return target.kind.value, target.id
 
 
 def archive_option(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -93,7 +93,7 @@ def orlib_jobs(path: str | Path, text: str) -> int:
     InstanceError
         When no n or several fit (the message lists them).
     """
-    counts = []
+    counts: list[int] = []
     for raw in text.splitlines():
         tokens = raw.split()
         if not tokens:

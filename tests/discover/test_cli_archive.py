@@ -208,3 +208,39 @@ def test_runs_redirected_to_a_file_keeps_every_value(tmp_path: Path) -> None:
         assert str(123456789 + seed) in done.stdout
     assert done.stdout.count("/987654321") == 3
     assert "started: UTC" in done.stdout.replace("\n", " ")
+
+
+@pytest.mark.slow
+def test_export_target_means_the_same_on_the_command_line_and_in_the_api(
+        url: str, smtt_run: tuple[Archive, dict[str, int]], tmp_path: Path) -> None:
+    """Before: `discover export 1` exported program 1, `discover.export(archive, 1, ...)`
+    run 1's best program. Now a bare number is a program in both; a run is marked."""
+    import discover
+
+    store, ids = smtt_run
+    assert ids["edd"] == ids["run"]  # the same number names a program and a run
+    code, out = invoke("export", str(ids["edd"]), "-o", str(tmp_path / "cli.py"),
+                       "--archive", url, "--json")
+    assert code == 0, out
+    cli = json.loads(out)
+    api = discover.export(store, ids["edd"], str(tmp_path / "api.py"))
+    assert cli["program_id"] == api.program_id == ids["edd"]
+    assert cli["split"] is None and api.split is None
+    assert (tmp_path / "cli.py").read_text().split('"""', 2)[2] == \
+        (tmp_path / "api.py").read_text().split('"""', 2)[2]
+    run_best = discover.export(store, f"r{ids['run']}", str(tmp_path / "run.py"))
+    assert run_best.program_id != ids["edd"] and run_best.split is not None
+    with pytest.raises(ValueError, match="not a program id"):
+        discover.export(store, "x1", str(tmp_path / "bad.py"))
+
+
+def test_export_target_parsing() -> None:
+    from discover.export_target import ExportTarget, TargetKind
+
+    assert ExportTarget.parse(7) == ExportTarget.parse("7") == ExportTarget.parse("p7") \
+        == ExportTarget(TargetKind.PROGRAM, 7)
+    assert ExportTarget.parse("r7") == ExportTarget.parse("run:7") == ExportTarget.run(7)
+    with pytest.raises(ValueError):
+        ExportTarget.parse("q7")
+    with pytest.raises(ValueError):
+        ExportTarget.program(0)
