@@ -96,6 +96,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``"1 instance"``, ``"2 instances"``."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
 def fmt(value: float | None, digits: int = 2) -> str:
     """Format a number for tables; ``None`` as an em dash."""
     if value is None:

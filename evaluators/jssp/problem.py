@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceKind
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
@@ -107,6 +107,7 @@ class JsspProblem:
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
+    reference_kind = ReferenceKind.OPTIMUM
     reference_methods: tuple[str, ...] = (CPSAT,)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""
