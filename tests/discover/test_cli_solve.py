@@ -31,3 +31,14 @@ def test_json_output_is_one_json_object_per_line(tmp_path: Path) -> None:
     assert [r["instance"] for r in rows] == ["two#0", "two#1"]
     assert all(r["status"] == "optimal" for r in rows)
     assert [r["objective"] for r in rows] == [r["stored"] for r in rows]
+
+
+def test_nonpositive_processing_time_is_one_clear_error(tmp_path: Path) -> None:
+    """Before: accepted with a warning, then dp printed 0 where cpsat found nothing."""
+    path = tmp_path / "neg.json"
+    path.write_text('[\n {"processing_times": [3, -1, 2], "due_dates": [2, 1, 4]}\n]\n')
+    for method in ("dp", "cpsat", "exact"):
+        result = CliRunner().invoke(main, ["solve", "--instances", str(path), "--method", method])
+        assert result.exit_code == 1
+        assert result.output.strip() == (f"Error: {path}:2 (instance 0): processing time must "
+                                         "be positive (job 1 has -1)")

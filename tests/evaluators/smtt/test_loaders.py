@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from evaluators.base import InstanceError
+from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.loaders import load_instances
 
 
@@ -177,3 +178,32 @@ def test_orlib_directory(orlib_wt_dir: Path) -> None:
     instances = load_instances(orlib_wt_dir)
     assert [i.size for i in instances[::125]] == [100, 40, 50]
     assert instances[125].optimum == 913
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_nonpositive_processing_times_rejected_in_every_format(tmp_path: Path, bad: int) -> None:
+    """One rule: before, JSON accepted them with a warning (text files rejected them),
+    after which the exact methods disagreed (dp and mip 0, cpsat inf, exact an error)."""
+    json_file = tmp_path / "bad.json"
+    json_file.write_text('[\n {"processing_times": [3, 1], "due_dates": [2, 1]},\n'
+                         f' {{"processing_times": [3, {bad}, 2], "due_dates": [2, 1, 4]}}\n]\n')
+    with pytest.raises(InstanceError) as info:
+        load_instances(json_file)
+    assert (info.value.instance, info.value.line) == (1, 3)
+    assert f"processing time must be positive (job 1 has {bad})" in str(info.value)
+
+    plain = tmp_path / "bad.txt"
+    plain.write_text(f"3 5\n{bad} 4\n")
+    with pytest.raises(InstanceError) as info:
+        load_instances(plain)
+    assert info.value.line == 2 and f"(job 1 has {bad})" in str(info.value)
+
+    orlib = tmp_path / "wt2.txt"
+    orlib.write_text(f"4 5\n1 1\n9 9\n3 {bad}\n1 1\n9 9\n")
+    with pytest.raises(InstanceError) as info:
+        load_instances(orlib)
+    assert (info.value.instance, info.value.line) == (1, 4)
+    assert f"(job 1 has {bad})" in str(info.value)
+
+    with pytest.raises(ValueError, match="processing time must be positive"):
+        SmttInstance((3, bad, 2), (2, 1, 4))
