@@ -17,6 +17,7 @@ from discover.cli.common import (
     problem_option,
     resolve_problem,
 )
+from evaluators.base import ReferenceKind, reference_kind
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -80,7 +81,8 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
     """Run CANDIDATE (a Python file defining the problem's candidate function, for smtt
     `schedule(processing_times, due_dates) -> list[int]`) in the sandbox on a set of
     instances; print the status, the objective summed over the instances, the gap to
-    the stored optima, and the time.
+    the stored optima (serving: the ratio to the reference score, which is not a
+    bound), and the time.
 
     Exit code 0 only when the candidate produced a valid solution for every instance.
     """
@@ -111,15 +113,31 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         err_console.print(f"[yellow]warning:[/yellow] {warning.message}")
     if as_json:
         data: dict[str, Any] = {"candidate": str(candidate), "problem": problem.name,
-                                "instance_files": paths, **result.as_dict()}
+                                "instance_files": paths,
+                                "reference_kind": reference_kind(problem).value,
+                                **result.as_dict()}
+        if reference_kind(problem) is ReferenceKind.SCORE:
+            # Ratios to the reference score replace the gap fields (no optimum here).
+            del data["mean_gap"], data["total_gap"]
+            data["mean_ratio"], data["total_ratio"] = _ratios(result)
         emit_json(data)
     else:
-        _print(result, candidate, paths)
+        _print(result, candidate, paths, reference_kind(problem))
     if not result.ok:
         raise SystemExit(1)
 
 
-def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> None:
+def _ratios(result: CandidateEvaluation) -> tuple[float | None, float | None]:
+    """Mean H/ref over instances with a positive reference, and ΣH/Σref."""
+    ratios = [s.objective / s.reference for s in result.scores
+              if s.objective is not None and s.reference]
+    total, total_ref = result.total_objective, result.total_reference
+    return (sum(ratios) / len(ratios) if ratios else None,
+            total / total_ref if total_ref and total is not None else None)
+
+
+def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
+           kind: ReferenceKind = ReferenceKind.OPTIMUM) -> None:
     outcome = result.outcome
     with_ref = sum(s.reference is not None for s in result.scores)
     colour = "green" if result.ok else "red"
@@ -130,13 +148,25 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> No
     ]
     if result.ok:
         total_ref = result.total_reference
-        rows += [
-            ("objective", f"{result.total_objective:g} (summed over instances)"),
-            ("reference", "—" if total_ref is None else
-             f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
-            ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
-                    f"total {fmt(result.total_gap)} %"),
-        ]
+        rows.append(("objective", f"{result.total_objective:g} (summed over instances)"))
+        if kind is ReferenceKind.SCORE:
+            # A reference policy's score is no bound: a ratio, never a gap to an optimum.
+            mean_ratio, aggregate = _ratios(result)
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (reference score, not a bound; {with_ref}/"
+                 f"{len(result.scores)} instances)"),
+                ("ratio", f"mean H/ref {fmt(mean_ratio, 4)}"
+                          f"; ΣH/Σref {fmt(aggregate, 4)}"
+                          " (below 1 beats the reference)"),
+            ]
+        else:
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
+                ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
+                        f"total {fmt(result.total_gap)} %"),
+            ]
     else:
         rows.append(("reason", result.message))
         error = outcome.error

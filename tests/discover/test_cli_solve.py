@@ -42,3 +42,22 @@ def test_nonpositive_processing_time_is_one_clear_error(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert result.output.strip() == (f"Error: {path}:2 (instance 0): processing time must "
                                          "be positive (job 1 has -1)")
+
+
+def test_serving_reference_is_labelled_a_reference_score(tmp_path: Path) -> None:
+    """Before: "solve each instance exactly" and an "objective" column for the oracle,
+    which trivial rules beat."""
+    spec = tmp_path / "w.json"
+    spec.write_text(json.dumps({"trace": "vidur/splitwise_code.csv", "window": 200,
+                                "rates": [1.5]}))
+    result = CliRunner().invoke(main, ["solve", "--problem", "serving", "--instances", str(spec),
+                                       "--method", "oracle"])
+    assert result.exit_code == 0, result.output
+    assert "reference score" in result.stdout and "not a bound" in result.stdout
+    assert "objective" not in result.stdout and "optim" not in result.stdout.lower()
+    help_text = CliRunner().invoke(main, ["solve", "--help"]).output
+    assert "Solve each instance exactly" not in help_text and "reference" in help_text
+    result = CliRunner().invoke(main, ["solve", "--problem", "serving", "--instances", str(spec),
+                                       "--method", "oracle", "--json"])
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["reference_kind"] == "score" and row["status"] == "feasible"
