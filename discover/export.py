@@ -36,7 +36,7 @@ from discover.export_render import (
     render_module,
     split_program,
 )
-from evaluators.base import Failure, Problem
+from evaluators.base import Failure, Problem, ReferenceKind, reference_kind
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool
 
@@ -93,7 +93,7 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
         lines.append(f"duplicate   of program {detail.duplicate_of} (scores are the original's)")
     if detail.program.idea:
         lines.append(f"idea        {' '.join(detail.program.idea.split())}")
-    lines.extend(_score_lines(archive, detail))
+    lines.extend(_score_lines(archive, detail, reference_kind(problem)))
     if _selection:
         lines.append(f"selection   {_selection}")
     title = f"Heuristic for {{title}} discovered by discover (program {detail.id})."
@@ -182,7 +182,8 @@ def _parents(detail: ProgramDetail) -> str:
     return ", ".join(f"{p.program_id} ({p.role.value})" for p in detail.parents)
 
 
-def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
+def _score_lines(archive: Archive, detail: ProgramDetail,
+                 kind: ReferenceKind = ReferenceKind.OPTIMUM) -> list[str]:
     evaluations = detail.evaluations
     if not evaluations and detail.duplicate_of is not None:
         evaluations = archive.program(detail.duplicate_of).evaluations
@@ -191,7 +192,13 @@ def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
     out: list[str] = []
     for split, e in evaluations.items():
         score = "—" if e.score is None else f"{e.score:.6g}"
-        gap = "" if e.gap is None else f", mean gap {e.gap:.4g} %"
+        if e.gap is None:
+            gap = ""
+        elif kind is ReferenceKind.SCORE:
+            # Not a bound: the mean ratio to the reference score (1 + mean gap / 100).
+            gap = f", mean H/ref {1.0 + e.gap / 100.0:.4g} (to the reference score)"
+        else:
+            gap = f", mean gap {e.gap:.4g} %"
         state = "" if e.status is EvaluationStatus.OK else f", {e.status.value}"
         label = "scores" if not out else ""
         out.append(f"{label:<12}{split.value}: score {score}{gap}, "
