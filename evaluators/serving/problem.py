@@ -145,6 +145,24 @@ class ServingProblem:
     seed_programs = SEED_PROGRAMS
     summary_heuristics = ("fcfs", "sarathi", "spf", "srpt_oracle")
     """Classic policies shown beside discovered ones at the end of a run."""
+    config_docs: Mapping[str, str] = {
+        # What the run configuration's keys mean for serving (``discover config``).
+        "evaluation.train_n": "Requests per generated training window.",
+        "evaluation.train_per_class": "Generated training windows in all (alternating "
+                                      "synthetic bursts and trace windows; no classes).",
+        "evaluation.train_extra_n": "Requests per window of a second, larger training family "
+                                    "(0: none).",
+        "evaluation.train_extra_per_class": "Windows of the larger family (drawn from their "
+                                            "own seed).",
+        "evaluation.reference": "Reference policy for training (oracle: shortest remaining "
+                                "output first, knowing the true lengths). A reference score, "
+                                "not a bound: policies may beat it; results are ratios to it.",
+        "evaluation.validation": "Workload files of the validation split (each window scored "
+                                 "against the reference score).",
+        "evaluation.selection_per_class": "Selection windows in all (no classes).",
+        "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref) or ``gap`` "
+                                       "(mean relative difference to the reference score).",
+    }
     run_defaults: Mapping[str, Any] = {
         # Training: 1000-request windows at 80-100 % of capacity, alternating synthetic
         # bursts (Gamma inter-arrivals, cv 2 and 4) and the conversation trace's first

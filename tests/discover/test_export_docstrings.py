@@ -32,8 +32,9 @@ def test_exported_serving_program_reports_a_ratio_to_the_reference_score(
         tmp_path: Path) -> None:
     """Before: "mean gap -40 %" for a policy scored against the oracle, which is no bound."""
     code = get_problem("serving").seed_programs["spf"]
+    window = InstanceResult("w#0", objective=3.0, gap=-40.0)
     evaluation = Evaluation(Split.TRAIN, EvaluationStatus.OK, score=-40.0, gap=-40.0,
-                            seconds=1.0, per_instance=(InstanceResult("w#0", objective=3.0, gap=-40.0),))
+                            seconds=1.0, per_instance=(window,))
     with Archive.open(f"sqlite:///{tmp_path / 'runs.sqlite'}") as store:
         run = store.create_run("serving", {}, seed=1)
         program = store.record_candidate(run, Program(code, "seed"), evaluations=[evaluation])
