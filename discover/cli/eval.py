@@ -14,6 +14,7 @@ from discover.cli.common import (
     fmt,
     load_instances,
     out_console,
+    plural,
     problem_option,
     resolve_problem,
 )
@@ -155,7 +156,7 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
             rows += [
                 ("reference", "—" if total_ref is None else
                  f"{total_ref:g} (reference score, not a bound; {with_ref}/"
-                 f"{len(result.scores)} instances)"),
+                 f"{plural(len(result.scores), 'instance')})"),
                 ("ratio", f"mean H/ref {fmt(mean_ratio, 4)}"
                           f"; ΣH/Σref {fmt(aggregate, 4)}"
                           " (below 1 beats the reference)"),
@@ -163,7 +164,7 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
         else:
             rows += [
                 ("reference", "—" if total_ref is None else
-                 f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
+                 f"{total_ref:g} (stored, {with_ref}/{plural(len(result.scores), 'instance')})"),
                 ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
                         f"total {fmt(result.total_gap)} %"),
             ]

@@ -92,4 +92,6 @@ def solve(problem_name: str, instance_paths: tuple[str, ...], method: str,
                               "possible: other policies may score below it. The lower bound "
                               "serves each request alone.")
     if disagreements:
-        raise click.ClickException(f"{disagreements} proven optimum(s) disagree with the file")
+        raise click.ClickException(
+            f"{plural(disagreements, 'proven optimum disagrees', 'proven optima disagree')} "
+            "with the file")
