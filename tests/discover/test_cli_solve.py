@@ -61,3 +61,23 @@ def test_serving_reference_is_labelled_a_reference_score(tmp_path: Path) -> None
                                        "--method", "oracle", "--json"])
     (row,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert row["reference_kind"] == "score" and row["status"] == "feasible"
+
+
+def test_a_time_limited_solve_below_the_stored_value_is_flagged(tmp_path: Path) -> None:
+    """A solver stopped by its limit that still beats the file's value says so."""
+    import numpy as np
+
+    from evaluators.smtt.generate import SmttFamily, generate_instance
+
+    inst = generate_instance(SmttFamily(60, 0.2, 0.6), np.random.default_rng(3))
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"processing_times": list(inst.processing_times),
+                                 "due_dates": list(inst.due_dates),
+                                 "optimal_solution": 10**9, "optimum_is_proven": False}]))
+    result = CliRunner().invoke(main, ["solve", "--instances", str(path), "--method", "cpsat",
+                                       "--time-limit", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["objective"] < 10**9
+    assert row["flag"] == ("stored value not optimal" if row["status"] == "optimal"
+                           else "beats the stored value")
