@@ -152,13 +152,34 @@ def show(program: str, calls: bool, archive_url: str | None, as_json: bool) -> N
     program_id = parse_program_id(program)
     with open_archive(archive_url) as store:
         detail = store.program(program_id)
+        problem = store.run(detail.run_id).problem
     if as_json:
         emit_json(to_jsonable(detail))
         return
-    _print_detail(detail, calls)
+    _print_detail(detail, calls, problem)
 
 
-def _print_detail(d: ProgramDetail, calls: bool) -> None:
+def _gap_column(problem: str) -> tuple[str, Callable[[float | None], str]]:
+    """``gap %`` where references are optima or bounds; ``H/ref`` where the reference
+    is a reference policy's score (serving), which is no bound."""
+    from evaluators.base import ReferenceKind, reference_kind
+    from evaluators.registry import get_problem
+
+    try:
+        kind = reference_kind(get_problem(problem))
+    except KeyError:
+        kind = ReferenceKind.OPTIMUM
+    if kind is ReferenceKind.SCORE:
+        return "H/ref", lambda gap: fmt(None if gap is None else 1.0 + gap / 100.0, 4)
+    return "gap %", lambda gap: fmt(gap, 3)
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    """An error message cut to ``width`` on a screen; whole in a file or pipe."""
+    return (text or "")[:width] if out_console.is_terminal else (text or "")
+
+
+def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
     p = d.program
     out_console.print(f"[bold]program {d.id}[/bold]  run {d.run_id}  island {p.island}  "
                       f"generation {p.generation}  operator {p.operator}  "
@@ -173,11 +194,12 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
                           "[/yellow]")
     if d.evaluations:
         table = Table(title="evaluations")
-        for column in ("split", "status", "score", "gap %", "seconds", "instances", "error"):
+        gap_label, gap_text = _gap_column(problem)
+        for column in ("split", "status", "score", gap_label, "seconds", "instances", "error"):
             table.add_column(column)
         for split, e in d.evaluations.items():
-            table.add_row(split.value, e.status.value, fmt(e.score, 4), fmt(e.gap, 3),
-                          f"{e.seconds:.2f}", str(len(e.per_instance)), (e.error or "")[:60])
+            table.add_row(split.value, e.status.value, fmt(e.score, 4), gap_text(e.gap),
+                          f"{e.seconds:.2f}", str(len(e.per_instance)), _short(e.error))
         out_console.print(table)
     if d.model_calls:
         table = Table(title="model calls")
@@ -185,7 +207,7 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_column(column)
         for c in d.model_calls:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
-                          fmt(c.cost, 4), f"{c.latency:.2f}", (c.error or "")[:60])
+                          fmt(c.cost, 4), f"{c.latency:.2f}", _short(c.error))
         out_console.print(table)
     out_console.print_code(p.code, "python", line_numbers=True)
     if calls:
@@ -279,6 +301,7 @@ def best(run: str, split: str | None, top: int, archive_url: str | None, as_json
                 err_console.print(f"run {run_id} has no validation scores; ranking by the "
                                   "train split (choose with --split)")
         scored = [s.value for s in Split if s is not chosen and store.best(run_id, s, 1)]
+        problem = store.run(run_id).problem
     if not ranked:
         hint = (f"; scores exist on: {', '.join(scored)} (use --split)" if scored
                 else "; it has no successful evaluation on any split")
@@ -287,19 +310,24 @@ def best(run: str, split: str | None, top: int, archive_url: str | None, as_json
     if as_json:
         emit_json(to_jsonable(ranked))
         return
-    out_console.print(_best_table(run_id, chosen.value, ranked))
+    out_console.print(_best_table(run_id, chosen.value, ranked, problem))
 
 
-def _best_table(run_id: int, split: str, ranked: list[RankedProgram]) -> Table:
+def _best_table(run_id: int, split: str, ranked: list[RankedProgram],
+                problem: str = "smtt") -> Table:
     table = Table(title=f"best programs of run {run_id} on {split}", box=None, pad_edge=False,
                   padding=(0, 1, 0, 0), header_style="bold underline")
-    for column in ("#", "program", "score", "gap %", "sec", "gen", "isl", "operator"):
+    gap_label, gap_text = _gap_column(problem)
+    for column in ("#", "program", "score", gap_label, "sec", "gen", "isl", "operator"):
         table.add_column(column, justify="left" if column == "operator" else "right",
                          no_wrap=True)
-    table.add_column("idea", no_wrap=True, overflow="ellipsis", max_width=28)
+    # Ideas are cut short on a screen only; a file or pipe gets them whole.
+    table.add_column("idea", no_wrap=True, overflow="ellipsis",
+                     max_width=28 if out_console.is_terminal else None)
     for r in ranked:
         s = r.summary
-        table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4), fmt(r.evaluation.gap, 3),
+        table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4),
+                      gap_text(r.evaluation.gap),
                       f"{r.evaluation.seconds:.2f}", str(s.generation), str(s.island),
                       s.operator, s.idea or "")
     return table

@@ -244,3 +244,26 @@ def test_export_target_parsing() -> None:
         ExportTarget.parse("q7")
     with pytest.raises(ValueError):
         ExportTarget.program(0)
+
+
+def test_serving_runs_show_ratios_to_the_reference_score(tmp_path: Path) -> None:
+    """Before: `archive best` and `archive show` printed a "gap %" against serving's
+    oracle, which is a reference score and no bound."""
+    from archive import Evaluation, EvaluationStatus, InstanceResult, Split
+
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    idea = "favour short prompts unless a request has waited long, " * 3
+    window = InstanceResult("w#0", objective=3.0, gap=-40.0)
+    evaluation = Evaluation(Split.TRAIN, EvaluationStatus.OK, score=-40.0, gap=-40.0,
+                            seconds=1.0, per_instance=(window,))
+    with Archive.open(url) as store:
+        run = store.create_run("serving", {}, seed=1)
+        program = store.record_candidate(run, Program("def priority(r, s):\n    return 0\n",
+                                                      "seed", idea=idea.strip()),
+                                         evaluations=[evaluation])
+    code, out = invoke("archive", "best", f"r{run}", "--archive", url)
+    assert code == 0, out
+    assert "H/ref" in out and "0.6000" in out and "gap" not in out
+    assert idea.strip() in out  # not cut to 28 characters off a terminal
+    code, out = invoke("archive", "show", str(program), "--archive", url)
+    assert code == 0 and "H/ref" in out and "gap" not in out
