@@ -50,6 +50,11 @@ class FlagKind(enum.Enum):
     """The stored value is below an optimum the exact method proved: it is wrong."""
 
 
+def _num(value: float) -> str:
+    """``1283380`` rather than ``1.28338e+06`` for the integral objectives of SMTT and jssp."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
+
+
 @dataclass(frozen=True)
 class ReferenceFlag:
     """One reference value contradicted by a result.
@@ -90,14 +95,14 @@ class ReferenceFlag:
         if self.kind is FlagKind.BEATEN_BY_HEURISTIC:
             why = ("claimed proven optimal: check the data" if self.proven
                    else "so it is not an optimum")
-            return (f"{self.instance}: {self.by} scores {self.value:g}, below the reference "
-                    f"{self.reference:g} ({why})")
+            return (f"{self.instance}: {self.by} scores {_num(self.value)}, below the reference "
+                    f"{_num(self.reference)} ({why})")
         if self.kind is FlagKind.BEATEN_BY_SOLVER:
             why = "claimed proven optimal: check the data" if self.proven else "not an optimum"
-            return (f"{self.instance}: {self.by} finds {self.value:g}, below the stored value "
-                    f"{self.reference:g} ({why})")
-        return (f"{self.instance}: stored value {self.reference:g} is below the optimum "
-                f"{self.value:g} that {self.by} proved (the stored value is wrong)")
+            return (f"{self.instance}: {self.by} finds {_num(self.value)}, below the stored value "
+                    f"{_num(self.reference)} ({why})")
+        return (f"{self.instance}: stored value {_num(self.reference)} is below the optimum "
+                f"{_num(self.value)} that {self.by} proved (the stored value is wrong)")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly view."""
