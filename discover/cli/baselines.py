@@ -32,7 +32,7 @@ Examples:
 """
 )
 @problem_option()
-@click.option("--instances", "instance_paths", multiple=True, metavar="FILE",
+@click.option("--instances", "instance_paths", multiple=True, metavar="PATH",
               help="Instance file or directory (repeatable). Default: a generated set.")
 @click.option("--methods", default=None, metavar="A,B,...",
               help="Comma-separated heuristics (default: all).")

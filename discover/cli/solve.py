@@ -29,7 +29,7 @@ Examples:
 """
 )
 @problem_option()
-@click.option("--instances", "instance_paths", multiple=True, required=True, metavar="FILE",
+@click.option("--instances", "instance_paths", multiple=True, required=True, metavar="PATH",
               help="Instance file or directory (repeatable).")
 @click.option("--method", required=True, metavar="METHOD",
               help="Exact method (smtt: dp, mip, cpsat, exact; jssp: cpsat) or reference "
