@@ -19,6 +19,7 @@ when the worker tests its isolation) and never returns. The order matters:
 from __future__ import annotations
 
 import builtins
+import ctypes
 import faulthandler
 import fcntl
 import json
@@ -52,6 +53,7 @@ SPARE_NAME = "discover-spare"
 CANDIDATE_FILENAME = "<candidate>"
 CANDIDATE_MODULE = "__candidate__"
 EXIT_SETUP_FAILED = 71
+PR_SET_NAME = 15
 
 
 class ImportRefused(ImportError):
@@ -276,8 +278,9 @@ def run_prepared(setup: ChildSetup, job_fd: int,
 
 def set_name(name: str) -> None:
     """The process name shown by ps and /proc (a spare is recognisable while it waits)."""
-    with open("/proc/self/comm", "w") as fh:
-        fh.write(name)
+    # prctl, not /proc/self/comm: the worker is not dumpable, so its /proc files belong
+    # to root and an unprivileged worker may not write them.
+    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False) -> int:
@@ -292,8 +295,9 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         return EXIT_SETUP_FAILED
     index = -1
     try:
-        _flush()  # starts the flush clock
-        _emit(frame(FrameKind.STARTED))
+        # Written at once, before the candidate's code exists: whatever the
+        # candidate writes to the channel comes after it (see parse_report).
+        _write(frame(FrameKind.STARTED))  # also starts the flush clock
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
         builtins.__import__ = _guarded_import(namespace, job.allowed_imports)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from archive import (
@@ -23,7 +24,9 @@ from archive import (
     to_jsonable,
 )
 from discover.cli.common import emit_json, err_console, fmt, out_console
+from discover.cli.literal import literal
 from discover.export_target import ExportTarget
+from sandbox.text import visible
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
 _PROGRAM = re.compile(r"^(?:p|program[:#-]?)?(\d+)$", re.IGNORECASE)
@@ -174,9 +177,9 @@ def _gap_column(problem: str) -> tuple[str, Callable[[float | None], str]]:
     return "gap %", lambda gap: fmt(gap, 3)
 
 
-def _short(text: str | None, width: int = 60) -> str:
-    """An error message cut to ``width`` on a screen; whole in a file or pipe."""
-    return (text or "")[:width] if out_console.is_terminal else (text or "")
+def _limit(width: int) -> int | None:
+    """Cut text to ``width`` on a screen; whole in a file or pipe."""
+    return width if out_console.is_terminal else None
 
 
 def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
@@ -185,7 +188,7 @@ def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
                       f"generation {p.generation}  operator {p.operator}  "
                       f"created {d.created_at:%Y-%m-%d %H:%M:%S} UTC")
     if p.idea:
-        out_console.print(f"idea: {p.idea}")
+        out_console.print(Text("idea: ").append_text(literal(p.idea)))
     parents = ", ".join(f"{x.program_id} ({x.role.value})" for x in d.parents) or "none"
     children = ", ".join(map(str, d.children)) or "none"
     out_console.print(f"parents: {parents}   children: {children}")
@@ -199,7 +202,8 @@ def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
             table.add_column(column)
         for split, e in d.evaluations.items():
             table.add_row(split.value, e.status.value, fmt(e.score, 4), gap_text(e.gap),
-                          f"{e.seconds:.2f}", str(len(e.per_instance)), _short(e.error))
+                          f"{e.seconds:.2f}", str(len(e.per_instance)),
+                          literal(e.error, limit=_limit(60)))
         out_console.print(table)
     if d.model_calls:
         table = Table(title="model calls")
@@ -207,15 +211,17 @@ def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
             table.add_column(column)
         for c in d.model_calls:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
-                          fmt(c.cost, 4), f"{c.latency:.2f}", _short(c.error))
+                          fmt(c.cost, 4), f"{c.latency:.2f}", literal(c.error, limit=_limit(60)))
         out_console.print(table)
-    out_console.print_code(p.code, "python", line_numbers=True)
+    # Model-written code and text: control characters shown, never sent to the terminal.
+    out_console.print_code(visible(p.code, multiline=True), "python", line_numbers=True)
     if calls:
         for k, c in enumerate(d.model_calls, start=1):
             out_console.rule(f"call {k}: prompt")
-            out_console.print(c.prompt, markup=False)
+            out_console.print(literal(c.prompt, multiline=True))
             out_console.rule(f"call {k}: response")
-            out_console.print(c.response or f"(no response: {c.error})", markup=False)
+            out_console.print(literal(c.response or f"(no response: {c.error})",
+                                      multiline=True))
 
 
 @archive.command(epilog="""\b
@@ -329,7 +335,7 @@ def _best_table(run_id: int, split: str, ranked: list[RankedProgram],
         table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4),
                       gap_text(r.evaluation.gap),
                       f"{r.evaluation.seconds:.2f}", str(s.generation), str(s.island),
-                      s.operator, s.idea or "")
+                      s.operator, literal(s.idea))
     return table
 
 
@@ -354,6 +360,6 @@ def diff(a: str, b: str, context: int, archive_url: str | None, as_json: bool) -
     if result.identical:
         out_console.print(f"programs {result.a} and {result.b} have identical code")
         return
-    out_console.print_code(result.unified, "diff")
+    out_console.print_code(visible(result.unified, multiline=True), "diff")
     # The count goes to stderr so that `discover archive diff A B > d.patch` is a patch.
     err_console.print(f"+{result.added} −{result.removed} lines")

@@ -1,8 +1,8 @@
 """One archive in a PostgreSQL server shared by several processes, and every command on it.
 
-Runs use a fresh database on the server of ``DISCOVER_TEST_POSTGRES_URL``
-(see ``tests/postgres_fixtures.py``): two loops in separate processes write
-separate runs into it at the same time, and each run must hold exactly what
+Runs use a fresh database on the test PostgreSQL server (see
+``tests/postgres_fixtures.py``; skipped without PostgreSQL installed): two loops in
+separate processes write separate runs into it at the same time, and each run must hold exactly what
 the same run holds alone in a SQLite file.
 """
 

@@ -12,6 +12,7 @@ from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import SandboxPool
 from tests.sandbox.support import TEST_LIMITS
+from tests.system_components import require_strict_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,7 @@ def honest_instances(smtt: SmttProblem) -> list[SmttInstance]:
 
 @pytest.fixture(scope="session")
 def strict_pool() -> Iterator[SandboxPool]:
-    """A strict pool shared by the sandbox tests (CI installs bubblewrap for it)."""
+    """A strict pool shared by the sandbox tests (skipped without bubblewrap; CI installs it)."""
+    require_strict_sandbox()
     with SandboxPool(workers=2, isolation="strict", limits=TEST_LIMITS) as pool:
         yield pool

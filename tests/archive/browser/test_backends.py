@@ -1,5 +1,5 @@
-"""The browser on every configured backend: SQLite, and PostgreSQL when
-``DISCOVER_TEST_POSTGRES_URL`` names a server (see ``.ci/postgres.sh``)."""
+"""The browser on every backend: SQLite, and PostgreSQL (the test server of
+``tests/postgres_fixtures.py``; skipped without PostgreSQL installed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive import Archive, EvaluationStatus, Split
 from archive.browser import BrowserApp, open_readonly
-from archive.browser.synthetic import SyntheticSpec, build_run
+from tests.archive.browser.synthetic import SyntheticSpec, build_run
 from tests.archive.conftest import database_url
 
 __all__ = ["database_url"]  # the fixture: a fresh database per backend
