@@ -5,8 +5,8 @@ instances with ``OPT > 0``. Because that mean is dominated by instances with
 tiny optima, the report also gives the aggregate ratio ``ΣH / ΣOPT``.
 
 Gaps are only for problems whose references are optima or bounds of the optimum
-(:attr:`ReferenceKind.OPTIMUM`). Where the reference is another policy's score
-(:attr:`ReferenceKind.SCORE`, serving's oracle SRPT), results are ratios
+(:attr:`ReferenceRole.OPTIMUM`). Where the reference is another policy's score
+(:attr:`ReferenceRole.SCORE`, serving's oracle SRPT), results are ratios
 ``H / ref`` to the *reference score* instead, and no gap is reported.
 
 A result below an optimum-kind reference means the reference is no optimum: every
@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluators.base import Problem, Reference, ReferenceKind, Status, reference_kind, relative_gap
+from evaluators.base import Problem, Reference, ReferenceRole, Status, reference_role, relative_gap
 
 STORED = "stored"
 NONE = "none"
@@ -132,13 +132,13 @@ class MethodSummary:
     ratio: float | None
     mean_ratio: float | None = None
     max_ratio: float | None = None
-    reference_kind: ReferenceKind = ReferenceKind.OPTIMUM
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly view: gap fields for optima, ratio fields for reference scores."""
         out = dict(self.__dict__)
-        out["reference_kind"] = self.reference_kind.value
-        if self.reference_kind is ReferenceKind.SCORE:
+        out["reference_role"] = self.reference_role.value
+        if self.reference_role is ReferenceRole.SCORE:
             for key in ("mean_gap", "max_gap", "gap_instances"):
                 out.pop(key)
         else:
@@ -159,7 +159,7 @@ class BaselineReport:
     seconds: dict[str, tuple[float, ...]] = field(default_factory=dict)
     references: tuple[InstanceReference, ...] = ()
     flags: tuple[ReferenceFlag, ...] = ()
-    reference_kind: ReferenceKind = ReferenceKind.OPTIMUM
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
 
     @property
     def contradictions(self) -> int:
@@ -170,7 +170,7 @@ class BaselineReport:
         """JSON-friendly view (per-instance values included)."""
         return {
             "reference_source": self.reference_source,
-            "reference_kind": self.reference_kind.value,
+            "reference_role": self.reference_role.value,
             "flags": [f.as_dict() for f in self.flags],
             "methods": list(self.methods),
             "summary": [s.as_dict() for s in self.summaries],
@@ -228,7 +228,7 @@ def summarize(
     objectives: Sequence[float],
     seconds: Sequence[float],
     references: Sequence[InstanceReference],
-    kind: ReferenceKind = ReferenceKind.OPTIMUM,
+    kind: ReferenceRole = ReferenceRole.OPTIMUM,
 ) -> MethodSummary:
     """Mean/max gap (or ratio, for reference scores) over instances with a positive
     reference, mean time, ΣH/Σref."""
@@ -242,7 +242,7 @@ def summarize(
     ratios = [o / v for o, v in with_ref if v > 0]
     total_ref = sum(v for _, v in with_ref) if with_ref else None
     total_obj_ref = sum(o for o, _ in with_ref)
-    score = kind is ReferenceKind.SCORE
+    score = kind is ReferenceRole.SCORE
     return MethodSummary(
         method=method,
         instances=len(objectives),
@@ -255,7 +255,7 @@ def summarize(
         ratio=total_obj_ref / total_ref if total_ref else None,
         mean_ratio=sum(ratios) / len(ratios) if ratios and score else None,
         max_ratio=max(ratios) if ratios and score else None,
-        reference_kind=kind,
+        reference_role=kind,
     )
 
 
@@ -275,7 +275,7 @@ def find_flags(
 
     Only for optimum-kind problems: a reference score is there to be beaten.
     """
-    if reference_kind(problem) is not ReferenceKind.OPTIMUM:
+    if reference_role(problem) is not ReferenceRole.OPTIMUM:
         return []
     flags: list[ReferenceFlag] = []
     for k, (inst, ref) in enumerate(zip(instances, references, strict=True)):
@@ -350,7 +350,7 @@ def run_baselines(
         seconds[name] = tuple(secs)
         if progress is not None:
             progress("heuristics", m_idx + 1, len(names))
-    kind = reference_kind(problem)
+    kind = reference_role(problem)
     summaries = tuple(summarize(n, objectives[n], seconds[n], refs, kind) for n in names)
     classes: dict[str, tuple[MethodSummary, ...]] = {}
     if by_class:
@@ -371,5 +371,5 @@ def run_baselines(
         seconds=seconds,
         references=tuple(refs),
         flags=tuple(find_flags(problem, instances, refs, objectives)),
-        reference_kind=kind,
+        reference_role=kind,
     )

@@ -36,7 +36,7 @@ from discover.export_render import (
     render_module,
     split_program,
 )
-from evaluators.base import Failure, Problem, ReferenceKind, reference_kind
+from evaluators.base import Failure, Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool
 
@@ -93,7 +93,7 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
         lines.append(f"duplicate   of program {detail.duplicate_of} (scores are the original's)")
     if detail.program.idea:
         lines.append(f"idea        {' '.join(detail.program.idea.split())}")
-    lines.extend(_score_lines(archive, detail, reference_kind(problem)))
+    lines.extend(_score_lines(archive, detail, reference_role(problem)))
     if _selection:
         lines.append(f"selection   {_selection}")
     title = f"Heuristic for {{title}} discovered by discover (program {detail.id})."
@@ -183,7 +183,7 @@ def _parents(detail: ProgramDetail) -> str:
 
 
 def _score_lines(archive: Archive, detail: ProgramDetail,
-                 kind: ReferenceKind = ReferenceKind.OPTIMUM) -> list[str]:
+                 kind: ReferenceRole = ReferenceRole.OPTIMUM) -> list[str]:
     evaluations = detail.evaluations
     if not evaluations and detail.duplicate_of is not None:
         evaluations = archive.program(detail.duplicate_of).evaluations
@@ -194,7 +194,7 @@ def _score_lines(archive: Archive, detail: ProgramDetail,
         score = "—" if e.score is None else f"{e.score:.6g}"
         if e.gap is None:
             gap = ""
-        elif kind is ReferenceKind.SCORE:
+        elif kind is ReferenceRole.SCORE:
             # Not a bound: the mean ratio to the reference score (1 + mean gap / 100).
             gap = f", mean H/ref {1.0 + e.gap / 100.0:.4g} (to the reference score)"
         else:

@@ -38,7 +38,7 @@ from discover.summary import (
     score_baselines,
     wins_losses,
 )
-from evaluators.base import Problem, ReferenceKind, reference_kind
+from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import SandboxPool
 
@@ -72,8 +72,8 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
-    reference_kind: ReferenceKind = ReferenceKind.OPTIMUM
-    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceKind`."""
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
@@ -237,7 +237,7 @@ def run(config: RunConfig, *, resume: int | None = None,
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
                            tuple(baselines), config.evaluation.runtime_reference,
-                           reference_kind(problem))
+                           reference_role(problem))
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
         if lost is not None:

@@ -98,8 +98,11 @@ class Reference:
         return self.status is Status.OPTIMAL
 
 
-class ReferenceKind(enum.Enum):
+class ReferenceRole(enum.Enum):
     """What a problem's reference values are, which decides how results are labelled.
+
+    (Not :class:`evaluators.bundled.ReferenceKind`, which says how far a bundled
+    file's stored values are proven.)
 
     ``OPTIMUM``: exact optima, or best-known values and bounds of the optimum (SMTT,
     job shop). Results are reported as a *gap* ``100·(H − OPT)/OPT``, and a result
@@ -114,10 +117,10 @@ class ReferenceKind(enum.Enum):
     SCORE = "score"
 
 
-def reference_kind(problem: object) -> ReferenceKind:
-    """``problem.reference_kind``; ``OPTIMUM`` for problems that do not declare one."""
-    kind = getattr(problem, "reference_kind", ReferenceKind.OPTIMUM)
-    return kind if isinstance(kind, ReferenceKind) else ReferenceKind(kind)
+def reference_role(problem: object) -> ReferenceRole:
+    """``problem.reference_role``; ``OPTIMUM`` for problems that do not declare one."""
+    kind = getattr(problem, "reference_role", ReferenceRole.OPTIMUM)
+    return kind if isinstance(kind, ReferenceRole) else ReferenceRole(kind)
 
 
 class FailureReason(enum.Enum):
@@ -281,7 +284,7 @@ class Problem(Protocol, Generic[InstanceT]):
     reference_methods: tuple[str, ...]
     """Exact or reference methods accepted by :meth:`reference`."""
 
-    reference_kind: ReferenceKind
+    reference_role: ReferenceRole
     """Whether references are optima/bounds (gaps) or reference scores (ratios)."""
 
     def load(self, path: str | Path) -> list[InstanceT]:

@@ -165,14 +165,14 @@ def show(program: str, calls: bool, archive_url: str | None, as_json: bool) -> N
 def _gap_column(problem: str) -> tuple[str, Callable[[float | None], str]]:
     """``gap %`` where references are optima or bounds; ``H/ref`` where the reference
     is a reference policy's score (serving), which is no bound."""
-    from evaluators.base import ReferenceKind, reference_kind
+    from evaluators.base import ReferenceRole, reference_role
     from evaluators.registry import get_problem
 
     try:
-        kind = reference_kind(get_problem(problem))
+        kind = reference_role(get_problem(problem))
     except KeyError:
-        kind = ReferenceKind.OPTIMUM
-    if kind is ReferenceKind.SCORE:
+        kind = ReferenceRole.OPTIMUM
+    if kind is ReferenceRole.SCORE:
         return "H/ref", lambda gap: fmt(None if gap is None else 1.0 + gap / 100.0, 4)
     return "gap %", lambda gap: fmt(gap, 3)
 

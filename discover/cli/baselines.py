@@ -19,7 +19,7 @@ from discover.cli.common import (
     problem_option,
     resolve_problem,
 )
-from evaluators.base import ReferenceKind
+from evaluators.base import ReferenceRole
 
 
 @click.command(
@@ -112,22 +112,22 @@ def baselines(
             " contradicted (see the flags)")
 
 
-def _columns(kind: ReferenceKind) -> tuple[str, ...]:
-    if kind is ReferenceKind.SCORE:
+def _columns(kind: ReferenceRole) -> tuple[str, ...]:
+    if kind is ReferenceRole.SCORE:
         # Not a bound: ratios to the reference score, never a gap to an optimum.
         return ("method", "mean H/ref", "max H/ref", "ΣH/Σref", "mean s", "n")
     return ("method", "mean gap %", "max gap %", "ΣH/ΣOPT", "mean s", "n (gap)")
 
 
 def _cells(s: MethodSummary) -> list[str]:
-    if s.reference_kind is ReferenceKind.SCORE:
+    if s.reference_role is ReferenceRole.SCORE:
         return [s.method, fmt(s.mean_ratio, 4), fmt(s.max_ratio, 4), fmt(s.ratio, 4),
                 f"{s.mean_seconds:.5f}", str(s.instances)]
     return [s.method, fmt(s.mean_gap), fmt(s.max_gap), fmt(s.ratio, 4),
             f"{s.mean_seconds:.5f}", f"{s.instances} ({s.gap_instances})"]
 
 
-def _table(title: str, rows: tuple[MethodSummary, ...], kind: ReferenceKind) -> Table:
+def _table(title: str, rows: tuple[MethodSummary, ...], kind: ReferenceRole) -> Table:
     table = Table(title=title)
     for col in _columns(kind):
         table.add_column(col, justify="left" if col == "method" else "right")
@@ -140,7 +140,7 @@ def _class_table(report: BaselineReport) -> Table:
     """One table for all classes (a class column), not one table per class."""
     table = Table(title="by class")
     table.add_column("class", justify="left")
-    for col in _columns(report.reference_kind):
+    for col in _columns(report.reference_role):
         table.add_column(col, justify="left" if col == "method" else "right")
     for label, rows in report.by_class.items():
         for k, s in enumerate(rows):
@@ -155,12 +155,12 @@ MAX_FLAGS_SHOWN = 20
 def _print_report(report: BaselineReport) -> None:
     proven = sum(r.proven for r in report.references)
     count = len(report.references)
-    if report.reference_kind is ReferenceKind.SCORE:
+    if report.reference_role is ReferenceRole.SCORE:
         title = f"Reference score: {report.reference_source} on {plural(count, 'instance')}"
     else:
         title = f"Reference: {report.reference_source} ({proven}/{count} proven optimal)"
-    out_console.print(_table(title, report.summaries, report.reference_kind))
-    if report.reference_kind is ReferenceKind.SCORE:
+    out_console.print(_table(title, report.summaries, report.reference_role))
+    if report.reference_role is ReferenceRole.SCORE:
         out_console.print(f"{report.reference_source} is a reference policy's score, not a bound "
                           "on the best possible: H/ref below 1 beats it.")
     if report.by_class:

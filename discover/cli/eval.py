@@ -20,7 +20,7 @@ from discover.cli.common import (
     resolve_problem,
 )
 from discover.cli.literal import literal
-from evaluators.base import ReferenceKind, reference_kind
+from evaluators.base import ReferenceRole, reference_role
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -108,15 +108,15 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
     if as_json:
         data: dict[str, Any] = {"candidate": str(candidate), "problem": problem.name,
                                 "instance_files": paths,
-                                "reference_kind": reference_kind(problem).value,
+                                "reference_role": reference_role(problem).value,
                                 **result.as_dict()}
-        if reference_kind(problem) is ReferenceKind.SCORE:
+        if reference_role(problem) is ReferenceRole.SCORE:
             # Ratios to the reference score replace the gap fields (no optimum here).
             del data["mean_gap"], data["total_gap"]
             data["mean_ratio"], data["total_ratio"] = _ratios(result)
         emit_json(data)
     else:
-        _print(result, candidate, paths, reference_kind(problem))
+        _print(result, candidate, paths, reference_role(problem))
     if not result.ok:
         raise SystemExit(1)
 
@@ -131,7 +131,7 @@ def _ratios(result: CandidateEvaluation) -> tuple[float | None, float | None]:
 
 
 def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
-           kind: ReferenceKind = ReferenceKind.OPTIMUM) -> None:
+           kind: ReferenceRole = ReferenceRole.OPTIMUM) -> None:
     # Every value is printed literally (no markup, control characters visible): the
     # reason, refusal and traceback quote the candidate, and file names are the user's.
     outcome = result.outcome
@@ -145,7 +145,7 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
     if result.ok:
         total_ref = result.total_reference
         rows.append(("objective", f"{result.total_objective:g} (summed over instances)"))
-        if kind is ReferenceKind.SCORE:
+        if kind is ReferenceRole.SCORE:
             # A reference policy's score is no bound: a ratio, never a gap to an optimum.
             mean_ratio, aggregate = _ratios(result)
             rows += [

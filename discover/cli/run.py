@@ -15,7 +15,7 @@ from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
-from evaluators.base import InstanceError, ReferenceKind
+from evaluators.base import InstanceError, ReferenceRole
 from sandbox import SandboxError
 
 
@@ -115,7 +115,7 @@ def _print_summary(result: RunResult) -> None:
         f". {result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
         f"(sandbox: {result.isolation})."))
     # A reference score (serving's oracle) is not a bound: ratios to it, never gaps.
-    score = result.reference_kind is ReferenceKind.SCORE
+    score = result.reference_role is ReferenceRole.SCORE
     gap, total = ("H/ref", "ΣH/Σref") if score else ("gap", "ΣH/ΣOPT")
     table = Table(title="Best programs and classic heuristics" + (
         "" if score else " (mean gap %, ΣH/ΣOPT)"))

@@ -17,7 +17,7 @@ from discover.cli.common import (
     problem_option,
     resolve_problem,
 )
-from evaluators.base import ReferenceKind, reference_kind
+from evaluators.base import ReferenceRole, reference_role
 
 
 @click.command(
@@ -55,7 +55,7 @@ def solve(problem_name: str, instance_paths: tuple[str, ...], method: str,
             f"{method!r} is not one of {', '.join(problem.reference_methods)}",
             param_hint="--method")
     instances = load_instances(problem, instance_paths)
-    score = reference_kind(problem) is ReferenceKind.SCORE
+    score = reference_role(problem) is ReferenceRole.SCORE
     rows = []
     disagreements = 0
     for k, inst in enumerate(instances):
@@ -76,7 +76,7 @@ def solve(problem_name: str, instance_paths: tuple[str, ...], method: str,
             flag = "DISAGREES" if proven_stored else "beats the stored value"
             disagreements += proven_stored
         row = {"instance": inst.name, "status": ref.status.value,
-               "reference_kind": reference_kind(problem).value, "objective": ref.objective,
+               "reference_role": reference_role(problem).value, "objective": ref.objective,
                "lower_bound": ref.lower_bound, "seconds": ref.seconds, "nodes": ref.nodes,
                "stored": stored, "flag": flag}
         rows.append(row)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceKind
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.export import standalone_source
@@ -108,7 +108,7 @@ class JsspProblem:
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
-    reference_kind = ReferenceKind.OPTIMUM
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods: tuple[str, ...] = (CPSAT,)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""

@@ -30,7 +30,7 @@ from evaluators.base import (
     GeneratorSpec,
     InstanceError,
     Reference,
-    ReferenceKind,
+    ReferenceRole,
     Status,
 )
 from evaluators.bundled import expand, resolve_file
@@ -179,7 +179,7 @@ class ServingProblem:
         "evaluation.candidate_time_limit": 60.0,
     }
     heuristics: Mapping[str, Callable[[ServingInstance], Sequence[int]]] = HEURISTICS
-    reference_kind = ReferenceKind.SCORE
+    reference_role = ReferenceRole.SCORE
     reference_methods: tuple[str, ...] = (ORACLE, BEST_KNOWN)
 
     def __init__(self, scenario: Scenario | None = None, *, window: int = 2000,

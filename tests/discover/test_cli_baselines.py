@@ -82,7 +82,7 @@ def test_serving_reports_ratios_to_a_reference_score_never_gaps() -> None:
     code, out, _ = invoke("baselines", "--problem", "serving", "--methods", "fcfs,las,spf",
                           "--json")
     report = json.loads(out)
-    assert report["reference_kind"] == "score" and report["flags"] == []
+    assert report["reference_role"] == "score" and report["flags"] == []
     for summary in report["summary"]:
         assert "mean_gap" not in summary and summary["mean_ratio"] is not None
     ratios = {s["method"]: s["mean_ratio"] for s in report["summary"]}

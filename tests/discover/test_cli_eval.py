@@ -146,5 +146,5 @@ def test_serving_reference_is_a_score_with_a_ratio(tmp_path: Path) -> None:
     assert "reference score, not a bound" in result.stdout and "mean H/ref" in result.stdout
     assert "gap" not in result.stdout and "optim" not in result.stdout.lower()
     data = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
-    assert data["reference_kind"] == "score" and "mean_gap" not in data
+    assert data["reference_role"] == "score" and "mean_gap" not in data
     assert data["total_ratio"] == data["total_objective"] / data["total_reference"]

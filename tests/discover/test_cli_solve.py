@@ -60,7 +60,7 @@ def test_serving_reference_is_labelled_a_reference_score(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["solve", "--problem", "serving", "--instances", str(spec),
                                        "--method", "oracle", "--json"])
     (row,) = [json.loads(line) for line in result.stdout.splitlines()]
-    assert row["reference_kind"] == "score" and row["status"] == "feasible"
+    assert row["reference_role"] == "score" and row["status"] == "feasible"
 
 
 def test_a_time_limited_solve_below_the_stored_value_is_flagged(tmp_path: Path) -> None:
