@@ -46,7 +46,7 @@ from discover.summary import (
     score_baselines,
     wins_losses,
 )
-from evaluators.base import Problem
+from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import SandboxPool
 
@@ -80,6 +80,8 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
@@ -278,7 +280,8 @@ def run(config: RunConfig, *, resume: int | None = None,
                               selector.scores() if selector is not None else None)
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
-                           tuple(baselines), config.evaluation.runtime_reference)
+                           tuple(baselines), config.evaluation.runtime_reference,
+                           reference_role(problem))
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
         # The hint names the archive, so that it resumes this run and not the run with
