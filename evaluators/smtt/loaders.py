@@ -183,12 +183,25 @@ def _paper_item(
         cls = k // per_class
         rdd = PAPER_RDD[cls // len(PAPER_TF)]
         tf = PAPER_TF[cls % len(PAPER_TF)]
+    # A filtered file (the bundled n20_normal) states each item's class and its index in
+    # the published file, since neither follows from the position any more.
+    labels = {key: item.get(key) for key in ("rdd", "tf")}
+    if any(v is not None for v in labels.values()):
+        if not all(isinstance(v, int | float) and not isinstance(v, bool)
+                   for v in labels.values()):
+            raise InstanceError(path, "'rdd' and 'tf' must both be numbers", instance=k,
+                                line=line)
+        rdd, tf = float(labels["rdd"]), float(labels["tf"])  # type: ignore[arg-type]
+    source = item.get("source_index", k)
+    if not isinstance(source, int) or isinstance(source, bool) or source < 0:
+        raise InstanceError(path, "'source_index' must be a non-negative integer", instance=k,
+                            line=line)
     try:
         return SmttInstance(
             processing_times=columns["processing_times"] or (),
             due_dates=columns["due_dates"] or (),
             weights=columns["weights"],
-            name=f"{path.stem}#{k}",
+            name=f"{path.stem}#{source}",
             optimum=optimum,
             # The benchmark README documents that n500's stored values are not optimal.
             optimum_is_proven=bool(item.get("optimum_is_proven", path.stem != "n500")),

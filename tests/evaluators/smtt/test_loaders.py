@@ -225,3 +225,20 @@ def test_nonpositive_processing_times_rejected_in_every_format(tmp_path: Path, b
 
     with pytest.raises(ValueError, match="processing time must be positive"):
         SmttInstance((3, bad, 2), (2, 1, 4))
+
+
+def test_filtered_file_states_class_and_source_index(smtt_paper_dir: Path,
+                                                      tmp_path: Path) -> None:
+    published = json.loads((smtt_paper_dir / "original" / "n20_normal.json").read_text())
+    kept = load_instances(smtt_paper_dir / "n20_normal.json")
+    assert len(kept) == 675 == sum(min(i["processing_times"]) > 0 for i in published)
+    for inst in kept[::50]:
+        k = int(inst.name.split("#")[1])
+        assert list(inst.processing_times) == published[k]["processing_times"]
+        assert inst.optimum == published[k]["optimal_solution"]
+        assert (inst.rdd, inst.tf) == ((0.2, 0.4, 0.6, 0.8, 1.0)[k // 160],
+                                       (0.2, 0.4, 0.6, 0.8)[k // 40 % 4])
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"processing_times": [1], "due_dates": [1], "rdd": 0.2}]')
+    with pytest.raises(InstanceError, match=r"'rdd' and 'tf' must both be numbers"):
+        load_instances(bad)
