@@ -135,7 +135,8 @@ class EvaluationConfig:
     candidate_time_limit: float = 20.0
     """Wall seconds for one candidate on the whole training set."""
     runtime_cap: float = 10.0
-    """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
+    """Candidates slower than this multiple of the runtime reference (runtime_reference) are
+    rejected."""
     train_params: Mapping[str, Any] = field(default_factory=dict)
     """Extra generator parameters of the training family (e.g. ``machines`` for jssp)."""
     reference_time_limit: float | None = None
@@ -316,7 +317,21 @@ class RunConfig:
 
     def to_toml(self) -> str:
         """The configuration as TOML, each section a table, each key with its documentation."""
-        return dump_toml(self.to_dict(), field_docs(type(self)))
+        docs = field_docs(type(self))
+        # The generic comments are written for SMTT (classes, optima); a problem may
+        # say what the keys mean for it (jssp has no classes, serving no optima).
+        docs.update(_problem_docs(self.problem))
+        return dump_toml(self.to_dict(), docs)
+
+
+def _problem_docs(name: str) -> Mapping[str, str]:
+    from evaluators.registry import get_problem
+
+    try:
+        problem = get_problem(name)
+    except KeyError:
+        return {}
+    return dict(getattr(problem, "config_docs", {}))
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -58,7 +58,7 @@ from discover.summary import (
     score_baselines,
     wins_losses,
 )
-from evaluators.base import Problem
+from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import SandboxPool
 
@@ -92,6 +92,8 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
@@ -366,7 +368,7 @@ def _result(run: _Setup, ending: _Ending, start: float) -> RunResult:
     return RunResult(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
                      config.budget, time.monotonic() - start, run.archive.url, run.isolation,
                      tuple(m.spec for m in config.llm.models), best, run.baselines,
-                     config.evaluation.runtime_reference)
+                     config.evaluation.runtime_reference, reference_role(run.problem))
 
 
 def _raise_if_interrupted(run: _Setup, ending: _Ending) -> None:

@@ -20,7 +20,7 @@ from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
-from evaluators.base import InstanceError
+from evaluators.base import InstanceError, ReferenceRole
 from sandbox import SandboxError
 
 
@@ -158,21 +158,36 @@ def _print_summary(result: RunResult) -> None:
         literal(result.reason)).append(
         f". {result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
         f"(sandbox: {result.isolation})."))
-    table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
+    # A reference score (serving's oracle) is not a bound: ratios to it, never gaps.
+    score = result.reference_role is ReferenceRole.SCORE
+    gap, total = ("H/ref", "ΣH/Σref") if score else ("gap", "ΣH/ΣOPT")
+    table = Table(title="Best programs and classic heuristics" + (
+        "" if score else " (mean gap %, ΣH/ΣOPT)"))
     # The selection split's column appears only in runs that have one.
     selection = any(p.selection_ratio is not None for p in result.best)
-    for col in ("program", "train gap", *(("selection ΣH/ΣOPT",) if selection else ()),
-                "validation gap", "validation ΣH/ΣOPT", "wins/losses vs rule"):
+    for col in ("program", f"train {gap}", *((f"selection {total}",) if selection else ()),
+                f"validation {gap}", f"validation {total}", "wins/losses vs rule"):
         table.add_column(col, justify="left" if col == "program" else "right")
+
+    def mean(value: float | None) -> str:
+        # The mean gap is 100·(mean H/ref − 1) over the same instances, so the mean
+        # ratio is exact, not an approximation.
+        if score:
+            return fmt(None if value is None else 1.0 + value / 100.0, 4)
+        return fmt(value, 3)
+
     for p in result.best:
         wl = "—" if p.wins is None else f"{p.wins}/{p.losses}"
-        table.add_row(f"#{p.program_id}", fmt(p.train_gap, 3),
+        table.add_row(f"#{p.program_id}", mean(p.train_gap),
                       *((fmt(p.selection_ratio, 4),) if selection else ()),
-                      fmt(p.validation_gap, 3), fmt(p.validation_ratio, 4), wl)
+                      mean(p.validation_gap), fmt(p.validation_ratio, 4), wl)
     for b in result.baselines:
-        table.add_row(b.name.upper(), fmt(b.train_gap, 3), *(("",) if selection else ()),
-                      fmt(b.validation_gap, 3), fmt(b.validation_ratio, 4), "")
+        table.add_row(b.name.upper(), mean(b.train_gap), *(("",) if selection else ()),
+                      mean(b.validation_gap), fmt(b.validation_ratio, 4), "")
     out_console.print(table)
+    if score:
+        out_console.print("[dim]H/ref: mean ratio to the reference score, a reference policy's "
+                          "score and not a bound on the best possible; below 1 beats it.[/dim]")
     out_console.print(f"[dim]wins/losses: validation instances where a program beats / "
                       f"loses to {result.reference_rule.upper()}.[/dim]")
     if result.best and result.status == RunStatus.FINISHED.value:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
@@ -102,6 +102,7 @@ class SmttProblem:
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods = REFERENCE_METHODS
     run_defaults: Mapping[str, Any] = {
         # 400 training instances of n = 20: with 100, the search fits their few tiny
