@@ -46,8 +46,16 @@ def run(tree: Path, archive: Path, seed: int, budget: int, workers: int) -> floa
 
 
 def programs(archive: Path) -> list[tuple[object, ...]]:
-    """(code_hash, operator, generation, duplicate index, train status, train score) in order."""
+    """Every program in record order, then the validation scores and the run's status.
+
+    Programs are (code_hash, operator, generation, duplicate index, train status,
+    train score); validations (program index, status, score) in program order.
+    """
     con = sqlite3.connect(archive)
+    validations = con.execute(
+        "SELECT e.program_id - (SELECT MIN(id) FROM programs), e.status, ROUND(e.score, 12)"
+        " FROM evaluations e WHERE e.split = 'validation' ORDER BY e.program_id").fetchall()
+    run = con.execute("SELECT status, budget FROM runs").fetchall()
     rows = con.execute(
         "SELECT p.id, p.code_hash, p.operator, p.generation, p.duplicate_of, e.status, e.score,"
         " e.error FROM programs p LEFT JOIN evaluations e"
@@ -60,6 +68,8 @@ def programs(archive: Path) -> list[tuple[object, ...]]:
             status = "too_slow"  # the old code archived a too-slow candidate as timeout
         out.append((code_hash, op, gen, None if dup is None else dup - first, status,
                     None if score is None else round(score, 12)))
+    out.extend(("validation", *v) for v in validations)
+    out.extend(("run", *r) for r in run)
     return out
 
 
@@ -91,8 +101,11 @@ def main() -> None:
         same_all &= same
         report[f"seed {seed}"] = {
             "programs": [len(before), len(after)], "same": same, "first differences": diff[:5],
-            "scored": sum(1 for p in after if p[5] is not None),
-            "statuses": sorted({str(p[4]) for p in after}), "seconds": seconds}
+            "scored": sum(1 for p in after if p[0] != "validation" and p[0] != "run"
+                          and p[5] is not None),
+            "validated": sum(1 for p in after if p[0] == "validation"),
+            "statuses": sorted({str(p[4]) for p in after if p[0] not in ("validation", "run")}),
+            "seconds": seconds}
         if diff:
             i = diff[0]
             report[f"seed {seed}"]["example"] = {"before": before[i], "after": after[i]}  # type: ignore[index]
