@@ -30,13 +30,8 @@ from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
-from discover.loop import (
-    ArchiveRecorder,
-    CascadeEvaluator,
-    LoopSettings,
-    SearchLoop,
-    SlotGenerators,
-)
+from discover.loop import SearchLoop
+from discover.loop_parts import ArchiveRecorder, CascadeEvaluator, LoopSettings, SlotGenerators
 from discover.population import Population, PopulationConfig
 from discover.preflight import (
     StartError,

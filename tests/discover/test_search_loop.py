@@ -19,7 +19,8 @@ from archive import EvaluationStatus, ProgramState, RunStatus, Split
 from discover.cascade import TrainingSet
 from discover.config import RunConfig, SearchConfig
 from discover.events import CandidateEvaluated, Event
-from discover.loop import CascadeEvaluator, LoopSettings, SearchLoop, SlotGenerators
+from discover.loop import SearchLoop
+from discover.loop_parts import CascadeEvaluator, LoopSettings, SlotGenerators
 from discover.population import Population, PopulationConfig
 from discover.runner import _search, _Setup
 from discover.stopping import MAX_STALLED, FirstOf, MaxEvaluations, Stalled
