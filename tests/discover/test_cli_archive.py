@@ -195,6 +195,7 @@ def test_diff_redirected_to_a_file_is_a_patch_that_applies(tmp_path: Path) -> No
     assert "+1 −1 lines" in done.stderr
 
 
+@pytest.mark.slow
 def test_runs_redirected_to_a_file_keeps_every_value(tmp_path: Path) -> None:
     """Before: the runs table was fitted into 80 columns and cut values short."""
     url = f"sqlite:///{tmp_path / 'runs.sqlite'}"

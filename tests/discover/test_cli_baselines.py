@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from discover.cli import main
@@ -89,6 +90,7 @@ def test_serving_reports_ratios_to_a_reference_score_never_gaps() -> None:
     assert len(set(ratios.values())) == 3, ratios  # the policies differ
 
 
+@pytest.mark.slow
 def test_by_class_is_one_table_with_a_class_column(tmp_path: Path) -> None:
     code, out, err = invoke("baselines", "--methods", "edd,mdd", "--by-class")
     assert code == 0, out + err

@@ -56,6 +56,7 @@ def outcomes(draw: st.DrawFn) -> Outcome:
         isolation_level=draw(st.sampled_from(["full", "none", "partial:rlimits"])))
 
 
+@pytest.mark.slow
 @given(outcomes())
 @settings(max_examples=300, deadline=None)
 def test_outcomes_cross_unchanged(outcome: Outcome) -> None:

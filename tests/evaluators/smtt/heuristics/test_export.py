@@ -195,6 +195,7 @@ def test_project_free_path_keeps_a_virtualenv_inside_the_clone(tmp_path: Path) -
     assert project_free_path([str(clone)], str(clone), [str(tmp_path)]) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(instances(max_n=15, weighted=False))
 def test_exported_schedule_matches_in_package(inst: SmttInstance) -> None:
