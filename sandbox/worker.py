@@ -16,6 +16,7 @@ process group), the output caps, and the clean-up of anything left behind
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -27,10 +28,11 @@ import signal
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import protocol, seccomp
+from sandbox import guard, protocol, seccomp
 from sandbox.child import (
     SPARE_NAME,
     CandidateJob,
@@ -48,6 +50,23 @@ PR_SET_CHILD_SUBREAPER = 36
 MAX_PAYLOAD_SETS = 8
 READ_CHUNK = 1 << 16
 WORKER_NAME = "discover-worker"
+
+
+class StartChild(BaseException):
+    """Raised in a freshly forked child to leave the worker's request-handling frames.
+
+    The fork happens deep inside the handling of a request (a spare is forked
+    while the previous candidate runs), so the child's stack holds that
+    request's data: its candidate's source, the reply, payload blobs. Raising
+    this unwinds the child to :func:`main`, dropping every such frame, before
+    :attr:`run` starts the child's own work from a stack with no request data.
+    """
+
+    def __init__(self, run: Callable[[], object], collect: bool = False) -> None:
+        super().__init__()
+        self.run = run
+        self.collect = collect
+        """Also collect cyclic garbage (a spare can afford it: it waits for its job)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,7 @@ class Worker:
         for name in allowed:  # import as the worker, so children need no file access
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        guard.prepare(allowed)  # the candidate's module views, inherited by every child
         if blob or len(sys.modules) != self.modules_seen:
             # Frozen objects are skipped by the children's garbage collector, which
             # would otherwise touch (and so copy) every page holding payloads and
@@ -223,7 +243,8 @@ class Worker:
             os.close(chan_r)
             os.close(out_r)
             os.close(job_w)
-            run_prepared(setup, job_r, self._resolve)
+            raise StartChild(functools.partial(run_prepared, setup, job_r, self._resolve),
+                             collect=True)
         set_name(WORKER_NAME)
         for fd in (chan_w, out_w, job_r):
             os.close(fd)
@@ -255,7 +276,7 @@ class Worker:
                 os.close(chan_r)
                 os.close(out_r)
                 self.payload_sets.clear()  # other batches stay out of the child's reach
-                run_candidate(setup, job)
+                raise StartChild(functools.partial(run_candidate, setup, job))
             os.close(chan_w)
             os.close(out_w)
         else:
@@ -471,7 +492,16 @@ def main() -> None:
     os.dup2(2, 1)  # a stray print must not corrupt the protocol
     seccomp.prctl(PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    Worker(proto_in, proto_out, null_fd).serve()
+    try:
+        Worker(proto_in, proto_out, null_fd).serve()
+        return
+    except StartChild as start:  # in a forked child only
+        run, collect = start.run, start.collect
+    # The exception and its traceback are gone with the except block, and with them
+    # the frames of the request during which this child was forked.
+    if collect:
+        gc.collect()
+    run()
 
 
 if __name__ == "__main__":
