@@ -46,6 +46,11 @@ from sandbox.channel import (
 from sandbox.guard import UNGUARDED, Refused, SourceRefused, candidate_builtins
 from sandbox.precheck import source_problems
 
+# Bound once: a candidate that patches time.perf_counter changes nothing here. The
+# per-payload times stay informational (a candidate can forge its frames); what
+# gates runtime is the supervisor's measure (CPU time of the whole child).
+_perf_counter = time.perf_counter
+
 CHANNEL_FD = 3
 JOB_FD = 4
 """A pre-forked child reads its job here (see :func:`run_prepared`)."""
@@ -122,7 +127,7 @@ def _emit(data: bytes) -> None:
     global _pending_size
     _pending.append(data)
     _pending_size += len(data)
-    if _pending_size >= _FLUSH_BYTES or time.perf_counter() - _last_flush >= _FLUSH_SECONDS:
+    if _pending_size >= _FLUSH_BYTES or _perf_counter() - _last_flush >= _FLUSH_SECONDS:
         _flush()
 
 
@@ -133,7 +138,7 @@ def _flush() -> None:
         _pending.clear()
         _pending_size = 0
         _raw_write(data)
-    _last_flush = time.perf_counter()
+    _last_flush = _perf_counter()
 
 
 def _lock_down(setup: ChildSetup) -> None:
@@ -291,9 +296,9 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
             raise NameError(f"the module does not define a function `{job.function_name}`")
         call = job.harness.call
         for index, payload in enumerate(job.payloads):
-            start = time.perf_counter()
+            start = _perf_counter()
             result = call(function, payload)
-            elapsed = time.perf_counter() - start
+            elapsed = _perf_counter() - start
             try:
                 data = output_frame(index, elapsed, result, job.max_items)
             except (Unsendable, RecursionError) as exc:
