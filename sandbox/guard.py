@@ -56,12 +56,18 @@ EXCLUDED_MODULES = frozenset({
 
 HIDDEN_ATTRIBUTES: dict[str, frozenset[str]] = {
     # file input/output (np.load unpickles whatever a file-like object returns)
-    "numpy": frozenset({"load", "save", "savez", "savez_compressed", "savetxt", "loadtxt",
-                        "genfromtxt", "fromfile", "fromregex", "memmap", "info"}),
+    "numpy": frozenset({"load", "loads", "save", "savez", "savez_compressed", "savetxt",
+                        "loadtxt", "genfromtxt", "fromfile", "fromtextfile", "fromregex",
+                        "memmap", "DataSource", "info", "dump", "dumps"}),
     # evaluates annotation strings with the interpreter's own builtins
     "typing": frozenset({"get_type_hints", "ForwardRef"}),
 }
-"""Public functions of allowed modules that a view leaves out."""
+"""Public functions that views of a package (and of its submodules) leave out."""
+
+
+def _hidden_names(module: str) -> frozenset[str]:
+    top = module.partition(".")[0]
+    return HIDDEN_ATTRIBUTES.get(top, frozenset())
 
 EXCLUDED_NAMES = frozenset({"ctypes", "cffi", "ctypeslib", "as_strided"})
 """Attribute names refused everywhere: numpy's bridges to ctypes and raw strides."""
@@ -185,7 +191,7 @@ class _Views:
         view = ModuleType(name, getattr(module, "__doc__", None))
         self.views[name] = view  # before filling: submodules may refer back
         content: dict[str, Any] = {"__getattr__": _hidden(module)}
-        hidden = HIDDEN_ATTRIBUTES.get(name, frozenset())
+        hidden = _hidden_names(name)
         for key, value in list(vars(module).items()):
             if key.startswith("_") or private(key) or key in hidden:
                 continue
@@ -239,7 +245,7 @@ def guarded_import(allowed: frozenset[str]) -> Callable[..., ModuleType]:
         if fromlist:
             for item in fromlist:
                 if not isinstance(item, str) or (item != "*" and item.startswith("_")) \
-                        or private(item) or not _allowed_module(
+                        or private(item) or item in _hidden_names(name) or not _allowed_module(
                         f"{name}.{item}", allowed):
                     raise ImportRefused(f"import of '{name}.{item}' is not allowed "
                                         f"(allowed: {shown})")

@@ -6,7 +6,8 @@ Three launchers, strongest first:
     bubblewrap with new network, PID, IPC, UTS (and cgroup) namespaces and a
     private mount namespace whose root holds only what the worker needs,
     read-only: ``/usr`` and the library directories, the Python installation,
-    and the source directories of :mod:`sandbox` and the harness packages. No
+    the :mod:`sandbox` package and, of the harness packages, only the harness
+    modules and what they import (:mod:`sandbox.harness_files`). No
     home directory, no project checkout beyond those packages, a private
     ``/tmp`` as scratch space. Capabilities are dropped except the three the
     worker needs to switch children to the unprivileged uid and to kill them.
@@ -31,6 +32,8 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from sandbox import harness_files
 
 SCRATCH_IN_NAMESPACE = "/tmp/scratch"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -149,6 +152,7 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
     FileNotFoundError
         When the launcher's program is not installed.
     """
+    packages = tuple(packages)
     pkg_dirs = package_dirs(["sandbox", *packages])
     import_roots = _outermost(p.parent for p in pkg_dirs)
     env = clean_env(import_roots)
@@ -183,12 +187,44 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
     # The private /tmp first: code that lives under /tmp (a checkout or a virtual
     # environment there) is then bound on top of it rather than hidden by it.
     argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    binds = [p for p in _outermost([*python_roots(), *pkg_dirs]) if not _under_system(p)]
+    sandbox_dirs = package_dirs(["sandbox"])
+    binds = [p for p in _outermost([*python_roots(), *sandbox_dirs]) if not _under_system(p)]
     argv += _parent_dirs(binds)
     for path in binds:
         argv += ["--ro-bind", str(path), str(path)]
+    argv += _harness_binds(tuple(packages), sandbox_dirs)
     argv += ["--perms", "0755", "--dir", SCRATCH_IN_NAMESPACE, "--chdir", "/tmp"]
     return LaunchPlan("bwrap", (*argv, "--", *worker_argv()), env, SCRATCH_IN_NAMESPACE, True)
+
+
+def _harness_binds(packages: tuple[str, ...], sandbox_dirs: list[Path]) -> list[str]:
+    """Only the harness modules' files of ``packages`` (never their heuristics or solvers).
+
+    Each package directory becomes an empty tmpfs (hiding it even where a
+    Python root above already showed it), the files of the harness closure
+    (:func:`sandbox.harness_files.closure`) are bound into it, and it is made
+    read-only again.
+    """
+    if not packages:
+        return []
+    dirs = {name: package_dirs([name])[0] for name in packages}
+    roots = {name: path.parent for name, path in dirs.items()}
+    sources = sorted(p for d in sandbox_dirs for p in d.glob("*.py"))
+    files = harness_files.closure(packages, roots, sources)
+    args: list[str] = []
+    for path in dirs.values():
+        args += _parent_dirs([path])
+        args += ["--perms", "0755", "--tmpfs", str(path)]
+    made: set[Path] = set()
+    for file in files:
+        for parent in reversed(file.parents):  # world-traversable, like the host's
+            if parent not in made and any(d in parent.parents for d in dirs.values()):
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", str(file), str(file)]
+    for path in dirs.values():
+        args += ["--remount-ro", str(path)]
+    return args
 
 
 def _system_binds() -> list[str]:
