@@ -44,7 +44,7 @@ SAFE_DUNDERS = frozenset({
     "__getitem__", "__setitem__", "__delitem__", "__eq__", "__ne__", "__lt__", "__le__",
     "__gt__", "__ge__", "__hash__", "__repr__", "__str__", "__call__", "__add__", "__sub__",
     "__mul__", "__truediv__", "__floordiv__", "__mod__", "__neg__", "__abs__", "__bool__",
-    "__enter__", "__exit__", "__post_init__", "__qualname__",
+    "__enter__", "__exit__", "__post_init__", "__qualname__", "__slots__", "__module__",
 })
 """Special attributes that only give methods or strings (``super().__init__()`` stays legal)."""
 
