@@ -62,11 +62,9 @@ class StartChild(BaseException):
     :attr:`run` starts the child's own work from a stack with no request data.
     """
 
-    def __init__(self, run: Callable[[], object], collect: bool = False) -> None:
+    def __init__(self, run: Callable[[], object]) -> None:
         super().__init__()
         self.run = run
-        self.collect = collect
-        """Also collect cyclic garbage (a spare can afford it: it waits for its job)."""
 
 
 @dataclass(frozen=True)
@@ -243,8 +241,7 @@ class Worker:
             os.close(chan_r)
             os.close(out_r)
             os.close(job_w)
-            raise StartChild(functools.partial(run_prepared, setup, job_r, self._resolve),
-                             collect=True)
+            raise StartChild(functools.partial(run_prepared, setup, job_r, self._resolve))
         set_name(WORKER_NAME)
         for fd in (chan_w, out_w, job_r):
             os.close(fd)
@@ -496,11 +493,10 @@ def main() -> None:
         Worker(proto_in, proto_out, null_fd).serve()
         return
     except StartChild as start:  # in a forked child only
-        run, collect = start.run, start.collect
+        run = start.run
     # The exception and its traceback are gone with the except block, and with them
-    # the frames of the request during which this child was forked.
-    if collect:
-        gc.collect()
+    # the frames of the request during which this child was forked (their objects are
+    # freed by reference counting; none of them is part of a reference cycle).
     run()
 
 
