@@ -43,8 +43,7 @@ from sandbox.channel import (
     frame,
     output_frame,
 )
-from sandbox.guard import UNGUARDED, Refused, SourceRefused, candidate_builtins
-from sandbox.precheck import source_problems
+from sandbox.guard import Refused, SourceRefused, candidate_builtins
 
 # Bound once: a candidate that patches time.perf_counter changes nothing here. The
 # per-payload times stay informational (a candidate can forge its frames); what
@@ -99,6 +98,8 @@ class CandidateJob:
     payloads: Sequence[dict[str, Any]]
     allowed_imports: frozenset[str]
     max_items: int
+    refusal: str = ""
+    """Why the worker's check of the source refused it (empty: it passed)."""
 
 
 def _write(data: bytes) -> None:
@@ -283,14 +284,12 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         # modules; the source rules are checked again here, whatever the caller did.
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE,
                                      "__builtins__": candidate_builtins(job.allowed_imports)}
-        tree, problems = source_problems(job.code, CANDIDATE_FILENAME)
-        if problems and UNGUARDED not in job.allowed_imports:
-            raise SourceRefused("; ".join(problems))
+        if job.refusal:  # the worker checked the source (warm, off this child's clock)
+            raise SourceRefused(job.refusal)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,
                                                job.code.splitlines(True), CANDIDATE_FILENAME)
         refusal.install_hook(CANDIDATE_FILENAME)
-        exec(compile(tree if tree is not None else job.code, CANDIDATE_FILENAME, "exec"),
-             namespace)
+        exec(compile(job.code, CANDIDATE_FILENAME, "exec"), namespace)
         function = namespace.get(job.function_name)
         if not callable(function):
             raise NameError(f"the module does not define a function `{job.function_name}`")

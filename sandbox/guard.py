@@ -219,13 +219,21 @@ def _hidden(module: ModuleType) -> Callable[[str], Any]:
 _CACHE: dict[frozenset[str], _Views] = {}
 
 
+_BUILTINS: dict[frozenset[str], dict[str, Any]] = {}
+
+
 def prepare(allowed: frozenset[str]) -> None:
-    """Build the views of ``allowed`` now (in the worker, so every child inherits them)."""
+    """Build the views and builtins of ``allowed`` now (in the worker: children inherit them).
+
+    Each child is a fork, so what one candidate does to its copy never reaches the
+    worker or another candidate.
+    """
     views = _CACHE.setdefault(allowed, _Views(allowed))
     for name in sorted(allowed):
         module = sys.modules.get(name)
         if module is not None:
             views.view(module)
+    candidate_builtins(allowed)
 
 
 def module_view(module: ModuleType, allowed: frozenset[str]) -> ModuleType:
@@ -270,7 +278,14 @@ def _checked_import(allowed: frozenset[str]) -> Callable[..., ModuleType]:
 
 
 def candidate_builtins(allowed: frozenset[str]) -> dict[str, Any]:
-    """The ``__builtins__`` of the candidate's namespace."""
+    """The ``__builtins__`` of the candidate's namespace (built once per process)."""
+    found = _BUILTINS.get(allowed)
+    if found is None:
+        found = _BUILTINS[allowed] = _candidate_builtins(allowed)
+    return found
+
+
+def _candidate_builtins(allowed: frozenset[str]) -> dict[str, Any]:
     if UNGUARDED in allowed:
         return {**vars(builtins), "__import__": _checked_import(allowed)}
     names = {k: v for k, v in vars(builtins).items()

@@ -34,6 +34,7 @@ from typing import Any
 
 from sandbox import guard, protocol, seccomp
 from sandbox.child import (
+    CANDIDATE_FILENAME,
     SPARE_NAME,
     CandidateJob,
     ChildSetup,
@@ -42,6 +43,7 @@ from sandbox.child import (
     run_probe,
     set_name,
 )
+from sandbox.precheck import source_problems
 
 PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collections",
            "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
@@ -208,7 +210,8 @@ class Worker:
             self.modules_seen = len(sys.modules)
         job = CandidateJob(code=header["code"], function_name=header["function"],
                            harness=harness, payloads=payloads, allowed_imports=allowed,
-                           max_items=int(header["limits"]["max_output_items"]))
+                           max_items=int(header["limits"]["max_output_items"]),
+                           refusal=_source_refusal(header["code"], allowed))
         spare, self.spare = self.spare, None
         if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
                                   or not _alive(spare.pid)):
@@ -258,7 +261,7 @@ class Worker:
         return CandidateJob(code=str(header["code"]), function_name=str(header["function"]),
                             harness=harness, payloads=payloads,
                             allowed_imports=frozenset(header["allowed_imports"]),
-                            max_items=int(header["max_items"]))
+                            max_items=int(header["max_items"]), refusal=str(header["refusal"]))
 
     def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
                    spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
@@ -283,6 +286,7 @@ class Worker:
                 "code": job.code, "function": job.function_name,
                 "harness": job.harness.__name__, "payloads": key,
                 "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
+                "refusal": job.refusal,
                 "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
                 protocol.send(spare.job_w, job_header)
@@ -422,6 +426,18 @@ class Worker:
                     self.fork_spare()
             else:
                 protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
+
+
+def _source_refusal(code: str, allowed: frozenset[str]) -> str:
+    """The child's source rules, checked here (whatever the caller's pre-check did).
+
+    Checked by the worker rather than the child: the worker's ``ast`` is warm, and
+    the check costs the candidate none of its measured time.
+    """
+    if guard.UNGUARDED in allowed:
+        return ""
+    _, problems = source_problems(code, CANDIDATE_FILENAME)
+    return "; ".join(problems)
 
 
 def _drain(fd: int, sink: bytearray) -> bool:
