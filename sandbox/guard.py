@@ -49,8 +49,8 @@ SAFE_DUNDERS = frozenset({
 """Special attributes that only give methods or strings (``super().__init__()`` stays legal)."""
 
 EXCLUDED_MODULES = frozenset({
-    "numpy.ctypeslib", "numpy.testing", "numpy.f2py", "numpy.distutils",
-    "numpy.lib.stride_tricks", "numpy.lib.format", "numpy.lib.npyio", "numpy.lib.introspect",
+    "numpy.ctypeslib", "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.lib.format",
+    "numpy.lib.npyio", "numpy.lib.introspect",
 })
 """Submodules of allowed packages that give raw memory, processes, files or unpickling."""
 

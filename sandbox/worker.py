@@ -7,6 +7,11 @@ then serves requests from the orchestrator on stdin/stdout (see
 (:mod:`sandbox.child`), which inherits the warm interpreter copy-on-write, so
 a candidate costs a fork instead of an interpreter start.
 
+A child is forked deep inside the handling of a request, so it first unwinds
+its stack to :func:`main` (:class:`StartChild`): nothing of the request during
+which it was forked (the previous candidate's source, payload blobs, replies)
+stays reachable from it.
+
 The worker is trusted code but runs inside the namespaces; it supervises each
 child from outside: the wall-clock deadline (``SIGKILL`` to the child's whole
 process group), the output caps, and the clean-up of anything left behind

@@ -110,6 +110,7 @@ def schedule(processing_times, due_dates):
     key = operator.attrgetter("d", "index")
     order = [job.index for job in sorted(jobs, key=key)]
     assert math.isclose(norm(np.array([3.0, 4.0])), 5.0)
+    assert np.lib.stride_tricks.sliding_window_view(np.arange(4), 2).shape == (3, 2)
     assert statistics.mean([1, 2, 3]) == 2 and fractions.Fraction(1, 2) < 1
     assert list(itertools.islice(itertools.count(), 2)) == [0, 1]
     assert functools.reduce(operator.add, [1, 2]) == 3 and heapq.nsmallest(1, [2, 1]) == [1]
