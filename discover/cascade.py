@@ -20,6 +20,7 @@ from archive import EvaluationStatus, InstanceResult, Split
 from discover.dedup import behaviour_fingerprint
 from evaluators.base import Problem
 from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate, precheck
+from sandbox.text import storable
 
 TOO_SLOW = "too_slow"
 
@@ -44,7 +45,8 @@ class CascadeResult:
     """What the cascade concluded about one candidate.
 
     ``status`` is ``"ok"``, ``"too_slow"``, ``"rejected"`` (pre-check) or a
-    sandbox failure kind; ``stage`` is where it stopped (precheck/probe/full).
+    sandbox failure kind; ``stage`` is where it stopped (precheck/probe/full, or
+    trusted when the evaluation itself raised: see :func:`evaluation_failed`).
     """
 
     status: str
@@ -79,10 +81,24 @@ def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluatio
             else:
                 per_instance.append(InstanceResult(
                     s.name, error_status, None, None, s.seconds,
-                    str(s.failure) if s.failure is not None else "not run"))
+                    storable(str(s.failure)) if s.failure is not None else "not run"))
     gap = result.mean_gap if result is not None and result.ok else None
+    # Messages quote candidate text: storable, or the archive write would fail.
     return ArchivedEvaluation(split=split, status=status, score=score, gap=gap,
-                              seconds=seconds, error=message, per_instance=tuple(per_instance))
+                              seconds=seconds,
+                              error=None if message is None else storable(message),
+                              per_instance=tuple(per_instance))
+
+
+def evaluation_failed(exc: BaseException) -> CascadeResult:
+    """The result of a candidate whose evaluation raised on the trusted side.
+
+    Recorded as ``crashed`` with the error, so that the run goes on.
+    """
+    message = storable(f"the evaluation failed on the trusted side: "
+                       f"{type(exc).__name__}: {exc}")[:2000]
+    return _failed(OutcomeStatus.CRASHED.value, "trusted", EvaluationStatus.CRASHED, None, 0.0,
+                   message)
 
 
 def _status_of(result: CandidateEvaluation) -> EvaluationStatus:

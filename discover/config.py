@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from discover.executors.spec import ExecutorSpec
+from evaluators.bundled import UnknownDataset, find_set, is_set_name
 
 OPERATORS = ("new_idea", "crossover", "modify", "tune", "simplify")
 
@@ -124,8 +125,9 @@ class EvaluationConfig:
     """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
     probe_count: int = 10
     """Instances in the probe stage of the cascade (and the behavioural fingerprint)."""
-    validation: tuple[str, ...] = ("../shared/benchmarks/smtt/cetinkaya2025/n100.json",)
-    """Instance files of the validation split (stored optima)."""
+    validation: tuple[str, ...] = ("smtt:n100",)
+    """Instance files or bundled sets (``PROBLEM:SET``, see ``discover datasets``) of the
+    validation split (stored optima)."""
     validate_top: int = 5
     """How many of the best training programs are scored on validation at the end."""
     validate_every: int = 200
@@ -172,6 +174,13 @@ class EvaluationConfig:
                               "selection_top >= 1")
         if self.probe_count < 1:
             raise ConfigError("evaluation.probe_count must be >= 1")
+        for entry in self.validation:
+            # A misspelt set name is an error now, not a skipped file after the run.
+            if is_set_name(entry):
+                try:
+                    find_set(entry)
+                except UnknownDataset as exc:
+                    raise ConfigError(f"evaluation.validation: {exc}") from None
         if self.candidate_time_limit <= 0 or self.runtime_cap <= 0:
             raise ConfigError("evaluation time limits must be positive")
 

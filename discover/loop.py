@@ -10,6 +10,7 @@ lineage, evaluation, model calls) is committed in one transaction.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,15 +28,25 @@ from archive import (
     ProgramState,
     Split,
 )
-from discover.cascade import CascadeResult, TrainingSet, loop_depth, run_cascade
+from discover.cascade import (
+    CascadeResult,
+    TrainingSet,
+    evaluation_failed,
+    loop_depth,
+    run_cascade,
+)
 from discover.config import RunConfig
 from discover.dedup import normalized_hash
 from discover.events import CandidateEvaluated, Event, ProviderTrouble
+from discover.executors import ExecutorLost
 from discover.islands import Member
 from discover.population import Population
 from discover.proposer import PARENTS_NEEDED, Candidate, Proposer
 from evaluators.base import Problem
-from sandbox import SandboxPool
+from sandbox import SandboxError, SandboxPool
+from sandbox.text import storable
+
+log = logging.getLogger(__name__)
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
@@ -187,7 +198,24 @@ class SearchLoop:
         # program has it. (Recording decides duplicates again, in slot order.)
         if owner < index or code_hash in self.state.by_code:
             return _Work(candidate, code_hash, None)
-        return _Work(candidate, code_hash, self._evaluate(candidate.code))
+        return _Work(candidate, code_hash, self._contained(candidate.code))
+
+    def _contained(self, code: str) -> CascadeResult | str:
+        """Evaluate ``code``; a failure of the evaluation itself is this candidate's alone.
+
+        Whatever a candidate makes the trusted side raise (a malformed reply, a
+        scoring bug it triggers) is recorded as its ``crashed`` evaluation and the
+        run goes on: no single candidate may end a run. Ctrl-C, a lost executor
+        and a sandbox that cannot run anything (no worker starts) still stop it:
+        going on would only spend the budget on candidates nobody can evaluate.
+        """
+        try:
+            return self._evaluate(code)
+        except (ExecutorLost, SandboxError):
+            raise
+        except Exception as exc:
+            log.warning("evaluating a candidate failed on the trusted side", exc_info=True)
+            return evaluation_failed(exc)
 
     # -- recording ----------------------------------------------------------------------------
     def _classify(self, work: _Work) -> Outcome:
@@ -200,7 +228,7 @@ class SearchLoop:
         if original is not None:
             return Outcome(cand, code_hash, original, None)
         if result is None:  # skipped for a slot that was then recorded under another hash
-            result = self._evaluate(cand.code)
+            result = self._contained(cand.code)
         behaviour = result if isinstance(result, str) else result.behaviour_hash
         if behaviour is not None and behaviour in self.state.by_behaviour:
             return Outcome(cand, code_hash, self.state.by_behaviour[behaviour], None,
@@ -220,8 +248,10 @@ class SearchLoop:
         parents = [Parent(pid, role) for pid in dict.fromkeys(cand.parents)]
         result = outcome.result
         behaviour = result.behaviour_hash if result is not None else outcome.behaviour_hash
-        program = Program(code=cand.code, operator=cand.operator, island=island,
-                          generation=generation, idea=cand.idea,
+        # Model-written text: storable (no lone surrogate or NUL), or the write fails.
+        program = Program(code=storable(cand.code), operator=cand.operator, island=island,
+                          generation=generation,
+                          idea=None if cand.idea is None else storable(cand.idea),
                           code_hash=outcome.code_hash or "", behaviour_hash=behaviour)
         evaluations = [result.evaluation] if result is not None else []
         program_id = self.archive.record_candidate(
@@ -427,7 +457,7 @@ def _safe_hash(code: str) -> str:
         # Unparseable code still gets a (textual) identity so it is recorded once.
         import hashlib
 
-        return "raw:" + hashlib.sha256(code.encode()).hexdigest()
+        return "raw:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 __all__ = [

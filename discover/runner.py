@@ -218,6 +218,11 @@ def run(config: RunConfig, *, resume: int | None = None,
         except Fatal as exc:
             status, reason = RunStatus.FAILED, f"model provider failed: {exc}"
             archive.record_model_calls(run_id, proposer.side_calls())
+        except Exception:
+            # Anything else (the sandbox cannot start a worker, a bug) still closes
+            # the run: it must never stay "running" in the archive.
+            archive.finish_run(run_id, RunStatus.FAILED)
+            raise
         if status is not RunStatus.INTERRUPTED:
             _validate(problem, archive, loop, validation, pool, validated, emit,
                       config.evaluation.validate_top, selector)

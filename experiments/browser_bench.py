@@ -28,6 +28,7 @@ import argparse
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -38,7 +39,11 @@ import numpy as np
 
 from archive import Archive, EdgeRole, ModelCall, Parent, Program, Split
 from archive.browser import BrowserApp, make_server, open_readonly
-from archive.browser.synthetic import SyntheticSpec, build_run
+
+# The synthetic-run builder is a test fixture (tests/archive/browser), not part
+# of the installed package: import it from the checkout this script lives in.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.archive.browser.synthetic import SyntheticSpec, build_run
 
 OUT = Path(__file__).resolve().parent / "out" / "browser_bench"
 TARGET_MS = 300.0

@@ -278,10 +278,11 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         return EXIT_SETUP_FAILED
     index = -1
     try:
-        _flush()  # starts the flush clock
-        _emit(frame(FrameKind.STARTED))
+        # Written at once, before the candidate's code exists: whatever the
+        # candidate writes to the channel comes after it (see parse_report).
+        _write(frame(FrameKind.STARTED))  # also starts the flush clock
         # The candidate sees only its restricted builtins and views of its allowed
-        # modules; the source rules are checked again here, whatever the caller did.
+        # modules; the worker checked the source rules, whatever the caller did.
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE,
                                      "__builtins__": candidate_builtins(job.allowed_imports)}
         if job.refusal:  # the worker checked the source (warm, off this child's clock)

@@ -22,6 +22,7 @@ from typing import Any
 
 from evaluators.base import CandidateSpec
 from sandbox import launch, protocol, seccomp
+from sandbox.channel import stream_budget
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.isolation import IsolationReport, assess
 from sandbox.launch import LaunchPlan
@@ -29,6 +30,7 @@ from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Lim
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
 from sandbox.precheck import ALWAYS_ALLOWED_IMPORTS, precheck
+from sandbox.text import storable
 from sandbox.verdict import classify
 
 NOBODY = 65534
@@ -476,10 +478,17 @@ class SandboxPool:
                 n_payloads=pset.count, isolation_level=level)
         worker.tasks += 1
         if message.header.get("status") != "done":
-            raise SandboxError(f"unexpected worker reply: {message.header}")
+            # Not the candidate's result: restart the worker and fail this candidate
+            # alone (the reply is quoted as data, never trusted).
+            worker.kill()
+            self._slots[slot] = None
+            return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(storable(
+                f"unexpected worker reply {str(message.header)[:300]}; the worker was "
+                "restarted")), n_payloads=pset.count, isolation_level=level)
         worker.known.add(pset.key)
         return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
-                        level)
+                        level, self.limits.max_output_items,
+                        stream_budget(self.limits.max_output_items, len(pset.blob)))
 
     # --------------------------------------------------------------- closing
     def close(self) -> None:

@@ -15,6 +15,7 @@ from sandbox.channel import ChannelError, ChildReport, ErrorKind, parse_report
 from sandbox.child import EXIT_SETUP_FAILED
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.refusal import last_hint
+from sandbox.text import storable
 
 
 def _signal_name(number: int) -> str:
@@ -70,14 +71,15 @@ class _Context:
         return Outcome(
             status=status, outputs=outputs, seconds=seconds,
             total_seconds=max(0.0, float(self.reply.get("elapsed", 0.0))), error=error,
-            stdout=str(self.reply.get("stdout", "")),
+            stdout=storable(str(self.reply.get("stdout", ""))),
             cpu_seconds=float(cpu) if isinstance(cpu, int | float) else None,
             max_rss_kb=int(rss) if isinstance(rss, int) else None,
             n_payloads=self.n, isolation_level=self.level)
 
 
 def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,
-             time_limit: float, isolation_level: str = "") -> Outcome:
+             time_limit: float, isolation_level: str = "", max_items: int = 1_000_000,
+             decode_budget: int | None = None) -> Outcome:
     """Build the outcome of one evaluation.
 
     Parameters
@@ -94,15 +96,19 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
         The batch deadline, for messages.
     isolation_level
         Recorded on the outcome.
+    max_items, decode_budget
+        The child's cap on one output's values and the budget of the whole stream
+        (see :class:`sandbox.channel.DecodeBudget`): they bound what is decoded.
     """
     ctx = _Context(reply, n_payloads, isolation_level)
     try:
-        report: ChildReport | None = parse_report(channel, n_payloads)
+        report: ChildReport | None = parse_report(channel, n_payloads, max_items,
+                                                    decode_budget)
         corrupt = None
     except ChannelError as exc:
         report, corrupt = None, str(exc)
     done_count = len(report.outputs) if report is not None else 0
-    stdout = str(reply.get("stdout", ""))
+    stdout = storable(str(reply.get("stdout", "")))
     sig = reply.get("signal")
 
     if reply.get("timed_out"):
@@ -144,7 +150,9 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
             f"output cannot be sent: {why}", payload_index=index), report)
     exit_code = reply.get("exit_code")
     if not report.done:
-        detail = ("sandbox setup failed" if exit_code == EXIT_SETUP_FAILED
+        # Only before the start frame is the exit code the trusted code's: after
+        # it, a candidate can exit with any code it likes.
+        detail = ("sandbox setup failed" if exit_code == EXIT_SETUP_FAILED and not report.started
                   else f"exited with code {exit_code} before finishing")
         return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
             f"{detail} ({done_count} of {n_payloads} payloads done)",

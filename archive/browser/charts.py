@@ -24,6 +24,7 @@ from archive.browser.svg import (
     link,
     num,
     seconds_label,
+    spread,
     svg,
 )
 
@@ -37,6 +38,8 @@ CATEGORY_COLOURS = {
 }
 TRAIN_COLOUR, VALIDATION_COLOUR, MEDIAN_COLOUR = "#2c6fbb", "#e07b00", "#9aa5b1"
 BASELINE_COLOUR = "#c0392b"
+LABEL_GUTTER, LABEL_GAP, LABEL_CHARS = 84, 12.0, 9
+"""Score chart: width right of the plot for baseline labels, their spacing, name length."""
 
 
 def program_href(program_id: int) -> str:
@@ -56,6 +59,38 @@ def _path(points: Sequence[tuple[float, float]], *, step: bool = False) -> str:
     return "".join(parts)
 
 
+def _short(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + "…"
+
+
+def _baseline_marks(d: RunDigest, x: Scale, y: Scale) -> list[Markup]:
+    """A dotted line per baseline across the plot, labelled in the gutter on its right.
+
+    Classic heuristics often score within a few pixels of each other, so the
+    labels are spread apart vertically (:func:`spread`) and each is tied to
+    its line by a short leader.
+    """
+    shown = [b for b in d.baselines
+             if b.train_gap is not None and y.lo <= b.train_gap <= y.hi]
+    rows = [y(b.train_gap) for b in shown if b.train_gap is not None]
+    at = spread(rows, LABEL_GAP, y.stop + LABEL_GAP / 2, y.start)
+    parts = []
+    for b, py, ly in zip(shown, rows, at, strict=True):
+        assert b.train_gap is not None
+        text = f"{_short(b.name)} {b.train_gap:.3g}"
+        parts.append(group([
+            element("line", x1=num(x.start), x2=num(x.stop), y1=num(py), y2=num(py),
+                    class_="baseline-line", stroke=BASELINE_COLOUR),
+            element("path", d=f"M{num(x.stop)},{num(py)}L{num(x.stop + 6)},{num(ly)}"
+                              f"H{num(x.stop + 9)}",
+                    class_="baseline-leader", stroke=BASELINE_COLOUR, fill="none"),
+            element("text", text + element("title", f"{b.name}: train {b.train_gap:.4g}"),
+                    x=num(x.stop + 11), y=num(ly), class_="baseline-label",
+                    dominant_baseline="central", fill=BASELINE_COLOUR),
+        ], class_="baseline-mark"))
+    return parts
+
+
 def score_chart(d: RunDigest) -> Markup:
     """Running best train score, median train score per bucket, validation scores."""
     values = [p.y for p in d.train_best] + [m for _, m in d.train_median] \
@@ -63,18 +98,13 @@ def score_chart(d: RunDigest) -> Markup:
     log = bool(values) and min(values) > 0 and max(values) / min(values) > 20
     lo, hi = domain(values, log=log)
     x_max = max([p.x for p in d.train_best] + [p.x for p in d.validation] + [1])
-    x = Scale(0, x_max, LEFT, WIDTH - RIGHT)
+    gutter = LABEL_GUTTER if any(b.train_gap is not None and lo <= b.train_gap <= hi
+                                 for b in d.baselines) else 0
+    x = Scale(0, x_max, LEFT, WIDTH - RIGHT - gutter)
     y = Scale(lo, hi, HEIGHT - BOTTOM, TOP, log=log)
     parts = [axes(x, y, x_title="programs evaluated", y_title="score (mean gap %)",
                   height=HEIGHT)]
-    for b in d.baselines:
-        if b.train_gap is not None and lo <= b.train_gap <= hi:
-            py = y(b.train_gap)
-            parts.append(element("line", x1=num(x.start), x2=num(x.stop), y1=num(py),
-                                 y2=num(py), class_="baseline-line", stroke=BASELINE_COLOUR))
-            parts.append(element("text", f"{b.name} (train)", x=num(x.stop - 4), y=num(py - 3),
-                                 class_="baseline-label", text_anchor="end",
-                                 fill=BASELINE_COLOUR))
+    parts.extend(_baseline_marks(d, x, y))
     if d.train_median:
         parts.append(element("path", d=_path([(x(a), y(m)) for a, m in d.train_median]),
                              fill="none", stroke=MEDIAN_COLOUR, stroke_width="1.5",

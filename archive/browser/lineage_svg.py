@@ -3,15 +3,19 @@
 Columns are the generations present in the graph (empty ones skipped). The
 graph is cut into chains that follow first parents and first children, so a
 line of mutations is one straight row; each chain is packed into the free row
-nearest to where it branched off, which keeps edges short and the drawing low.
+nearest to where it branched off (siblings side by side on one row), which
+keeps edges short and the drawing low. Edges never cross a node: longer ones
+run in the gutters between rows.
 Nodes are coloured by train score on a log scale (yellow best, purple worst),
 failures are grey, duplicates hollow; every node links to its program.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -97,24 +101,26 @@ def _chains(graph: LineageGraph) -> list[tuple[list[int], int | None]]:
 def layout(graph: LineageGraph) -> dict[int, tuple[float, float]]:
     """Pixel centre of every node: generation columns, chains packed into rows.
 
-    A chain goes to the free row nearest the row of the node it branched from;
-    a row is free when none of its chains overlaps the new one's columns.
+    A chain goes to the free row nearest the row of the node it branched from,
+    but never into that row itself (it would read as a continuation of that
+    line); a row is free when none of its chains overlaps the new one's
+    columns. Siblings born in different generations therefore share a row, side
+    by side, instead of each taking a new row: the drawing grows with the
+    number of siblings per generation and with depth, not with the number of
+    siblings. Edges between rows run in the gutters (:func:`edge_path`), so a
+    chain need not keep the columns its edges cross free.
     """
     columns = {g: k for k, g in enumerate(sorted({n.generation for n in graph.nodes.values()}))}
     column = {n.id: columns[n.generation] for n in graph.nodes.values()}
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for e in graph.edges:
-        neighbours[e.parent].append(e.child)
-        neighbours[e.child].append(e.parent)
     rows: list[list[tuple[int, int]]] = []  # per row: occupied column spans
     row_of: dict[int, int] = {}
     for chain, anchor in _chains(graph):
-        # A chain also reserves the columns its edges to other chains start
-        # along, so no edge runs through another node of the same row.
-        span = [column[m] for n in chain for m in (n, *neighbours[n])]
+        span = [column[n] for n in chain]
         lo, hi = min(span), max(span)
-        target = row_of.get(anchor, 0) if anchor is not None else 0
-        free = [r for r, spans in enumerate(rows) if all(hi < a or lo > b for a, b in spans)]
+        home = row_of.get(anchor) if anchor is not None else None
+        target = home if home is not None else 0
+        free = [r for r, spans in enumerate(rows)
+                if r != home and all(hi < a or lo > b for a, b in spans)]
         row = min(free, key=lambda r: (abs(r - target), r)) if free else len(rows)
         if row == len(rows):
             rows.append([])
@@ -123,6 +129,59 @@ def layout(graph: LineageGraph) -> dict[int, tuple[float, float]]:
             row_of[n] = row
     return {n: (MARGIN + RADIUS + column[n] * COLUMN, MARGIN + RADIUS + row_of[n] * ROW)
             for n in graph.nodes}
+
+
+def edge_path(start: tuple[float, float], end: tuple[float, float], *, blocked: bool) -> str:
+    """SVG path data of an edge that passes no node.
+
+    Nodes sit only at column centres on row lines, so an edge is safe where it
+    runs between columns or between rows. Neighbouring columns (or a free
+    stretch of one row) get a single S-curve, which changes row between the
+    columns. A longer edge leaves its parent with such a curve into the gutter
+    next to the child's row (on the parent's side, or below when both share a
+    row), runs along the gutter, and curves into the child in its last
+    column: siblings of one parent share that run, like a comb.
+
+    Parameters
+    ----------
+    start, end
+        Centres of the parent and the child.
+    blocked
+        Both lie on one row with other nodes between them.
+    """
+    (x0, y0), (x1, y1) = start, end
+    if abs(x1 - x0) <= COLUMN + 1 and not (blocked or math.isclose(x0, x1)):
+        mid = (x0 + x1) / 2
+        return (f"M{num(x0)},{num(y0)}C{num(mid)},{num(y0)} {num(mid)},{num(y1)} "
+                f"{num(x1)},{num(y1)}")
+    if math.isclose(y0, y1) and not blocked:
+        return f"M{num(x0)},{num(y0)}L{num(x1)},{num(y1)}"
+    way = 1.0 if x1 >= x0 else -1.0
+    gutter = y1 - ROW / 2 if y1 > y0 else y1 + ROW / 2
+    a, b = x0 + way * COLUMN, x1 - way * COLUMN
+    ma, mb = x0 + way * COLUMN / 2, x1 - way * COLUMN / 2
+    return (f"M{num(x0)},{num(y0)}C{num(ma)},{num(y0)} {num(ma)},{num(gutter)} "
+            f"{num(a)},{num(gutter)}L{num(b)},{num(gutter)}"
+            f"C{num(mb)},{num(gutter)} {num(mb)},{num(y1)} {num(x1)},{num(y1)}")
+
+
+def _blocked(where: dict[int, tuple[float, float]]) -> Callable[[int, int], bool]:
+    """Whether the straight line between two nodes of one row would cross another node."""
+    rows: dict[float, list[float]] = defaultdict(list)
+    for x, y in where.values():
+        rows[y].append(x)
+    for xs in rows.values():
+        xs.sort()
+
+    def blocked(p: int, c: int) -> bool:
+        (x0, y0), (x1, y1) = where[p], where[c]
+        if y0 != y1:
+            return False
+        xs = rows[y0]
+        lo, hi = min(x0, x1), max(x0, x1)
+        return bisect.bisect_left(xs, hi) - bisect.bisect_right(xs, lo) > 0
+
+    return blocked
 
 
 def _tooltip(node: GraphNode) -> str:
@@ -136,8 +195,7 @@ def _tooltip(node: GraphNode) -> str:
             f"{node.operator} · {outcome}")
 
 
-def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: bool,
-          labels: bool) -> Markup:
+def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: bool) -> Markup:
     if node.duplicate_of is not None:
         fill, css = "#ffffff", "node node-duplicate"
     elif node.score is None:
@@ -149,10 +207,13 @@ def _node(node: GraphNode, x: float, y: float, scale: ScoreRange | None, root: b
         css += " node-root"
     shape = element("circle", cx=num(x), cy=num(y), r=str(RADIUS + (2 if root else 0)),
                     fill=fill, class_=css, data_program=str(node.id))
-    if labels or root:
-        shape += element("text", str(node.id), x=num(x), y=num(y + RADIUS + 10),
-                         class_="node-label", text_anchor="middle")
     return link(program_href(node.id), shape, _tooltip(node))
+
+
+def _label(node: GraphNode, x: float, y: float) -> Markup:
+    return link(program_href(node.id), element("text", str(node.id), x=num(x),
+                                               y=num(y + RADIUS + 10), class_="node-label",
+                                               text_anchor="middle"))
 
 
 def lineage_svg(graph: LineageGraph, *, title: str) -> Markup:
@@ -161,18 +222,20 @@ def lineage_svg(graph: LineageGraph, *, title: str) -> Markup:
         return Markup("")
     where = layout(graph)
     scale = score_range(graph)
-    edges = []
-    for e in graph.edges:
-        (x0, y0), (x1, y1) = where[e.parent], where[e.child]
-        mid = (x0 + x1) / 2
-        edges.append(element("path", d=f"M{num(x0)},{num(y0)}C{num(mid)},{num(y0)} "
-                                       f"{num(mid)},{num(y1)} {num(x1)},{num(y1)}",
-                             class_=f"edge {ROLE_CLASS[e.role]}", fill="none"))
+    blocked = _blocked(where)
+    edges = [element("path", d=edge_path(where[e.parent], where[e.child],
+                                         blocked=blocked(e.parent, e.child)),
+                     class_=f"edge {ROLE_CLASS[e.role]}", fill="none")
+             for e in graph.edges]
     roots = set(graph.roots)
     labels = len(graph.nodes) <= 400
-    nodes = [_node(n, *where[n.id], scale, n.id in roots, labels)
-             for n in sorted(graph.nodes.values(), key=lambda n: n.id)]
+    ordered = sorted(graph.nodes.values(), key=lambda n: n.id)
+    nodes = [_node(n, *where[n.id], scale, n.id in roots) for n in ordered]
+    # Labels after every node: a node of the next row (a starting program's
+    # thick ring) would otherwise cover the label above it.
+    names = [_label(n, *where[n.id]) for n in ordered if labels or n.id in roots]
     width = int(max(x for x, _ in where.values()) + RADIUS + MARGIN)
     height = int(max(y for _, y in where.values()) + RADIUS + MARGIN + 10)
-    return svg(width, height, [group(edges, class_="edges"), group(nodes, class_="nodes")],
+    return svg(width, height, [group(edges, class_="edges"), group(nodes, class_="nodes"),
+                               group(names, class_="labels")],
                title=title, class_="lineage")

@@ -92,6 +92,13 @@ class InstancePair:
     b: InstanceResult | None
     winner: str
 
+    @property
+    def same(self) -> bool:
+        """True when A and B show the same outcome (status, objective and gap) here."""
+        a, b = self.a, self.b
+        return (a is not None and b is not None and a.status is b.status
+                and a.objective == b.objective and a.gap == b.gap)
+
 
 @dataclass(frozen=True)
 class SplitComparison:
@@ -101,9 +108,20 @@ class SplitComparison:
     a: Evaluation | None
     b: Evaluation | None
     pairs: tuple[InstancePair, ...]
+    """Every instance, in A's order then B's."""
     a_wins: int
     b_wins: int
     ties: int
+
+    @property
+    def differing(self) -> tuple[InstancePair, ...]:
+        """Instances where A and B differ (what a reader looks for), in instance order."""
+        return tuple(p for p in self.pairs if not p.same)
+
+    @property
+    def identical(self) -> tuple[InstancePair, ...]:
+        """Instances with the same outcome for both (shown collapsed)."""
+        return tuple(p for p in self.pairs if p.same)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ out of the markup.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -189,3 +189,60 @@ def axes(x: Scale, y: Scale, *, x_title: str, y_title: str, height: int,
                          class_="axis-title", text_anchor="middle",
                          transform=f"rotate(-90 12 {num((y.start + y.stop) / 2)})"))
     return group(parts)
+
+
+def spread(wanted: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Positions near ``wanted`` (in order) at least ``gap`` apart, inside ``[low, high]``.
+
+    One-dimensional label placement: labels that would overlap are merged into
+    a block, centred on the mean of their wanted positions, until no two blocks
+    overlap; blocks are then pushed inside the bounds. Labels that do not
+    crowd keep their wanted position. When the labels cannot fit at ``gap``
+    the spacing shrinks to fit (as far apart as the room allows).
+
+    Parameters
+    ----------
+    wanted
+        Wanted positions (any order; the result keeps it).
+    gap
+        Minimum distance between neighbouring positions (a label's height).
+    low, high
+        Bounds for every position.
+
+    Returns
+    -------
+    list[float]
+        One position per wanted position, in the same order.
+    """
+    if not wanted:
+        return []
+    order = sorted(range(len(wanted)), key=lambda k: (wanted[k], k))
+    if len(wanted) > 1:
+        gap = min(gap, (high - low) / (len(wanted) - 1))
+    clamped = [min(max(w, low), high) for w in wanted]
+    # Blocks of labels packed ``gap`` apart: (first rank in ``order``, count, top).
+    blocks: list[tuple[int, int, float]] = []
+    for rank, k in enumerate(order):
+        blocks.append((rank, 1, clamped[k]))
+        while len(blocks) > 1:
+            (first, before, top), (_, count, bottom) = blocks[-2], blocks[-1]
+            if top + before * gap <= bottom + 1e-9:
+                break
+            merged = before + count
+            mean = sum(clamped[order[first + j]] - j * gap for j in range(merged)) / merged
+            blocks[-2:] = [(first, merged, mean)]
+    out = [0.0] * len(wanted)
+    for first, count, top in blocks:
+        for j in range(count):
+            out[order[first + j]] = top + j * gap
+    # Push inside the bounds keeping the gaps: the k-th label (in order) lies in
+    # [low + k gap, high - (n-1-k) gap], which is never empty as gap was shrunk.
+    n, ranked = len(order), [out[k] for k in order]
+    for r in range(n):
+        ranked[r] = max(ranked[r], low + r * gap, ranked[r - 1] + gap if r else low)
+    for r in reversed(range(n)):
+        ranked[r] = min(ranked[r], high - (n - 1 - r) * gap,
+                        ranked[r + 1] - gap if r + 1 < n else high)
+    for r, k in enumerate(order):
+        out[k] = min(max(ranked[r], low), high)
+    return out

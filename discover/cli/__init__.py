@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("run", "config_group", "Show the effective run configuration as TOML."),
     "baselines": ("baselines", "baselines", "Score classic heuristics against references."),
     "solve": ("solve", "solve", "Solve instances exactly (DP, MIP, CP-SAT, B&B)."),
+    "datasets": ("datasets", "datasets", "List the bundled benchmark sets (PROBLEM:SET)."),
     "eval": ("eval", "eval_command", "Run one candidate file through the sandbox."),
     "archive": ("archive", "archive", "Read the archive: runs, programs, lineage, best, diff."),
     "export": ("export", "export", "Write a standalone module of a program or baseline."),
@@ -54,8 +55,9 @@ class LazyGroup(click.Group):
     epilog="""\b
 Examples:
   discover run --problem smtt --budget 2000 --seed 1
-  discover baselines --problem smtt --instances n20_uniform.json
+  discover baselines --problem smtt --instances smtt:n20_uniform
   discover solve --problem smtt --instances jobs.txt --method dp
+  discover datasets --problem jssp
 """,
 )
 @click.version_option(__version__, prog_name="discover")

@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from archive import (
@@ -24,6 +25,8 @@ from archive import (
     to_jsonable,
 )
 from discover.cli.common import emit_json, fmt, out_console
+from discover.cli.literal import literal
+from sandbox.text import visible
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
 _PROGRAM = re.compile(r"^(?:p|program[:#-]?)?(\d+)$", re.IGNORECASE)
@@ -160,7 +163,7 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
                       f"generation {p.generation}  operator {p.operator}  "
                       f"created {d.created_at:%Y-%m-%d %H:%M:%S} UTC")
     if p.idea:
-        out_console.print(f"idea: {p.idea}")
+        out_console.print(Text("idea: ").append_text(literal(p.idea)))
     parents = ", ".join(f"{x.program_id} ({x.role.value})" for x in d.parents) or "none"
     children = ", ".join(map(str, d.children)) or "none"
     out_console.print(f"parents: {parents}   children: {children}")
@@ -173,7 +176,8 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_column(column)
         for split, e in d.evaluations.items():
             table.add_row(split.value, e.status.value, fmt(e.score, 4), fmt(e.gap, 3),
-                          f"{e.seconds:.2f}", str(len(e.per_instance)), (e.error or "")[:60])
+                          f"{e.seconds:.2f}", str(len(e.per_instance)),
+                          literal(e.error, limit=60))
         out_console.print(table)
     if d.model_calls:
         table = Table(title="model calls")
@@ -181,15 +185,18 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_column(column)
         for c in d.model_calls:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
-                          fmt(c.cost, 4), f"{c.latency:.2f}", (c.error or "")[:60])
+                          fmt(c.cost, 4), f"{c.latency:.2f}", literal(c.error, limit=60))
         out_console.print(table)
-    out_console.print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
+    # Model-written code and text: control characters shown, never sent to the terminal.
+    out_console.print(Syntax(visible(p.code, multiline=True), "python", line_numbers=True,
+                             word_wrap=True))
     if calls:
         for k, c in enumerate(d.model_calls, start=1):
             out_console.rule(f"call {k}: prompt")
-            out_console.print(c.prompt, markup=False)
+            out_console.print(literal(c.prompt, multiline=True))
             out_console.rule(f"call {k}: response")
-            out_console.print(c.response or f"(no response: {c.error})", markup=False)
+            out_console.print(literal(c.response or f"(no response: {c.error})",
+                                      multiline=True))
 
 
 @archive.command(epilog="""\b
@@ -284,7 +291,7 @@ def _best_table(run_id: int, split: str, ranked: list[RankedProgram]) -> Table:
         s = r.summary
         table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4), fmt(r.evaluation.gap, 3),
                       f"{r.evaluation.seconds:.2f}", str(s.generation), str(s.island),
-                      s.operator, s.idea or "")
+                      s.operator, literal(s.idea))
     return table
 
 
@@ -309,5 +316,5 @@ def diff(a: str, b: str, context: int, archive_url: str | None, as_json: bool) -
     if result.identical:
         out_console.print(f"programs {result.a} and {result.b} have identical code")
         return
-    out_console.print(Syntax(result.unified, "diff", word_wrap=True))
+    out_console.print(Syntax(visible(result.unified, multiline=True), "diff", word_wrap=True))
     out_console.print(f"+{result.added} −{result.removed} lines")

@@ -23,14 +23,17 @@ from discover.cli.common import (
     epilog="""\b
 Examples:
   discover baselines --problem smtt
-  discover baselines --problem smtt --instances n20_uniform.json --by-class
-  discover baselines --problem smtt --instances n100.json --methods mdd,mddc --json
-  discover baselines --problem smtt --instances wt40.txt --exact stored
+  discover baselines --problem smtt --instances smtt:n20_uniform --by-class
+  discover baselines --problem smtt --instances smtt:n100 --methods mdd,mddc --json
+  discover baselines --problem smtt --instances smtt:wt40 --exact stored
+  discover baselines --problem jssp --instances jssp:ta
+  discover baselines --problem serving --instances serving:code-windows
 """
 )
 @problem_option()
-@click.option("--instances", "instance_paths", multiple=True, metavar="FILE",
-              help="Instance file or directory (repeatable). Default: a generated set.")
+@click.option("--instances", "instance_paths", multiple=True, metavar="FILE|SET",
+              help="Instance file, directory or bundled set such as smtt:n100 (repeatable; "
+                   "`discover datasets` lists the sets). Default: a generated set.")
 @click.option("--methods", default=None, metavar="A,B,...",
               help="Comma-separated heuristics (default: all).")
 @click.option("--exact", "reference", default=None, metavar="METHOD",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
@@ -40,11 +39,13 @@ def resolve_problem(name: str) -> Problem[Any]:
 
 
 def load_instances(problem: Problem[Any], paths: Sequence[str]) -> list[Any]:
-    """Load instances from every path, reporting bad files without a traceback."""
+    """Load instances from every path or bundled set name (``smtt:n100``), reporting bad
+    files and unknown names without a traceback."""
     instances: list[Any] = []
     for raw in paths:
         try:
-            instances.extend(problem.load(Path(raw)))
+            # A string, not a Path: problems resolve bundled set names themselves.
+            instances.extend(problem.load(raw))
         except InstanceError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:

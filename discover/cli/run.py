@@ -7,13 +7,16 @@ import warnings
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from discover.cli.common import err_console, fmt, out_console
+from discover.cli.literal import literal
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
 from evaluators.base import InstanceError
+from sandbox import SandboxError
 
 
 def _load_config(path: str | None, problem: str | None = None) -> RunConfig:
@@ -97,6 +100,8 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
             sys.exit(130)
         except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError) as exc:
             raise click.ClickException(str(exc)) from None
+        except SandboxError as exc:
+            raise click.ClickException(f"sandbox failure: {exc}") from None
     for w in caught:
         err_console.print(f"[yellow]warning:[/yellow] {w.message}")
     if mode != "jsonl":
@@ -104,9 +109,11 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
 
 
 def _print_summary(result: RunResult) -> None:
-    out_console.print(f"Run {result.run_id} {result.status}: {result.reason}. "
-                      f"{result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
-                      f"(sandbox: {result.isolation}).")
+    # The reason may quote a model server's error: printed literally.
+    out_console.print(Text(f"Run {result.run_id} {result.status}: ").append_text(
+        literal(result.reason)).append(
+        f". {result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
+        f"(sandbox: {result.isolation})."))
     table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
     # The selection split's column appears only in runs that have one.
     selection = any(p.selection_ratio is not None for p in result.best)

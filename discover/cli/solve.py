@@ -21,13 +21,16 @@ from discover.cli.common import (
     epilog="""\b
 Examples:
   discover solve --problem smtt --instances jobs.txt --method dp
-  discover solve --problem smtt --instances n100.json --method exact --json
-  discover solve --problem smtt --instances wt40.txt --method mip --time-limit 10
+  discover solve --problem smtt --instances smtt:n100 --method exact --json
+  discover solve --problem smtt --instances smtt:wt40 --method mip --time-limit 10
+  discover solve --problem jssp --instances jssp:ft --method cpsat --time-limit 10
 """
 )
 @problem_option()
-@click.option("--instances", "instance_paths", multiple=True, required=True, metavar="FILE",
-              help="Instance file or directory (repeatable).")
+@click.option("--instances", "instance_paths", multiple=True, required=True,
+              metavar="FILE|SET",
+              help="Instance file, directory or bundled set such as smtt:n100 (repeatable; "
+                   "`discover datasets` lists the sets).")
 @click.option("--method", required=True, metavar="METHOD", help="Exact method (dp, mip, ...).")
 @click.option("--time-limit", type=float, default=None, metavar="S",
               help="Per-instance time limit in seconds.")

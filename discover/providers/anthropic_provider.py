@@ -15,6 +15,7 @@ import anthropic
 from discover.providers.base import Completion, FinishReason, ProviderError, Unavailable
 from discover.providers.keys import ApiKey
 from discover.providers.sdk_errors import translate
+from sandbox.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class AnthropicProvider:
             for field in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
         return Completion(
-            text=text,
+            text=storable(text),
             model=str(message.model or self.model),
             provider=self._name,
             tokens_in=tokens_in,

@@ -16,6 +16,7 @@ import openai
 from discover.providers.base import Completion, FinishReason, ProviderError, Unavailable
 from discover.providers.keys import ApiKey
 from discover.providers.sdk_errors import translate
+from sandbox.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class OpenAIProvider:
             self._warned_usage = True
             log.warning("%s reports no token usage: tokens are counted as 0", self._name)
         return Completion(
-            text=choice.message.content or "",
+            text=storable(choice.message.content or ""),
             model=str(response.model or self.model),
             provider=self._name,
             tokens_in=tokens_in,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.bundled import expand
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
@@ -120,9 +121,7 @@ class JsspProblem:
         "evaluation.reference_time_limit": 10.0,
         "evaluation.probe_count": 4,
         # Taillard's largest shops (50x15, 50x20, 100x20), never seen in training.
-        "evaluation.validation": tuple(
-            f"../shared/benchmarks/jssp/scheduleopt/instances/Taillard1993/ta{k:02d}js.txt"
-            for k in range(51, 81)),
+        "evaluation.validation": ("jssp:ta51-80",),
         "evaluation.runtime_reference": "mwkr",
         "evaluation.candidate_time_limit": 30.0,
     }
@@ -133,11 +132,12 @@ class JsspProblem:
         self.variant = variant
 
     def load(self, path: str | Path) -> list[JsspInstance]:
-        """Load a standard-format file or every instance file under a directory.
+        """Load a standard-format file, every instance file under a directory, or a
+        bundled set (``"jssp:ta"``; see ``discover datasets``).
 
         Bounds are attached from ``solutions/bks.json`` in an ancestor directory.
         """
-        return load_instances(path)
+        return [inst for p in expand(path, self.name) for inst in load_instances(p)]
 
     def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[JsspInstance]:
         """Taillard-style instances: ``spec.n`` jobs, ``spec.count`` instances.

@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.bundled import expand, resolve_file
 from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
 from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
 from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
 from evaluators.serving.replay import Schedule, validate_log
-from evaluators.serving.spec import SHARED_SERVING, load_spec, scenario_from
+from evaluators.serving.spec import load_spec, scenario_from
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
 
 DESCRIPTION = """\
@@ -102,7 +103,8 @@ FEATURE_VOCABULARY = (
 
 ORACLE = "oracle"
 BEST_KNOWN = "best_known"
-DEFAULT_CONV = SHARED_SERVING / "vidur" / "splitwise_conv.csv"
+DEFAULT_CONV = "serving:conv"
+"""The default training trace (bundled)."""
 
 
 class ServingProblem:
@@ -146,8 +148,7 @@ class ServingProblem:
         "evaluation.train_per_class": 8,
         "evaluation.reference": ORACLE,
         "evaluation.probe_count": 2,
-        "evaluation.validation": ("experiments/serving/workloads/conv_second_half.json",
-                                  "experiments/serving/workloads/code.json"),
+        "evaluation.validation": ("serving:conv-second-half", "serving:code-windows"),
         "evaluation.runtime_reference": "fcfs",
         "evaluation.candidate_time_limit": 60.0,
     }
@@ -198,8 +199,11 @@ class ServingProblem:
 
     # -- instances -------------------------------------------------------------------------
     def load(self, path: str | Path) -> list[ServingInstance]:
-        """A trace CSV (``windows`` windows at the problem's load or rate) or a workload JSON."""
-        path = Path(path)
+        """A trace CSV (``windows`` windows at the problem's load or rate), a workload
+        JSON, or a bundled set of either (``"serving:conv"``, ``"serving:code-windows"``)."""
+        return [inst for p in expand(path, self.name) for inst in self._load_file(p)]
+
+    def _load_file(self, path: Path) -> list[ServingInstance]:
         if path.suffix.lower() == ".json":
             return load_spec(path, self.scenario,
                              lambda inst, method: self.reference(inst, method).objective)
@@ -223,7 +227,7 @@ class ServingProblem:
         source = str(params.get("source", "mix"))
         if source not in ("mix", "bursty", "trace"):
             raise ValueError(f"unknown source {source!r} (mix, bursty or trace)")
-        trace_path = Path(params.get("trace", DEFAULT_CONV))
+        trace_path = resolve_file(params.get("trace", DEFAULT_CONV), self.name)
         trace = None
         if source != "bursty":
             if trace_path.is_file():

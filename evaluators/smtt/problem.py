@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.bundled import expand
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
 from evaluators.smtt.heuristics import HEURISTICS, baseline_source
@@ -117,8 +118,9 @@ class SmttProblem:
     }
 
     def load(self, path: str | Path) -> list[SmttInstance]:
-        """Load instances from a JSON, OR-Library or plain-text file."""
-        return load_instances(path)
+        """Load instances from a JSON, OR-Library or plain-text file, or a bundled set
+        (``"smtt:n100"``; see ``discover datasets``)."""
+        return [inst for p in expand(path, self.name) for inst in load_instances(p)]
 
     def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[SmttInstance]:
         """Draw instances; ``spec.params`` may set ``rdd``/``tf`` or ``classes=True``.

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from discover.cli import eval as eval_cli
 from discover.cli import main
+from evaluators.bundled import bundled_file, find_set
 from evaluators.smtt.problem import SmttProblem
 
 
@@ -102,13 +103,15 @@ def test_bad_input_gives_clear_errors(tmp_path: Path, instance_file: Path) -> No
     assert result.exit_code == 2
 
 
-def test_default_instance_file(monkeypatch: pytest.MonkeyPatch, smtt_paper_dir: Path) -> None:
-    assert eval_cli.default_instance_file("smtt").samefile(smtt_paper_dir / "n20_uniform.json")
+def test_default_instance_set_is_bundled(monkeypatch: pytest.MonkeyPatch,
+                                         smtt_paper_dir: Path) -> None:
+    assert eval_cli.default_instance_set("smtt") == "smtt:n20_uniform"
+    assert bundled_file("smtt:n20_uniform").samefile(smtt_paper_dir / "n20_uniform.json")
+    for problem in ("smtt", "jssp", "serving"):
+        find_set(eval_cli.default_instance_set(problem), problem)  # every default exists
+    monkeypatch.delitem(eval_cli.DEFAULT_SETS, "jssp")
     with pytest.raises(click.UsageError, match="no default instance set"):
-        eval_cli.default_instance_file("jssp")
-    monkeypatch.setitem(eval_cli.DEFAULT_SETS, "smtt", "smtt/missing.json")
-    with pytest.raises(click.ClickException, match="looked in"):
-        eval_cli.default_instance_file("smtt")
+        eval_cli.default_instance_set("jssp")
 
 
 def test_help_has_an_example() -> None:

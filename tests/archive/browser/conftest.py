@@ -18,7 +18,7 @@ import pytest
 
 from archive import Archive, Evaluation, EvaluationStatus, InstanceResult, Program, Split
 from archive.browser import BrowserApp, BrowserServer, make_server, open_readonly
-from archive.browser.synthetic import HOSTILE, SyntheticRun, SyntheticSpec, build_run
+from tests.archive.browser.synthetic import HOSTILE, SyntheticRun, SyntheticSpec, build_run
 
 HOSTILE_PROBLEM = "<i>smtt</i><script>window.__pwned=3</script>"
 

@@ -10,8 +10,8 @@ from markupsafe import escape
 
 from archive import Archive, Split
 from archive.browser import BrowserApp, ExportedFile, ExportUnavailable
-from archive.browser.synthetic import HOSTILE
 from tests.archive.browser.conftest import HOSTILE_PROBLEM, BrowserArchive
+from tests.archive.browser.synthetic import HOSTILE
 
 _SCRIPT = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
 

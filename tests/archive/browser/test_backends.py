@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive import Archive, EvaluationStatus, Split
 from archive.browser import BrowserApp, open_readonly
-from archive.browser.synthetic import SyntheticSpec, build_run
+from tests.archive.browser.synthetic import SyntheticSpec, build_run
 from tests.archive.conftest import database_url
 
 __all__ = ["database_url"]  # the fixture: a fresh database per backend

@@ -19,7 +19,7 @@ from archive import (
     Split,
 )
 from archive.browser import BrowserApp, open_readonly
-from archive.browser.synthetic import SyntheticSpec, build_run
+from tests.archive.browser.synthetic import SyntheticSpec, build_run
 
 
 def test_pages_follow_a_run_being_written(tmp_path: Path) -> None:

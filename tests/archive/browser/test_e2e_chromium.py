@@ -18,8 +18,8 @@ import pytest
 
 from archive import Archive, EvaluationStatus, Split
 from archive.browser import BrowserServer
-from archive.browser.synthetic import HOSTILE
 from tests.archive.browser.conftest import HOSTILE_PROBLEM, BrowserArchive
+from tests.archive.browser.synthetic import HOSTILE
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

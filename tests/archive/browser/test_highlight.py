@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.browser.highlight import highlight_lines
-from archive.browser.synthetic import HOSTILE
+from tests.archive.browser.synthetic import HOSTILE
 
 _TAG = re.compile(r"</?span[^>]*>")
 

@@ -1,13 +1,15 @@
-"""Instance loaders: the shared files load, bad files give file/instance/line errors."""
+"""Instance loaders: the bundled files load, bad files give file/instance/line errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from evaluators.base import InstanceError
 from evaluators.smtt.loaders import load_instances
+from tests.conftest import ROOT
 
 
 def test_paper_json_loads_with_classes(smtt_paper_dir: Path) -> None:
@@ -21,10 +23,26 @@ def test_paper_json_loads_with_classes(smtt_paper_dir: Path) -> None:
     assert first.optimum_is_proven
 
 
-def test_n500_values_not_marked_proven(smtt_paper_dir: Path) -> None:
-    instances = load_instances(smtt_paper_dir / "n500.json")
+def test_paper_n500_values_not_marked_proven(smtt_paper_dir: Path) -> None:
+    instances = load_instances(smtt_paper_dir / "original" / "n500.json")
     assert len(instances) == 200
     assert not any(inst.optimum_is_proven for inst in instances)
+
+
+def test_bundled_n500_carries_the_proven_optima(smtt_paper_dir: Path) -> None:
+    """smtt:n500 holds the branch-and-bound optima; smtt:n500_paper the published values."""
+    proven = load_instances(smtt_paper_dir / "n500.json")
+    paper = load_instances(smtt_paper_dir / "original" / "n500.json")
+    record = json.loads((ROOT / "experiments" / "smtt_exact" / "n500_optima.json").read_text())
+    rows = record["instances"]
+    assert all(inst.optimum_is_proven for inst in proven)
+    assert [inst.optimum for inst in proven] == [r["optimum"] for r in rows]
+    assert [inst.optimum for inst in paper] == [r["stored"] for r in rows]
+    assert [(i.processing_times, i.due_dates) for i in proven] == \
+        [(i.processing_times, i.due_dates) for i in paper]
+    differs = [k for k, (a, b) in enumerate(zip(proven, paper, strict=True))
+               if a.optimum != b.optimum]
+    assert differs == record["stored_differs_from_optimum"] and len(differs) == 143
 
 
 def test_orlib_loads_weights_and_optima(orlib_wt_dir: Path) -> None:
