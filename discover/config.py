@@ -226,7 +226,8 @@ class RunConfig:
     budget: int = 2000
     """Evaluations, seeds included (failures count; duplicates are recorded, not counted)."""
     time_limit: float | None = None
-    """Wall seconds for the whole run (None: no limit)."""
+    """Wall seconds for the search (None: no limit); model calls in flight at the limit are
+    cancelled and archived as such, and the best programs are then validated."""
     seed: int = 0
     """Seed of the search (the training set has its own, evaluation.train_seed)."""
     workers: int = 2

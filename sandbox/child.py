@@ -19,6 +19,7 @@ when the worker tests its isolation) and never returns. The order matters:
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import fcntl
 import json
@@ -58,6 +59,7 @@ SPARE_NAME = "discover-spare"
 CANDIDATE_FILENAME = "<candidate>"
 CANDIDATE_MODULE = "__candidate__"
 EXIT_SETUP_FAILED = 71
+PR_SET_NAME = 15
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,9 @@ def run_prepared(setup: ChildSetup, job_fd: int,
 
 def set_name(name: str) -> None:
     """The process name shown by ps and /proc (a spare is recognisable while it waits)."""
-    with open("/proc/self/comm", "w") as fh:
-        fh.write(name)
+    # prctl, not /proc/self/comm: the worker is not dumpable, so its /proc files belong
+    # to root and an unprivileged worker may not write them.
+    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False) -> int:

@@ -54,6 +54,7 @@ PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collec
            "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
            "socket", "faulthandler", "traceback", "linecache")
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 MAX_PAYLOAD_SETS = 8
 READ_CHUNK = 1 << 16
 WORKER_NAME = "discover-worker"
@@ -509,6 +510,9 @@ def main() -> None:
     os.dup2(null_fd, 0)
     os.dup2(2, 1)  # a stray print must not corrupt the protocol
     seccomp.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable (inherited by every child): where children keep the worker's uid, its
+    # /proc entries (protocol pipes, the spare's job pipe, memory) stay out of their reach.
+    seccomp.prctl(PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
         Worker(proto_in, proto_out, null_fd).serve()

@@ -14,6 +14,8 @@ from discover.cli import eval as eval_cli
 from discover.cli import main
 from evaluators.bundled import bundled_file, find_set
 from evaluators.smtt.problem import SmttProblem
+from sandbox import SandboxPool
+from tests.system_components import Component, find, require_strict_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,7 @@ def _candidate(tmp_path: Path, code: str) -> Path:
 
 
 def test_ok_candidate_json(tmp_path: Path, instance_file: Path) -> None:
+    require_strict_sandbox()  # --sandbox strict
     problem = SmttProblem()
     code = problem.seed_programs["mdd"]
     result = CliRunner().invoke(main, ["eval", "--problem", "smtt", str(_candidate(tmp_path, code)),
@@ -58,8 +61,15 @@ def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(_candidate(tmp_path, code)),
                                        "--instances", str(instance_file)])
     assert result.exit_code == 0, result.output
-    for word in ("status", "ok", "objective", "gap", "mean", "time", "isolation full"):
+    for word in ("status", "ok", "objective", "gap", "mean", "time"):
         assert word in result.output
+    # The default (auto) sandbox reports the level this machine reaches: full with
+    # bubblewrap, partial without it (the line may wrap, hence the joined words).
+    with SandboxPool(workers=1) as pool:
+        level = pool.isolation_level
+    if find(Component.BUBBLEWRAP).available:
+        assert level == "full"
+    assert f"(isolation {level})" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(("code", "status", "detail"), [
