@@ -9,10 +9,11 @@ the real modules. A view holds the module's public attributes only: no
 ``random._os``, no submodule outside the allow-list (``numpy.ctypeslib``), no
 function that reads attributes by name on the candidate's behalf
 (``operator.attrgetter`` and ``functools.update_wrapper`` are wrapped to refuse
-private names). The candidate's source is also checked again in the child
-(:func:`sandbox.precheck.check_source_names`): no attribute whose name starts
-with an underscore, so no ``().__class__.__base__.__subclasses__()``, frame or
-``__globals__`` walk.
+special names). The candidate's source is also checked again by the worker
+before the child runs it (:func:`sandbox.precheck.source_problems`): no special
+attribute beyond a few harmless ones (:data:`SAFE_DUNDERS`), no frame or code
+attribute, no ctypes bridge, so no ``().__class__.__base__.__subclasses__()``,
+frame or ``__globals__`` walk.
 
 This layer makes the allow-list hold against every route we know (tested in
 ``tests/sandbox/test_imports.py``), but it is in-process Python: a bug in the
@@ -65,12 +66,13 @@ HIDDEN_ATTRIBUTES: dict[str, frozenset[str]] = {
 """Public functions that views of a package (and of its submodules) leave out."""
 
 
+EXCLUDED_NAMES = frozenset({"ctypes", "cffi", "ctypeslib", "as_strided"})
+"""Attribute names refused everywhere: numpy's bridges to ctypes and raw strides."""
+
+
 def _hidden_names(module: str) -> frozenset[str]:
     top = module.partition(".")[0]
     return HIDDEN_ATTRIBUTES.get(top, frozenset())
-
-EXCLUDED_NAMES = frozenset({"ctypes", "cffi", "ctypeslib", "as_strided"})
-"""Attribute names refused everywhere: numpy's bridges to ctypes and raw strides."""
 
 
 class Refused(Exception):
