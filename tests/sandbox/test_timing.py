@@ -10,7 +10,8 @@ while an honest fast rule passes the same gate.
 
 from __future__ import annotations
 
-from discover.cascade import TOO_SLOW, TrainingSet, run_cascade, runtime_of
+from archive import EvaluationStatus
+from discover.cascade import TrainingSet, run_cascade, runtime_of
 from evaluators.smtt.instance import SmttInstance
 from sandbox import SandboxPool, evaluate
 from tests.sandbox.support import EDD, PermissiveSmtt, edd_objectives
@@ -54,7 +55,7 @@ def test_patched_timers_do_not_pass_the_gate(mode_pool: SandboxPool,
     slow = run_cascade(problem, SLOW_PATCHING_TIMERS, training, mode_pool, time_limit=20.0,
                        runtime_limit=RUNTIME_LIMIT)
     assert not isinstance(slow, str)
-    assert slow.status == TOO_SLOW, slow.message
+    assert slow.status is EvaluationStatus.TOO_SLOW, slow.message
     assert slow.runtime is not None and slow.runtime > RUNTIME_LIMIT
 
     fast = run_cascade(problem, EDD, training, mode_pool, time_limit=20.0,
