@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import discover.loop
+import discover.loop_parts
 from archive import Archive, Split
 from discover.cli import eval as eval_cli
 from discover.cli import main
@@ -116,14 +117,14 @@ def permissive_smtt(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = SmttProblem.candidate_spec
     monkeypatch.setattr(SmttProblem, "candidate_spec", CandidateSpec(
         **{**spec.__dict__, "allowed_imports": (*spec.allowed_imports, "os")}))
-    real = discover.loop.run_cascade
+    real = discover.loop_parts.run_cascade
 
     def faulty(problem, code, *args, **kwargs):  # type: ignore[no-untyped-def]
         if TRUSTED_FAULT in code:
             raise RuntimeError("an evaluation bug this candidate triggers")
         return real(problem, code, *args, **kwargs)
 
-    monkeypatch.setattr(discover.loop, "run_cascade", faulty)
+    monkeypatch.setattr(discover.loop_parts, "run_cascade", faulty)
 
 
 @pytest.fixture
