@@ -292,7 +292,7 @@ class RunConfig:
         from evaluators.registry import get_problem
 
         try:
-            defaults = dict(getattr(get_problem(problem), "run_defaults", {}) or {})
+            defaults = dict(get_problem(problem).run_defaults)
         except KeyError as exc:
             raise ConfigError(str(exc.args[0])) from None
         return cls(problem=problem).with_overrides(**defaults)

@@ -31,7 +31,6 @@ from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
 from discover.selection import Selector, training_leaders
 from discover.summary import (
-    SUMMARY_BASELINES,
     BaselineScore,
     ProgramScore,
     program_scores,
@@ -155,8 +154,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         else:
             config = resolve_models(config, environ)
         problem = get_problem(config.problem)
-        executor = stack.enter_context(open_executor(config.executor, workers=config.workers,
-                                                     isolation=config.sandbox))
+        executor = stack.enter_context(open_executor(
+            config.executor, workers=config.workers, isolation=config.sandbox,
+            problem=config.problem, harness_packages=problem.candidate_spec.sandbox_packages))
         pool = executor.pool
         isolation = pool.isolation_level
         progress = (lambda d, t: setup_progress("training references", d, t)) \
@@ -166,7 +166,7 @@ def run(config: RunConfig, *, resume: int | None = None,
         validation = validation_set(problem, config.evaluation.validation)
         selector = _selector(problem, config, archive, executor, setup_progress)
         baselines = score_baselines(problem, training, validation,
-                                    getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
+                                    problem.summary_heuristics or tuple(problem.heuristics))
         runtime_limit = _runtime_limit(problem, config, training, pool)
         proposer = _proposer(problem, config, environ, baselines)
         population = _population(config)
