@@ -126,6 +126,6 @@ SOURCES: dict[str, str] = {"neh": NEH.lstrip(), "palmer": PALMER.lstrip(),
 def compile_baseline(name: str) -> Callable[[Sequence[Sequence[int]]], list[int]]:
     """The ``schedule`` function of baseline ``name``, executed from its source."""
     namespace: dict[str, Any] = {}
-    exec(compile(SOURCES[name], f"<flowshop baseline {name}>", "exec"), namespace)  # noqa: S102
+    exec(compile(SOURCES[name], f"<flowshop baseline {name}>", "exec"), namespace)
     function: Callable[[Sequence[Sequence[int]]], list[int]] = namespace["schedule"]
     return function

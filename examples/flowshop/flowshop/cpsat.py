@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import time
 
-from evaluators.base import Reference, Status
 from ortools.sat.python import cp_model
 
+from evaluators.base import Reference, Status
 from flowshop.baselines import compile_baseline
 from flowshop.instance import FlowshopInstance
 from flowshop.objective import makespan

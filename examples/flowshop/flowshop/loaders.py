@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from evaluators.base import InstanceError
-
 from flowshop.instance import FlowshopInstance
 from flowshop.taillard import taillard_flowshop
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from evaluators.base import Failure
 from evaluators.validation import validate_permutation
-
 from flowshop.instance import FlowshopInstance
 
 

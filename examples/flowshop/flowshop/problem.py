@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
 from evaluators.problem_base import ProblemBase
-
 from flowshop import baselines, cpsat
 from flowshop.contract import CONTRACT
 from flowshop.instance import FlowshopInstance
