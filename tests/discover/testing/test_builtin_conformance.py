@@ -1,0 +1,31 @@
+"""The built-in problems pass the conformance kit through the same public API as plugins."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from discover.testing import ProblemConformance
+from evaluators.base import GeneratorSpec
+
+
+class TestSmttConformance(ProblemConformance):
+    problem_spec = "smtt"
+
+
+class TestJsspConformance(ProblemConformance):
+    problem_spec = "jssp"
+    generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=6, count=2, params={"machines": 4})
+
+
+@pytest.mark.slow
+class TestServingConformance(ProblemConformance):
+    problem_spec = "serving"
+    generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=200, count=1)
+
+
+class TestModuleFactorySpec(ProblemConformance):
+    """The same problem named as package.module:factory resolves and conforms."""
+
+    problem_spec = "evaluators.smtt.problem:SmttProblem"
