@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from evaluators.base import FailureReason, Status
-from evaluators.registry import get_problem
-
 from flowshop.baselines import compile_baseline
 from flowshop.cpsat import solve_cpsat
 from flowshop.instance import FlowshopInstance
 from flowshop.loaders import load_instances
 from flowshop.objective import makespan
 from flowshop.taillard import SEEDS, benchmark
+
+from evaluators.base import FailureReason, Status
+from evaluators.registry import get_problem
 
 # Taillard (1993), ta001: the published processing times (first and last machine).
 TA001_FIRST = (54, 83, 15, 71, 77, 36, 53, 38, 27, 87, 76, 91, 14, 29, 12, 77, 32, 87, 68, 94)

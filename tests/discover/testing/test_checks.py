@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import pytest
 
@@ -36,7 +36,7 @@ class _BadSummary(SmttProblem):
 
 
 class _BrokenHeuristic(SmttProblem):
-    heuristics = {"broken": lambda inst: [0] * inst.size}
+    heuristics: ClassVar[Mapping[str, Any]] = {"broken": lambda inst: [0] * inst.size}
 
     def baseline_source(self, name: str) -> str:
         return "def schedule(processing_times, due_dates):\n    return []\n"
