@@ -73,3 +73,15 @@ def test_validation_reasons() -> None:
     floats = problem.validate(inst, [0.0, 1.0, 2.0])
     assert not isinstance(floats, list) and floats.reason is FailureReason.NON_INTEGER
     assert problem.objective(inst, [0, 1, 2]) == makespan(inst, [0, 1, 2]) == 7.0
+
+
+def test_ta20x5_bounds_are_our_cpsat_results() -> None:
+    """The shipped 20x5 bounds: proven optima where lower = upper, all >= the trivial bound."""
+    instances = get_problem("flowshop").load("flowshop:ta20x5")
+    assert [i.upper_bound for i in instances][:4] == [1278, 1359, 1081, 1293]
+    assert sum(i.optimum_is_proven for i in instances) == 9
+    for inst in instances:
+        assert inst.lower_bound is not None and inst.upper_bound is not None
+        assert inst.trivial_lower_bound() <= inst.lower_bound <= inst.upper_bound
+        neh = makespan(inst, compile_baseline("neh")(inst.jobs_major()))
+        assert inst.upper_bound <= neh
