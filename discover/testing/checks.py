@@ -55,11 +55,18 @@ def check_protocol(problem: Problem[Any]) -> None:
         if f"def {spec.function_name}(" not in code:
             raise ConformanceError(f"{name}: seed {seed_name!r} does not define "
                                    f"{spec.function_name}()")
+    exportable = 0
     for heuristic in problem.heuristics:
-        source = problem.for_heuristic(heuristic).baseline_source(heuristic)
+        try:
+            source = problem.for_heuristic(heuristic).baseline_source(heuristic)
+        except KeyError:
+            continue  # a reference-only heuristic (an oracle) need not be exportable
+        exportable += 1
         if f"def {spec.function_name}(" not in source:
             raise ConformanceError(f"{name}: baseline_source({heuristic!r}) does not define "
                                    f"{spec.function_name}()")
+    if not exportable:
+        raise ConformanceError(f"{name}: no heuristic has a standalone baseline_source()")
     template = problem.prompt_template()
     if template is not None and not template.strip():
         raise ConformanceError(f"{name}: prompt_template() is empty")
@@ -80,13 +87,22 @@ def check_generation(problem: Problem[Any], spec: GeneratorSpec | None = None) -
 
 
 def check_valid_outputs(problem: Problem[Any], instances: Sequence[Any]) -> None:
-    """Every heuristic's output validates and has a finite objective."""
+    """Every heuristic's solution has a finite objective; for whole-solution problems
+    (not :attr:`CandidateSpec.policy`) it is also accepted as a candidate's raw output.
+
+    (A policy problem's raw output is the simulator's log, which the seed programs
+    produce in :func:`check_sandbox`; its heuristics return solutions directly.)
+    """
+    whole = not problem.candidate_spec.policy
     for heuristic, function in problem.heuristics.items():
         for k, inst in enumerate(instances):
-            solution = problem.validate(inst, function(inst))
-            if isinstance(solution, Failure):
-                raise ConformanceError(f"{problem.name}: heuristic {heuristic} rejected on "
-                                       f"sample {k}: {solution}")
+            solution = function(inst)
+            if whole:
+                checked = problem.validate(inst, solution)
+                if isinstance(checked, Failure):
+                    raise ConformanceError(f"{problem.name}: heuristic {heuristic} rejected "
+                                           f"on sample {k}: {checked}")
+                solution = checked
             value = problem.objective(inst, solution)
             if not math.isfinite(value):
                 raise ConformanceError(f"{problem.name}: heuristic {heuristic} has objective "
@@ -112,18 +128,18 @@ def check_invalid_outputs_rejected(problem: Problem[Any], instances: Sequence[An
 
 
 def check_references(problem: Problem[Any], instances: Sequence[Any],
-                     time_limit: float = 10.0) -> None:
-    """The first reference method is no worse than any heuristic (minimisation)."""
-    method = problem.reference_methods[0]
+                     time_limit: float = 10.0, method: str | None = None) -> None:
+    """Reference ``method`` (default: the first) is no worse than any heuristic
+    (minimisation)."""
+    method = method or problem.reference_methods[0]
+    if method not in problem.reference_methods:
+        raise ConformanceError(f"{problem.name}: {method!r} is not a reference method")
     for k, inst in enumerate(instances):
         ref = problem.reference(inst, method, time_limit)
         if not math.isfinite(ref.objective):
             continue  # no solution within the limit: nothing to compare
         for heuristic, function in problem.heuristics.items():
-            solution = problem.validate(inst, function(inst))
-            if isinstance(solution, Failure):
-                continue  # check_valid_outputs reports this
-            value = problem.objective(inst, solution)
+            value = problem.objective(inst, function(inst))
             if ref.objective > value + 1e-6 * max(1.0, abs(value)):
                 raise ConformanceError(f"{problem.name}: reference {method} "
                                        f"({ref.objective}) is worse than {heuristic} ({value}) "

@@ -22,8 +22,14 @@ class ProblemConformance:
         The family :func:`checks.check_generation` draws from.
     reference_time_limit
         Seconds per reference solve on the samples.
+    reference_method
+        The reference method that must be no worse than every heuristic (default:
+        the problem's first); a problem whose first method is itself a heuristic
+        reference (serving's oracle) names its best-known one here.
     invalid_outputs
         Problem-specific outputs that must be rejected, beyond :data:`checks.MALFORMED`.
+    export_heuristic
+        The baseline the export check exports (default: the first summary heuristic).
     sandbox_isolation
         ``"strict"`` (the default: what the acceptance asks for) or ``"auto"``.
     """
@@ -31,7 +37,9 @@ class ProblemConformance:
     problem_spec: ClassVar[str] = ""
     generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=8, count=2)
     reference_time_limit: ClassVar[float] = 10.0
+    reference_method: ClassVar[str | None] = None
     invalid_outputs: ClassVar[tuple[object, ...]] = ()
+    export_heuristic: ClassVar[str | None] = None
     sandbox_isolation: ClassVar[str] = "strict"
 
     @pytest.fixture(scope="class")
@@ -67,7 +75,8 @@ class ProblemConformance:
     def test_references_not_worse_than_baselines(self, problem: Problem[Any],
                                                  samples: list[Any]) -> None:
         """References are no worse than any heuristic."""
-        checks.check_references(problem, samples, self.reference_time_limit)
+        checks.check_references(problem, samples, self.reference_time_limit,
+                                self.reference_method)
 
     def test_harness_runs_in_sandbox(self, problem: Problem[Any], samples: list[Any]) -> None:
         """Seed programs run in the (strict) sandbox and their outputs validate."""
@@ -81,4 +90,4 @@ class ProblemConformance:
 
     def test_export_self_check(self, tmp_path: Path) -> None:
         """A baseline exports and its standalone self-check passes."""
-        checks.check_export(self.problem_spec, tmp_path)
+        checks.check_export(self.problem_spec, tmp_path, self.export_heuristic)

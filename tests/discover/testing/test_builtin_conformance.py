@@ -23,6 +23,10 @@ class TestJsspConformance(ProblemConformance):
 class TestServingConformance(ProblemConformance):
     problem_spec = "serving"
     generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=200, count=1)
+    reference_method: ClassVar[str | None] = "best_known"  # "oracle" is a heuristic reference
+    # fcfs (the first summary policy) exports but its self-check disagrees with the library
+    # on one sample (3.33 vs 0.0): a serving bug found by this kit, reported, not fixed here.
+    export_heuristic: ClassVar[str | None] = "spf"
 
 
 class TestModuleFactorySpec(ProblemConformance):
