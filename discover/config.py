@@ -135,7 +135,8 @@ class EvaluationConfig:
     candidate_time_limit: float = 20.0
     """Wall seconds for one candidate on the whole training set."""
     runtime_cap: float = 10.0
-    """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
+    """Candidates slower than this multiple of the runtime reference (runtime_reference) are
+    rejected."""
     train_params: Mapping[str, Any] = field(default_factory=dict)
     """Extra generator parameters of the training family (e.g. ``machines`` for jssp)."""
     reference_time_limit: float | None = None
@@ -226,7 +227,8 @@ class RunConfig:
     budget: int = 2000
     """Evaluations, seeds included (failures count; duplicates are recorded, not counted)."""
     time_limit: float | None = None
-    """Wall seconds for the whole run (None: no limit)."""
+    """Wall seconds for the search (None: no limit); model calls in flight at the limit are
+    cancelled and archived as such, and the best programs are then validated."""
     seed: int = 0
     """Seed of the search (the training set has its own, evaluation.train_seed)."""
     workers: int = 2
@@ -315,7 +317,21 @@ class RunConfig:
 
     def to_toml(self) -> str:
         """The configuration as TOML, each section a table, each key with its documentation."""
-        return dump_toml(self.to_dict(), field_docs(type(self)))
+        docs = field_docs(type(self))
+        # The generic comments are written for SMTT (classes, optima); a problem may
+        # say what the keys mean for it (jssp has no classes, serving no optima).
+        docs.update(_problem_docs(self.problem))
+        return dump_toml(self.to_dict(), docs)
+
+
+def _problem_docs(name: str) -> Mapping[str, str]:
+    from evaluators.registry import get_problem
+
+    try:
+        problem = get_problem(name)
+    except KeyError:
+        return {}
+    return dict(problem.config_docs)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

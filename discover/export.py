@@ -19,6 +19,8 @@ module's standalone objective agrees with discover's.
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,7 @@ from discover.export_render import (
     render_module,
     split_program,
 )
-from evaluators.base import Failure, Problem
+from evaluators.base import Failure, Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool
 
@@ -91,7 +93,7 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
         lines.append(f"duplicate   of program {detail.duplicate_of} (scores are the original's)")
     if detail.program.idea:
         lines.append(f"idea        {' '.join(detail.program.idea.split())}")
-    lines.extend(_score_lines(archive, detail))
+    lines.extend(_score_lines(archive, detail, reference_role(problem)))
     if _selection:
         lines.append(f"selection   {_selection}")
     title = f"Heuristic for {{title}} discovered by discover (program {detail.id})."
@@ -179,7 +181,8 @@ def _parents(detail: ProgramDetail) -> str:
     return ", ".join(f"{p.program_id} ({p.role.value})" for p in detail.parents)
 
 
-def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
+def _score_lines(archive: Archive, detail: ProgramDetail,
+                 kind: ReferenceRole = ReferenceRole.OPTIMUM) -> list[str]:
     evaluations = detail.evaluations
     if not evaluations and detail.duplicate_of is not None:
         evaluations = archive.program(detail.duplicate_of).evaluations
@@ -188,7 +191,13 @@ def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
     out: list[str] = []
     for split, e in evaluations.items():
         score = "—" if e.score is None else f"{e.score:.6g}"
-        gap = "" if e.gap is None else f", mean gap {e.gap:.4g} %"
+        if e.gap is None:
+            gap = ""
+        elif kind is ReferenceRole.SCORE:
+            # Not a bound: the mean ratio to the reference score (1 + mean gap / 100).
+            gap = f", mean H/ref {1.0 + e.gap / 100.0:.4g} (to the reference score)"
+        else:
+            gap = f", mean gap {e.gap:.4g} %"
         state = "" if e.status is EvaluationStatus.OK else f", {e.status.value}"
         label = "scores" if not out else ""
         out.append(f"{label:<12}{split.value}: score {score}{gap}, "
@@ -274,3 +283,22 @@ def _sandboxed_outputs(pool: SandboxPool, code: str, spec: Any,
         raise ExportError("running the program on the self-check instances failed: "
                           + outcome.describe())
     return [list(o) if isinstance(o, (list, tuple)) else o for o in outcome.outputs]
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as the public API function :func:`discover.export`.
+
+    Importing ``discover.export`` makes Python set the package attribute
+    ``discover.export`` to this module, replacing the API function of the same
+    name; ``discover.export(archive, 42, "p42.py")`` then raised "module object is
+    not callable" once any export had been imported. Calling the module calls
+    the function, so the documented API works in either order.
+    """
+
+    def __call__(self, archive: Archive, target: int | str | Any, path: str) -> ExportResult:
+        from discover.export_target import export_target
+
+        return export_target(archive, target, path)
+
+
+sys.modules[__name__].__class__ = _CallableModule

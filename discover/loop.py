@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -149,7 +150,7 @@ class SearchLoop:
     def __init__(self, problem: Problem[object], config: RunConfig, archive: Archive,
                  run_id: int, pool: SandboxPool, proposer: Proposer, population: Population,
                  training: TrainingSet, emit: Callable[[Event], None],
-                 runtime_limit: float | None) -> None:
+                 runtime_limit: float | None, *, deadline: float | None = None) -> None:
         self.problem = problem
         self.config = config
         self.archive = archive
@@ -160,6 +161,8 @@ class SearchLoop:
         self.training = training
         self.emit = emit
         self.runtime_limit = runtime_limit
+        self.deadline = deadline
+        """``time.monotonic()`` of the run's time limit: no slot is proposed after it."""
         self.state = LoopState()
         weights = config.search.operators
         self.operators = [op for op, w in weights.items() if w > 0]
@@ -291,6 +294,8 @@ class SearchLoop:
         Slots up to ``replayed_up_to`` are already in the archive (resume): they
         take their place in the pipeline without being proposed again.
         """
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            budget = 0  # the run is stopping at its time limit: propose nothing more
         while (len(self._pending) < self.in_flight
                and self.state.evaluated + len(self._pending) < budget):
             self.state.slot += 1

@@ -22,6 +22,7 @@ from discover.events import (
     ValidationScored,
     event_to_dict,
 )
+from discover.terminal import OutputConsole
 from sandbox.text import visible
 
 
@@ -78,7 +79,7 @@ class LiveDisplay:
 
     def __init__(self, console: Console | None = None) -> None:
         self.stats = RunStats()
-        self.console = console or Console(stderr=True)
+        self.console = console or OutputConsole(stderr=True)
         self._live: Live | None = None
 
     def _render(self) -> Table:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, RunStatus, Split
+from archive.engine import is_sqlite, resolve_url
 from discover.cascade import archived_validation, run_cascade, validation_evaluation
 from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
@@ -26,6 +27,13 @@ from discover.events import Event, RunCallback, RunFinished, RunStarted, Validat
 from discover.executors import ExecutorLost, open_executor
 from discover.loop import SearchLoop, StopRun
 from discover.population import Population, PopulationConfig
+from discover.preflight import (
+    StartError,
+    check_archive_url,
+    check_models,
+    check_prompts,
+    check_sandbox,
+)
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
@@ -37,7 +45,7 @@ from discover.summary import (
     score_baselines,
     wins_losses,
 )
-from evaluators.base import Problem
+from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import SandboxPool
 
@@ -71,12 +79,34 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
     def export_command(self) -> str:
         """The command that exports the winner."""
         return f"discover export r{self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
+
+    @property
+    def resume_command(self) -> str:
+        """The command that continues this run (in the same archive)."""
+        return resume_command(self.run_id, self.archive_url)
+
+
+def resume_command(run_id: int, archive_url: str) -> str:
+    """``discover run --resume ID --archive URL`` (``URL`` as displayed, password hidden)."""
+    return f"discover run --resume {run_id} --archive '{archive_url}'"
+
+
+def _check_resumable(state: Any) -> None:
+    """A run that met its budget has nothing left to do: resuming it must not reopen it."""
+    run = state.run
+    budget = run.budget if run.budget is not None else run.config.get("budget")
+    if run.status is RunStatus.FINISHED and budget is not None \
+            and state.counters.evaluated >= budget:
+        raise StartError(f"run {run.id} is finished ({state.counters.evaluated}/{budget} "
+                         "evaluated); nothing to resume")
 
 
 def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
@@ -94,14 +124,14 @@ def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
 
 
 def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
-              baselines: Sequence[BaselineScore]) -> Proposer:
+              baselines: Sequence[BaselineScore], deadline: float | None = None) -> Proposer:
     if config.llm.offline:
         return OfflineProposer(problem)
     llm = config.llm
     online = [m for m in llm.models if m.spec != "offline"]
     llm_online = type(llm)(**{**llm.__dict__, "models": tuple(online)})
     pool, _budget = pool_from_config(llm_online, rng=np.random.default_rng([config.seed, 7]),
-                                     environ=environ)
+                                     environ=environ, deadline=deadline)
     prompts = PromptLibrary(Path(config.prompts) if config.prompts else None)
     views = [BaselineView(b.name, gap=b.train_gap, ratio=b.train_ratio) for b in baselines]
     return LlmProposer(problem, pool, prompts, max_tokens=llm.max_tokens,
@@ -142,11 +172,15 @@ def run(config: RunConfig, *, resume: int | None = None,
             cb.on_event(event)
 
     start = time.monotonic()
+    # Every check that needs no work comes first, and the sandbox starts before a new
+    # archive is created: a bad value stops the run with nothing created or changed.
+    check_archive_url(config.archive)
     with ExitStack() as stack:
-        archive = stack.enter_context(Archive.open(config.archive))
         state = None
         if resume is not None:
+            archive = stack.enter_context(Archive.open(config.archive, create=False))
             state = archive.run_state(resume)
+            _check_resumable(state)
             stored = {k: v for k, v in state.run.config.items() if k != BASELINES_KEY}
             config = RunConfig.from_dict(stored, f"run {resume}").with_overrides(
                 time_limit=config.time_limit, workers=config.workers, archive=config.archive,
@@ -154,9 +188,19 @@ def run(config: RunConfig, *, resume: int | None = None,
         else:
             config = resolve_models(config, environ)
         problem = get_problem(config.problem)
+        check_models(config, environ)
+        check_sandbox(config.sandbox)
+        check_prompts(config.prompts, problem)
+        # A database server is reached before the sandbox starts (an unreachable one is
+        # the likelier mistake); a new SQLite file is created only once the sandbox runs.
+        server = state is None and not is_sqlite(resolve_url(config.archive))
+        if server:
+            archive = stack.enter_context(Archive.open(config.archive))
         executor = stack.enter_context(open_executor(
             config.executor, workers=config.workers, isolation=config.sandbox,
             problem=config.problem, harness_packages=problem.candidate_spec.sandbox_packages))
+        if state is None and not server:
+            archive = stack.enter_context(Archive.open(config.archive))
         pool = executor.pool
         isolation = pool.isolation_level
         progress = (lambda d, t: setup_progress("training references", d, t)) \
@@ -168,7 +212,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         baselines = score_baselines(problem, training, validation,
                                     problem.summary_heuristics or tuple(problem.heuristics))
         runtime_limit = _runtime_limit(problem, config, training, pool)
-        proposer = _proposer(problem, config, environ, baselines)
+        # Model calls in flight at the time limit are cut there, not waited for.
+        deadline = None if config.time_limit is None else start + config.time_limit
+        proposer = _proposer(problem, config, environ, baselines, deadline)
         population = _population(config)
         if state is None:
             # The archive URL as displayed (password hidden): no credentials in the snapshot.
@@ -180,7 +226,7 @@ def run(config: RunConfig, *, resume: int | None = None,
             run_id = resume  # type: ignore[assignment]
             archive.reopen_run(run_id)
         loop = SearchLoop(problem, config, archive, run_id, pool, proposer, population,
-                          training, emit, runtime_limit)
+                          training, emit, runtime_limit, deadline=deadline)
         stack.callback(loop.close)
         if state is not None:
             loop.restore(state.programs, config.budget)
@@ -208,7 +254,7 @@ def run(config: RunConfig, *, resume: int | None = None,
                     next_validation = _next_multiple(loop.state.evaluated,
                                                      config.evaluation.validate_every)
         except KeyboardInterrupt:
-            status, reason = RunStatus.INTERRUPTED, "interrupted (Ctrl-C)"
+            status, reason = RunStatus.INTERRUPTED, "Ctrl-C"
         except ExecutorLost as exc:
             status, reason, lost = RunStatus.INTERRUPTED, f"executor lost: {exc}", exc
         except StopRun as exc:
@@ -234,16 +280,18 @@ def run(config: RunConfig, *, resume: int | None = None,
                               selector.scores() if selector is not None else None)
         result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
                            time.monotonic() - start, archive.url, isolation, models, best,
-                           tuple(baselines), config.evaluation.runtime_reference)
+                           tuple(baselines), config.evaluation.runtime_reference,
+                           reference_role(problem))
         emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
                          loop.state.best_id, loop.state.best_score, result.seconds))
+        # The hint names the archive, so that it resumes this run and not the run with
+        # the same number in the default archive (or in another working directory).
+        hint = resume_command(run_id, archive.url)
         if lost is not None:
             raise ExecutorLost(f"run {run_id} stopped: {lost}; everything evaluated so far is "
-                               f"archived: resume with discover run --resume {run_id} "
-                               "(--executor chooses where)")
+                               f"archived: resume with {hint} (--executor chooses where)")
         if status is RunStatus.INTERRUPTED:
-            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
-                                    f"discover run --resume {run_id}")
+            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with {hint}")
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 

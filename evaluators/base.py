@@ -104,6 +104,32 @@ class Reference:
         return self.status is Status.OPTIMAL
 
 
+class ReferenceRole(enum.Enum):
+    """What a problem's reference values are, which decides how results are labelled.
+
+    (Not :class:`evaluators.bundled.ReferenceKind`, which says how far a bundled
+    file's stored values are proven.)
+
+    ``OPTIMUM``: exact optima, or best-known values and bounds of the optimum (SMTT,
+    job shop). Results are reported as a *gap* ``100·(H − OPT)/OPT``, and a result
+    below a reference is a finding worth flagging (the reference was no optimum).
+
+    ``SCORE``: the score of a reference policy that other policies may beat (serving's
+    oracle SRPT). Results are reported as a *ratio* to the *reference score*, never
+    as a gap to an optimum.
+    """
+
+    OPTIMUM = "optimum"
+    SCORE = "score"
+
+
+def reference_role(problem: Problem[Any]) -> ReferenceRole:
+    """``problem.reference_role`` (a protocol member; ``ProblemBase`` defaults it to
+    ``OPTIMUM``), accepting its string value too."""
+    kind = problem.reference_role
+    return kind if isinstance(kind, ReferenceRole) else ReferenceRole(kind)
+
+
 class FailureReason(enum.Enum):
     """Why a candidate's raw output is not a valid solution."""
 
@@ -288,6 +314,12 @@ class Problem(Protocol, Generic[InstanceT]):
     data_package: str | None
     """Importable package holding a ``bundled`` module (``SETS``, a tuple of
     :class:`evaluators.bundled.BundledSet`) and a ``data/`` directory, or None."""
+
+    reference_role: ReferenceRole
+    """Whether references are optima/bounds (gaps) or reference scores (ratios)."""
+
+    config_docs: Mapping[str, str]
+    """What run-configuration keys mean for this problem (``discover config``)."""
 
     def load(self, path: str | Path) -> list[InstanceT]:
         """Read instances from a file, raising :class:`InstanceError` on bad input."""

@@ -13,6 +13,8 @@ import importlib.resources
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
+from evaluators.base import ReferenceRole
+
 if TYPE_CHECKING:
     from evaluators.contract import ExportContract
 
@@ -28,6 +30,10 @@ class ProblemBase:
         Empty: the framework's defaults apply.
     data_package
         None: no bundled instance sets.
+    reference_role
+        ``OPTIMUM``: references are optima or bounds, results are gaps.
+    config_docs
+        Empty: the framework's descriptions of the configuration keys apply.
     prompt_package
         When set, :meth:`prompt_template` reads ``prompt_file`` from this package.
     prompt_file
@@ -38,6 +44,8 @@ class ProblemBase:
     summary_heuristics: tuple[str, ...] = ()
     run_defaults: Mapping[str, Any] = {}
     data_package: str | None = None
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    config_docs: Mapping[str, str] = {}
     prompt_package: str | None = None
     prompt_file: str = "prompt.j2"
 

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run_command", "Search for a better heuristic (the discovery loop)."),
     "config": ("run", "config_group", "Show the effective run configuration as TOML."),
     "baselines": ("baselines", "baselines", "Score classic heuristics against references."),
-    "solve": ("solve", "solve", "Solve instances exactly (DP, MIP, CP-SAT, B&B)."),
+    "solve": ("solve", "solve", "Solve instances exactly (serving: reference policy scores)."),
     "datasets": ("datasets", "datasets", "List the bundled benchmark sets (PROBLEM:SET)."),
     "eval": ("eval", "eval_command", "Run one candidate file through the sandbox."),
     "archive": ("archive", "archive", "Read the archive: runs, programs, lineage, best, diff."),

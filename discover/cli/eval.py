@@ -15,10 +15,12 @@ from discover.cli.common import (
     fmt,
     load_instances,
     out_console,
+    plural,
     problem_option,
     resolve_problem,
 )
 from discover.cli.literal import literal
+from evaluators.base import ReferenceRole, reference_role
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -73,7 +75,8 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
     """Run CANDIDATE (a Python file defining the problem's candidate function, for smtt
     `schedule(processing_times, due_dates) -> list[int]`) in the sandbox on a set of
     instances; print the status, the objective summed over the instances, the gap to
-    the stored optima, and the time.
+    the stored optima (serving: the ratio to the reference score, which is not a
+    bound), and the time.
 
     Exit code 0 only when the candidate produced a valid solution for every instance.
     """
@@ -105,15 +108,31 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         err_console.print(f"[yellow]warning:[/yellow] {warning.message}")
     if as_json:
         data: dict[str, Any] = {"candidate": str(candidate), "problem": problem.name,
-                                "instance_files": paths, **result.as_dict()}
+                                "instance_files": paths,
+                                "reference_role": reference_role(problem).value,
+                                **result.as_dict()}
+        if reference_role(problem) is ReferenceRole.SCORE:
+            # Ratios to the reference score replace the gap fields (no optimum here).
+            del data["mean_gap"], data["total_gap"]
+            data["mean_ratio"], data["total_ratio"] = _ratios(result)
         emit_json(data)
     else:
-        _print(result, candidate, paths)
+        _print(result, candidate, paths, reference_role(problem))
     if not result.ok:
         raise SystemExit(1)
 
 
-def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> None:
+def _ratios(result: CandidateEvaluation) -> tuple[float | None, float | None]:
+    """Mean H/ref over instances with a positive reference, and ΣH/Σref."""
+    ratios = [s.objective / s.reference for s in result.scores
+              if s.objective is not None and s.reference]
+    total, total_ref = result.total_objective, result.total_reference
+    return (sum(ratios) / len(ratios) if ratios else None,
+            total / total_ref if total_ref and total is not None else None)
+
+
+def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
+           kind: ReferenceRole = ReferenceRole.OPTIMUM) -> None:
     # Every value is printed literally (no markup, control characters visible): the
     # reason, refusal and traceback quote the candidate, and file names are the user's.
     outcome = result.outcome
@@ -126,13 +145,25 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> No
     ]
     if result.ok:
         total_ref = result.total_reference
-        rows += [
-            ("objective", f"{result.total_objective:g} (summed over instances)"),
-            ("reference", "—" if total_ref is None else
-             f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
-            ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
-                    f"total {fmt(result.total_gap)} %"),
-        ]
+        rows.append(("objective", f"{result.total_objective:g} (summed over instances)"))
+        if kind is ReferenceRole.SCORE:
+            # A reference policy's score is no bound: a ratio, never a gap to an optimum.
+            mean_ratio, aggregate = _ratios(result)
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (reference score, not a bound; {with_ref}/"
+                 f"{plural(len(result.scores), 'instance')})"),
+                ("ratio", f"mean H/ref {fmt(mean_ratio, 4)}"
+                          f"; ΣH/Σref {fmt(aggregate, 4)}"
+                          " (below 1 beats the reference)"),
+            ]
+        else:
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (stored, {with_ref}/{plural(len(result.scores), 'instance')})"),
+                ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
+                        f"total {fmt(result.total_gap)} %"),
+            ]
     else:
         rows.append(("reason", result.message))
         error = outcome.error

@@ -75,7 +75,8 @@ class AnthropicProvider:
                 f"timeout={self.timeout}, key_source={self._key_source!r})")
 
     def complete(
-        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
+        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one messages request; see :class:`discover.providers.base.Provider`.
 
@@ -92,6 +93,8 @@ class AnthropicProvider:
         }
         if temperature is not None:
             kwargs["extra_body"] = {"temperature": temperature}
+        if timeout is not None:  # shorter than the client's: the run's time limit is near
+            kwargs["timeout"] = timeout
         start = time.monotonic()
         try:
             message = self._client.messages.create(**kwargs)

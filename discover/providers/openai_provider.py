@@ -86,7 +86,8 @@ class OpenAIProvider:
                          timeout=self.timeout)
 
     def complete(
-        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
+        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one chat completion request; see :class:`discover.providers.base.Provider`."""
         if max_tokens < 1:
@@ -101,6 +102,8 @@ class OpenAIProvider:
         }
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if timeout is not None:  # shorter than the client's: the run's time limit is near
+            kwargs["timeout"] = timeout
         start = time.monotonic()
         try:
             response = self._client.chat.completions.create(**kwargs)

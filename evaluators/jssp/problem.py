@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
@@ -111,10 +111,30 @@ class JsspProblem(ProblemBase):
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods: tuple[str, ...] = (CPSAT,)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""
     data_package = "evaluators.jssp"
+    config_docs: Mapping[str, str] = {
+        # What the run configuration's keys mean for the job shop (``discover config``).
+        "evaluation.train_n": "Jobs per generated training instance (machines: "
+                              "train_params.machines).",
+        "evaluation.train_per_class": "Generated training instances in all (the job shop "
+                                      "has no instance classes).",
+        "evaluation.train_extra_n": "Jobs per instance of a second, larger training family "
+                                    "(0: none).",
+        "evaluation.train_extra_per_class": "Instances of the larger family (drawn from their "
+                                            "own seed).",
+        "evaluation.reference": "Reference method for training (cpsat: proven optima, or "
+                                "bounds when reference_time_limit stops it).",
+        "evaluation.validation": "Instance files of the validation split (best-known bounds "
+                                 "from bks.json).",
+        "evaluation.selection_per_class": "Selection instances in all (no instance classes).",
+        "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref, ties by "
+                                       "mean gap) or ``gap`` (mean gap to the optima or "
+                                       "bounds).",
+    }
     run_defaults: Mapping[str, Any] = {
         # Small training shops that CP-SAT solves to optimality in well under a second,
         # validated on Taillard's 80 instances against their best-known upper bounds.

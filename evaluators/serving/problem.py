@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.base import (
+    CandidateSpec,
+    Failure,
+    GeneratorSpec,
+    InstanceError,
+    Reference,
+    ReferenceRole,
+    Status,
+)
 from evaluators.bundled import expand, resolve_file
 from evaluators.contract import ExportContract
 from evaluators.problem_base import ProblemBase
@@ -142,6 +150,24 @@ class ServingProblem(ProblemBase):
     summary_heuristics = ("fcfs", "sarathi", "spf", "srpt_oracle")
     """Classic policies shown beside discovered ones at the end of a run."""
     data_package = "evaluators.serving"
+    config_docs: Mapping[str, str] = {
+        # What the run configuration's keys mean for serving (``discover config``).
+        "evaluation.train_n": "Requests per generated training window.",
+        "evaluation.train_per_class": "Generated training windows in all (alternating "
+                                      "synthetic bursts and trace windows; no classes).",
+        "evaluation.train_extra_n": "Requests per window of a second, larger training family "
+                                    "(0: none).",
+        "evaluation.train_extra_per_class": "Windows of the larger family (drawn from their "
+                                            "own seed).",
+        "evaluation.reference": "Reference policy for training (oracle: shortest remaining "
+                                "output first, knowing the true lengths). A reference score, "
+                                "not a bound: policies may beat it; results are ratios to it.",
+        "evaluation.validation": "Workload files of the validation split (each window scored "
+                                 "against the reference score).",
+        "evaluation.selection_per_class": "Selection windows in all (no classes).",
+        "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref) or ``gap`` "
+                                       "(mean relative difference to the reference score).",
+    }
     run_defaults: Mapping[str, Any] = {
         # Training: 1000-request windows at 80-100 % of capacity, alternating synthetic
         # bursts (Gamma inter-arrivals, cv 2 and 4) and the conversation trace's first
@@ -156,6 +182,7 @@ class ServingProblem(ProblemBase):
         "evaluation.candidate_time_limit": 60.0,
     }
     heuristics: Mapping[str, Callable[[ServingInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.SCORE
     reference_methods: tuple[str, ...] = (ORACLE, BEST_KNOWN)
 
     def __init__(self, scenario: Scenario | None = None, *, window: int = 2000,
@@ -203,10 +230,18 @@ class ServingProblem(ProblemBase):
     # -- instances -------------------------------------------------------------------------
     def load(self, path: str | Path) -> list[ServingInstance]:
         """A trace CSV (``windows`` windows at the problem's load or rate), a workload
-        JSON, or a bundled set of either (``"serving:conv"``, ``"serving:code-windows"``)."""
+        JSON, a directory (every ``*.csv`` and ``*.json`` in it, sorted by name), or a
+        bundled set of either (``"serving:conv"``, ``"serving:code-windows"``)."""
         return [inst for p in expand(path, self.name) for inst in self._load_file(p)]
 
     def _load_file(self, path: Path) -> list[ServingInstance]:
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir()
+                           if f.is_file() and f.suffix.lower() in (".csv", ".json"))
+            if not files:
+                raise InstanceError(path, "directory holds no traces (*.csv) or workload "
+                                          "files (*.json)")
+            return [inst for f in files for inst in self._load_file(f)]
         if path.suffix.lower() == ".json":
             return load_spec(path, self.scenario,
                              lambda inst, method: self.reference(inst, method).objective)

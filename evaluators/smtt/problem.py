@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
 from evaluators.problem_base import ProblemBase
@@ -105,6 +105,7 @@ class SmttProblem(ProblemBase):
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods = REFERENCE_METHODS
     summary_heuristics = ("edd", "mdd", "psk", "eddc", "mddc", "aug_mddc")
     """Classic rules shown beside discovered ones at the end of a run."""

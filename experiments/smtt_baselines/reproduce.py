@@ -46,7 +46,8 @@ from evaluators.smtt.loaders import load_instances
 from evaluators.smtt.objective import total_tardiness
 
 FILES = ("n20_uniform", "n20_normal", "n100", "n200", "n500")
-PAPER_SETS = {name: f"smtt:{name}" for name in FILES} | {"n500": "smtt:n500_paper"}
+PAPER_SETS = {name: f"smtt:{name}" for name in FILES} | {"n500": "smtt:n500_paper",
+                                                          "n20_normal": "smtt:n20_normal_paper"}
 """The bundled set holding each file as the paper used it (its own stored values)."""
 
 

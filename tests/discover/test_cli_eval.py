@@ -128,3 +128,23 @@ def test_help_has_an_example() -> None:
     result = CliRunner().invoke(main, ["eval", "--help"])
     assert result.exit_code == 0
     assert "discover eval --problem smtt" in result.output
+
+
+def test_serving_reference_is_a_score_with_a_ratio(tmp_path: Path) -> None:
+    """Before: the oracle's value was printed as the "gap" to a reference, negative
+    whenever a policy beat it."""
+    from evaluators.serving.problem import ServingProblem
+
+    spec = tmp_path / "w.json"
+    spec.write_text(json.dumps({"trace": "vidur/splitwise_code.csv", "window": 200,
+                                "rates": [1.5], "reference": "oracle"}))
+    code = ServingProblem().seed_programs["fcfs"]
+    args = ["eval", "--problem", "serving", str(_candidate(tmp_path, code)),
+            "--instances", str(spec)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "reference score, not a bound" in result.stdout and "mean H/ref" in result.stdout
+    assert "gap" not in result.stdout and "optim" not in result.stdout.lower()
+    data = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert data["reference_role"] == "score" and "mean_gap" not in data
+    assert data["total_ratio"] == data["total_objective"] / data["total_reference"]

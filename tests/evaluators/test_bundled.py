@@ -45,11 +45,24 @@ def _count(bundled: BundledSet) -> int:
     raise AssertionError(f"no counter for unit {bundled.unit}")
 
 
+# Sets the loaders reject as a whole: the published n20_normal holds 125 instances with processing
+# times <= 0, refused by every loader and by SmttInstance (one rule; the exact methods
+# disagreed on them). The paper's reproduction scripts read the file raw.
+REJECTED = {"smtt:n20_normal_paper"}
+
+
 @pytest.mark.parametrize("bundled", INSTANCE_SETS, ids=lambda s: s.full_name)
 def test_instance_sets_load_with_their_declared_count(bundled: BundledSet) -> None:
     problem = get_problem(bundled.problem)
+    if bundled.full_name in REJECTED:
+        (path,) = bundled.paths()
+        assert len(json.loads(path.read_text())) == bundled.count
+        with pytest.raises(InstanceError, match=r"\(instance \d+\): processing time must "
+                                                r"be positive"):
+            problem.load(bundled.full_name)
+        return
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # n20_normal's non-positive p, kept on purpose
+        warnings.simplefilter("ignore")
         instances = problem.load(bundled.full_name)
     assert len(instances) == bundled.count
     refs = [problem.stored_reference(inst) for inst in instances]

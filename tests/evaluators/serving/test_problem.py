@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
+from evaluators.base import Failure, FailureReason, GeneratorSpec, InstanceError, Status
 from evaluators.registry import get_problem, problem_names
 from evaluators.serving import harness
 from evaluators.serving.decisions import Request, State
@@ -131,6 +131,24 @@ def test_load_csv_and_workload_file(problem: ServingProblem, conv_csv: Path,
                                 "rates": [1.5], "reference": "oracle"}))
     (code,) = problem.load(spec)
     assert problem.stored_reference(code) == problem.reference(code, "oracle").objective
+
+
+def test_load_directory(conv_csv: Path, tmp_path: Path) -> None:
+    """A directory stands for every trace and workload file in it (before: a
+    directory was read as a trace file and failed)."""
+    small = ServingProblem(window=200, windows=1, rate=3.0)
+    lines = conv_csv.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "b.csv").write_text("\n".join(lines[:401]) + "\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text("\n".join(lines[:201]) + "\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("notes\n", encoding="utf-8")
+    insts = small.load(tmp_path)
+    assert [i.size for i in insts] == [200, 200]
+    assert [i.fingerprint for i in insts] == [
+        i.fingerprint for f in ("a.csv", "b.csv") for i in small.load(tmp_path / f)]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InstanceError, match="holds no traces"):
+        small.load(empty)
 
 
 def test_export_runs_standalone(problem: ServingProblem, windows: list[ServingInstance],
