@@ -85,3 +85,13 @@ def test_ta20x5_bounds_are_our_cpsat_results() -> None:
         assert inst.trivial_lower_bound() <= inst.lower_bound <= inst.upper_bound
         neh = makespan(inst, compile_baseline("neh")(inst.jobs_major()))
         assert inst.upper_bound <= neh
+
+
+def test_prompts_use_the_plugins_own_template() -> None:
+    from discover.prompt_context import ProblemView, PromptContext
+    from discover.prompting import Operator, PromptLibrary
+
+    view = ProblemView.from_problem(get_problem("flowshop"))
+    user = PromptLibrary().render(Operator.I1, PromptContext(view)).user
+    assert "## The problem: permutation flow shop (Fm|prmu|Cmax)" in user
+    assert "Taillard's generator" in user and "def schedule(processing_times" in user
