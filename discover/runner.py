@@ -46,7 +46,7 @@ from discover.summary import (
     wins_losses,
 )
 from evaluators.base import Problem, ReferenceRole, reference_role
-from evaluators.registry import get_problem
+from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
 
 VALIDATION_TIME_LIMIT = 300.0
@@ -198,7 +198,7 @@ def run(config: RunConfig, *, resume: int | None = None,
             archive = stack.enter_context(Archive.open(config.archive))
         executor = stack.enter_context(open_executor(
             config.executor, workers=config.workers, isolation=config.sandbox,
-            problem=config.problem, harness_packages=problem.candidate_spec.sandbox_packages))
+            problem=spec_of(problem), harness_packages=problem.candidate_spec.sandbox_packages))
         if state is None and not server:
             archive = stack.enter_context(Archive.open(config.archive))
         pool = executor.pool

@@ -158,8 +158,18 @@ def get_problem(spec: str) -> Problem[Any]:
     except Exception as exc:
         raise ProblemNotFound(f"problem {spec!r}: its factory failed: "
                               f"{type(exc).__name__}: {exc}") from None
-    _SPECS[problem.name] = spec
+    # A file spec travels as an absolute path: other processes may run elsewhere.
+    _SPECS[problem.name] = _canonical(spec)
     return problem
+
+
+def _canonical(spec: str) -> str:
+    if not is_spec_path(spec):
+        return spec
+    if spec.endswith(".py"):
+        return str(Path(spec).expanduser().resolve())
+    path, factory = spec.rsplit(":", 1)
+    return f"{Path(path).expanduser().resolve()}:{factory}"
 
 
 def spec_of(problem: Problem[Any]) -> str:

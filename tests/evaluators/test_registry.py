@@ -67,6 +67,13 @@ def test_bad_specs_fail_in_one_line(spec: str, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_a_relative_file_spec_travels_as_an_absolute_path(problem_file: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(problem_file.parent)
+    problem = get_problem(f"{problem_file.name}:problem")
+    assert spec_of(problem) == f"{problem_file}:problem"
+
+
 def test_a_py_file_problem_resolves_in_spawned_reference_workers(problem_file: Path) -> None:
     problem = get_problem(str(problem_file))
     assert problem.name == "zzfileproblem" and spec_of(problem) == str(problem_file)
