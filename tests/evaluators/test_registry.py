@@ -97,3 +97,25 @@ def test_a_py_file_problem_harness_runs_in_the_sandbox(problem_file: Path) -> No
         outcome = pool.run(problem.seed_programs["edd"], spec, [problem.payload(inst)], 20.0)
     assert outcome.status is OutcomeStatus.OK, outcome.error
     assert problem.validate(inst, outcome.outputs[0]) == list(problem.heuristics["edd"](inst))
+
+
+def test_a_dask_worker_resolves_the_spec_and_binds_the_file_problems_harness(
+        problem_file: Path) -> None:
+    """What a Dask worker does with a request (called in-process: no cluster needed)."""
+    from discover.executors import remote
+    from discover.executors.wire import decode_outcome
+    from sandbox import Limits, OutcomeStatus, PayloadSet
+
+    problem = get_problem(str(problem_file))
+    assert remote.harness_packages(str(problem_file)) == ("evaluators", "zzfileharness")
+    inst = problem.generate(GeneratorSpec(n=6, count=1, params={"rdd": 0.6, "tf": 0.6}),
+                            np.random.default_rng(3))[0]
+    request = remote.SandboxRequest(problem.seed_programs["edd"], problem.candidate_spec,
+                                    PayloadSet.from_payloads([problem.payload(inst)]), 20.0,
+                                    True, "auto", Limits(), str(problem_file))
+    try:
+        outcome = decode_outcome(remote.evaluate_request(request), 1, 1 << 20)
+    finally:
+        remote.close_pools()
+    assert outcome.status is OutcomeStatus.OK, outcome.error
+    assert problem.validate(inst, outcome.outputs[0]) == list(problem.heuristics["edd"](inst))
