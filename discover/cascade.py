@@ -55,7 +55,7 @@ class CascadeResult:
     gap: float | None
     ratio: float | None
     runtime: float | None
-    """Mean seconds per training instance, measured in the sandbox child."""
+    """CPU seconds per training instance, measured by the supervisor (see ``runtime_of``)."""
     signature: tuple[float, ...]
     behaviour_hash: str | None
     message: str
@@ -130,7 +130,8 @@ def run_cascade(
         Wall seconds for the full training set (the probe gets a proportional share,
         at least one second).
     runtime_limit
-        Median seconds per instance above which a candidate is rejected as too slow.
+        CPU seconds per instance (:func:`runtime_of`) above which a candidate is
+        rejected as too slow.
     is_known_behaviour
         Called with the probe fingerprint; when it returns True the cascade stops
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
@@ -155,7 +156,7 @@ def run_cascade(
     fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
-    if runtime_limit is not None and _median_seconds(probe) > runtime_limit:
+    if runtime_limit is not None and runtime_of(probe) > runtime_limit:
         return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
@@ -163,7 +164,7 @@ def run_cascade(
     if not full.ok:
         return _failed(full.status.value, "full", _status_of(full), full, elapsed,
                        _describe(full), fingerprint)
-    if runtime_limit is not None and _median_seconds(full) > runtime_limit:
+    if runtime_limit is not None and runtime_of(full) > runtime_limit:
         return _too_slow(full, runtime_limit, elapsed, fingerprint)
     gap = full.mean_gap
     score = gap if gap is not None else 0.0
@@ -172,23 +173,28 @@ def run_cascade(
     signature = tuple(s.gap if s.gap is not None else 0.0 for s in full.scores)
     return CascadeResult(
         status="ok", stage="full", score=score, gap=gap, ratio=ratio,
-        runtime=_mean_seconds(full), signature=signature, behaviour_hash=fingerprint,
+        runtime=runtime_of(full), signature=signature, behaviour_hash=fingerprint,
         message=full.message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, score),
     )
 
 
-def _median_seconds(result: CandidateEvaluation) -> float:
-    """Median seconds per instance: robust to the odd call preempted on a busy machine."""
-    seconds = sorted(result.outcome.seconds)
-    if not seconds:
-        return result.outcome.total_seconds
-    return seconds[len(seconds) // 2]
+def runtime_of(result: CandidateEvaluation) -> float:
+    """Seconds per instance of a candidate, as the supervisor measured them.
 
-
-def _mean_seconds(result: CandidateEvaluation) -> float:
-    seconds = result.outcome.seconds
-    return sum(seconds) / len(seconds) if seconds else result.outcome.total_seconds
+    The CPU time of the whole child (``wait4`` in the worker, which the candidate
+    cannot touch) divided by the batch size; the supervisor's wall time when no
+    CPU figure came back. Never the per-instance times the child reports: a
+    candidate can patch the child's timers or forge those frames. CPU time also
+    stays put when a busy machine preempts the child, which is why the gate once
+    used medians of wall times. It includes the child's fixed start-up cost (a
+    few milliseconds per batch), which the runtime floor absorbs.
+    """
+    outcome = result.outcome
+    n = max(1, outcome.n_payloads)
+    if outcome.cpu_seconds is not None:
+        return outcome.cpu_seconds / n
+    return outcome.total_seconds / n
 
 
 def _failed(status: str, stage: str, archived_status: EvaluationStatus,
@@ -203,12 +209,12 @@ def _failed(status: str, stage: str, archived_status: EvaluationStatus,
 
 def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
               fingerprint: str) -> CascadeResult:
-    median = _median_seconds(result)
-    message = (f"too slow: median {median * 1e3:.2f} ms per instance, limit "
+    runtime = runtime_of(result)
+    message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
                f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
         status=TOO_SLOW, stage="probe" if len(result.scores) else "full", score=None,
-        gap=None, ratio=None, runtime=median, signature=(), behaviour_hash=fingerprint,
+        gap=None, ratio=None, runtime=runtime, signature=(), behaviour_hash=fingerprint,
         message=message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.TIMEOUT, result, seconds, message),
     )

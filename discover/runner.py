@@ -308,7 +308,7 @@ def _already_validated(state: Any) -> set[int]:
 
 def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
                    pool: SandboxPool) -> float | None:
-    """``runtime_cap`` × the reference seed program's mean seconds per instance."""
+    """``runtime_cap`` × the reference seed program's CPU seconds per instance."""
     code = problem.seed_programs.get(config.evaluation.runtime_reference)
     if code is None:
         return None
@@ -316,8 +316,9 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
                          time_limit=config.evaluation.candidate_time_limit)
     if isinstance(result, str) or not result.ok or result.runtime is None:
         return None
-    # The floor keeps timer noise on tiny instances (a busy machine preempts calls
-    # of microseconds) from rejecting fast rules; exhaustive searches take far longer.
+    # The floor keeps the child's fixed start-up cost (a few ms of CPU per batch,
+    # spread over the probe's instances) from rejecting fast rules on tiny
+    # instances; exhaustive searches take far longer.
     return max(config.evaluation.runtime_cap * result.runtime, RUNTIME_FLOOR)
 
 

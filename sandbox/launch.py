@@ -35,10 +35,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import harness_files
 from sandbox.limits import LAUNCHERS
 
 SCRATCH_IN_NAMESPACE = "/tmp/scratch"
@@ -195,18 +196,23 @@ def worker_argv() -> list[str]:
     return [python_executable(), "-B", "-s", "-m", "sandbox.worker"]
 
 
-def root_layout(packages: Iterable[Path]) -> tuple[RootEntry, ...]:
+def root_layout(packages: Iterable[Path], harness: Mapping[str, Path] | None = None
+                ) -> tuple[RootEntry, ...]:
     """The private root of the ``bwrap`` and ``unshare`` launchers, in build order.
 
     System directories (symlinks kept as symlinks), the dynamic linker's files,
     a minimal ``/dev``, ``/proc``, a private ``/tmp``, then the Python
     installation and ``packages`` read-only at their host paths (their ancestors
-    as empty, world-traversable directories), and the scratch directory.
+    as empty, world-traversable directories), of the ``harness`` packages only
+    the harness modules and what they import (:func:`_harness_entries`), and the
+    scratch directory.
 
     Parameters
     ----------
     packages
-        Source directories of the packages the worker imports.
+        Source directories of the packages the worker imports whole (``sandbox``).
+    harness
+        Harness packages by name, with their source directories.
     """
     entries: list[RootEntry] = []
     for name in SYSTEM_DIRS:
@@ -224,8 +230,40 @@ def root_layout(packages: Iterable[Path]) -> tuple[RootEntry, ...]:
     binds = [p for p in _outermost([*python_roots(), *packages]) if not _under_system(p)]
     entries += [RootEntry("dir", d) for d in _parent_dirs(binds)]
     entries += [RootEntry("ro-bind", str(p), str(p)) for p in binds]
+    if harness:
+        entries += _harness_entries(dict(harness), binds, packages)
     entries.append(RootEntry("dir", SCRATCH_IN_NAMESPACE))
     return tuple(entries)
+
+
+def _harness_entries(harness: dict[str, Path], binds: list[Path], packages: Iterable[Path]
+                     ) -> list[RootEntry]:
+    """Only the harness modules' files of the harness packages (not heuristics or solvers).
+
+    The packages also hold the project's own heuristics, exact solvers and data; a
+    candidate that imported the best heuristic would score as if it had found it.
+    Each package directory is created empty (a tmpfs hides it where a Python root
+    above already shows it), then the files of the harness closure
+    (:func:`sandbox.harness_files.closure`) are bound into it one by one.
+    """
+    roots = {name: path.parent for name, path in harness.items()}
+    sources = sorted(p for d in packages if d.is_dir() for p in d.glob("*.py"))
+    files = harness_files.closure(tuple(harness), roots, sources)
+    entries: list[RootEntry] = []
+    for path in harness.values():
+        if any(b == path or b in path.parents for b in binds):
+            entries.append(RootEntry("tmpfs", str(path)))
+        else:
+            entries += [RootEntry("dir", d) for d in _parent_dirs([path])]
+            entries.append(RootEntry("dir", str(path)))
+    made: set[Path] = set(harness.values())
+    for file in files:
+        for parent in reversed(file.parents):  # world-traversable, like the host's
+            if parent not in made and any(d in parent.parents for d in harness.values()):
+                made.add(parent)
+                entries.append(RootEntry("dir", str(parent)))
+        entries.append(RootEntry("ro-bind", str(file), str(file)))
+    return entries
 
 
 def visible_names(layout: Iterable[RootEntry]) -> frozenset[str]:
@@ -255,6 +293,7 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str,
     FileNotFoundError
         When the launcher's program is not installed.
     """
+    packages = tuple(packages)
     pkg_dirs = package_dirs(["sandbox", *packages])
     # Every parent is its own import root, nested ones too: a plugin package under
     # the checkout (examples/flowshop/flowshop) is only importable from its own parent.
@@ -263,7 +302,8 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str,
     target = list(command) if command is not None else worker_argv()
     if launcher == "plain":
         return LaunchPlan("plain", tuple(target), env, host_scratch, False)
-    layout = root_layout(pkg_dirs)
+    harness = {name: package_dirs([name])[0] for name in packages}
+    layout = root_layout(package_dirs(["sandbox"]), harness)
     visible = visible_names(layout)
     if launcher == "unshare":
         spec = {"mountpoint": host_scratch, "hostname": HOSTNAME, "workdir": "/tmp",

@@ -7,17 +7,15 @@ candidate. Only then is the channel consulted for outputs and error details.
 
 from __future__ import annotations
 
-import re
 import signal
 from collections.abc import Mapping
 from typing import Any
 
 from sandbox.channel import ChannelError, ChildReport, ErrorKind, parse_report
-from sandbox.child import CANDIDATE_FILENAME, EXIT_SETUP_FAILED
+from sandbox.child import EXIT_SETUP_FAILED
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
+from sandbox.refusal import last_hint
 from sandbox.text import storable
-
-_FRAME_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
 
 
 def _signal_name(number: int) -> str:
@@ -38,26 +36,19 @@ def _stack_lines(stdout: str) -> list[str]:
 
 
 def _refused_call(stdout: str, code: str) -> str:
-    """Describe where a refused system call came from, in candidate terms."""
-    stack = _stack_lines(stdout)
+    """Describe where a refused system call came from, in candidate terms.
+
+    The filter kills the child without running anything, so the candidate line
+    comes from the last audit hint (:mod:`sandbox.refusal`); a call made
+    without one (C code reached another way) is named generically.
+    """
+    hint = last_hint(stdout)
+    if hint is None:
+        return "a system call the sandbox refuses (no Python-level operation recorded)"
+    event, number = hint
     source = code.splitlines()
-    innermost = None
-    for line in stack:
-        match = _FRAME_LINE.search(line)
-        if not match:
-            continue
-        if innermost is None:
-            innermost = f"{match['file'].rsplit('/', 1)[-1]}:{match['line']} in {match['func']}"
-        if match["file"] == CANDIDATE_FILENAME:
-            number = int(match["line"])
-            text = source[number - 1].strip() if 0 < number <= len(source) else ""
-            via = "" if innermost.startswith(CANDIDATE_FILENAME) else f" (inside {innermost})"
-            return f"a system call at candidate line {number}: `{text}`{via}"
-    if innermost is not None:
-        return f"a system call in {innermost}"
-    # Signals are blocked while glibc creates a process or thread, so a refused
-    # fork/clone leaves no Python stack behind.
-    return "a system call made with signals blocked (typically starting a process or thread)"
+    text = source[number - 1].strip() if 0 < number <= len(source) else ""
+    return f"a system call at candidate line {number}: `{text}` ({event})"
 
 
 class _Context:
@@ -177,8 +168,8 @@ def _by_signal(ctx: _Context, sig: int, stdout: str, code: str,
     if sig == signal.SIGSYS:
         refused = _refused_call(stdout, code)
         return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
-            f"refused by the sandbox: {refused}", traceback=tuple(_stack_lines(stdout)),
-            signal=name, refused=refused, payload_index=index), report)
+            f"refused by the sandbox: {refused}", signal=name, refused=refused,
+            payload_index=index), report)
     if sig == signal.SIGXFSZ:
         return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
             "refused by the sandbox: writing to a file", signal=name,

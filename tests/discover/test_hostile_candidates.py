@@ -42,7 +42,9 @@ MDD = ("    n = len(processing_times)\n    remaining, order, t = list(range(n)),
 REPAINT = "[/]\\x1b[2K\\x1b[1A\\rstatus     [green]ok[/green]\\ngap        mean 0.00 %"
 FORGED_LISTS = (
     "import os\n" + DEF
-    + "    n = (16 * 2**20 - 64) // 3\n"
+    # 4 KiB below the cap: room for the error frame of the refused os._exit (the
+    # candidate sees no private names of its modules), which follows the forged frame
+    + "    n = (16 * 2**20 - 4096) // 3\n"
     + "    body = b'{\"i\":0,\"t\":0,\"v\":[' + b'[],' * (n - 1) + b'[]]}'\n"
     + "    os.write(3, b'O' + len(body).to_bytes(4, 'little') + body)\n    os._exit(0)\n")
 FORGED_SETUP = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +72,14 @@ def test_both_launchers_build_the_same_root(tmp_path: object) -> None:
     assert spec["mountpoint"] == "/tmp/x/scratch"
     layout = [launch.RootEntry(*entry) for entry in spec["layout"]]
     binds = {e.dest for e in layout if e.kind == "ro-bind"}
-    assert {"/usr", *(str(p) for p in launch.package_dirs(["sandbox", "evaluators"]))} <= binds
+    evaluators = launch.package_dirs(["evaluators"])[0]
+    assert {"/usr", *(str(p) for p in launch.package_dirs(["sandbox"])),
+            str(evaluators / "smtt" / "harness.py"),
+            str(evaluators / "jssp" / "builder.py")} <= binds
+    # Of the harness packages, only the harness modules: never the project's heuristics.
+    heuristics = evaluators / "smtt" / "heuristics"
+    assert not [b for b in binds if Path(b) == heuristics or Path(b) in heuristics.parents
+                or heuristics in Path(b).parents]
     assert unshare.private_root and unshare.visible == launch.visible_names(layout)
     assert unshare.scratch == launch.SCRATCH_IN_NAMESPACE
     if shutil.which("bwrap") is None:
