@@ -28,6 +28,8 @@ runners; each raises :class:`ConformanceError` with a one-line reason.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from discover.testing.checks import (
     ConformanceError,
     check_export,
@@ -39,7 +41,20 @@ from discover.testing.checks import (
     check_valid_outputs,
     sample_instances,
 )
-from discover.testing.suite import ProblemConformance
+
+if TYPE_CHECKING:
+    from discover.testing.suite import ProblemConformance
+
+
+def __getattr__(name: str) -> object:
+    # The pytest base class is imported on first use: the check_* functions work
+    # without pytest installed (other test runners, scripts).
+    if name == "ProblemConformance":
+        from discover.testing.suite import ProblemConformance
+
+        return ProblemConformance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConformanceError",
