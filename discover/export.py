@@ -79,7 +79,9 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
     """
     detail = archive.program(program_id)
     run = archive.run(detail.run_id)
-    problem = _problem(run.problem)
+    # The run's own problem spec (a plugin's module:factory or file path), not just the
+    # name it archived under, which only built-ins and entry points resolve.
+    problem = _problem(str(run.config.get("problem", run.problem)))
     lines = [
         f"archive     {archive.url}",
         f"run         {run.id} (problem {run.problem}, seed {run.seed}, "
