@@ -7,6 +7,11 @@ resolve the problem by name themselves and bind its harness package).
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("flowshop", reason="the plugin is not installed: pip install --no-deps -e "
+                                       "examples/flowshop")
+
 import os
 import signal
 import sqlite3
@@ -15,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 pytestmark = pytest.mark.slow
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("flowshop", reason="the plugin is not installed: pip install --no-deps -e "
+                                       "examples/flowshop")
+
 from discover.testing import ProblemConformance
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("flowshop", reason="the plugin is not installed: pip install --no-deps -e "
+                                       "examples/flowshop")
+
 import json
 from pathlib import Path
 
-import pytest
 from flowshop.baselines import compile_baseline
 from flowshop.cpsat import solve_cpsat
 from flowshop.instance import FlowshopInstance
