@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-
 pytestmark = pytest.mark.slow
 
 _ENV = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
