@@ -188,6 +188,8 @@ def run(config: RunConfig, *, resume: int | None = None,
         else:
             config = resolve_models(config, environ)
         problem = get_problem(config.problem)
+        # A file spec is archived as an absolute path: resume and export may run elsewhere.
+        config = config.with_overrides(problem=spec_of(problem))
         check_models(config, environ)
         check_sandbox(config.sandbox)
         check_prompts(config.prompts, problem)
