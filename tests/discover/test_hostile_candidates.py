@@ -1,4 +1,4 @@
-"""Hostile candidates end-to-end (issue 18, findings 1, 4 and 8).
+"""Hostile candidates end-to-end (issue 18, findings 1, 4, 7, 8 and 9).
 
 ``discover run`` is fed hostile model answers by a protocol-faithful OpenAI server on
 127.0.0.1 (the real SDK parses them) and must finish its budget with every failure
@@ -67,6 +67,18 @@ HOSTILE = {
               "result channel corrupted"),
     "setup": ("a forged setup failure", FORGED_SETUP, "invalid_output",
               "setup failure reported after the candidate started"),
+    # Finding 9: a private module behind an allowed one, and the project's own code.
+    "private_module": ("a private module behind an allowed one",
+                       "import random\n" + DEF + "    random._os.listdir('/')\n"
+                       + MDD.format(c=1.2), "forbidden", "random._os"),
+    "project_code": ("the project's own heuristics",
+                     "from evaluators.smtt.heuristics import dispatch\n" + DEF
+                     + MDD.format(c=1.3), "rejected", "evaluators.smtt.heuristics"),
+    # Finding 7: a refused call ends the candidate and is recorded (the SIGSYS-handler and
+    # stacked-filter evasions need ctypes; tests/sandbox/test_refusals.py covers them).
+    "refused_call": ("a call the sandbox refuses (fork)",
+                     "import os\n" + DEF + "    os.fork()\n" + MDD.format(c=1.4),
+                     "forbidden", None),
     "fault": ("the trusted side raises on this one",
               f"# {TRUSTED_FAULT}\n" + DEF + MDD.format(c=1.11), "crashed",
               "the evaluation failed on the trusted side: RuntimeError"),
