@@ -71,6 +71,31 @@ def test_strict_run_killed_resumed_and_exported(tmp_path: Path) -> None:
     check = subprocess.run([sys.executable, "-I", "best.py"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=120)
     assert "self-check passed: makespan matches" in check.stdout
+    _browse_shows_the_run(db, tmp_path)
+
+
+def _browse_shows_the_run(db: Path, cwd: Path) -> None:
+    """The browser serves the plugin's run and its best program (loopback only)."""
+    import json
+    import urllib.request
+
+    server = subprocess.Popen([sys.executable, "-m", "discover.cli", "browse", "--archive",
+                               f"sqlite:///{db}", "--port", "0", "--json"], cwd=cwd, env=_ENV,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        buffer = ""
+        while not buffer.rstrip().endswith("}"):
+            line = server.stdout.readline()
+            assert line, server.stderr.read() if server.stderr else "browse exited"
+            buffer += line
+        url = json.loads(buffer)["url"]
+        with urllib.request.urlopen(f"{url}run/1", timeout=30) as page:
+            html = page.read().decode()
+        assert page.status == 200 and "flowshop" in html
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_run_on_two_local_dask_workers(tmp_path: Path) -> None:
