@@ -294,7 +294,7 @@ class RunConfig:
         from evaluators.registry import get_problem
 
         try:
-            defaults = dict(getattr(get_problem(problem), "run_defaults", {}) or {})
+            defaults = dict(get_problem(problem).run_defaults)
         except KeyError as exc:
             raise ConfigError(str(exc.args[0])) from None
         return cls(problem=problem).with_overrides(**defaults)
@@ -331,7 +331,7 @@ def _problem_docs(name: str) -> Mapping[str, str]:
         problem = get_problem(name)
     except KeyError:
         return {}
-    return dict(getattr(problem, "config_docs", {}))
+    return dict(problem.config_docs)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

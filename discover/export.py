@@ -28,7 +28,7 @@ from typing import Any
 
 from archive import Archive, EvaluationStatus, ProgramDetail, Split
 from discover import __version__
-from discover.export_contract import ExportContract, contract_for
+from discover.export_contract import ExportContract
 from discover.export_render import (
     ExportError,
     ProgramSource,
@@ -79,7 +79,9 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
     """
     detail = archive.program(program_id)
     run = archive.run(detail.run_id)
-    problem = _problem(run.problem)
+    # The run's own problem spec (a plugin's module:factory or file path), not just the
+    # name it archived under, which only built-ins and entry points resolve.
+    problem = _problem(str(run.config.get("problem", run.problem)))
     lines = [
         f"archive     {archive.url}",
         f"run         {run.id} (problem {run.problem}, seed {run.seed}, "
@@ -146,9 +148,8 @@ def export_baseline(problem_name: str, name: str, path: str | Path, *,
     problem = _problem(problem_name)
     # A heuristic may need the problem configured its way (an active-schedule rule
     # needs the job-shop harness to build active schedules).
-    for_heuristic = getattr(problem, "for_heuristic", None)
-    if for_heuristic is not None and name in problem.heuristics:
-        problem = for_heuristic(name)
+    if name in problem.heuristics:
+        problem = problem.for_heuristic(name)
     try:
         source = problem.baseline_source(name)
     except KeyError as exc:
@@ -171,7 +172,7 @@ def _problem(name: str) -> Problem[Any]:
 
 def _contract(problem: Problem[Any]) -> ExportContract:
     try:
-        return contract_for(problem.name)
+        return problem.export_contract()
     except KeyError as exc:
         raise ExportError(str(exc.args[0])) from None
 
@@ -211,8 +212,7 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
     contract = _contract(problem)
     spec = problem.candidate_spec
     # Rules that only work inside a simulator (job shop) carry it with them.
-    standalone = getattr(problem, "standalone_source", None)
-    program = split_program(standalone(code) if standalone is not None else code)
+    program = split_program(problem.standalone_source(code))
     instances = contract.samples(problem)
     payloads = [problem.payload(i) for i in instances]
     header = _header(title.format(title=contract.title), provenance, program, contract,
@@ -225,7 +225,8 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
 
     # Candidate code is hostile until proven otherwise: it runs only in the sandbox,
     # both to compute the expected values and to check the finished module.
-    with SandboxPool(workers=1, isolation="auto") as pool:
+    with SandboxPool(workers=1, isolation="auto",
+                     harness_packages=spec.sandbox_packages) as pool:
         # Archived programs are pre-checked; a baseline's source is our own module.
         outputs = _sandboxed_outputs(pool, code, spec, payloads, timeout,
                                      check=heuristic is None)

@@ -46,7 +46,6 @@ from discover.providers import BudgetExhausted, Fatal, pool_from_config
 from discover.selection import Selector, training_leaders
 from discover.stopping import Stop, StopCriterion, run_criteria
 from discover.summary import (
-    SUMMARY_BASELINES,
     BaselineScore,
     ProgramScore,
     program_scores,
@@ -54,7 +53,7 @@ from discover.summary import (
     wins_losses,
 )
 from evaluators.base import Problem, ReferenceRole, reference_role
-from evaluators.registry import get_problem
+from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
 
 VALIDATION_TIME_LIMIT = 300.0
@@ -244,6 +243,8 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     else:
         config = resolve_models(config, environ)
     problem = get_problem(config.problem)
+    # A file spec is archived as an absolute path: resume and export may run elsewhere.
+    config = config.with_overrides(problem=spec_of(problem))
     check_models(config, environ)
     check_sandbox(config.sandbox)
     check_prompts(config.prompts, problem)
@@ -252,8 +253,9 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     server = state is None and not is_sqlite(resolve_url(config.archive))
     if server:
         archive = stack.enter_context(Archive.open(config.archive))
-    executor = stack.enter_context(open_executor(config.executor, workers=config.workers,
-                                                 isolation=config.sandbox))
+    executor = stack.enter_context(open_executor(
+        config.executor, workers=config.workers, isolation=config.sandbox,
+        problem=spec_of(problem), harness_packages=problem.candidate_spec.sandbox_packages))
     if state is None and not server:
         archive = stack.enter_context(Archive.open(config.archive))
     pool = executor.pool
@@ -265,7 +267,7 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     validation = validation_set(problem, config.evaluation.validation)
     selector = _selector(problem, config, archive, executor, setup_progress)
     baselines = score_baselines(problem, training, validation,
-                                getattr(problem, "summary_heuristics", SUMMARY_BASELINES))
+                                problem.summary_heuristics or tuple(problem.heuristics))
     runtime_limit = _runtime_limit(problem, config, training, pool)
     # Model calls in flight at the time limit are cut there, not waited for.
     deadline = None if config.time_limit is None else start + config.time_limit

@@ -6,9 +6,12 @@ candidate heuristic must define, how to turn the candidate's raw output into
 a validated solution, how to score it, which classic heuristics and exact
 (or reference) solvers exist, and which seed programs start a search.
 
-The core (loop, sandbox, archive) only talks to :class:`Problem`; adding a
-problem means adding a package under ``evaluators/`` and registering it in
-:mod:`evaluators.registry`.
+The core (loop, sandbox, archive, references, export, prompts, browser) only
+talks to :class:`Problem`, and reads no member outside it. A problem may live
+in any installed package: :mod:`evaluators.registry` finds it by name (built-in
+or the ``discover.problems`` entry-point group), by ``package.module:factory``
+or by a path to a ``.py`` file; :class:`evaluators.problem_base.ProblemBase`
+supplies defaults for the optional members. See ``docs/problems.md``.
 
 Two shapes of candidate fit this interface:
 
@@ -33,9 +36,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from evaluators.contract import ExportContract
 
 
 class Status(enum.Enum):
@@ -124,9 +130,10 @@ class ReferenceRole(enum.Enum):
     SCORE = "score"
 
 
-def reference_role(problem: object) -> ReferenceRole:
-    """``problem.reference_role``; ``OPTIMUM`` for problems that do not declare one."""
-    kind = getattr(problem, "reference_role", ReferenceRole.OPTIMUM)
+def reference_role(problem: Problem[Any]) -> ReferenceRole:
+    """``problem.reference_role`` (a protocol member; ``ProblemBase`` defaults it to
+    ``OPTIMUM``), accepting its string value too."""
+    kind = problem.reference_role
     return kind if isinstance(kind, ReferenceRole) else ReferenceRole(kind)
 
 
@@ -203,7 +210,20 @@ class CandidateSpec:
     )
     policy: bool = False
 
+    @property
+    def harness_package(self) -> str:
+        """Top-level package of :attr:`harness`: what the sandbox binds read-only."""
+        return self.harness.split(".", 1)[0]
+
+    @property
+    def sandbox_packages(self) -> tuple[str, ...]:
+        """Top-level packages a sandbox worker for this spec imports: ``evaluators``
+        (the worker's own imports need it) and the harness package."""
+        return tuple(dict.fromkeys(("evaluators", self.harness_package)))
+
     def __post_init__(self) -> None:
+        if not self.harness or not all(p.isidentifier() for p in self.harness.split(".")):
+            raise ValueError(f"harness {self.harness!r} is not a dotted module name")
         if not self.function_name.isidentifier():
             raise ValueError(f"function_name {self.function_name!r} is not an identifier")
         if not all(p.isidentifier() for p in self.parameters):
@@ -271,8 +291,22 @@ class Problem(Protocol, Generic[InstanceT]):
     reference_methods: tuple[str, ...]
     """Exact or reference methods accepted by :meth:`reference`."""
 
+    summary_heuristics: tuple[str, ...]
+    """Heuristics shown beside discovered programs at the end of a run (empty: all)."""
+
+    run_defaults: Mapping[str, Any]
+    """Run-configuration defaults for this problem, as dotted keys
+    (``{"evaluation.reference": "cpsat"}``); a configuration file still wins."""
+
+    data_package: str | None
+    """Importable package holding a ``bundled`` module (``SETS``, a tuple of
+    :class:`evaluators.bundled.BundledSet`) and a ``data/`` directory, or None."""
+
     reference_role: ReferenceRole
     """Whether references are optima/bounds (gaps) or reference scores (ratios)."""
+
+    config_docs: Mapping[str, str]
+    """What run-configuration keys mean for this problem (``discover config``)."""
 
     def load(self, path: str | Path) -> list[InstanceT]:
         """Read instances from a file, raising :class:`InstanceError` on bad input."""
@@ -310,6 +344,25 @@ class Problem(Protocol, Generic[InstanceT]):
         The module defines the candidate function (``candidate_spec``), so an
         exported baseline honours the same contract as a discovered program.
         """
+        ...
+
+    def for_heuristic(self, name: str) -> Problem[InstanceT]:
+        """This problem configured the way classic heuristic ``name`` needs it
+        (a job-shop rule that builds active schedules); usually ``self``."""
+        ...
+
+    def standalone_source(self, code: str) -> str:
+        """A module that runs candidate ``code`` on its own (``code`` itself for a
+        whole-solution function; the simulator plus the policy for a policy)."""
+        ...
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter, standalone objective and samples for exported modules."""
+        ...
+
+    def prompt_template(self) -> str | None:
+        """Jinja source of the problem block of every prompt (see
+        ``prompts/problems/generic.j2``), or None for the generic block."""
         ...
 
 

@@ -31,7 +31,32 @@ PROBLEM_PACKAGES: dict[str, str] = {
     "jssp": "evaluators.jssp",
     "serving": "evaluators.serving",
 }
-"""Problem name → package holding a ``bundled`` module and a ``data/`` directory."""
+"""Built-in problem name → package holding a ``bundled`` module and a ``data/`` directory.
+
+Other problems declare theirs as :attr:`evaluators.base.Problem.data_package`;
+:func:`package_of` finds either.
+"""
+
+
+def package_of(problem: str) -> str | None:
+    """The package holding ``problem``'s bundled sets, or None (no such problem or none).
+
+    Built-in problems are answered without importing them; any other name is
+    resolved through :mod:`evaluators.registry` (entry points included).
+    """
+    if problem in PROBLEM_PACKAGES:
+        return PROBLEM_PACKAGES[problem]
+    from evaluators.registry import resolved
+
+    found = resolved(problem)
+    return None if found is None else found.data_package
+
+
+def known_problems() -> list[str]:
+    """Names of every problem found by name that bundles data."""
+    from evaluators.registry import problem_names
+
+    return [name for name in problem_names() if package_of(name) is not None]
 
 _NAME = re.compile(r"^([a-z][a-z0-9_]*):([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 
@@ -78,8 +103,6 @@ class BundledSet:
     unit: str = "instances"
 
     def __post_init__(self) -> None:
-        if self.problem not in PROBLEM_PACKAGES:
-            raise ValueError(f"unknown problem {self.problem!r}")
         if not _NAME.match(self.full_name):
             raise ValueError(f"bad set name {self.full_name!r}")
         if not self.files or any(f.startswith("/") or ".." in f for f in self.files):
@@ -123,10 +146,9 @@ def data_dir(problem: str) -> Path:
     import the directory is extracted once and kept until the process exits.
     """
     if problem not in _DATA_DIRS:
-        try:
-            package = PROBLEM_PACKAGES[problem]
-        except KeyError:
-            raise KeyError(f"unknown problem {problem!r}") from None
+        package = package_of(problem)
+        if package is None:
+            raise KeyError(f"unknown problem {problem!r} (or it bundles no data)")
         resource = importlib.resources.files(package) / "data"
         _DATA_DIRS[problem] = _KEEP.enter_context(importlib.resources.as_file(resource))
     return _DATA_DIRS[problem]
@@ -134,12 +156,14 @@ def data_dir(problem: str) -> Path:
 
 def bundled_sets(problem: str | None = None) -> tuple[BundledSet, ...]:
     """Every bundled set, or those of one problem, in declaration order."""
-    problems = list(PROBLEM_PACKAGES) if problem is None else [problem]
+    problems = known_problems() if problem is None else [problem]
     out: list[BundledSet] = []
     for name in problems:
-        if name not in PROBLEM_PACKAGES:
-            raise KeyError(f"unknown problem {name!r} (known: {', '.join(PROBLEM_PACKAGES)})")
-        module = importlib.import_module(f"{PROBLEM_PACKAGES[name]}.bundled")
+        package = package_of(name)
+        if package is None:
+            raise KeyError(f"unknown problem {name!r} or it bundles no data "
+                           f"(known: {', '.join(known_problems())})")
+        module = importlib.import_module(f"{package}.bundled")
         out.extend(module.SETS)
     return tuple(out)
 
@@ -153,7 +177,7 @@ def is_set_name(text: str | Path) -> bool:
     if isinstance(text, Path):
         return False
     match = _NAME.match(text)
-    return match is not None and match.group(1) in PROBLEM_PACKAGES
+    return match is not None and package_of(match.group(1)) is not None
 
 
 def find_set(name: str, problem: str | None = None) -> BundledSet:
@@ -171,7 +195,7 @@ def find_set(name: str, problem: str | None = None) -> BundledSet:
     """
     match = _NAME.match(name)
     owner = match.group(1) if match else ""
-    if owner not in PROBLEM_PACKAGES:
+    if not owner or package_of(owner) is None:
         raise UnknownDataset(name, "not a bundled set name (PROBLEM:SET, see `discover "
                                    "datasets`)")
     if problem is not None and owner != problem:

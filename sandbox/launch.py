@@ -295,7 +295,9 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str,
     """
     packages = tuple(packages)
     pkg_dirs = package_dirs(["sandbox", *packages])
-    import_roots = _outermost(p.parent for p in pkg_dirs)
+    # Every parent is its own import root, nested ones too: a plugin package under
+    # the checkout (examples/flowshop/flowshop) is only importable from its own parent.
+    import_roots = list(dict.fromkeys(p.parent for p in pkg_dirs))
     env = clean_env(import_roots)
     target = list(command) if command is not None else worker_argv()
     if launcher == "plain":

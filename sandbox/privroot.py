@@ -185,7 +185,13 @@ def _mount_points_under(path: str) -> list[str]:
 
 def _remount_read_only(point: str) -> None:
     flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
-    have = os.statvfs(point).f_flag
+    try:
+        have = os.statvfs(point).f_flag
+    except FileNotFoundError:
+        # Listed in mountinfo but covered by a later mount on a parent directory (e.g.
+        # a file bind under /usr/lib/x, then a tmpfs on /usr/lib/x): nothing in the new
+        # root reaches it, and the bound tree is locked, so it cannot be uncovered there.
+        return
     for st, ms in ST_TO_MS:
         if have & st:
             flags |= ms

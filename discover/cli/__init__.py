@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "archive": ("archive", "archive", "Read the archive: runs, programs, lineage, best, diff."),
     "export": ("export", "export", "Write a standalone module of a program or baseline."),
     "browse": ("browse", "browse", "Explore an archive in a local, read-only web app."),
+    "new-problem": ("new_problem", "new_problem",
+                    "Scaffold an installable problem package (a plugin)."),
 }
 COMMAND_MODULES: tuple[tuple[str, str], ...] = tuple((m, a) for m, a, _ in COMMANDS.values())
 

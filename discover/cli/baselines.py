@@ -81,7 +81,7 @@ def baselines(
         if gen_n is None:
             # The problem's own training size: a 20-request serving window is served
             # without contention, so every policy tied there (all ratios 1).
-            gen_n = int(getattr(problem, "run_defaults", {}).get("evaluation.train_n", 20))
+            gen_n = int(problem.run_defaults.get("evaluation.train_n", 20))
         instances = generated_instances(problem, gen_n, per_class, seed)
         default_exact = problem.reference_methods[0] if problem.reference_methods else "none"
         source = reference or default_exact

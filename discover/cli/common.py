@@ -28,7 +28,8 @@ def problem_option(default: str | None = "smtt") -> Any:
         "problem_name",
         default=default,
         show_default=True,
-        help=f"Problem to work on ({', '.join(problem_names())}).",
+        help=f"Problem to work on: {', '.join(problem_names())}, an installed plugin's "
+             "name, package.module:factory, or path/to/problem.py.",
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from discover.cli.common import emit_json, out_console
-from evaluators.bundled import PROBLEM_PACKAGES, bundled_sets
+from discover.cli.common import emit_json, out_console, resolve_problem
+from evaluators.bundled import bundled_sets
 
 
 @click.command(
@@ -18,8 +18,8 @@ Examples:
   discover baselines --problem smtt --instances smtt:n100   # a set by name
 """
 )
-@click.option("--problem", "problem_name", type=click.Choice(list(PROBLEM_PACKAGES)),
-              default=None, help="Only the sets of this problem.")
+@click.option("--problem", "problem_name", default=None,
+              help="Only the sets of this problem (a name, module:factory or file.py).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON list (name, problem, count, unit, reference, description, "
                    "files).")
@@ -31,7 +31,12 @@ def datasets(problem_name: str | None, as_json: bool) -> None:
     workload's trace and a scenario's cost. Reference is what the stored values are:
     a proven optimum, a best-known bound, computed on load, or none.
     """
-    sets = bundled_sets(problem_name)
+    if problem_name is not None:
+        problem_name = resolve_problem(problem_name).name
+    try:
+        sets = bundled_sets(problem_name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--problem") from None
     if as_json:
         emit_json([s.as_dict() for s in sets])
         return

@@ -94,7 +94,8 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
             warnings.simplefilter("always", SandboxWarning)
             # Not entered as a context manager: the pool starts on first use, so a
             # candidate rejected by the pre-check costs no worker start.
-            pool = SandboxPool(workers=1, isolation=isolation)  # type: ignore[arg-type]
+            pool = SandboxPool(workers=1, isolation=isolation,  # type: ignore[arg-type]
+                               harness_packages=problem.candidate_spec.sandbox_packages)
             try:
                 result = evaluate(problem, instances, code, pool, time_limit)
             finally:

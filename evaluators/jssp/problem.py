@@ -15,13 +15,16 @@ import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
+from evaluators.contract import ExportContract
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.contract import CONTRACT
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.loaders import load_instances
 from evaluators.jssp.objective import makespan, validate_schedule
 from evaluators.jssp.rules import HEURISTICS, RULE_SOURCES, SIGNATURE, split_heuristic_name
+from evaluators.problem_base import ProblemBase
 
 DESCRIPTION = """\
 Job-shop scheduling (J||Cmax). There are n jobs and m machines; each job is a chain of m
@@ -85,7 +88,7 @@ DEFAULT_MACHINES = 15
 CPSAT = "cpsat"
 
 
-class JsspProblem:
+class JsspProblem(ProblemBase):
     """Job shop with makespan objective; candidates are ``priority(...)`` rules.
 
     Parameters
@@ -112,6 +115,7 @@ class JsspProblem:
     reference_methods: tuple[str, ...] = (CPSAT,)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.jssp"
     config_docs: Mapping[str, str] = {
         # What the run configuration's keys mean for the job shop (``discover config``).
         "evaluation.train_n": "Jobs per generated training instance (machines: "
@@ -220,3 +224,7 @@ class JsspProblem:
     def standalone_source(self, code: str) -> str:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         return standalone_source(code, self.variant)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter (the Giffler-Thompson builder), makespan check, samples."""
+        return CONTRACT

@@ -34,6 +34,8 @@ from evaluators.base import (
     Status,
 )
 from evaluators.bundled import expand, resolve_file
+from evaluators.contract import ExportContract
+from evaluators.problem_base import ProblemBase
 from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
@@ -115,7 +117,7 @@ DEFAULT_CONV = "serving:conv"
 """The default training trace (bundled)."""
 
 
-class ServingProblem:
+class ServingProblem(ProblemBase):
     """Serving scheduling; candidates are ``priority(request, state)`` policies.
 
     Parameters
@@ -147,6 +149,7 @@ class ServingProblem:
     seed_programs = SEED_PROGRAMS
     summary_heuristics = ("fcfs", "sarathi", "spf", "srpt_oracle")
     """Classic policies shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.serving"
     config_docs: Mapping[str, str] = {
         # What the run configuration's keys mean for serving (``discover config``).
         "evaluation.train_n": "Requests per generated training window.",
@@ -357,3 +360,16 @@ class ServingProblem:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         s = self.scenario
         return standalone_source(code, s.server.to_wire(), s.ttft_slo, s.tpot_slo)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter (the batching simulator), standalone score and samples."""
+        from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+
+        return ExportContract(
+            problem="serving",
+            title="LLM-serving request scheduling (a priority policy in a batching simulator)",
+            objective_label="score",
+            call_source=CALL_SOURCE,
+            objective_source=OBJECTIVE_SOURCE,
+            samples=export_samples,
+        )

@@ -10,6 +10,9 @@ import numpy as np
 
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
+from evaluators.contract import ExportContract
+from evaluators.problem_base import ProblemBase
+from evaluators.smtt.contract import CONTRACT
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
 from evaluators.smtt.heuristics import HEURISTICS, baseline_source
@@ -87,7 +90,7 @@ FEATURES = (
 )
 
 
-class SmttProblem:
+class SmttProblem(ProblemBase):
     """Single-machine total tardiness, candidates as ``schedule(p, d)`` functions."""
 
     name = "smtt"
@@ -104,6 +107,11 @@ class SmttProblem:
     heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS
     reference_role = ReferenceRole.OPTIMUM
     reference_methods = REFERENCE_METHODS
+    summary_heuristics = ("edd", "mdd", "psk", "eddc", "mddc", "aug_mddc")
+    """Classic rules shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.smtt"
+    prompt_package = "prompts"
+    prompt_file = "problems/smtt.j2"
     run_defaults: Mapping[str, Any] = {
         # 400 training instances of n = 20: with 100, the search fits their few tiny
         # optima (0.83 % training gap, 1.74-1.80 % on n100.json for the 30 best).
@@ -168,3 +176,7 @@ class SmttProblem:
     def stored_reference(self, instance: SmttInstance) -> float | None:
         """The optimum stored in the instance file, if any."""
         return None if instance.optimum is None else float(instance.optimum)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter, standalone total-tardiness objective and self-check samples."""
+        return CONTRACT

@@ -239,3 +239,23 @@ def test_candidate_locks_cannot_block_a_host_sqlite_write(
     assert not failed, f"host writes failed: {failed[:3]}; candidate locked {found['locked']}"
     assert not [lock for lock in found["locked"] if lock.startswith(str(database))]
     assert_honest_scores_right(rooted_pool, smtt, honest_instances)
+
+
+def test_a_nested_harness_package_gets_its_own_import_root(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A plugin package inside another import root (examples/flowshop/flowshop under the
+    checkout) is importable only from its own parent: the worker's path must list it."""
+    import sys
+
+    root = Path(launch.package_dirs(["evaluators"])[0]).parent
+    nested = Path(tempfile.mkdtemp(prefix="nested-plugin-", dir=root))
+    try:
+        package = nested / "nested_plugin_pkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        monkeypatch.setattr(sys, "path", [str(nested), *sys.path])
+        plan = launch.plan("plain", ["evaluators", "nested_plugin_pkg"], str(tmp_path))
+        assert str(nested) in plan.env["PYTHONPATH"].split(os.pathsep)
+    finally:
+        shutil.rmtree(nested)

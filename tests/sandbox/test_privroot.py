@@ -211,3 +211,32 @@ def test_the_private_root_check_names_the_refusal() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     said = done.stdout.strip()
     assert "unshare: privroot: the kernel refused new user namespaces" in said, said
+
+
+SHADOWED = r"""
+set -e
+mount --make-rprivate /
+# bwrap would build the root first: hide it, so the unshare launcher is what is tried
+if [ -e /usr/bin/bwrap ]; then mount --bind /dev/null /usr/bin/bwrap; fi
+mount -t tmpfs none /usr/share
+mkdir -p /usr/share/lib
+touch /usr/share/lib/tool
+mount --bind /dev/null /usr/share/lib/tool
+mount -t tmpfs none /usr/share/lib
+exec "$PYTHON" -c "from sandbox.launch import private_root_problem as p; print(p() or 'ok')"
+"""
+
+
+def test_a_mount_hidden_under_a_later_mount_does_not_stop_the_root() -> None:
+    # Seen on a host where a file bind under /usr/lib/chromium was covered by a tmpfs on
+    # /usr/lib/chromium: mountinfo lists the hidden point, which the new root cannot reach;
+    # the unshare launcher failed on it and auto fell back to no namespaces.
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and util-linux unshare to stage the hidden mount")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHON": sys.executable, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "PYTHONPATH": str(root)}
+    done = subprocess.run(["unshare", "-m", "sh", "-c", SHADOWED], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok", done.stdout

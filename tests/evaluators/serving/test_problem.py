@@ -186,22 +186,12 @@ def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> No
 
 
 def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None:
-    """The contract pieces the integrator registers: a baseline and a program export."""
-    from discover import export_contract
+    """The problem's own contract (public API): a baseline exports and self-checks."""
     from discover.export import export_baseline
-    from discover.export_contract import ExportContract
-    from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+    from evaluators.serving.export import export_samples
 
-    contract = ExportContract(problem="serving", title="LLM-serving request scheduling",
-                              objective_label="SLO violations (%)", call_source=CALL_SOURCE,
-                              objective_source=OBJECTIVE_SOURCE, samples=export_samples)
-    saved = dict(export_contract.CONTRACTS)
-    export_contract.register_contract(contract)
-    try:
-        result = export_baseline("serving", "spf", tmp_path / "spf.py")
-    finally:
-        export_contract.CONTRACTS.clear()
-        export_contract.CONTRACTS.update(saved)
+    assert problem.export_contract().samples is export_samples
+    result = export_baseline("serving", "spf", tmp_path / "spf.py")
     samples = export_samples(problem)
     assert list(result.expected) == [problem.objective(i, problem.heuristics["spf"](i))
                                      for i in samples]
