@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -149,8 +150,11 @@ def test_candidate_cannot_list_the_checkout_or_the_archive(
     found = _hunt(rooted_pool, "    found = {}\n    for place in " + repr(places) + ":\n"
                   "        try:\n            found[place] = sorted(os.listdir(place))\n"
                   "        except OSError as exc:\n            found[place] = type(exc).__name__\n")
-    # The checkout shows only the bound package directories, never its files.
-    assert set(found[str(REPO)]) <= {"sandbox", "evaluators"}, found[str(REPO)]
+    # The checkout shows only the bound package directories, never its files (and the
+    # Python installation when it lives inside the checkout, e.g. a virtualenv in the clone).
+    installed = {Path(p).resolve().relative_to(REPO).parts[0]
+                 for p in (sys.prefix, sys.base_prefix) if Path(p).resolve().is_relative_to(REPO)}
+    assert set(found[str(REPO)]) <= {"sandbox", "evaluators", *installed}, found[str(REPO)]
     assert "sandbox" in found[str(REPO)]
     assert found[str(outside)] == "FileNotFoundError"
     assert set(found["/"]) <= _expected_top_level(), found["/"]
