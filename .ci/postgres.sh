@@ -19,7 +19,7 @@ data="$dir/data"
 
 bindir=""
 for candidate in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    if [ -x "$candidate/initdb" ]; then bindir=$candidate; break; fi
+    if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then bindir=$candidate; break; fi
 done
 if [ -z "$bindir" ]; then
     command -v initdb >/dev/null 2>&1 || { echo "postgres.sh: initdb not found (apt-get install postgresql)" >&2; exit 1; }

@@ -6,8 +6,11 @@ written is read back equal; ORM rows never leave :mod:`archive`.
 
 The archive imports neither the sandbox nor the evaluators (see the package
 table in ``docs/architecture.md``), so statuses that originate there are
-mirrored here by value: ``EvaluationStatus(outcome.status.value)`` and
-``ReferenceStatus(reference.status.value)`` convert.
+mirrored here. :class:`EvaluationStatus` is the one vocabulary of a candidate's
+verdict (cascade, archive, events); the sandbox's ``OutcomeStatus`` maps onto it
+through one table, :data:`discover.cascade.SANDBOX_STATUS`. ``ReferenceStatus``
+has the values of ``evaluators.base.Status``; tests/test_vocabulary.py keeps
+both mirrors in step.
 """
 
 from __future__ import annotations
@@ -36,20 +39,31 @@ class Split(enum.Enum):
 
 
 class EvaluationStatus(enum.Enum):
-    """Outcome of running a candidate (mirrors the sandbox's outcome statuses).
+    """The verdict on a candidate: the vocabulary shared by cascade, archive and events.
 
-    ``REJECTED`` is for programs stopped before running (pre-check: syntax,
-    forbidden import, missing function).
+    The sandbox's failure kinds keep their names; ``REJECTED`` is the
+    pre-check's ``precheck_failed`` and ``TOO_SLOW`` the cascade's own verdict.
     """
 
     OK = "ok"
+    """Scored: a valid output on every instance."""
     INVALID_OUTPUT = "invalid_output"
+    """An output could not be sent, was too large, or failed validation."""
     EXCEPTION = "exception"
+    """The candidate raised."""
     TIMEOUT = "timeout"
+    """The sandbox's wall-clock deadline (or CPU limit) was hit."""
     MEMORY = "memory"
+    """The candidate ran out of its memory allowance."""
     CRASHED = "crashed"
+    """The child died, or the evaluation failed on the trusted side."""
     FORBIDDEN = "forbidden"
+    """The candidate tried something the sandbox refuses."""
     REJECTED = "rejected"
+    """Stopped before running by the pre-check (syntax, forbidden import, missing function)."""
+    TOO_SLOW = "too_slow"
+    """Ran within its deadline but slower than the run's runtime cap (before revision
+    0003 these were archived as ``timeout``)."""
 
 
 class RunStatus(enum.Enum):
@@ -73,7 +87,10 @@ class EdgeRole(enum.Enum):
 
 
 class ReferenceStatus(enum.Enum):
-    """Mirror of :class:`evaluators.base.Status` (same values)."""
+    """How far a reference solve got: the values of ``evaluators.base.Status``.
+
+    The archive cannot import the evaluators; a test checks the two stay equal.
+    """
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"

@@ -9,7 +9,8 @@ use directly::
     result = discover.run(RunConfig.for_problem("smtt").with_overrides(budget=500, seed=1))
     report = discover.baselines("smtt", "n100.json", methods=["mdd", "mddc"])
     with discover.open_archive() as archive:
-        discover.export(archive, result.run_id, "best.py")
+        discover.export(archive, f"r{result.run_id}", "best.py")  # a run's best program
+        discover.export(archive, 42, "p42.py")                      # program 42
 
 Names are imported lazily so that ``import discover`` stays cheap.
 """
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from discover.baseline_scores import BaselineReport
     from discover.config import RunConfig
     from discover.export import ExportResult
+    from discover.export_target import ExportTarget
     from discover.runner import RunResult
 
 __all__ = ["__version__", "baselines", "export", "open_archive", "run"]
@@ -60,14 +62,13 @@ def open_archive(url: str | None = None) -> Archive:
     return Archive.open(url)
 
 
-def export(archive: Archive, program_or_run: int, path: str, *, program: bool = False
-           ) -> ExportResult:
-    """Write the standalone module of a run's best program.
+def export(archive: Archive, target: int | str | ExportTarget, path: str) -> ExportResult:
+    """Write the standalone module of a program or of a run's best program.
 
-    With ``program=True``, ``program_or_run`` is a program id instead.
+    ``target`` means what ``discover export TARGET`` means: a bare number (``42``,
+    ``"p42"``) is a program id, a run is marked (``"r3"``, ``"run:3"``,
+    ``ExportTarget.run(3)``); see :mod:`discover.export_target`.
     """
-    from discover.export import export_program, export_run
+    from discover.export_target import export_target
 
-    if program:
-        return export_program(archive, program_or_run, path)
-    return export_run(archive, program_or_run, path)
+    return export_target(archive, target, path)

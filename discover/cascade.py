@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,19 @@ from archive import EvaluationStatus, InstanceResult, Split
 from discover.dedup import behaviour_fingerprint
 from evaluators.base import Problem
 from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate, precheck
+from sandbox.text import storable
 
-TOO_SLOW = "too_slow"
+SANDBOX_STATUS: Mapping[OutcomeStatus, EvaluationStatus] = {
+    OutcomeStatus.OK: EvaluationStatus.OK,
+    OutcomeStatus.INVALID_OUTPUT: EvaluationStatus.INVALID_OUTPUT,
+    OutcomeStatus.EXCEPTION: EvaluationStatus.EXCEPTION,
+    OutcomeStatus.TIMEOUT: EvaluationStatus.TIMEOUT,
+    OutcomeStatus.MEMORY: EvaluationStatus.MEMORY,
+    OutcomeStatus.CRASHED: EvaluationStatus.CRASHED,
+    OutcomeStatus.FORBIDDEN: EvaluationStatus.FORBIDDEN,
+    OutcomeStatus.PRECHECK_FAILED: EvaluationStatus.REJECTED,
+}
+"""The one translation of the sandbox's outcome into the verdict vocabulary (total)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,8 @@ class TrainingSet:
     probe: int
     groups: tuple[int, ...] = ()
     """Size of each instance when the set mixes sizes (empty: one size). The
-    ``ratio`` score averages over sizes, and runtimes are measured at the largest."""
+    ``ratio`` score averages over sizes. (The runtime gate is the supervisor's CPU
+    time per instance over the whole set: :func:`runtime_of`.)"""
 
     def __post_init__(self) -> None:
         if len(self.instances) != len(self.references):
@@ -48,18 +60,18 @@ class TrainingSet:
 class CascadeResult:
     """What the cascade concluded about one candidate.
 
-    ``status`` is ``"ok"``, ``"too_slow"``, ``"rejected"`` (pre-check) or a
-    sandbox failure kind; ``stage`` is where it stopped (precheck/probe/full).
+    ``status`` is ``OK``, ``TOO_SLOW``, ``REJECTED`` (pre-check) or a sandbox
+    failure kind; ``stage`` is where it stopped (precheck/probe/full, or
+    trusted when the evaluation itself raised: see :func:`evaluation_failed`).
     """
 
-    status: str
+    status: EvaluationStatus
     stage: str
     score: float | None
     gap: float | None
     ratio: float | None
     runtime: float | None
-    """Mean seconds per training instance of the largest size, measured in the
-    sandbox child."""
+    """CPU seconds per training instance, measured by the supervisor (see ``runtime_of``)."""
     signature: tuple[float, ...]
     behaviour_hash: str | None
     message: str
@@ -68,7 +80,7 @@ class CascadeResult:
     @property
     def ok(self) -> bool:
         """True when the candidate was scored on the full training set."""
-        return self.status == "ok"
+        return self.status is EvaluationStatus.OK
 
 
 def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluation | None,
@@ -85,14 +97,27 @@ def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluatio
             else:
                 per_instance.append(InstanceResult(
                     s.name, error_status, None, None, s.seconds,
-                    str(s.failure) if s.failure is not None else "not run"))
+                    storable(str(s.failure)) if s.failure is not None else "not run"))
     gap = result.mean_gap if result is not None and result.ok else None
+    # Messages quote candidate text: storable, or the archive write would fail.
     return ArchivedEvaluation(split=split, status=status, score=score, gap=gap,
-                              seconds=seconds, error=message, per_instance=tuple(per_instance))
+                              seconds=seconds,
+                              error=None if message is None else storable(message),
+                              per_instance=tuple(per_instance))
+
+
+def evaluation_failed(exc: BaseException) -> CascadeResult:
+    """The result of a candidate whose evaluation raised on the trusted side.
+
+    Recorded as ``crashed`` with the error, so that the run goes on.
+    """
+    message = storable(f"the evaluation failed on the trusted side: "
+                       f"{type(exc).__name__}: {exc}")[:2000]
+    return _failed(EvaluationStatus.CRASHED, "trusted", None, 0.0, message)
 
 
 def _status_of(result: CandidateEvaluation) -> EvaluationStatus:
-    return EvaluationStatus(result.status.value)
+    return SANDBOX_STATUS[result.status]
 
 
 def _describe(result: CandidateEvaluation) -> str:
@@ -121,7 +146,8 @@ def run_cascade(
         Wall seconds for the full training set (the probe gets a proportional share,
         at least one second).
     runtime_limit
-        Median seconds per instance above which a candidate is rejected as too slow.
+        CPU seconds per instance (:func:`runtime_of`) above which a candidate is
+        rejected as too slow.
     is_known_behaviour
         Called with the probe fingerprint; when it returns True the cascade stops
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
@@ -136,38 +162,36 @@ def run_cascade(
     start = time.monotonic()
     check = precheck(code, problem.candidate_spec)
     if not check.ok:
-        return _failed("rejected", "precheck", EvaluationStatus.REJECTED, None,
+        return _failed(EvaluationStatus.REJECTED, "precheck", None,
                        time.monotonic() - start, check.message)
     share = training.probe / len(training.instances)
     probe_instances = training.instances[: training.probe]
     probe = evaluate(problem, probe_instances, code, pool, max(1.0, time_limit * share),
                      references=training.references[: training.probe], check=False)
     if not probe.ok:
-        return _failed(probe.status.value, "probe", _status_of(probe), probe,
-                       time.monotonic() - start, _describe(probe))
+        return _failed(_status_of(probe), "probe", probe, time.monotonic() - start,
+                       _describe(probe))
     fingerprint = behaviour_fingerprint([list(o) for o in probe.outcome.outputs])
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
-    largest = _largest(training)
-    if runtime_limit is not None and _median_seconds(probe, largest) > runtime_limit:
-        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint, largest)
+    if runtime_limit is not None and runtime_of(probe) > runtime_limit:
+        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
     if not full.ok:
-        return _failed(full.status.value, "full", _status_of(full), full, elapsed,
-                       _describe(full), fingerprint)
-    if runtime_limit is not None and _median_seconds(full, largest) > runtime_limit:
-        return _too_slow(full, runtime_limit, elapsed, fingerprint, largest)
+        return _failed(_status_of(full), "full", full, elapsed, _describe(full), fingerprint)
+    if runtime_limit is not None and runtime_of(full) > runtime_limit:
+        return _too_slow(full, runtime_limit, elapsed, fingerprint)
     gap = full.mean_gap
     value = training_score(full, training, score)
     ratio = (full.total_objective / full.total_reference
              if full.total_objective is not None and full.total_reference else None)
     signature = tuple(s.gap if s.gap is not None else 0.0 for s in full.scores)
     return CascadeResult(
-        status="ok", stage="full", score=value, gap=gap, ratio=ratio,
-        runtime=_mean_seconds(full, largest), signature=signature,
-        behaviour_hash=fingerprint, message=full.message,
+        status=EvaluationStatus.OK, stage="full", score=value, gap=gap, ratio=ratio,
+        runtime=runtime_of(full), signature=signature, behaviour_hash=fingerprint,
+        message=full.message,
         evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, value),
     )
 
@@ -202,56 +226,44 @@ def score_from(gap: float, objectives: Sequence[float | None], training: Trainin
     return ratio if mode == "ratio" else 0.5 * (gap + ratio)
 
 
-def _largest(training: TrainingSet) -> frozenset[int] | None:
-    """Indices of the largest instances of a mixed-size set (None: one size)."""
-    if not training.groups or len(set(training.groups)) < 2:
-        return None
-    top = max(training.groups)
-    return frozenset(i for i, g in enumerate(training.groups) if g == top)
+def runtime_of(result: CandidateEvaluation) -> float:
+    """Seconds per instance of a candidate, as the supervisor measured them.
+
+    The CPU time of the whole child (``wait4`` in the worker, which the candidate
+    cannot touch) divided by the batch size; the supervisor's wall time when no
+    CPU figure came back. Never the per-instance times the child reports: a
+    candidate can patch the child's timers or forge those frames. CPU time also
+    stays put when a busy machine preempts the child, which is why the gate once
+    used medians of wall times. It includes the child's fixed start-up cost (a
+    few milliseconds per batch), which the runtime floor absorbs.
+    """
+    outcome = result.outcome
+    n = max(1, outcome.n_payloads)
+    if outcome.cpu_seconds is not None:
+        return outcome.cpu_seconds / n
+    return outcome.total_seconds / n
 
 
-def _times(result: CandidateEvaluation, among: frozenset[int] | None) -> list[float]:
-    seconds = list(result.outcome.seconds)
-    if among is not None:
-        picked = [s for i, s in enumerate(seconds) if i in among]
-        seconds = picked or seconds
-    return seconds
-
-
-def _median_seconds(result: CandidateEvaluation, among: frozenset[int] | None = None) -> float:
-    """Median seconds per instance (of the largest size when sizes are mixed): robust
-    to the odd call preempted on a busy machine, and what a rule costs where it matters."""
-    seconds = sorted(_times(result, among))
-    if not seconds:
-        return result.outcome.total_seconds
-    return seconds[len(seconds) // 2]
-
-
-def _mean_seconds(result: CandidateEvaluation, among: frozenset[int] | None = None) -> float:
-    seconds = _times(result, among)
-    return sum(seconds) / len(seconds) if seconds else result.outcome.total_seconds
-
-
-def _failed(status: str, stage: str, archived_status: EvaluationStatus,
-            result: CandidateEvaluation | None, seconds: float, message: str,
-            fingerprint: str | None = None) -> CascadeResult:
+def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | None,
+            seconds: float, message: str, fingerprint: str | None = None) -> CascadeResult:
     return CascadeResult(
         status=status, stage=stage, score=None, gap=None, ratio=None, runtime=None,
         signature=(), behaviour_hash=fingerprint, message=message,
-        evaluation=_archived(Split.TRAIN, archived_status, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, status, result, seconds, message),
     )
 
 
 def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
-              fingerprint: str, among: frozenset[int] | None = None) -> CascadeResult:
-    median = _median_seconds(result, among)
-    message = (f"too slow: median {median * 1e3:.2f} ms per instance, limit "
+              fingerprint: str) -> CascadeResult:
+    runtime = runtime_of(result)
+    message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
                f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
-        status=TOO_SLOW, stage="probe" if len(result.scores) else "full", score=None,
-        gap=None, ratio=None, runtime=median, signature=(), behaviour_hash=fingerprint,
+        status=EvaluationStatus.TOO_SLOW, stage="probe" if len(result.scores) else "full",
+        score=None, gap=None, ratio=None, runtime=runtime, signature=(),
+        behaviour_hash=fingerprint,
         message=message,
-        evaluation=_archived(Split.TRAIN, EvaluationStatus.TIMEOUT, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.TOO_SLOW, result, seconds, message),
     )
 
 
@@ -288,6 +300,6 @@ def archived_validation(result: CandidateEvaluation, seconds: float) -> Archived
     if result.ok:
         return _archived(Split.VALIDATION, EvaluationStatus.OK, result, seconds, None,
                          result.mean_gap)
-    status = EvaluationStatus(result.status.value) if result.status is not OutcomeStatus.OK \
+    status = _status_of(result) if result.status is not OutcomeStatus.OK \
         else EvaluationStatus.INVALID_OUTPUT
     return _archived(Split.VALIDATION, status, result, seconds, result.message)

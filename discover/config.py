@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from discover.executors.spec import ExecutorSpec
+from evaluators.bundled import UnknownDataset, find_set, is_set_name
 
 OPERATORS = ("new_idea", "crossover", "modify", "tune", "simplify")
 
@@ -135,8 +136,9 @@ class EvaluationConfig:
     """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
     probe_count: int = 10
     """Instances in the probe stage of the cascade (and the behavioural fingerprint)."""
-    validation: tuple[str, ...] = ("../shared/benchmarks/smtt/cetinkaya2025/n100.json",)
-    """Instance files of the validation split (stored optima)."""
+    validation: tuple[str, ...] = ("smtt:n100",)
+    """Instance files or bundled sets (``PROBLEM:SET``, see ``discover datasets``) of the
+    validation split (stored optima)."""
     validate_top: int = 5
     """How many of the best training programs are scored on validation at the end."""
     validate_every: int = 200
@@ -144,7 +146,8 @@ class EvaluationConfig:
     candidate_time_limit: float = 20.0
     """Wall seconds for one candidate on the whole training set."""
     runtime_cap: float = 10.0
-    """Candidates slower than this multiple of the reference heuristic (MDD) are rejected."""
+    """Candidates slower than this multiple of the runtime reference (runtime_reference) are
+    rejected."""
     train_params: Mapping[str, Any] = field(default_factory=dict)
     """Extra generator parameters of the training family (e.g. ``machines`` for jssp)."""
     reference_time_limit: float | None = None
@@ -188,6 +191,13 @@ class EvaluationConfig:
                               "selection_top >= 1")
         if self.probe_count < 1:
             raise ConfigError("evaluation.probe_count must be >= 1")
+        for entry in self.validation:
+            # A misspelt set name is an error now, not a skipped file after the run.
+            if is_set_name(entry):
+                try:
+                    find_set(entry)
+                except UnknownDataset as exc:
+                    raise ConfigError(f"evaluation.validation: {exc}") from None
         if self.candidate_time_limit <= 0 or self.runtime_cap <= 0:
             raise ConfigError("evaluation time limits must be positive")
 
@@ -241,7 +251,8 @@ class RunConfig:
     budget: int = 2000
     """Evaluations, seeds included (failures count; duplicates are recorded, not counted)."""
     time_limit: float | None = None
-    """Wall seconds for the whole run (None: no limit)."""
+    """Wall seconds for the search (None: no limit); model calls in flight at the limit are
+    cancelled and archived as such, and the best programs are then validated."""
     seed: int = 0
     """Seed of the search (the training set has its own, evaluation.train_seed)."""
     workers: int = 2
@@ -307,7 +318,7 @@ class RunConfig:
         from evaluators.registry import get_problem
 
         try:
-            defaults = dict(getattr(get_problem(problem), "run_defaults", {}) or {})
+            defaults = dict(get_problem(problem).run_defaults)
         except KeyError as exc:
             raise ConfigError(str(exc.args[0])) from None
         return cls(problem=problem).with_overrides(**defaults)
@@ -330,7 +341,21 @@ class RunConfig:
 
     def to_toml(self) -> str:
         """The configuration as TOML, each section a table, each key with its documentation."""
-        return dump_toml(self.to_dict(), field_docs(type(self)))
+        docs = field_docs(type(self))
+        # The generic comments are written for SMTT (classes, optima); a problem may
+        # say what the keys mean for it (jssp has no classes, serving no optima).
+        docs.update(_problem_docs(self.problem))
+        return dump_toml(self.to_dict(), docs)
+
+
+def _problem_docs(name: str) -> Mapping[str, str]:
+    from evaluators.registry import get_problem
+
+    try:
+        problem = get_problem(name)
+    except KeyError:
+        return {}
+    return dict(problem.config_docs)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

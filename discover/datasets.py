@@ -22,6 +22,7 @@ from discover.config import EvaluationConfig
 from discover.executors.base import OrderedMap
 from discover.references import compute_references
 from evaluators.base import GeneratorSpec, InstanceError, Problem, Reference, Status
+from evaluators.bundled import bundled_equivalent, expand
 
 
 class ArchiveReferenceCache:
@@ -178,14 +179,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def _locate(path: Path, base: Path | None) -> Path:
     """Resolve a relative path against ``base`` (or the working directory), then the
-    project root, so the default ``../shared/...`` works from any directory of a checkout."""
+    project root, so checkout-relative paths work from any directory of a checkout."""
     if path.is_absolute():
-        return path
+        return path if path.exists() else bundled_equivalent(path) or path
     first = (base or Path.cwd()) / path
     if first.exists():
         return first
     fallback = PROJECT_ROOT / path
-    return fallback if fallback.exists() else first
+    if fallback.exists():
+        return fallback
+    # A benchmark path archived before the data was bundled: the same file, bundled.
+    return bundled_equivalent(path) or first
 
 
 @dataclass(frozen=True)
@@ -204,12 +208,13 @@ class ValidationSet:
 
 def validation_set(problem: Problem[Any], paths: Sequence[str], *, base: Path | None = None
                    ) -> ValidationSet:
-    """Load validation files; a missing default file is a warning, a bad file an error."""
+    """Load validation files or bundled sets (``smtt:n100``); a missing file is a warning,
+    a bad file or an unknown set name an error."""
     instances: list[Any] = []
     references: list[float | None] = []
     sources: list[str] = []
-    for raw in paths:
-        path = _locate(Path(raw), base)
+    for raw in (p for entry in paths for p in expand(entry, problem.name)):
+        path = _locate(raw, base)
         if not path.exists():
             warnings.warn(f"validation file {path} not found; skipping it", stacklevel=2)
             continue

@@ -34,7 +34,8 @@ class CandidateEvaluated:
     program_id: int
     evaluated: int
     status: str
-    """ok, duplicate, or a failure kind (precheck_failed, timeout, invalid_output, ...)."""
+    """An :class:`archive.EvaluationStatus` value (ok, too_slow, rejected, timeout, ...),
+    or ``duplicate`` / ``no_code`` for a candidate that was not evaluated."""
     score: float | None
     best_score: float | None
     operator: str

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 
 from archive import Archive, EvaluationStatus, ProgramDetail, Split
 from discover import __version__
-from discover.export_contract import ExportContract, contract_for
+from discover.export_contract import ExportContract
 from discover.export_render import (
     ExportError,
     ProgramSource,
@@ -36,7 +38,7 @@ from discover.export_render import (
     split_program,
 )
 from discover.simplify import simplify
-from evaluators.base import Failure, Problem
+from evaluators.base import Failure, Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool
 
@@ -79,7 +81,9 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
     """
     detail = archive.program(program_id)
     run = archive.run(detail.run_id)
-    problem = _problem(run.problem)
+    # The run's own problem spec (a plugin's module:factory or file path), not just the
+    # name it archived under, which only built-ins and entry points resolve.
+    problem = _problem(str(run.config.get("problem", run.problem)))
     lines = [
         f"archive     {archive.url}",
         f"run         {run.id} (problem {run.problem}, seed {run.seed}, "
@@ -93,7 +97,7 @@ def export_program(archive: Archive, program_id: int, path: str | Path, *,
         lines.append(f"duplicate   of program {detail.duplicate_of} (scores are the original's)")
     if detail.program.idea:
         lines.append(f"idea        {' '.join(detail.program.idea.split())}")
-    lines.extend(_score_lines(archive, detail))
+    lines.extend(_score_lines(archive, detail, reference_role(problem)))
     if _selection:
         lines.append(f"selection   {_selection}")
     code, notes = _readable(problem, run.config, detail.program.code, timeout)
@@ -148,9 +152,8 @@ def export_baseline(problem_name: str, name: str, path: str | Path, *,
     problem = _problem(problem_name)
     # A heuristic may need the problem configured its way (an active-schedule rule
     # needs the job-shop harness to build active schedules).
-    for_heuristic = getattr(problem, "for_heuristic", None)
-    if for_heuristic is not None and name in problem.heuristics:
-        problem = for_heuristic(name)
+    if name in problem.heuristics:
+        problem = problem.for_heuristic(name)
     try:
         source = problem.baseline_source(name)
     except KeyError as exc:
@@ -223,7 +226,7 @@ def _problem(name: str) -> Problem[Any]:
 
 def _contract(problem: Problem[Any]) -> ExportContract:
     try:
-        return contract_for(problem.name)
+        return problem.export_contract()
     except KeyError as exc:
         raise ExportError(str(exc.args[0])) from None
 
@@ -234,7 +237,8 @@ def _parents(detail: ProgramDetail) -> str:
     return ", ".join(f"{p.program_id} ({p.role.value})" for p in detail.parents)
 
 
-def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
+def _score_lines(archive: Archive, detail: ProgramDetail,
+                 kind: ReferenceRole = ReferenceRole.OPTIMUM) -> list[str]:
     evaluations = detail.evaluations
     if not evaluations and detail.duplicate_of is not None:
         evaluations = archive.program(detail.duplicate_of).evaluations
@@ -243,7 +247,13 @@ def _score_lines(archive: Archive, detail: ProgramDetail) -> list[str]:
     out: list[str] = []
     for split, e in evaluations.items():
         score = "—" if e.score is None else f"{e.score:.6g}"
-        gap = "" if e.gap is None else f", mean gap {e.gap:.4g} %"
+        if e.gap is None:
+            gap = ""
+        elif kind is ReferenceRole.SCORE:
+            # Not a bound: the mean ratio to the reference score (1 + mean gap / 100).
+            gap = f", mean H/ref {1.0 + e.gap / 100.0:.4g} (to the reference score)"
+        else:
+            gap = f", mean gap {e.gap:.4g} %"
         state = "" if e.status is EvaluationStatus.OK else f", {e.status.value}"
         label = "scores" if not out else ""
         out.append(f"{label:<12}{split.value}: score {score}{gap}, "
@@ -256,8 +266,7 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
     contract = _contract(problem)
     spec = problem.candidate_spec
     # Rules that only work inside a simulator (job shop) carry it with them.
-    standalone = getattr(problem, "standalone_source", None)
-    program = split_program(standalone(code) if standalone is not None else code)
+    program = split_program(problem.standalone_source(code))
     instances = contract.samples(problem)
     payloads = [problem.payload(i) for i in instances]
     header = _header(title.format(title=contract.title), provenance, program, contract,
@@ -270,7 +279,8 @@ def _export(problem: Problem[Any], code: str, title: str, provenance: list[str],
 
     # Candidate code is hostile until proven otherwise: it runs only in the sandbox,
     # both to compute the expected values and to check the finished module.
-    with SandboxPool(workers=1, isolation="auto") as pool:
+    with SandboxPool(workers=1, isolation="auto",
+                     harness_packages=spec.sandbox_packages) as pool:
         # Archived programs are pre-checked; a baseline's source is our own module.
         outputs = _sandboxed_outputs(pool, code, spec, payloads, timeout,
                                      check=heuristic is None)
@@ -329,3 +339,22 @@ def _sandboxed_outputs(pool: SandboxPool, code: str, spec: Any,
         raise ExportError("running the program on the self-check instances failed: "
                           + outcome.describe())
     return [list(o) if isinstance(o, (list, tuple)) else o for o in outcome.outputs]
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as the public API function :func:`discover.export`.
+
+    Importing ``discover.export`` makes Python set the package attribute
+    ``discover.export`` to this module, replacing the API function of the same
+    name; ``discover.export(archive, 42, "p42.py")`` then raised "module object is
+    not callable" once any export had been imported. Calling the module calls
+    the function, so the documented API works in either order.
+    """
+
+    def __call__(self, archive: Archive, target: int | str | Any, path: str) -> ExportResult:
+        from discover.export_target import export_target
+
+        return export_target(archive, target, path)
+
+
+sys.modules[__name__].__class__ = _CallableModule

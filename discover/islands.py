@@ -8,7 +8,7 @@ them exist. Parents are drawn from clusters by a softmax whose temperature cools
 as the island fills, and within a cluster shorter programs are favoured.
 
 Next to the clusters, each island keeps a MAP-Elites grid (Mouret & Clune 2015):
-a cell per (runtime, code size) bin holding the best program seen in it. Drawing
+a cell per (cost, code size) bin holding the best program seen in it. Drawing
 some parents uniformly over cells keeps fast-but-mediocre and small programs in
 play, which score-driven sampling alone would starve.
 """
@@ -35,8 +35,10 @@ class Member:
         Training score, lower is better (finite: failed programs are not members).
     signature
         Per-instance results (e.g. gaps), in a fixed instance order.
-    runtime
-        Seconds (or any consistent unit) the program needed; ≥ 0.
+    cost
+        Position on the population's cost axis, ≥ 0: any consistent unit. The
+        loop gives a static proxy (:func:`discover.loop.cost_proxy`, from the
+        loop depth), not measured seconds, so that selection is reproducible.
     code_size
         Size of the code (e.g. AST nodes or characters); ≥ 0.
     island
@@ -47,7 +49,7 @@ class Member:
     code: str
     score: float
     signature: tuple[float, ...]
-    runtime: float
+    cost: float
     code_size: int
     island: int | None
 
@@ -58,8 +60,8 @@ class Member:
         if not all(math.isfinite(x) for x in sig):
             raise ValueError(f"program {self.program_id}: signature must be finite")
         object.__setattr__(self, "signature", sig)
-        if not (math.isfinite(self.runtime) and self.runtime >= 0):
-            raise ValueError(f"program {self.program_id}: runtime must be finite and >= 0")
+        if not (math.isfinite(self.cost) and self.cost >= 0):
+            raise ValueError(f"program {self.program_id}: cost must be finite and >= 0")
         if self.code_size < 0:
             raise ValueError(f"program {self.program_id}: code_size must be >= 0")
         if self.island is not None and self.island < 0:
@@ -68,7 +70,7 @@ class Member:
     def to_json(self) -> dict[str, object]:
         """A JSON-able dict (inverse of :meth:`from_json`)."""
         return {"program_id": self.program_id, "code": self.code, "score": self.score,
-                "signature": list(self.signature), "runtime": self.runtime,
+                "signature": list(self.signature), "cost": self.cost,
                 "code_size": self.code_size, "island": self.island}
 
     @classmethod
@@ -78,7 +80,8 @@ class Member:
         return cls(program_id=int(data["program_id"]),  # type: ignore[call-overload]
                    code=str(data["code"]), score=float(data["score"]),  # type: ignore[arg-type]
                    signature=tuple(data["signature"]),  # type: ignore[arg-type]
-                   runtime=float(data["runtime"]),  # type: ignore[arg-type]
+                   # "runtime": the key before the field was named for what it is
+                   cost=float(data.get("cost", data.get("runtime"))),  # type: ignore[arg-type]
                    code_size=int(data["code_size"]),  # type: ignore[call-overload]
                    island=None if island is None else int(island))  # type: ignore[call-overload]
 

@@ -11,7 +11,9 @@ lineage, evaluation, model calls) is committed in one transaction.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from archive import (
-    Archive,
     EdgeRole,
+    EvaluationStatus,
     ModelCall,
     Parent,
     Program,
@@ -30,20 +32,31 @@ from archive import (
 )
 from discover.cascade import (
     CascadeResult,
-    TrainingSet,
+    evaluation_failed,
     loop_depth,
-    run_cascade,
-    training_score,
 )
-from discover.config import RunConfig
 from discover.dedup import normalized_hash
 from discover.events import CandidateEvaluated, Event, ProviderTrouble
+from discover.executors import ExecutorLost
 from discover.islands import Member
-from discover.offline.tuning import tune
+from discover.loop_parts import (
+    ArchiveRecorder,
+    CascadeEvaluator,
+    Evaluator,
+    LoopSettings,
+    Recorder,
+    SlotGenerators,
+    Tuner,
+    in_flight,
+    slot_rng,
+)
 from discover.population import Population
 from discover.proposer import PARENTS_NEEDED, Candidate, Proposer, SearchNotes
-from evaluators.base import Problem
-from sandbox import SandboxPool, evaluate
+from discover.stopping import SearchProgress
+from sandbox import SandboxError
+from sandbox.text import storable
+
+log = logging.getLogger(__name__)
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
@@ -51,12 +64,6 @@ TUNED = "tune: Nelder-Mead"
 """How the idea of a numerically tuned program starts."""
 UNTUNED = "numeric tuning found nothing; "
 """Prefix of the idea of a tune slot's fallback proposal (the parent was tried)."""
-MAX_STALLED = 500
-"""Consecutive proposals without a new program before the run stops as stalled."""
-
-
-class StopRun(Exception):
-    """The loop cannot go on (stalled search, provider down); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,22 @@ class LoopState:
         self.by_behaviour: dict[str, int] = {}
         self.codes: dict[int, str] = {}
         self.train_scores: dict[int, float] = {}
+
+    def index(self, program_id: int, program: Program, duplicate_of: int | None,
+              score: float | None) -> None:
+        """Count and index a recorded program (``score``: its training score, if scored)."""
+        self.codes[program_id] = program.code
+        if duplicate_of is not None:
+            self.duplicates += 1
+            self.by_code.setdefault(program.code_hash, duplicate_of)
+            return
+        self.evaluated += 1
+        self.by_code.setdefault(program.code_hash, program_id)
+        if program.behaviour_hash:
+            self.by_behaviour.setdefault(program.behaviour_hash, program_id)
+        if score is not None:
+            self.train_scores[program_id] = score
+            self.note_best(program_id, score)
 
     def note_best(self, program_id: int, score: float) -> None:
         """Track the best training score (ties keep the older program)."""
@@ -144,21 +167,25 @@ class SearchEfficiency:
                 f"({self.redrawn_code} same code, {self.redrawn_behaviour} same probe behaviour)")
 
 
-def slot_rng(seed: int, slot: int, stream: int | None = None) -> np.random.Generator:
-    """The generator of one slot (parent selection), or of one stream of it (the proposal)."""
-    key = [seed, slot] if stream is None else [seed, slot, stream]
-    return np.random.default_rng(key)
+def cost_proxy(code: str) -> float:
+    """The population's deterministic cost axis: ``1e-4 · 4^loop depth``, not seconds.
 
-
-def member_of(program_id: int, code: str, result: CascadeResult, island: int | None) -> Member:
-    """The population's view of an evaluated program.
-
-    The runtime axis of the diversity cells is the static loop depth, not the
-    measured seconds, which would make selection depend on machine load.
+    Measured seconds jitter between runs and would make parent selection depend
+    on machine load; the static loop depth does not.
     """
-    return Member(program_id=program_id, code=code, score=float(result.score or 0.0),
-                  signature=result.signature, runtime=1e-4 * 4.0 ** loop_depth(code),
-                  code_size=len(code), island=island)
+    return 1e-4 * 4.0 ** loop_depth(code)
+
+
+def member_of(program_id: int, code: str, operator: str, island: int, score: float,
+              signature: Sequence[float]) -> Member:
+    """The population's view of a program evaluated on the training set.
+
+    The one builder for live runs and resume: seed programs belong to every
+    island, the cost axis is :func:`cost_proxy`.
+    """
+    return Member(program_id=program_id, code=code, score=score, signature=tuple(signature),
+                  cost=cost_proxy(code), code_size=len(code),
+                  island=None if operator == "seed" else island)
 
 
 @dataclass(frozen=True)
@@ -218,30 +245,30 @@ class SearchLoop:
     a slow candidate holds up recording but not the other slots in flight.
     """
 
-    def __init__(self, problem: Problem[object], config: RunConfig, archive: Archive,
-                 run_id: int, pool: SandboxPool, proposer: Proposer, population: Population,
-                 training: TrainingSet, emit: Callable[[Event], None],
-                 runtime_limit: float | None) -> None:
-        self.problem = problem
-        self.config = config
-        self.archive = archive
-        self.run_id = run_id
-        self.pool = pool
+    def __init__(self, proposer: Proposer, evaluator: Evaluator, recorder: Recorder,
+                 population: Population, generators: SlotGenerators, settings: LoopSettings,
+                 emit: Callable[[Event], None], tuner: Tuner | None = None) -> None:
         self.proposer = proposer
+        self.evaluator = evaluator
+        self.recorder = recorder
         self.population = population
-        self.training = training
+        self.generators = generators
         self.emit = emit
-        self.runtime_limit = runtime_limit
+        self.deadline = settings.deadline
+        """``time.monotonic()`` of the run's time limit: no slot is proposed after it."""
         self.state = LoopState()
-        weights = config.search.operators
+        weights = settings.operators
         self.operators = [op for op, w in weights.items() if w > 0]
         total = sum(weights[op] for op in self.operators)
         self.op_probs = [weights[op] / total for op in self.operators]
-        self.in_flight = in_flight(config)
+        self.in_flight = settings.in_flight
+        self.tuner = tuner
+        """Tunes a ``tune`` slot's parent numerically (None: ``tune`` slots only propose)."""
+        self.tune_top = settings.tune_top if tuner is not None else 0
+        self._tuned: set[int] = set()
         self._pending: deque[_Slot] = deque()
         self._claims: dict[str, int] = {}
         self._claims_lock = threading.Lock()
-        self._tuned: set[int] = set()
         self._executor = ThreadPoolExecutor(max_workers=self.in_flight,
                                             thread_name_prefix="discover-slot")
 
@@ -250,13 +277,10 @@ class SearchLoop:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def _evaluate(self, code: str, known: dict[str, int] | None = None) -> CascadeResult | str:
+    def _evaluate(self, code: str, known: dict[str, int] | None = None
+                  ) -> CascadeResult | str:
         behaviours = self.state.by_behaviour if known is None else known
-        return run_cascade(self.problem, code, self.training, self.pool,
-                           time_limit=self.config.evaluation.candidate_time_limit,
-                           runtime_limit=self.runtime_limit,
-                           is_known_behaviour=lambda h: h in behaviours,
-                           score=self.config.evaluation.score)
+        return self.evaluator(code, lambda h: h in behaviours)
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
               parents: Sequence[Member], rng: np.random.Generator | None,
@@ -292,32 +316,17 @@ class SearchLoop:
         # program has it. (Recording decides duplicates again, in slot order.)
         if owner < index or code_hash in self.state.by_code:
             return _Work(candidate, code_hash, None, *redrawn)
-        return _Work(candidate, code_hash, self._evaluate(candidate.code), *redrawn)
+        return _Work(candidate, code_hash, self._contained(candidate.code), *redrawn)
 
     def _tuned_candidate(self, parent: Member) -> Candidate | None:
         """The parent with its literals optimised on the probe set, or None."""
-        spec = self.problem.candidate_spec
-        try:
-            tuned = tune(parent.code, spec.function_name, self._probe_score, policy=spec.policy,
-                         max_evaluations=self.config.search.tune_evaluations)
-        except (SyntaxError, ValueError, RecursionError):
+        if self.tuner is None:
             return None
+        tuned = self.tuner(parent.code)
         if tuned is None:
             return None
         return Candidate(tuned.code, "tune", (parent.program_id,), self.proposer.name,
-                         idea=tuned.describe())
-
-    def _probe_score(self, code: str) -> float | None:
-        """Training score of ``code`` on the probe instances (the tuner's objective)."""
-        t = self.training
-        probe = TrainingSet(t.instances[: t.probe], t.references[: t.probe], t.probe,
-                            t.groups[: t.probe])
-        limit = self.config.evaluation.candidate_time_limit * t.probe / len(t.instances)
-        result = evaluate(self.problem, probe.instances, code, self.pool, max(1.0, limit),
-                          references=probe.references, check=False)
-        if not result.ok:
-            return None
-        return training_score(result, probe, self.config.evaluation.score)
+                         idea=tuned.idea)
 
     def _redraw(self, candidate: Candidate, operator: str, parents: Sequence[Member],
                 rng: np.random.Generator, known: _Known, redrawn: list[int]
@@ -339,13 +348,31 @@ class SearchLoop:
                 redrawn[0] += 1
                 candidate = follow_up(operator, parents, rng, candidate, same_code, "code")
                 continue
-            result = self._evaluate(code, known.behaviours)
+            result = self._contained(code, known.behaviours)
             if not isinstance(result, str):
                 return candidate, _Work(candidate, code_hash, result, *redrawn)
             redrawn[1] += 1
             candidate = follow_up(operator, parents, rng, candidate,
                                   known.behaviours[result], "behaviour")
         return candidate, None
+
+    def _contained(self, code: str, known: dict[str, int] | None = None
+                   ) -> CascadeResult | str:
+        """Evaluate ``code``; a failure of the evaluation itself is this candidate's alone.
+
+        Whatever a candidate makes the trusted side raise (a malformed reply, a
+        scoring bug it triggers) is recorded as its ``crashed`` evaluation and the
+        run goes on: no single candidate may end a run. Ctrl-C, a lost executor
+        and a sandbox that cannot run anything (no worker starts) still stop it:
+        going on would only spend the budget on candidates nobody can evaluate.
+        """
+        try:
+            return self._evaluate(code, known)
+        except (ExecutorLost, SandboxError):
+            raise
+        except Exception as exc:
+            log.warning("evaluating a candidate failed on the trusted side", exc_info=True)
+            return evaluation_failed(exc)
 
     # -- recording ----------------------------------------------------------------------------
     def _classify(self, work: _Work) -> Outcome:
@@ -358,7 +385,7 @@ class SearchLoop:
         if original is not None:
             return Outcome(cand, code_hash, original, None)
         if result is None:  # skipped for a slot that was then recorded under another hash
-            result = self._evaluate(cand.code)
+            result = self._contained(cand.code)
         behaviour = result if isinstance(result, str) else result.behaviour_hash
         if behaviour is not None and behaviour in self.state.by_behaviour:
             return Outcome(cand, code_hash, self.state.by_behaviour[behaviour], None,
@@ -371,24 +398,26 @@ class SearchLoop:
         cand = outcome.candidate
         if cand.code is None:
             if cand.model_calls:
-                self.archive.record_model_calls(self.run_id, cand.model_calls)
+                self.recorder.record_model_calls(cand.model_calls)
             return None
         roles = {"crossover": EdgeRole.CROSSOVER, "new_idea": EdgeRole.INSPIRATION}
         role = roles.get(cand.operator, EdgeRole.MUTATION)
         parents = [Parent(pid, role) for pid in dict.fromkeys(cand.parents)]
         result = outcome.result
         behaviour = result.behaviour_hash if result is not None else outcome.behaviour_hash
-        program = Program(code=cand.code, operator=cand.operator, island=island,
-                          generation=generation, idea=cand.idea,
+        # Model-written text: storable (no lone surrogate or NUL), or the write fails.
+        program = Program(code=storable(cand.code), operator=cand.operator, island=island,
+                          generation=generation,
+                          idea=None if cand.idea is None else storable(cand.idea),
                           code_hash=outcome.code_hash or "", behaviour_hash=behaviour)
         evaluations = [result.evaluation] if result is not None else []
-        program_id = self.archive.record_candidate(
-            self.run_id, program, parents=parents, evaluations=evaluations,
-            model_calls=cand.model_calls, duplicate_of=outcome.duplicate_of)
-        self._index(program_id, program, outcome.duplicate_of, result)
-        if result is not None and result.ok:
-            self.population.register(member_of(program_id, cand.code, result,
-                                               None if cand.operator == "seed" else island))
+        program_id = self.recorder.record_candidate(
+            program, parents, evaluations, cand.model_calls, outcome.duplicate_of)
+        ok = result is not None and result.ok
+        self._admit(program_id, program, outcome.duplicate_of, cand.code,
+                    result.score if ok and result is not None else None,
+                    result.signature if ok and result is not None else ())
+        if ok and result is not None:
             self._note_finding(program_id, cand, result)
         return program_id
 
@@ -411,21 +440,18 @@ class SearchLoop:
         return SearchEfficiency(s.evaluated, s.duplicates, s.redrawn_code, s.redrawn_behaviour,
                                 seconds)
 
-    def _index(self, program_id: int, program: Program, duplicate_of: int | None,
-               result: CascadeResult | None) -> None:
-        s = self.state
-        s.codes[program_id] = program.code
-        if duplicate_of is not None:
-            s.duplicates += 1
-            s.by_code.setdefault(program.code_hash, duplicate_of)
-            return
-        s.evaluated += 1
-        s.by_code.setdefault(program.code_hash, program_id)
-        if program.behaviour_hash:
-            s.by_behaviour.setdefault(program.behaviour_hash, program_id)
-        if result is not None and result.ok and result.score is not None:
-            s.train_scores[program_id] = result.score
-            s.note_best(program_id, result.score)
+    def _admit(self, program_id: int, program: Program, duplicate_of: int | None, code: str,
+               score: float | None, signature: Sequence[float]) -> None:
+        """Index a recorded program and register it in the population when it scored.
+
+        The one place shared by live recording and resume, so that a resumed run
+        rebuilds exactly the state the original run had. ``score`` is the
+        training score of a program evaluated ``ok``, else ``None``.
+        """
+        self.state.index(program_id, program, duplicate_of, score)
+        if duplicate_of is None and score is not None:
+            self.population.register(member_of(program_id, code, program.operator,
+                                               program.island, score, signature))
 
     def _release(self, work: _Work, index: int) -> None:
         if work.code_hash is not None:
@@ -440,6 +466,8 @@ class SearchLoop:
         Slots up to ``replayed_up_to`` are already in the archive (resume): they
         take their place in the pipeline without being proposed again.
         """
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            budget = 0  # the run is stopping at its time limit: propose nothing more
         while (len(self._pending) < self.in_flight
                and self.state.evaluated + len(self._pending) < budget):
             self.state.slot += 1
@@ -447,7 +475,7 @@ class SearchLoop:
             if index <= replayed_up_to:
                 self._pending.append(_Slot(index, -1, None))
                 continue
-            rng = slot_rng(self.config.seed, index)
+            rng = self.generators.selection(index)
             self.population.rng = rng
             island = self.population.choose_island()
             op = self.operators[int(rng.choice(len(self.operators), p=self.op_probs))]
@@ -459,7 +487,7 @@ class SearchLoop:
             known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour),
                            self._should_tune(op, parents), notes)
             future = self._executor.submit(self._work, index, None, op, parents,
-                                           slot_rng(self.config.seed, index, 0), known)
+                                           self.generators.proposal(index), known)
             self._pending.append(_Slot(index, island, future, known.tune))
 
     def _should_tune(self, op: str, parents: Sequence[Member]) -> bool:
@@ -467,7 +495,7 @@ class SearchLoop:
 
         Decided when the slot is proposed, from the records before it (determinism).
         """
-        top = self.config.search.tune_top
+        top = self.tune_top
         if op != "tune" or not parents or top <= 0:
             return False
         parent = parents[0]
@@ -479,8 +507,12 @@ class SearchLoop:
         self._tuned.add(parent.program_id)
         return True
 
-    def advance(self, budget: int) -> bool:
-        """Record the next slot in order, proposing as room frees up.
+    def record_next(self, budget: int) -> bool:
+        """Record the next slot in order (proposing first while there is room).
+
+        Call :meth:`propose` after it (unless the run stops): proposals follow
+        each record, so the next slot sees exactly the records before it,
+        whatever the timing.
 
         Returns
         -------
@@ -499,7 +531,7 @@ class SearchLoop:
             raise
         side = self.proposer.side_calls()
         if side:
-            self.archive.record_model_calls(self.run_id, side)
+            self.recorder.record_model_calls(side)
         if slot.tune and work.candidate.code is not None \
                 and not (work.candidate.idea or "").startswith(TUNED):
             # Archived, so a resumed run knows this parent was tried already.
@@ -512,10 +544,11 @@ class SearchLoop:
         self.state.redrawn_behaviour += work.redrawn_behaviour
         self._release(work, slot.index)
         self._report(outcome, program_id)
-        # Proposals follow the record immediately: the next slot sees exactly the
-        # records before it, whatever the timing.
-        self._fill(budget)
         return True
+
+    def propose(self, budget: int) -> None:
+        """Propose slots while there is room in flight and budget left."""
+        self._fill(budget)
 
     def _salvage_model_calls(self) -> None:
         """The run is stopping on an error: archive the model calls other slots paid for.
@@ -529,12 +562,39 @@ class SearchLoop:
                  for call in f.result().candidate.model_calls]
         self._pending.clear()
         if calls:
-            self.archive.record_model_calls(self.run_id, calls)
+            self.recorder.record_model_calls(calls)
 
-    def drain(self) -> None:
-        """Record every slot still in flight (when the run stops early, e.g. on its time limit)."""
-        while self._pending:
-            self.advance(0)
+    @property
+    def in_flight_slots(self) -> int:
+        """Slots proposed and not yet recorded."""
+        return len(self._pending)
+
+    def progress(self, seconds: float, provider_error: Exception | None = None
+                 ) -> SearchProgress:
+        """What the stop criteria see: counts so far, ``seconds`` since the run started."""
+        return SearchProgress(self.state.evaluated, seconds, self.state.stalled, provider_error)
+
+    @property
+    def evaluated(self) -> int:
+        """New programs evaluated so far (what the budget counts)."""
+        return self.state.evaluated
+
+    @property
+    def best(self) -> tuple[int | None, float | None]:
+        """Id and training score of the best program so far."""
+        return self.state.best_id, self.state.best_score
+
+    def train_scores(self) -> dict[int, float]:
+        """Training score of every scored program, by id (a copy)."""
+        return dict(self.state.train_scores)
+
+    def code(self, program_id: int) -> str:
+        """Source of a recorded program."""
+        return self.state.codes[program_id]
+
+    def codes(self) -> dict[int, str]:
+        """Source of every recorded program, by id (a copy)."""
+        return dict(self.state.codes)
 
     def restore(self, programs: Sequence[ProgramState], budget: int) -> None:
         """Rebuild counters, dedup indexes, population and pipeline from archived programs.
@@ -568,24 +628,11 @@ class SearchLoop:
 
     def _restore_one(self, ps: ProgramState) -> None:
         ev = ps.evaluations.get(Split.TRAIN)
-        self.state.codes[ps.id] = ps.program.code
-        if ps.duplicate_of is not None:
-            self.state.duplicates += 1
-            self.state.by_code.setdefault(ps.program.code_hash, ps.duplicate_of)
-            return
-        self.state.evaluated += 1
-        self.state.by_code.setdefault(ps.program.code_hash, ps.id)
-        if ps.program.behaviour_hash:
-            self.state.by_behaviour.setdefault(ps.program.behaviour_hash, ps.id)
-        if ev is not None and ev.status.value == "ok" and ev.score is not None:
-            self.state.train_scores[ps.id] = ev.score
-            self.state.note_best(ps.id, ev.score)
-            signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance)
-            island = None if ps.program.operator == "seed" else ps.program.island
-            self.population.register(Member(
-                program_id=ps.id, code=ps.program.code, score=ev.score,
-                signature=signature, runtime=1e-4 * 4.0 ** loop_depth(ps.program.code),
-                code_size=len(ps.program.code), island=island))
+        ok = ev is not None and ev.status is EvaluationStatus.OK
+        score = ev.score if ok and ev is not None else None
+        signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance) \
+            if ok and ev is not None else ()
+        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature)
 
     def _report(self, outcome: Outcome, program_id: int | None) -> None:
         cand = outcome.candidate
@@ -595,8 +642,8 @@ class SearchLoop:
             status = "duplicate"
         else:
             assert outcome.result is not None
-            status = outcome.result.status
-        if status in ("ok",):
+            status = outcome.result.status.value
+        if status == EvaluationStatus.OK.value:
             self.state.stalled = 0
         else:
             self.state.stalled += 1
@@ -608,9 +655,6 @@ class SearchLoop:
             best_score=self.state.best_score, operator=cand.operator, model=cand.model,
             seconds=outcome.result.evaluation.seconds if outcome.result is not None else 0.0,
             tokens_in=cand.tokens_in, tokens_out=cand.tokens_out, cost=cand.cost))
-        if self.state.stalled >= MAX_STALLED:
-            raise StopRun(f"search stalled: {MAX_STALLED} proposals in a row produced no new "
-                          "working program (duplicates, failures or no code)")
 
     def record_seeds(self, seeds: dict[str, str]) -> None:
         """Evaluate (concurrently) and record the problem's seed programs (generation 0)."""
@@ -626,18 +670,6 @@ class SearchLoop:
             self._report(outcome, program_id)
 
 
-def in_flight(config: RunConfig) -> int:
-    """Candidates proposed and evaluated at once (``search.in_flight``, 0: automatic).
-
-    Automatic: twice the workers, so workers stay busy while the orchestrator
-    records and proposes; with language models at least the request concurrency.
-    """
-    if config.search.in_flight > 0:
-        return config.search.in_flight
-    depth = 2 * max(config.workers, 1)
-    return depth if config.llm.offline else max(depth, config.llm.concurrency)
-
-
 def _safe_hash(code: str) -> str:
     try:
         return normalized_hash(code)
@@ -645,16 +677,20 @@ def _safe_hash(code: str) -> str:
         # Unparseable code still gets a (textual) identity so it is recorded once.
         import hashlib
 
-        return "raw:" + hashlib.sha256(code.encode()).hexdigest()
+        return "raw:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 __all__ = [
-    "MAX_STALLED",
+    "ArchiveRecorder",
+    "CascadeEvaluator",
+    "Evaluator",
+    "LoopSettings",
     "LoopState",
     "ModelCall",
+    "Recorder",
     "SearchEfficiency",
     "SearchLoop",
-    "StopRun",
+    "SlotGenerators",
     "in_flight",
     "slot_rng",
 ]

@@ -9,7 +9,7 @@ How parents are chosen (see :mod:`discover.islands` for one island):
   schedule, ``n`` the programs registered in the island), then a member of each
   cluster with shorter code favoured; with probability ``diversity_rate`` one
   parent is replaced by the elite of a uniformly drawn MAP-Elites cell
-  (runtime × code size) of the island.
+  (cost × code size) of the island.
 
 Ranks instead of raw scores: a mean gap is heavy-tailed (a broken rule scores
 50 %, good ones 1.5 %), so raw differences give either a uniform or a one-hot
@@ -66,7 +66,7 @@ class PopulationConfig:
     diversity_rate
         Probability that one parent comes from a MAP-Elites cell.
     runtime_unit, runtime_bins_per_octave
-        Runtime cell = ``floor(log2(max(runtime, unit)/unit) · bins)``.
+        Cost cell = ``floor(log2(max(member.cost, unit)/unit) · bins)``.
     size_bins_per_octave
         Code-size cell = ``floor(log2(max(code_size, 1)) · bins)``.
     """
@@ -169,9 +169,9 @@ class Population:
         self.islands[member.island].add(member, key, self.cell(member))
 
     def cell(self, member: Member) -> tuple[int, int]:
-        """The MAP-Elites cell (runtime bin, code-size bin) of ``member``."""
+        """The MAP-Elites cell (cost bin, code-size bin) of ``member``."""
         c = self.config
-        runtime_bin = math.floor(math.log2(max(member.runtime, c.runtime_unit) / c.runtime_unit)
+        runtime_bin = math.floor(math.log2(max(member.cost, c.runtime_unit) / c.runtime_unit)
                                  * c.runtime_bins_per_octave)
         size_bin = math.floor(math.log2(max(member.code_size, 1)) * c.size_bins_per_octave)
         return runtime_bin, size_bin

@@ -11,6 +11,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from discover.events import (
     CandidateEvaluated,
@@ -21,6 +22,8 @@ from discover.events import (
     ValidationScored,
     event_to_dict,
 )
+from discover.terminal import OutputConsole
+from sandbox.text import visible
 
 
 class RunStats:
@@ -76,7 +79,7 @@ class LiveDisplay:
 
     def __init__(self, console: Console | None = None) -> None:
         self.stats = RunStats()
-        self.console = console or Console(stderr=True)
+        self.console = console or OutputConsole(stderr=True)
         self._live: Live | None = None
 
     def _render(self) -> Table:
@@ -91,7 +94,8 @@ class LiveDisplay:
         if s.tokens_in or s.tokens_out:
             table.add_row("tokens", f"{s.tokens_in} in / {s.tokens_out} out, ${s.cost:.4f}")
         if s.last_trouble:
-            table.add_row("provider", s.last_trouble)
+            # A server's error text: printed literally, never as markup.
+            table.add_row("provider", Text(visible(s.last_trouble)))
         return table
 
     def on_event(self, event: Event) -> None:

@@ -123,8 +123,21 @@ class _LayeredLoader(jinja2.BaseLoader):
                 return source, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
         resource = importlib.resources.files(PACKAGE).joinpath(*pieces)
         if not resource.is_file():
-            raise jinja2.TemplateNotFound(template)
+            own = _problem_template(pieces)
+            if own is None:
+                raise jinja2.TemplateNotFound(template)
+            return own, f"problem {template}", lambda: True
         return resource.read_text(encoding="utf-8"), f"packaged {template}", lambda: True
+
+
+def _problem_template(pieces: list[str]) -> str | None:
+    """``problems/NAME.j2`` from the problem's own :meth:`Problem.prompt_template`."""
+    if len(pieces) != 2 or pieces[0] != "problems" or not pieces[1].endswith(".j2"):
+        return None
+    from evaluators.registry import resolved
+
+    problem = resolved(pieces[1][: -len(".j2")])
+    return None if problem is None else problem.prompt_template()
 
 
 def _tidy(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from evaluators.base import Problem, Reference, Status
+from evaluators.base import Problem, Reference
 
 
 class ReferenceCache(Protocol):
@@ -25,21 +25,13 @@ class ReferenceCache(Protocol):
         ...
 
 
-def stored_as_reference(problem: Problem[Any], instance: Any) -> Reference | None:
-    """The file's stored optimum as a Reference, when it is a proven one."""
-    value = problem.stored_reference(instance)
-    if value is None or not getattr(instance, "optimum_is_proven", False):
-        return None
-    return Reference(objective=value, lower_bound=value, status=Status.OPTIMAL,
-                     method="stored", seconds=0.0)
-
-
 def _solve_one(args: tuple[str, Any, str, float | None]) -> Reference:
-    # Runs in a worker process: look the problem up again rather than pickling it.
-    from evaluators.registry import get_problem
+    # Runs in a worker process: resolve the problem spec again rather than pickling
+    # the problem (a name, module:factory or file path resolves the same everywhere).
+    from evaluators.registry import resolved_spec
 
-    name, instance, method, time_limit = args
-    return get_problem(name).reference(instance, method, time_limit)
+    spec, instance, method, time_limit = args
+    return resolved_spec(spec).reference(instance, method, time_limit)
 
 
 def compute_references(
@@ -82,7 +74,9 @@ def compute_references(
     done = len(instances) - len(todo)
     if progress is not None:
         progress(done, len(instances))
-    jobs = [(problem.name, instances[k], method, time_limit) for k in todo]
+    from evaluators.registry import spec_of
+
+    jobs = [(spec_of(problem), instances[k], method, time_limit) for k in todo]
     if mapper is not None and jobs:
         for k, ref in zip(todo, mapper(_solve_one, jobs), strict=True):
             results[k] = _store(cache, instances[k], method, ref)

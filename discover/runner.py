@@ -18,28 +18,48 @@ from typing import Any
 
 import numpy as np
 
-from archive import Archive, RunStatus, Split
-from discover.cascade import archived_validation, run_cascade, validation_evaluation
+from archive import Archive, RunState, RunStatus, Split
+from archive.engine import is_sqlite, resolve_url
+from discover.cascade import (
+    TrainingSet,
+    archived_validation,
+    run_cascade,
+    validation_evaluation,
+)
 from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
-from discover.loop import SearchEfficiency, SearchLoop, StopRun
+from discover.loop import SearchEfficiency, SearchLoop
+from discover.loop_parts import (
+    ArchiveRecorder,
+    CascadeEvaluator,
+    LoopSettings,
+    ProbeTuner,
+    SlotGenerators,
+)
 from discover.population import Population, PopulationConfig
+from discover.preflight import (
+    StartError,
+    check_archive_url,
+    check_models,
+    check_prompts,
+    check_sandbox,
+)
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.providers import BudgetExhausted, Fatal, pool_from_config
 from discover.selection import Selector, training_leaders
+from discover.stopping import Stop, StopCriterion, run_criteria
 from discover.summary import (
-    SUMMARY_BASELINES,
     BaselineScore,
     ProgramScore,
     program_scores,
     score_baselines,
     wins_losses,
 )
-from evaluators.base import Problem
-from evaluators.registry import get_problem
+from evaluators.base import Problem, ReferenceRole, reference_role
+from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
 
 VALIDATION_TIME_LIMIT = 300.0
@@ -72,14 +92,36 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
-    """The classic rule that wins/losses and the runtime cap are measured against."""
+    reference_role: ReferenceRole = ReferenceRole.OPTIMUM
+    """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     efficiency: SearchEfficiency | None = None
     """New programs per minute, duplicates and redrawn proposals of this session."""
+    """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
     def export_command(self) -> str:
         """The command that exports the winner."""
         return f"discover export r{self.run_id} -o best_heuristic.py --archive '{self.archive_url}'"
+
+    @property
+    def resume_command(self) -> str:
+        """The command that continues this run (in the same archive)."""
+        return resume_command(self.run_id, self.archive_url)
+
+
+def resume_command(run_id: int, archive_url: str) -> str:
+    """``discover run --resume ID --archive URL`` (``URL`` as displayed, password hidden)."""
+    return f"discover run --resume {run_id} --archive '{archive_url}'"
+
+
+def _check_resumable(state: Any) -> None:
+    """A run that met its budget has nothing left to do: resuming it must not reopen it."""
+    run = state.run
+    budget = run.budget if run.budget is not None else run.config.get("budget")
+    if run.status is RunStatus.FINISHED and budget is not None \
+            and state.counters.evaluated >= budget:
+        raise StartError(f"run {run.id} is finished ({state.counters.evaluated}/{budget} "
+                         "evaluated); nothing to resume")
 
 
 def resolve_models(config: RunConfig, environ: Mapping[str, str]) -> RunConfig:
@@ -108,14 +150,14 @@ def _class_labels(training: Any) -> tuple[str, ...]:
 
 
 def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
-              baselines: Sequence[BaselineScore]) -> Proposer:
+              baselines: Sequence[BaselineScore], deadline: float | None = None) -> Proposer:
     if config.llm.offline:
         return OfflineProposer(problem)
     llm = config.llm
     online = [m for m in llm.models if m.spec != "offline"]
     llm_online = type(llm)(**{**llm.__dict__, "models": tuple(online)})
     pool, _budget = pool_from_config(llm_online, rng=np.random.default_rng([config.seed, 7]),
-                                     environ=environ)
+                                     environ=environ, deadline=deadline)
     prompts = PromptLibrary(Path(config.prompts) if config.prompts else None)
     views = [BaselineView(b.name, gap=b.train_gap, ratio=b.train_ratio) for b in baselines]
     return LlmProposer(problem, pool, prompts, max_tokens=llm.max_tokens,
@@ -128,6 +170,36 @@ def _population(config: RunConfig) -> Population:
     pc = PopulationConfig(num_islands=s.islands, temperature_init=s.temperature_init,
                           temperature_period=s.temperature_period, reset_period=s.reset_interval)
     return Population(pc, np.random.default_rng([config.seed, 0]))
+
+
+@dataclass
+class _Setup:
+    """Everything a run needs once its checks passed and its sandbox runs."""
+
+    config: RunConfig
+    problem: Problem[Any]
+    archive: Archive
+    run_id: int
+    resumed: RunState | None
+    pool: SandboxPool
+    isolation: str
+    training: TrainingSet
+    validation: ValidationSet
+    selector: Selector | None
+    baselines: tuple[BaselineScore, ...]
+    proposer: Proposer
+    loop: SearchLoop
+    validated: set[int]
+    """Programs already scored on the validation split (none are scored twice)."""
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """How the search ended: the run's status and why; ``lost`` when the executor was."""
+
+    status: RunStatus
+    reason: str
+    lost: ExecutorLost | None = None
 
 
 def run(config: RunConfig, *, resume: int | None = None,
@@ -156,109 +228,183 @@ def run(config: RunConfig, *, resume: int | None = None,
             cb.on_event(event)
 
     start = time.monotonic()
+    # Every check that needs no work comes first, and the sandbox starts before a new
+    # archive is created: a bad value stops the run with nothing created or changed.
+    check_archive_url(config.archive)
     with ExitStack() as stack:
-        archive = stack.enter_context(Archive.open(config.archive))
-        state = None
-        if resume is not None:
-            state = archive.run_state(resume)
-            stored = {k: v for k, v in state.run.config.items() if k != BASELINES_KEY}
-            config = RunConfig.from_dict(stored, f"run {resume}").with_overrides(
-                time_limit=config.time_limit, workers=config.workers, archive=config.archive,
-                executor=config.executor)
-        else:
-            config = resolve_models(config, environ)
-        problem = get_problem(config.problem)
-        executor = stack.enter_context(open_executor(config.executor, workers=config.workers,
-                                                     isolation=config.sandbox))
-        pool = executor.pool
-        isolation = pool.isolation_level
-        progress = (lambda d, t: setup_progress("training references", d, t)) \
-            if setup_progress else None
-        training = training_set(problem, config.evaluation, archive, workers=config.workers,
-                                progress=progress, mapper=executor.map_ordered)
-        validation = validation_set(problem, config.evaluation.validation)
-        selector = _selector(problem, config, archive, executor, setup_progress)
-        baselines = score_baselines(problem, training, validation,
-                                    getattr(problem, "summary_heuristics", SUMMARY_BASELINES),
-                                    config.evaluation.score)
-        runtime_limit = _runtime_limit(problem, config, training, pool)
-        proposer = _proposer(problem, config, environ, baselines)
-        if isinstance(proposer, LlmProposer):
-            proposer.class_labels = _class_labels(training)
-        population = _population(config)
-        if state is None:
-            # The archive URL as displayed (password hidden): no credentials in the snapshot.
-            snapshot = {**config.to_dict(), "archive": archive.url if config.archive else None,
-                        BASELINES_KEY: [b.snapshot() for b in baselines]}
-            run_id = archive.create_run(problem.name, snapshot, config.seed,
-                                        budget=config.budget, isolation=isolation)
-        else:
-            run_id = resume  # type: ignore[assignment]
-            archive.reopen_run(run_id)
-        loop = SearchLoop(problem, config, archive, run_id, pool, proposer, population,
-                          training, emit, runtime_limit)
-        stack.callback(loop.close)
-        if state is not None:
-            loop.restore(state.programs, config.budget)
-        models = tuple(m.spec for m in config.llm.models)
-        emit(RunStarted(run_id, problem.name, config.budget, loop.state.evaluated, isolation,
-                        models, len(training.instances), resumed=state is not None))
-        validated = _already_validated(state)
+        run = _set_up(config, resume, environ, setup_progress, emit, start, stack)
+        _announce(run, emit)
         search_start = time.monotonic()
-        status, reason = RunStatus.FINISHED, "budget reached"
-        lost: ExecutorLost | None = None
-        try:
-            if state is None:
-                loop.record_seeds(dict(problem.seed_programs))
-            next_validation = _next_multiple(loop.state.evaluated,
-                                             config.evaluation.validate_every)
-            while loop.state.evaluated < config.budget:
-                if config.time_limit is not None and time.monotonic() - start > config.time_limit:
-                    reason = f"time limit of {config.time_limit:g} s reached"
-                    loop.drain()  # what is in flight is paid for: record it
-                    break
-                if not loop.advance(config.budget):
-                    break
-                if next_validation and loop.state.evaluated >= next_validation:
-                    _validate(problem, archive, loop, validation, pool, validated, emit, 1,
-                              selector)
-                    next_validation = _next_multiple(loop.state.evaluated,
-                                                     config.evaluation.validate_every)
-        except KeyboardInterrupt:
-            status, reason = RunStatus.INTERRUPTED, "interrupted (Ctrl-C)"
-        except ExecutorLost as exc:
-            status, reason, lost = RunStatus.INTERRUPTED, f"executor lost: {exc}", exc
-        except StopRun as exc:
-            status, reason = RunStatus.FAILED, str(exc)
-        except BudgetExhausted as exc:
-            reason = f"model budget exhausted: {exc}"
-        except Fatal as exc:
-            status, reason = RunStatus.FAILED, f"model provider failed: {exc}"
-            archive.record_model_calls(run_id, proposer.side_calls())
-        if status is not RunStatus.INTERRUPTED:
-            _validate(problem, archive, loop, validation, pool, validated, emit,
-                      config.evaluation.validate_top, selector)
-        archive.finish_run(run_id, status)
-        best = program_scores(archive, run_id, loop.state.train_scores,
-                              config.evaluation.validate_top, validation.references,
-                              _reference_objectives(problem, validation,
-                                                    config.evaluation.runtime_reference),
-                              selector.scores() if selector is not None else None)
-        result = RunResult(run_id, status.value, reason, loop.state.evaluated, config.budget,
-                           time.monotonic() - start, archive.url, isolation, models, best,
-                           tuple(baselines), config.evaluation.runtime_reference,
-                           loop.efficiency(time.monotonic() - search_start))
-        emit(RunFinished(run_id, status.value, reason, loop.state.evaluated,
-                         loop.state.best_id, loop.state.best_score, result.seconds))
-        if lost is not None:
-            raise ExecutorLost(f"run {run_id} stopped: {lost}; everything evaluated so far is "
-                               f"archived: resume with discover run --resume {run_id} "
-                               "(--executor chooses where)")
-        if status is RunStatus.INTERRUPTED:
-            raise KeyboardInterrupt(f"run {run_id} interrupted; resume with "
-                                    f"discover run --resume {run_id}")
+        ending = _search(run, emit, start)
+        if ending.status is not RunStatus.INTERRUPTED:
+            _validate(run, emit, run.config.evaluation.validate_top)
+        run.archive.finish_run(run.run_id, ending.status)
+        result = _result(run, ending, start, time.monotonic() - search_start)
+        emit(RunFinished(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
+                         *run.loop.best, result.seconds))
+        _raise_if_interrupted(run, ending)
         return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
+            setup_progress: Callable[[str, int, int], None] | None,
+            emit: Callable[[Event], None], start: float, stack: ExitStack) -> _Setup:
+    """Check the configuration, open the archive, start the sandbox and build the search."""
+    state = None
+    if resume is not None:
+        archive = stack.enter_context(Archive.open(config.archive, create=False))
+        state = archive.run_state(resume)
+        _check_resumable(state)
+        stored = {k: v for k, v in state.run.config.items() if k != BASELINES_KEY}
+        config = RunConfig.from_dict(stored, f"run {resume}").with_overrides(
+            time_limit=config.time_limit, workers=config.workers, archive=config.archive,
+            executor=config.executor)
+    else:
+        config = resolve_models(config, environ)
+    problem = get_problem(config.problem)
+    # A file spec is archived as an absolute path: resume and export may run elsewhere.
+    config = config.with_overrides(problem=spec_of(problem))
+    check_models(config, environ)
+    check_sandbox(config.sandbox)
+    check_prompts(config.prompts, problem)
+    # A database server is reached before the sandbox starts (an unreachable one is
+    # the likelier mistake); a new SQLite file is created only once the sandbox runs.
+    server = state is None and not is_sqlite(resolve_url(config.archive))
+    if server:
+        archive = stack.enter_context(Archive.open(config.archive))
+    executor = stack.enter_context(open_executor(
+        config.executor, workers=config.workers, isolation=config.sandbox,
+        problem=spec_of(problem), harness_packages=problem.candidate_spec.sandbox_packages))
+    if state is None and not server:
+        archive = stack.enter_context(Archive.open(config.archive))
+    pool = executor.pool
+    isolation = pool.isolation_level
+    progress = (lambda d, t: setup_progress("training references", d, t)) \
+        if setup_progress else None
+    training = training_set(problem, config.evaluation, archive, workers=config.workers,
+                            progress=progress, mapper=executor.map_ordered)
+    validation = validation_set(problem, config.evaluation.validation)
+    selector = _selector(problem, config, archive, executor, setup_progress)
+    baselines = score_baselines(problem, training, validation,
+                                problem.summary_heuristics or tuple(problem.heuristics),
+                                config.evaluation.score)
+    runtime_limit = _runtime_limit(problem, config, training, pool)
+    # Model calls in flight at the time limit are cut there, not waited for.
+    deadline = None if config.time_limit is None else start + config.time_limit
+    proposer = _proposer(problem, config, environ, baselines, deadline)
+    if isinstance(proposer, LlmProposer):
+        proposer.class_labels = _class_labels(training)
+    if state is None:
+        # The archive URL as displayed (password hidden): no credentials in the snapshot.
+        snapshot = {**config.to_dict(), "archive": archive.url if config.archive else None,
+                    BASELINES_KEY: [b.snapshot() for b in baselines]}
+        run_id = archive.create_run(problem.name, snapshot, config.seed,
+                                    budget=config.budget, isolation=isolation)
+    else:
+        run_id = state.run.id
+        archive.reopen_run(run_id)
+    time_limit = config.evaluation.candidate_time_limit
+    evaluator = CascadeEvaluator(problem, training, pool, time_limit, runtime_limit,
+                                 config.evaluation.score)
+    tuner = ProbeTuner(problem, training, pool, time_limit, config.evaluation.score,
+                       config.search.tune_evaluations)
+    loop = SearchLoop(proposer, evaluator, ArchiveRecorder(archive, run_id),
+                      _population(config), SlotGenerators(config.seed),
+                      LoopSettings.from_config(config, deadline), emit, tuner)
+    stack.callback(loop.close)
+    if state is not None:
+        loop.restore(state.programs, config.budget)
+    return _Setup(config, problem, archive, run_id, state, pool, isolation, training,
+                  validation, selector, tuple(baselines), proposer, loop,
+                  _already_validated(state))
+
+
+def _announce(run: _Setup, emit: Callable[[Event], None]) -> None:
+    """Tell the callbacks the run starts (how far a resumed run already got)."""
+    emit(RunStarted(run.run_id, run.problem.name, run.config.budget, run.loop.evaluated,
+                    run.isolation, tuple(m.spec for m in run.config.llm.models),
+                    len(run.training.instances), resumed=run.resumed is not None))
+
+
+def _search(run: _Setup, emit: Callable[[Event], None], start: float) -> _Ending:
+    """Propose, evaluate and record until a stop criterion says why the run ends."""
+    config, loop = run.config, run.loop
+    stop = run_criteria(config.budget, config.time_limit)
+    try:
+        try:
+            if run.resumed is None:
+                loop.record_seeds(dict(run.problem.seed_programs))
+            next_validation = _next_multiple(loop.evaluated, config.evaluation.validate_every)
+            while (verdict := stop(loop.progress(time.monotonic() - start))) is None:
+                if not loop.record_next(config.budget):
+                    verdict = Stop("budget reached")
+                    break
+                failure = stop(loop.progress(time.monotonic() - start))
+                if failure is not None and failure.failed:
+                    verdict = failure  # e.g. stalled: propose nothing more
+                    break
+                loop.propose(config.budget)
+                if next_validation and loop.evaluated >= next_validation:
+                    _validate(run, emit, 1)
+                    next_validation = _next_multiple(loop.evaluated,
+                                                     config.evaluation.validate_every)
+            if verdict.record_in_flight:
+                verdict = _record_in_flight(loop, stop, start) or verdict
+        except (BudgetExhausted, Fatal) as exc:
+            verdict = stop(loop.progress(time.monotonic() - start, exc))
+            if verdict is None:
+                raise
+            if isinstance(exc, Fatal):
+                run.archive.record_model_calls(run.run_id, run.proposer.side_calls())
+    except KeyboardInterrupt:
+        return _Ending(RunStatus.INTERRUPTED, "Ctrl-C")
+    except ExecutorLost as exc:
+        return _Ending(RunStatus.INTERRUPTED, f"executor lost: {exc}", exc)
+    except Exception:
+        # Anything else (the sandbox cannot start a worker, a bug) still closes
+        # the run: it must never stay "running" in the archive.
+        run.archive.finish_run(run.run_id, RunStatus.FAILED)
+        raise
+    return _Ending(RunStatus.FAILED if verdict.failed else RunStatus.FINISHED, verdict.reason)
+
+
+def _record_in_flight(loop: SearchLoop, stop: StopCriterion, start: float) -> Stop | None:
+    """Record the slots already proposed (they are paid for); a failure on the way wins."""
+    while loop.in_flight_slots:
+        loop.record_next(0)
+        failure = stop(loop.progress(time.monotonic() - start))
+        if failure is not None and failure.failed:
+            return failure
+    return None
+
+
+def _result(run: _Setup, ending: _Ending, start: float, search_seconds: float) -> RunResult:
+    """The run's result: the best programs next to the classic heuristics."""
+    config = run.config
+    selector = run.selector
+    best = program_scores(run.archive, run.run_id, run.loop.train_scores(),
+                          config.evaluation.validate_top, run.validation.references,
+                          _reference_objectives(run.problem, run.validation,
+                                                config.evaluation.runtime_reference),
+                          selector.scores() if selector is not None else None)
+    return RunResult(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
+                     config.budget, time.monotonic() - start, run.archive.url, run.isolation,
+                     tuple(m.spec for m in config.llm.models), best, run.baselines,
+                     config.evaluation.runtime_reference, reference_role(run.problem),
+                     run.loop.efficiency(search_seconds))
+
+
+def _raise_if_interrupted(run: _Setup, ending: _Ending) -> None:
+    """Ctrl-C and a lost executor end the call with an error that says how to resume."""
+    # The hint names the archive, so that it resumes this run and not the run with
+    # the same number in the default archive (or in another working directory).
+    hint = resume_command(run.run_id, run.archive.url)
+    if ending.lost is not None:
+        raise ExecutorLost(f"run {run.run_id} stopped: {ending.lost}; everything evaluated so "
+                           f"far is archived: resume with {hint} (--executor chooses where)")
+    if ending.status is RunStatus.INTERRUPTED:
+        raise KeyboardInterrupt(f"run {run.run_id} interrupted; resume with {hint}")
 
 
 def _next_multiple(value: int, every: int) -> int:
@@ -273,7 +419,7 @@ def _already_validated(state: Any) -> set[int]:
 
 def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
                    pool: SandboxPool) -> float | None:
-    """``runtime_cap`` × the reference seed program's mean seconds per instance."""
+    """``runtime_cap`` × the reference seed program's CPU seconds per instance."""
     code = problem.seed_programs.get(config.evaluation.runtime_reference)
     if code is None:
         return None
@@ -281,8 +427,9 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
                          time_limit=config.evaluation.candidate_time_limit)
     if isinstance(result, str) or not result.ok or result.runtime is None:
         return None
-    # The floor keeps timer noise on tiny instances (a busy machine preempts calls
-    # of microseconds) from rejecting fast rules; exhaustive searches take far longer.
+    # The floor keeps the child's fixed start-up cost (a few ms of CPU per batch,
+    # spread over the probe's instances) from rejecting fast rules on tiny
+    # instances; exhaustive searches take far longer.
     return max(config.evaluation.runtime_cap * result.runtime, RUNTIME_FLOOR)
 
 
@@ -299,33 +446,32 @@ def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, execut
                     config.evaluation.selection_metric)
 
 
-def _validation_candidates(loop: SearchLoop, top: int, selector: Selector | None) -> list[int]:
+def _validation_candidates(run: _Setup, top: int) -> list[int]:
     """Which programs to validate: the selection split's leaders, else the training leaders."""
-    if selector is None:
-        return training_leaders(loop.state.train_scores, top)
-    ranked = selector.rank(loop.state.train_scores, loop.state.codes,
-                           loop.config.evaluation.selection_top)
+    if run.selector is None:
+        return training_leaders(run.loop.train_scores(), top)
+    ranked = run.selector.rank(run.loop.train_scores(), run.loop.codes(),
+                               run.config.evaluation.selection_top)
     return [s.program_id for s in ranked[:top]]
 
 
-def _validate(problem: Problem[Any], archive: Archive, loop: SearchLoop,
-              validation: ValidationSet, pool: SandboxPool, validated: set[int],
-              emit: Callable[[Event], None], top: int, selector: Selector | None = None
-              ) -> None:
+def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:
+    """Score the ``top`` leaders not yet validated on the validation split."""
+    validated = run.validated
+    validation = run.validation
     if validation.empty or top <= 0:
         return
-    ranked = _validation_candidates(loop, top, selector)
-    mdd = _reference_objectives(problem, validation,
-                                loop.config.evaluation.runtime_reference)
-    for program_id in ranked:
+    mdd = _reference_objectives(run.problem, validation,
+                                run.config.evaluation.runtime_reference)
+    for program_id in _validation_candidates(run, top):
         if program_id in validated:
             continue
         start = time.monotonic()
-        result = validation_evaluation(problem, loop.state.codes[program_id],
-                                       validation.instances, validation.references, pool,
+        result = validation_evaluation(run.problem, run.loop.code(program_id),
+                                       validation.instances, validation.references, run.pool,
                                        VALIDATION_TIME_LIMIT)
-        archive.add_evaluations(program_id, [archived_validation(result,
-                                                                 time.monotonic() - start)])
+        run.archive.add_evaluations(program_id, [archived_validation(result,
+                                                                     time.monotonic() - start)])
         validated.add(program_id)
         wins, losses = wins_losses(result.objectives, mdd)
         ratio = (result.total_objective / result.total_reference

@@ -6,9 +6,12 @@ candidate heuristic must define, how to turn the candidate's raw output into
 a validated solution, how to score it, which classic heuristics and exact
 (or reference) solvers exist, and which seed programs start a search.
 
-The core (loop, sandbox, archive) only talks to :class:`Problem`; adding a
-problem means adding a package under ``evaluators/`` and registering it in
-:mod:`evaluators.registry`.
+The core (loop, sandbox, archive, references, export, prompts, browser) only
+talks to :class:`Problem`, and reads no member outside it. A problem may live
+in any installed package: :mod:`evaluators.registry` finds it by name (built-in
+or the ``discover.problems`` entry-point group), by ``package.module:factory``
+or by a path to a ``.py`` file; :class:`evaluators.problem_base.ProblemBase`
+supplies defaults for the optional members. See ``docs/problems.md``.
 
 Two shapes of candidate fit this interface:
 
@@ -33,19 +36,29 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from evaluators.contract import ExportContract
+
 
 class Status(enum.Enum):
-    """Outcome of an exact or reference solve."""
+    """Outcome of an exact or reference solve (the same meaning for every problem)."""
 
     OPTIMAL = "optimal"
+    """``objective`` is proven optimal."""
     FEASIBLE = "feasible"
+    """A solution without a proof, stopped by something other than time (a state
+    limit) or produced by a heuristic reference."""
     TIMEOUT = "timeout"
+    """The time limit stopped the search before a proof: ``objective`` is the best
+    solution found (``inf`` when none), ``lower_bound`` the best proven bound."""
     INFEASIBLE = "infeasible"
+    """The solver proved there is no solution."""
     UNKNOWN = "unknown"
+    """Stopped without a solution, a proof or a time-out."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,32 @@ class Reference:
     def is_optimal(self) -> bool:
         """True when ``objective`` is a proven optimum."""
         return self.status is Status.OPTIMAL
+
+
+class ReferenceRole(enum.Enum):
+    """What a problem's reference values are, which decides how results are labelled.
+
+    (Not :class:`evaluators.bundled.ReferenceKind`, which says how far a bundled
+    file's stored values are proven.)
+
+    ``OPTIMUM``: exact optima, or best-known values and bounds of the optimum (SMTT,
+    job shop). Results are reported as a *gap* ``100·(H − OPT)/OPT``, and a result
+    below a reference is a finding worth flagging (the reference was no optimum).
+
+    ``SCORE``: the score of a reference policy that other policies may beat (serving's
+    oracle SRPT). Results are reported as a *ratio* to the *reference score*, never
+    as a gap to an optimum.
+    """
+
+    OPTIMUM = "optimum"
+    SCORE = "score"
+
+
+def reference_role(problem: Problem[Any]) -> ReferenceRole:
+    """``problem.reference_role`` (a protocol member; ``ProblemBase`` defaults it to
+    ``OPTIMUM``), accepting its string value too."""
+    kind = problem.reference_role
+    return kind if isinstance(kind, ReferenceRole) else ReferenceRole(kind)
 
 
 class FailureReason(enum.Enum):
@@ -177,7 +216,20 @@ class CandidateSpec:
     the sum of the step costs. The problem's definition, not a heuristic: the offline
     engine's structural moves use it for improvement passes. Empty: no such moves."""
 
+    @property
+    def harness_package(self) -> str:
+        """Top-level package of :attr:`harness`: what the sandbox binds read-only."""
+        return self.harness.split(".", 1)[0]
+
+    @property
+    def sandbox_packages(self) -> tuple[str, ...]:
+        """Top-level packages a sandbox worker for this spec imports: ``evaluators``
+        (the worker's own imports need it) and the harness package."""
+        return tuple(dict.fromkeys(("evaluators", self.harness_package)))
+
     def __post_init__(self) -> None:
+        if not self.harness or not all(p.isidentifier() for p in self.harness.split(".")):
+            raise ValueError(f"harness {self.harness!r} is not a dotted module name")
         if not self.function_name.isidentifier():
             raise ValueError(f"function_name {self.function_name!r} is not an identifier")
         if not all(p.isidentifier() for p in self.parameters):
@@ -226,26 +278,6 @@ class InstanceError(ValueError):
 
 InstanceT = TypeVar("InstanceT")
 
-Heuristic = Callable[[Any], Sequence[int]]
-
-
-@runtime_checkable
-class Instance(Protocol):
-    """What the core needs from any instance."""
-
-    name: str
-
-    @property
-    def fingerprint(self) -> str:
-        """Stable hash of the instance data, used as the reference-cache key."""
-        ...
-
-    @property
-    def size(self) -> int:
-        """Number of jobs (or requests)."""
-        ...
-
-
 class Problem(Protocol, Generic[InstanceT]):
     """A scheduling problem as the discover core sees it."""
 
@@ -264,6 +296,23 @@ class Problem(Protocol, Generic[InstanceT]):
 
     reference_methods: tuple[str, ...]
     """Exact or reference methods accepted by :meth:`reference`."""
+
+    summary_heuristics: tuple[str, ...]
+    """Heuristics shown beside discovered programs at the end of a run (empty: all)."""
+
+    run_defaults: Mapping[str, Any]
+    """Run-configuration defaults for this problem, as dotted keys
+    (``{"evaluation.reference": "cpsat"}``); a configuration file still wins."""
+
+    data_package: str | None
+    """Importable package holding a ``bundled`` module (``SETS``, a tuple of
+    :class:`evaluators.bundled.BundledSet`) and a ``data/`` directory, or None."""
+
+    reference_role: ReferenceRole
+    """Whether references are optima/bounds (gaps) or reference scores (ratios)."""
+
+    config_docs: Mapping[str, str]
+    """What run-configuration keys mean for this problem (``discover config``)."""
 
     def load(self, path: str | Path) -> list[InstanceT]:
         """Read instances from a file, raising :class:`InstanceError` on bad input."""
@@ -301,6 +350,25 @@ class Problem(Protocol, Generic[InstanceT]):
         The module defines the candidate function (``candidate_spec``), so an
         exported baseline honours the same contract as a discovered program.
         """
+        ...
+
+    def for_heuristic(self, name: str) -> Problem[InstanceT]:
+        """This problem configured the way classic heuristic ``name`` needs it
+        (a job-shop rule that builds active schedules); usually ``self``."""
+        ...
+
+    def standalone_source(self, code: str) -> str:
+        """A module that runs candidate ``code`` on its own (``code`` itself for a
+        whole-solution function; the simulator plus the policy for a policy)."""
+        ...
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter, standalone objective and samples for exported modules."""
+        ...
+
+    def prompt_template(self) -> str | None:
+        """Jinja source of the problem block of every prompt (see
+        ``prompts/problems/generic.j2``), or None for the generic block."""
         ...
 
 

@@ -22,6 +22,18 @@ at most :data:`MAX_DEPTH` deep. The child's encoder turns tuples, numpy arrays
 and numpy scalars into these, reads ``int``/``float`` subclasses through the
 base type (so an overridden ``__eq__``, ``__repr__`` or ``__float__`` has no
 effect), and reports anything else as *unsendable* with the offending type.
+
+Decoding is bounded before anything is materialised: the brackets, commas and
+colons of every JSON body are counted in place (at C speed, no copy) and the
+body is refused when it holds more values than the child's encoder would ever
+send for one output, or when the containers and values of the whole stream
+would exceed its decoding budget (see :class:`DecodeBudget`; a list weighs
+:data:`LIST_WEIGHT` values, as it costs that much more memory; the encoder
+charges nested lists the same way). A forged stream of ``[[],[],...]`` is
+therefore rejected without being decoded. Every text field is passed through
+:func:`sandbox.text.storable`, so no lone surrogate or NUL reaches the trusted
+side, and the kind of a failure that blames the sandbox (``setup``) is only
+believed before the trusted child code has announced the candidate's start.
 """
 
 from __future__ import annotations
@@ -37,6 +49,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.text import storable
+
 HEADER = struct.Struct("<BI")
 MAX_DEPTH = 3
 MAX_STRING = 200
@@ -46,6 +60,10 @@ _INT = frozenset({int})
 _FLOAT = frozenset({float})
 _INTS_HEAD = struct.Struct("<Id")
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+LIST_WEIGHT = 8
+"""Decoding cost of one list, in values: a list object is ~8 pointers' worth of memory."""
+BODY_COMMAS = 4
+"""Commas a JSON frame body may hold outside its lists (between its object's keys)."""
 
 RawOutput = Any
 """A decoded raw output: None, bool, int, float, str or nested lists of these."""
@@ -129,11 +147,17 @@ def _encode(value: object, depth: int, budget: list[int], where: str) -> object:
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
                 raise Unsendable(f"{where}: numpy array of dtype {value.dtype} (numbers only)")
-            if value.size > budget[0]:
+            if depth + value.ndim > MAX_DEPTH:
+                raise Unsendable(f"{where}: array with {value.ndim} dimensions "
+                                 f"(lists nest at most {MAX_DEPTH} deep)")
+            # Counted as the decoder counts it (see DecodeBudget): every value of
+            # every list tolist() makes, plus LIST_WEIGHT per nested list.
+            sizes = [math.prod(value.shape[:k]) for k in range(1, value.ndim + 1)]
+            nested = sum(sizes[:-1]) + (1 if depth > 0 else 0)
+            cost = max(value.size, sum(sizes) + LIST_WEIGHT * nested)
+            if cost > budget[0]:
                 raise Unsendable(f"{where}: more than the allowed {budget[0]} numbers")
-            if value.ndim > MAX_DEPTH:
-                raise Unsendable(f"{where}: array with {value.ndim} dimensions")
-            budget[0] -= value.size
+            budget[0] -= cost
             return value.tolist()
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             return value.item()
@@ -141,9 +165,10 @@ def _encode(value: object, depth: int, budget: list[int], where: str) -> object:
         if depth >= MAX_DEPTH:
             raise Unsendable(f"{where}: lists nested more than {MAX_DEPTH} deep")
         n = list.__len__(value) if isinstance(value, list) else tuple.__len__(value)
-        if n > budget[0]:
+        cost = n + (LIST_WEIGHT if depth > 0 else 0)  # a nested list weighs like values
+        if cost > budget[0]:
             raise Unsendable(f"{where}: more than the allowed {budget[0]} items")
-        budget[0] -= n
+        budget[0] -= cost
         items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
         return [_encode(v, depth + 1, budget, f"{where}[{k}]") for k, v in enumerate(items)]
     raise Unsendable(f"{where}: {tp.__name__} cannot be returned (numbers and lists only)")
@@ -174,6 +199,12 @@ def iter_frames(data: bytes) -> Iterator[tuple[FrameKind, bytes]]:
     ChannelError
         On an unknown kind or a truncated frame.
     """
+    for kind, begin, end in _frame_spans(data):
+        yield kind, data[begin:end]
+
+
+def _frame_spans(data: bytes) -> Iterator[tuple[FrameKind, int, int]]:
+    """``(kind, body start, body end)`` of every frame, without copying bodies."""
     pos = 0
     size = len(data)
     while pos < size:
@@ -187,14 +218,86 @@ def iter_frames(data: bytes) -> Iterator[tuple[FrameKind, bytes]]:
             raise ChannelError(f"unknown frame kind {code} at byte {pos}") from None
         if length > size - pos:
             raise ChannelError(f"frame body of {length} bytes runs past the end")
-        yield kind, data[pos:pos + length]
+        yield kind, pos, pos + length
         pos += length
 
 
-def json_body(raw: bytes) -> dict[str, Any]:
-    """Decode a JSON frame body (empty means ``{}``)."""
+class DecodeBudget:
+    """What a stream may still decode: values per body, and list-weighted values in all.
+
+    Parameters
+    ----------
+    max_items
+        The child's cap on the values in one output (``Limits.max_output_items``):
+        no honest body holds more.
+    total
+        Budget of the whole stream, in values (a list weighs :data:`LIST_WEIGHT`);
+        defaults to twice ``max_items``. The pool adds the size of the batch's
+        payloads (see :func:`stream_budget`): results are about as large as
+        their inputs, and the candidate cannot choose those.
+    """
+
+    def __init__(self, max_items: int, total: int | None = None) -> None:
+        if max_items < 1:
+            raise ValueError("max_items must be positive")
+        self.max_items = max_items
+        self.left = 2 * max_items if total is None else total
+
+    def charge(self, data: bytes, start: int = 0, end: int | None = None) -> None:
+        """Count the containers and values of a JSON body without decoding or copying it.
+
+        The body is ``data[start:end]``. Every ``[`` or ``{`` opens a container,
+        and every value (or object member) is followed by a ``,`` or closes its
+        container, so commas, colons and containers bound what decoding creates.
+        Characters inside strings are counted too: an overestimate that only
+        matters for text full of brackets, which no valid output is.
+
+        Raises
+        ------
+        ChannelError
+            When the body holds more values than one output may, or more than the
+            stream has left to decode.
+        """
+        end = len(data) if end is None else end
+        commas = data.count(b",", start, end)
+        if commas - BODY_COMMAS > self.max_items:
+            raise ChannelError(f"frame body holds more than {self.max_items} values")
+        containers = data.count(b"[", start, end) + data.count(b"{", start, end)
+        values = commas + data.count(b":", start, end) + containers
+        cost = values + LIST_WEIGHT * containers
+        if cost > self.left:
+            raise ChannelError(f"result stream too large to decode ({containers} lists, "
+                               f"about {values} values)")
+        self.left -= cost
+
+
+def stream_budget(max_items: int, payload_bytes: int) -> int:
+    """The decoding budget of a batch: twice one output's cap, plus the payloads' size.
+
+    A batch of honest results holds about as many values as its payloads (a
+    schedule per instance), and every payload value takes at least a byte.
+    """
+    return 2 * max_items + payload_bytes
+
+
+def json_body(raw: bytes, budget: DecodeBudget | None = None) -> dict[str, Any]:
+    """Decode a JSON frame body (empty means ``{}``), first charged to ``budget``."""
     if not raw:
         return {}
+    if budget is not None:
+        budget.charge(raw)
+    return _decode_json(raw)
+
+
+def _json_span(data: bytes, start: int, end: int, budget: DecodeBudget) -> dict[str, Any]:
+    """The JSON body ``data[start:end]``, charged to ``budget`` before it is copied."""
+    if start == end:
+        return {}
+    budget.charge(data, start, end)
+    return _decode_json(data[start:end])
+
+
+def _decode_json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -234,9 +337,12 @@ def output_frame(index: int, seconds: float, value: object, max_items: int) -> b
     return HEADER.pack(FrameKind.OUTPUT, len(data)) + data
 
 
-def _packed_body(raw: bytes, typecode: str) -> tuple[int, float, list[Any]]:
+def _packed_body(raw: bytes, typecode: str, max_items: int | None = None
+                 ) -> tuple[int, float, list[Any]]:
     if len(raw) < _INTS_HEAD.size or (len(raw) - _INTS_HEAD.size) % 8:
         raise ChannelError("malformed packed frame")
+    if max_items is not None and (len(raw) - _INTS_HEAD.size) // 8 > max_items:
+        raise ChannelError(f"packed frame holds more than {max_items} values")
     index, seconds = _INTS_HEAD.unpack_from(raw)
     values = array.array(typecode)
     values.frombytes(raw[_INTS_HEAD.size:])
@@ -246,7 +352,9 @@ def _packed_body(raw: bytes, typecode: str) -> tuple[int, float, list[Any]]:
 
 
 def check_value(value: object, depth: int = 0) -> RawOutput:
-    """Check that a decoded value fits the raw-output schema; return it unchanged.
+    """Check that a decoded value fits the raw-output schema.
+
+    Returns the value, with every string made :func:`~sandbox.text.storable`.
 
     Raises
     ------
@@ -260,15 +368,13 @@ def check_value(value: object, depth: int = 0) -> RawOutput:
     if type(value) is str:
         if len(value) > MAX_STRING:
             raise ChannelError("string too long")
-        return value
+        return storable(value)
     if type(value) is list:
         if depth >= MAX_DEPTH:
             raise ChannelError("lists nested too deep")
         if set(map(type, value)) <= _FLAT_TYPES:  # fast path: a flat list of numbers
             return value
-        for v in value:
-            check_value(v, depth + 1)
-        return value
+        return [check_value(v, depth + 1) for v in value]
     raise ChannelError(f"value of type {type(value).__name__} not allowed")
 
 
@@ -290,10 +396,10 @@ def as_seconds(value: object) -> float:
 
 
 def as_text(value: object, limit: int = 2000) -> str:
-    """A short text field from a frame body."""
+    """A short text field from a frame body, made :func:`~sandbox.text.storable`."""
     if type(value) is not str:
         raise ChannelError(f"expected text, got {type(value).__name__}")
-    return value[:limit]
+    return storable(value[:limit])
 
 
 @dataclass(frozen=True)
@@ -316,11 +422,16 @@ class ChildReport:
             raise ValueError("outputs and seconds differ in length")
 
 
-def parse_report(data: bytes, n_payloads: int) -> ChildReport:
+def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
+                 decode_budget: int | None = None) -> ChildReport:
     """Decode a whole channel stream into a :class:`ChildReport`.
 
     Outputs must arrive in payload order (0, 1, 2, ...); anything else means
-    the stream was tampered with.
+    the stream was tampered with. ``max_items`` is the child's cap on the values
+    of one output (``Limits.max_output_items``); with ``decode_budget`` (the
+    whole stream's, in values) it bounds what is decoded (see
+    :class:`DecodeBudget`). A ``setup`` error is only accepted before the
+    ``started`` frame: after it, the candidate holds the channel.
 
     Raises
     ------
@@ -328,11 +439,12 @@ def parse_report(data: bytes, n_payloads: int) -> ChildReport:
         When the stream is malformed or out of order.
     """
     started = done = memory = False
+    budget = DecodeBudget(max_items, decode_budget)
     outputs: list[RawOutput] = []
     seconds: list[float] = []
     unsendable: tuple[int, str] | None = None
     error: dict[str, Any] | None = None
-    for kind, raw in iter_frames(data):
+    for kind, begin, end in _frame_spans(data):
         if done:
             raise ChannelError("frames after the end marker")
         if kind is FrameKind.STARTED:
@@ -348,9 +460,10 @@ def parse_report(data: bytes, n_payloads: int) -> ChildReport:
             value: RawOutput = None
             if kind in (FrameKind.INTS, FrameKind.FLOATS):
                 typecode = "q" if kind is FrameKind.INTS else "d"
-                raw_index, raw_seconds, value = _packed_body(raw, typecode)
+                raw_index, raw_seconds, value = _packed_body(data[begin:end], typecode,
+                                                             max_items)
             else:
-                body = json_body(raw)
+                body = _json_span(data, begin, end, budget)
                 raw_index, raw_seconds = body.get("i"), body.get("t")
             index = as_index(raw_index, n_payloads)
             if index != len(outputs) or unsendable is not None:
@@ -365,20 +478,24 @@ def parse_report(data: bytes, n_payloads: int) -> ChildReport:
             outputs.append(value)
             seconds.append(as_seconds(raw_seconds))
         elif kind is FrameKind.ERROR:
-            body = json_body(raw)
+            body = _json_span(data, begin, end, budget)
             if error is not None:
                 raise ChannelError("more than one error frame")
             kind_text = as_text(body.get("kind"))
             try:
-                ErrorKind(kind_text)
+                error_kind = ErrorKind(kind_text)
             except ValueError:
                 raise ChannelError(f"unknown error kind {kind_text!r}") from None
+            if error_kind is ErrorKind.SETUP and started:
+                # The trusted code reports setup failures before it announces the
+                # start; after that, only the candidate can write such a frame.
+                raise ChannelError("a setup failure reported after the candidate started")
             tb = body.get("tb", [])
             if type(tb) is not list:
                 raise ChannelError("traceback is not a list")
             error = {
                 "index": as_index(body.get("i"), n_payloads),
-                "kind": ErrorKind(kind_text),
+                "kind": error_kind,
                 "type": as_text(body.get("type", ""), 200),
                 "msg": as_text(body.get("msg", "")),
                 "tb": tuple(as_text(line, 500) for line in tb[-20:]),

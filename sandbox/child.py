@@ -9,16 +9,17 @@ when the worker tests its isolation) and never returns. The order matters:
 3. resource limits (``RLIMIT_AS``, ``CPU``, ``FSIZE=0``, ``NOFILE``, ``CORE=0``,
    ``NPROC`` under a dedicated uid);
 4. the unprivileged uid/gid (drops every capability);
-5. ``faulthandler`` on stderr, with ``SIGSYS`` chained so a refused system call
-   leaves a Python stack and still kills the child;
+5. ``faulthandler`` on stderr (a crash leaves a Python stack);
 6. the seccomp filter (needs the uid change to have happened: it refuses
-   ``setuid``);
-7. an import guard limited to the problem's allowed modules, then the candidate.
+   ``setuid``); a refused call kills the child at once;
+7. the audit hook that names the candidate line of a refused call
+   (:mod:`sandbox.refusal`), the candidate's restricted namespace
+   (:mod:`sandbox.guard`), then the candidate.
 """
 
 from __future__ import annotations
 
-import builtins
+import ctypes
 import faulthandler
 import fcntl
 import json
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, NoReturn
 
-from sandbox import protocol, seccomp
+from sandbox import protocol, refusal, seccomp
 from sandbox.channel import (
     MEMORY_FRAME,
     ErrorKind,
@@ -43,6 +44,12 @@ from sandbox.channel import (
     frame,
     output_frame,
 )
+from sandbox.guard import Refused, SourceRefused, candidate_builtins
+
+# Bound once: a candidate that patches time.perf_counter changes nothing here. The
+# per-payload times stay informational (a candidate can forge its frames); what
+# gates runtime is the supervisor's measure (CPU time of the whole child).
+_perf_counter = time.perf_counter
 
 CHANNEL_FD = 3
 JOB_FD = 4
@@ -52,10 +59,7 @@ SPARE_NAME = "discover-spare"
 CANDIDATE_FILENAME = "<candidate>"
 CANDIDATE_MODULE = "__candidate__"
 EXIT_SETUP_FAILED = 71
-
-
-class ImportRefused(ImportError):
-    """The candidate imported a module outside the problem's allowed list."""
+PR_SET_NAME = 15
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class CandidateJob:
     payloads: Sequence[dict[str, Any]]
     allowed_imports: frozenset[str]
     max_items: int
+    refusal: str = ""
+    """Why the worker's check of the source refused it (empty: it passed)."""
 
 
 def _write(data: bytes) -> None:
@@ -124,7 +130,7 @@ def _emit(data: bytes) -> None:
     global _pending_size
     _pending.append(data)
     _pending_size += len(data)
-    if _pending_size >= _FLUSH_BYTES or time.perf_counter() - _last_flush >= _FLUSH_SECONDS:
+    if _pending_size >= _FLUSH_BYTES or _perf_counter() - _last_flush >= _FLUSH_SECONDS:
         _flush()
 
 
@@ -135,7 +141,7 @@ def _flush() -> None:
         _pending.clear()
         _pending_size = 0
         _raw_write(data)
-    _last_flush = time.perf_counter()
+    _last_flush = _perf_counter()
 
 
 def _lock_down(setup: ChildSetup) -> None:
@@ -175,35 +181,17 @@ def _restrict(setup: ChildSetup) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
     faulthandler.enable(file=2, all_threads=False)
-    faulthandler.register(signal.SIGSYS, file=2, all_threads=False, chain=True)
     for sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     if setup.seccomp:
         seccomp.install(os.getpid())
 
 
-def _guarded_import(namespace: dict[str, Any], allowed: frozenset[str]) -> Callable[..., Any]:
-    real_import = builtins.__import__
-    shown = ", ".join(sorted(allowed))
-
-    def guarded(name: str, globals: Any = None, locals: Any = None,
-                fromlist: Any = (), level: int = 0) -> Any:
-        # Only imports executed by candidate code are limited (an import
-        # statement or a direct __import__ call in a candidate frame); numpy and
-        # the harness import what they need internally.
-        caller = sys._getframe(1).f_globals
-        if caller is namespace and (level != 0 or name.split(".")[0] not in allowed):
-            raise ImportRefused(f"import of '{name}' is not allowed (allowed: {shown})")
-        return real_import(name, globals, locals, fromlist, level)
-
-    return guarded
-
-
 def _error_frame(index: int, exc: BaseException) -> bytes:
     kind = ErrorKind.EXCEPTION
     cause: BaseException | None = exc
-    while cause is not None:  # an import refusal re-raised as another error is still one
-        if isinstance(cause, ImportRefused):
+    while cause is not None:  # a refusal re-raised as another error is still one
+        if isinstance(cause, Refused):
             kind = ErrorKind.FORBIDDEN
             break
         cause = cause.__cause__ or cause.__context__
@@ -276,8 +264,9 @@ def run_prepared(setup: ChildSetup, job_fd: int,
 
 def set_name(name: str) -> None:
     """The process name shown by ps and /proc (a spare is recognisable while it waits)."""
-    with open("/proc/self/comm", "w") as fh:
-        fh.write(name)
+    # prctl, not /proc/self/comm: the worker is not dumpable, so its /proc files belong
+    # to root and an unprivileged worker may not write them.
+    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False) -> int:
@@ -292,21 +281,27 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         return EXIT_SETUP_FAILED
     index = -1
     try:
-        _flush()  # starts the flush clock
-        _emit(frame(FrameKind.STARTED))
-        namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
-        builtins.__import__ = _guarded_import(namespace, job.allowed_imports)
+        # Written at once, before the candidate's code exists: whatever the
+        # candidate writes to the channel comes after it (see parse_report).
+        _write(frame(FrameKind.STARTED))  # also starts the flush clock
+        # The candidate sees only its restricted builtins and views of its allowed
+        # modules; the worker checked the source rules, whatever the caller did.
+        namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE,
+                                     "__builtins__": candidate_builtins(job.allowed_imports)}
+        if job.refusal:  # the worker checked the source (warm, off this child's clock)
+            raise SourceRefused(job.refusal)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,
                                                job.code.splitlines(True), CANDIDATE_FILENAME)
+        refusal.install_hook(CANDIDATE_FILENAME)
         exec(compile(job.code, CANDIDATE_FILENAME, "exec"), namespace)
         function = namespace.get(job.function_name)
         if not callable(function):
             raise NameError(f"the module does not define a function `{job.function_name}`")
         call = job.harness.call
         for index, payload in enumerate(job.payloads):
-            start = time.perf_counter()
+            start = _perf_counter()
             result = call(function, payload)
-            elapsed = time.perf_counter() - start
+            elapsed = _perf_counter() - start
             try:
                 data = output_frame(index, elapsed, result, job.max_items)
             except (Unsendable, RecursionError) as exc:

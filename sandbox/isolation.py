@@ -68,14 +68,22 @@ class IsolationReport:
 
     @property
     def level(self) -> str:
-        """Short label for the archive: ``full``, ``none`` or ``partial:<active layers>``."""
+        """Short label for the archive: ``full``, ``none`` or ``partial:<active layers>``.
+
+        The launcher is part of the label whenever it is not bubblewrap:
+        ``full(unshare)`` and ``namespaces(unshare)`` for the private root the
+        sandbox builds itself, ``namespaces(host-fs)`` for namespaces without a
+        private root (what the ``unshare`` launcher gave before it had one).
+        """
         if self.complete:
-            return "full"
+            return "full" if self.launcher == "bwrap" else f"full({self.launcher})"
         if self.mode == "none":
             return "none"
         names = [s.layer.value for s in self.layers if s.active]
         if self.layers[0].active and not self.private_root:
             names[0] = "namespaces(host-fs)"
+        elif self.layers[0].active and self.launcher != "bwrap":
+            names[0] = f"namespaces({self.launcher})"
         return "partial:" + ("+".join(names) if names else "-")
 
     def summary(self) -> str:
@@ -103,14 +111,15 @@ def own_namespaces() -> dict[str, int]:
 
 
 def assess(mode: str, launcher: str, private_root: bool, requested: frozenset[Layer],
-           ready: Mapping[str, Any], uid: int | None, reasons: Mapping[Layer, str]) -> (
-        IsolationReport):
+           ready: Mapping[str, Any], uid: int | None, reasons: Mapping[Layer, str],
+           visible: frozenset[str] = frozenset()) -> IsolationReport:
     """Judge each layer from a worker's ``ready`` message.
 
     Parameters
     ----------
     mode, launcher, private_root
-        As configured.
+        As configured. A private root counts only if the probe child's view of
+        ``/`` holds nothing but ``visible``.
     requested
         Layers the pool tried to enable.
     ready
@@ -121,6 +130,7 @@ def assess(mode: str, launcher: str, private_root: bool, requested: frozenset[La
         Why a layer was not requested (shown instead of probe evidence).
     """
     probe = ready.get("probe", {}) if isinstance(ready.get("probe"), dict) else {}
+    private_root, root_detail = _private_root(private_root, probe, visible)
     statuses = []
     for layer in Layer:
         if layer not in requested:
@@ -129,8 +139,24 @@ def assess(mode: str, launcher: str, private_root: bool, requested: frozenset[La
         check = {Layer.NAMESPACES: _namespaces, Layer.UNPRIVILEGED_UID: _uid,
                  Layer.SECCOMP: _seccomp, Layer.RLIMITS: _rlimits}[layer]
         active, detail = check(launcher, private_root, ready, probe, uid)
+        if layer is Layer.NAMESPACES and active:
+            detail += root_detail
         statuses.append(LayerStatus(layer, active, detail))
     return IsolationReport(mode, launcher, private_root, tuple(statuses))
+
+
+def _private_root(claimed: bool, probe: Mapping[str, Any], visible: frozenset[str]
+                  ) -> tuple[bool, str]:
+    """Whether the root the launcher promised is what a locked-down child sees."""
+    if not claimed:
+        return False, ""
+    seen = probe.get("root")
+    if not isinstance(seen, list) or not seen:
+        return False, " (not confirmed: the probe could not list /)"
+    extra = sorted(str(name) for name in seen if name not in visible)
+    if extra:
+        return False, f" (not private: / also holds {', '.join(extra[:8])})"
+    return True, f" (/ holds {', '.join(sorted(map(str, seen)))})"
 
 
 def _namespaces(launcher: str, private_root: bool, ready: Mapping[str, Any],

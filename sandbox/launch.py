@@ -3,19 +3,23 @@
 Three launchers, strongest first:
 
 ``bwrap``
-    bubblewrap with new network, PID, IPC, UTS (and cgroup) namespaces and a
-    private mount namespace whose root holds only what the worker needs,
-    read-only: ``/usr`` and the library directories, the Python installation,
-    and the source directories of :mod:`sandbox` and the harness packages. No
-    home directory, no project checkout beyond those packages, a private
-    ``/tmp`` as scratch space. Capabilities are dropped except the three the
-    worker needs to switch children to the unprivileged uid and to kill them.
-    ``--die-with-parent`` takes the whole namespace down with the orchestrator.
+    bubblewrap with new user (when unprivileged), network, PID, IPC, UTS and
+    cgroup namespaces and a private mount namespace whose root holds only what
+    the worker needs, read-only: ``/usr`` and the library directories, the
+    Python installation, and the source directories of :mod:`sandbox` and the
+    harness packages. No home directory, no project checkout beyond those
+    packages, a private ``/tmp`` as scratch space. Capabilities are dropped
+    except the three the worker needs to switch children to the unprivileged
+    uid and to kill them. ``--die-with-parent`` takes the whole namespace down
+    with the orchestrator.
 ``unshare``
-    util-linux ``unshare``: the same namespaces, but the host file system stays
-    visible (read access is then limited by the uid and seccomp layers only).
+    the same namespaces and the same private root (the same :func:`root_layout`),
+    built without any system package by :mod:`sandbox.privroot`: ``unshare(2)``,
+    bind mounts remounted read-only, ``pivot_root(2)``, the old root detached,
+    capabilities dropped like bwrap's, then exec of the worker. Needs a kernel
+    that lets the caller create namespaces (unprivileged user namespaces, or root).
 ``plain``
-    the worker as an ordinary process.
+    the worker as an ordinary process (the host file system stays visible).
 
 In every case the worker is started by exec with a clean environment built
 here from scratch (never a copy of ``os.environ``), so API keys in the
@@ -25,18 +29,72 @@ orchestrator's environment are never inherited.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sandbox import harness_files
+from sandbox.limits import LAUNCHERS
 
 SCRATCH_IN_NAMESPACE = "/tmp/scratch"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")
+ROOT_KINDS = ("ro-bind", "symlink", "dir", "dev", "proc", "tmpfs")
+PRIVROOT_SCRIPT = Path(__file__).resolve().with_name("privroot.py")
+"""Run as a script (``python -I -S``): it must not import the package."""
+HOSTNAME = "sandbox"
+LAUNCHER_VARIABLE = "DISCOVER_SANDBOX_LAUNCHER"
+INSTALL_HINT = ("install bubblewrap (apt-get install bubblewrap) or allow unprivileged user "
+                "namespaces")
+
+
+@dataclass(frozen=True)
+class RootEntry:
+    """One step of building the private root, applied in order.
+
+    Parameters
+    ----------
+    kind
+        ``ro-bind`` (host ``source`` read-only at ``dest``), ``symlink`` (``dest``
+        points to ``source``), ``dir`` (an empty, world-traversable directory),
+        ``dev`` (a minimal ``/dev``), ``proc`` (a ``/proc`` of the new PID
+        namespace) or ``tmpfs`` (an empty private file system).
+    dest
+        Absolute path inside the private root.
+    source
+        Host path of a bind, target of a symlink; empty otherwise.
+    """
+
+    kind: str
+    dest: str
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ROOT_KINDS:
+            raise ValueError(f"unknown root entry kind {self.kind!r}")
+        if not self.dest.startswith("/"):
+            raise ValueError(f"root entry destination must be absolute, got {self.dest!r}")
+        if (self.kind in ("ro-bind", "symlink")) != bool(self.source):
+            raise ValueError(f"{self.kind} entry {self.dest!r}: source is "
+                             f"{'required' if self.kind in ('ro-bind', 'symlink') else 'unused'}")
+
+    def bwrap_args(self) -> list[str]:
+        """The same step as bubblewrap options."""
+        if self.kind == "ro-bind":
+            return ["--ro-bind", self.source, self.dest]
+        if self.kind == "symlink":
+            return ["--symlink", self.source, self.dest]
+        if self.kind == "dir":
+            return ["--perms", "0755", "--dir", self.dest]
+        return [f"--{self.kind}", self.dest]
 
 
 @dataclass(frozen=True)
@@ -55,6 +113,9 @@ class LaunchPlan:
         The children's working directory, as the worker sees it.
     private_root
         Whether the worker sees a minimal, read-only file system.
+    visible
+        With a private root: the names its ``/`` may hold (checked against what
+        the worker's probe child actually sees).
     """
 
     launcher: str
@@ -62,12 +123,15 @@ class LaunchPlan:
     env: dict[str, str]
     scratch: str
     private_root: bool
+    visible: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.launcher not in ("bwrap", "unshare", "plain"):
             raise ValueError(f"unknown launcher {self.launcher!r}")
         if not self.argv:
             raise ValueError("argv must not be empty")
+        if self.private_root != bool(self.visible):
+            raise ValueError("a private root needs its visible names, and only it")
 
 
 def python_executable() -> str:
@@ -132,7 +196,83 @@ def worker_argv() -> list[str]:
     return [python_executable(), "-B", "-s", "-m", "sandbox.worker"]
 
 
-def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPlan:
+def root_layout(packages: Iterable[Path], harness: Mapping[str, Path] | None = None
+                ) -> tuple[RootEntry, ...]:
+    """The private root of the ``bwrap`` and ``unshare`` launchers, in build order.
+
+    System directories (symlinks kept as symlinks), the dynamic linker's files,
+    a minimal ``/dev``, ``/proc``, a private ``/tmp``, then the Python
+    installation and ``packages`` read-only at their host paths (their ancestors
+    as empty, world-traversable directories), of the ``harness`` packages only
+    the harness modules and what they import (:func:`_harness_entries`), and the
+    scratch directory.
+
+    Parameters
+    ----------
+    packages
+        Source directories of the packages the worker imports whole (``sandbox``).
+    harness
+        Harness packages by name, with their source directories.
+    """
+    entries: list[RootEntry] = []
+    for name in SYSTEM_DIRS:
+        path = Path(name)
+        if path.is_symlink():
+            entries.append(RootEntry("symlink", name, os.readlink(path)))
+        elif path.is_dir():
+            entries.append(RootEntry("ro-bind", name, name))
+    for name in SYSTEM_FILES:
+        if Path(name).exists():
+            entries.append(RootEntry("ro-bind", name, name))
+    # The private /tmp first: code that lives under /tmp (a checkout or a virtual
+    # environment there) is then bound on top of it rather than hidden by it.
+    entries += [RootEntry("dev", "/dev"), RootEntry("proc", "/proc"), RootEntry("tmpfs", "/tmp")]
+    binds = [p for p in _outermost([*python_roots(), *packages]) if not _under_system(p)]
+    entries += [RootEntry("dir", d) for d in _parent_dirs(binds)]
+    entries += [RootEntry("ro-bind", str(p), str(p)) for p in binds]
+    if harness:
+        entries += _harness_entries(dict(harness), binds, packages)
+    entries.append(RootEntry("dir", SCRATCH_IN_NAMESPACE))
+    return tuple(entries)
+
+
+def _harness_entries(harness: dict[str, Path], binds: list[Path], packages: Iterable[Path]
+                     ) -> list[RootEntry]:
+    """Only the harness modules' files of the harness packages (not heuristics or solvers).
+
+    The packages also hold the project's own heuristics, exact solvers and data; a
+    candidate that imported the best heuristic would score as if it had found it.
+    Each package directory is created empty (a tmpfs hides it where a Python root
+    above already shows it), then the files of the harness closure
+    (:func:`sandbox.harness_files.closure`) are bound into it one by one.
+    """
+    roots = {name: path.parent for name, path in harness.items()}
+    sources = sorted(p for d in packages if d.is_dir() for p in d.glob("*.py"))
+    files = harness_files.closure(tuple(harness), roots, sources)
+    entries: list[RootEntry] = []
+    for path in harness.values():
+        if any(b == path or b in path.parents for b in binds):
+            entries.append(RootEntry("tmpfs", str(path)))
+        else:
+            entries += [RootEntry("dir", d) for d in _parent_dirs([path])]
+            entries.append(RootEntry("dir", str(path)))
+    made: set[Path] = set(harness.values())
+    for file in files:
+        for parent in reversed(file.parents):  # world-traversable, like the host's
+            if parent not in made and any(d in parent.parents for d in harness.values()):
+                made.add(parent)
+                entries.append(RootEntry("dir", str(parent)))
+        entries.append(RootEntry("ro-bind", str(file), str(file)))
+    return entries
+
+
+def visible_names(layout: Iterable[RootEntry]) -> frozenset[str]:
+    """Top-level names of the private root built from ``layout``."""
+    return frozenset(Path(e.dest).parts[1] for e in layout if e.dest != "/")
+
+
+def plan(launcher: str, packages: Iterable[str], host_scratch: str,
+         command: Sequence[str] | None = None) -> LaunchPlan:
     """Build the command that starts a worker with ``launcher``.
 
     Parameters
@@ -142,34 +282,47 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
     packages
         Top-level packages the worker imports (``sandbox`` and the harness packages).
     host_scratch
-        Scratch directory on the host for the launchers without a private ``/tmp``.
+        An empty host directory owned by the pool: the children's working
+        directory with ``plain``, the mount point of the private root (inside
+        the worker's own mount namespace only) with ``unshare``.
+    command
+        What to run instead of the worker (checks of the launcher itself).
 
     Raises
     ------
     FileNotFoundError
         When the launcher's program is not installed.
     """
+    packages = tuple(packages)
     pkg_dirs = package_dirs(["sandbox", *packages])
-    import_roots = _outermost(p.parent for p in pkg_dirs)
+    # Every parent is its own import root, nested ones too: a plugin package under
+    # the checkout (examples/flowshop/flowshop) is only importable from its own parent.
+    import_roots = list(dict.fromkeys(p.parent for p in pkg_dirs))
     env = clean_env(import_roots)
+    target = list(command) if command is not None else worker_argv()
     if launcher == "plain":
-        return LaunchPlan("plain", tuple(worker_argv()), env, host_scratch, False)
+        return LaunchPlan("plain", tuple(target), env, host_scratch, False)
+    harness = {name: package_dirs([name])[0] for name in packages}
+    layout = root_layout(package_dirs(["sandbox"]), harness)
+    visible = visible_names(layout)
     if launcher == "unshare":
-        tool = shutil.which("unshare")
-        if tool is None:
-            raise FileNotFoundError("unshare (util-linux) is not installed")
-        argv = [tool, "--fork", "--pid", "--mount-proc", "--net", "--ipc", "--uts",
-                "--kill-child"]
-        if os.geteuid() != 0:
-            argv += ["--user", "--map-root-user"]
-        return LaunchPlan("unshare", (*argv, "--", *worker_argv()), env, host_scratch, False)
+        spec = {"mountpoint": host_scratch, "hostname": HOSTNAME, "workdir": "/tmp",
+                "layout": [[e.kind, e.dest, e.source] for e in layout],
+                "argv": target}
+        # -I -S: the bootstrap needs the standard library only, and nothing from
+        # the environment may change what it imports.
+        command = (python_executable(), "-I", "-S", "-B", str(PRIVROOT_SCRIPT),
+                   json.dumps(spec, separators=(",", ":")))
+        return LaunchPlan("unshare", command, env, SCRATCH_IN_NAMESPACE, True, visible)
     if launcher != "bwrap":
         raise ValueError(f"unknown launcher {launcher!r}")
     tool = shutil.which("bwrap")
     if tool is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed; apt-get install bubblewrap")
-    argv = [tool, "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    # --as-pid-1: no bwrap init inside the namespace, which would hold the worker's
+    # protocol pipes open where a candidate of the same uid could reopen them.
+    argv = [tool, "--die-with-parent", "--as-pid-1", "--unshare-net", "--unshare-pid",
+            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", HOSTNAME]
     if os.geteuid() == 0:
         # Keep only what the worker needs to switch children to the unprivileged
         # uid and to kill them; children lose even these at setuid.
@@ -179,30 +332,45 @@ def plan(launcher: str, packages: Iterable[str], host_scratch: str) -> LaunchPla
         # Unprivileged: a user namespace is what lets bwrap create the others; the
         # worker and its children keep the caller's uid, with no capabilities.
         argv += ["--unshare-user"]
-    argv += _system_binds()
-    # The private /tmp first: code that lives under /tmp (a checkout or a virtual
-    # environment there) is then bound on top of it rather than hidden by it.
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    binds = [p for p in _outermost([*python_roots(), *pkg_dirs]) if not _under_system(p)]
-    argv += _parent_dirs(binds)
-    for path in binds:
-        argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--perms", "0755", "--dir", SCRATCH_IN_NAMESPACE, "--chdir", "/tmp"]
-    return LaunchPlan("bwrap", (*argv, "--", *worker_argv()), env, SCRATCH_IN_NAMESPACE, True)
+    for entry in layout:
+        argv += entry.bwrap_args()
+    argv += ["--chdir", "/tmp"]
+    return LaunchPlan("bwrap", (*argv, "--", *target), env, SCRATCH_IN_NAMESPACE, True, visible)
 
 
-def _system_binds() -> list[str]:
-    args: list[str] = []
-    for name in SYSTEM_DIRS:
-        path = Path(name)
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), name]
-        elif path.is_dir():
-            args += ["--ro-bind", name, name]
-    for name in SYSTEM_FILES:
-        if Path(name).exists():
-            args += ["--ro-bind", name, name]
-    return args
+def private_root_problem(packages: Iterable[str] = ("evaluators",),
+                         timeout: float = 30.0) -> str | None:
+    """Why neither launcher can build the private root here, or ``None`` when one can.
+
+    Runs ``true`` inside the private root with ``bwrap`` and then ``unshare`` (a
+    fraction of a second); for checks before long work, e.g. ``--sandbox strict``.
+    Strict mode also needs the other layers, which only a started pool can confirm.
+
+    Parameters
+    ----------
+    packages
+        Harness packages, as for :func:`plan`.
+    timeout
+        Seconds each attempt may take.
+    """
+    true = shutil.which("true", path="/usr/bin:/bin")
+    if true is None:
+        return "no 'true' program in /usr/bin or /bin to test the launchers with"
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="discover-rootcheck-") as tmp:
+        for name in ("bwrap", "unshare"):
+            try:
+                attempt = plan(name, packages, tmp, command=[true])
+                done = subprocess.run(attempt.argv, env=attempt.env, cwd="/", timeout=timeout,
+                                      stdin=subprocess.DEVNULL, capture_output=True)
+            except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+                failures.append(f"{name}: {exc}")
+                continue
+            if done.returncode == 0:
+                return None
+            said = done.stderr.decode(errors="replace").strip().splitlines()
+            failures.append(f"{name}: {said[-1] if said else f'exit {done.returncode}'}")
+    return "; ".join(failures)
 
 
 def _under_system(path: Path) -> bool:
@@ -210,13 +378,47 @@ def _under_system(path: Path) -> bool:
 
 
 def _parent_dirs(paths: Iterable[Path]) -> list[str]:
-    """``--dir`` for every ancestor, world-traversable (the host's may be 0700, e.g. /root)."""
+    """Every ancestor, made world-traversable (the host's may be 0700, e.g. /root)."""
     seen: set[Path] = set()
-    args: list[str] = []
+    dirs: list[str] = []
     for path in paths:
         for parent in reversed(path.parents):
             if parent == Path("/") or parent in seen or str(parent) in SYSTEM_DIRS:
                 continue
             seen.add(parent)
-            args += ["--perms", "0755", "--dir", str(parent)]
-    return args
+            dirs.append(str(parent))
+    return dirs
+
+
+def launcher_override(launcher: str) -> str:
+    """``launcher``, or for ``"auto"`` the one forced by ``DISCOVER_SANDBOX_LAUNCHER``.
+
+    The variable lets tests and users run everything with one launcher (e.g.
+    ``unshare`` on a machine that has bubblewrap) without changing any code.
+
+    Raises
+    ------
+    ValueError
+        When the variable names no launcher.
+    """
+    forced = os.environ.get(LAUNCHER_VARIABLE, "").strip()
+    if launcher != "auto" or not forced:
+        return launcher
+    if forced not in LAUNCHERS:
+        raise ValueError(f"{LAUNCHER_VARIABLE}={forced!r} is not one of {', '.join(LAUNCHERS)}")
+    return forced
+
+
+def host_files_warning(failures: Iterable[str]) -> str:
+    """The warning when candidates run without a private root: what to install, and why."""
+    why = "; ".join(failures) or "namespaces not in force"
+    return f"candidates can read the host's files (no private root): {INSTALL_HINT}; tried {why}"
+
+
+def unguarded_refusal(failures: Iterable[str]) -> str:
+    """Why ``auto`` refuses to run candidates as the orchestrator's own user without a root."""
+    why = "; ".join(failures) or "namespaces not in force"
+    return ("no private root for candidates, and they would run as your own user: your files "
+            "and your processes (with the API keys in their environment) would be in reach. "
+            f"To run them safely, {INSTALL_HINT}, or run as root (children then switch to "
+            f"uid 65534); {LAUNCHER_VARIABLE}=plain runs them so anyway. Tried {why}")

@@ -10,12 +10,15 @@ IsolationMode = Literal["auto", "strict", "none"]
 """How hard the pool insists on isolation.
 
 ``"strict"``
-    Every layer of :class:`Layer` must be active, with namespaces provided by
-    bubblewrap (so the child sees a private, read-only file system); otherwise
-    the pool refuses to start (:class:`~sandbox.errors.SandboxUnavailable`).
+    Every layer of :class:`Layer` must be active, with a private, read-only file
+    system confirmed by the worker's probe (built by bubblewrap or by the
+    sandbox's own ``unshare`` launcher; the level names which); otherwise the
+    pool refuses to start (:class:`~sandbox.errors.SandboxUnavailable`).
 ``"auto"``
     Use every layer this machine offers and warn (:class:`SandboxWarning`) about
-    each one missing; the pool records what it ran with.
+    each one missing; the pool records what it ran with. Without a private root
+    it refuses when children would also keep the orchestrator's uid (not root),
+    unless the ``plain`` launcher is chosen explicitly.
 ``"none"``
     No security layers: no namespaces, no uid change, no seccomp. Candidates
     still run in a forked child of a clean, exec'd worker with the wall-clock
@@ -27,8 +30,9 @@ IsolationMode = Literal["auto", "strict", "none"]
 ISOLATION_MODES: tuple[str, ...] = ("auto", "strict", "none")
 
 Launcher = Literal["auto", "bwrap", "unshare", "plain"]
-"""How the worker process is started: inside bubblewrap, inside ``unshare``
-namespaces, or as a plain process. ``"auto"`` tries them in that order."""
+"""How the worker process is started: inside bubblewrap, inside the namespaces and
+private root of :mod:`sandbox.privroot` (``unshare``), or as a plain process.
+``"auto"`` tries them in that order (``DISCOVER_SANDBOX_LAUNCHER`` can force one)."""
 
 LAUNCHERS: tuple[str, ...] = ("auto", "bwrap", "unshare", "plain")
 

@@ -22,13 +22,21 @@ from typing import Any
 
 from evaluators.base import CandidateSpec
 from sandbox import launch, protocol, seccomp
+from sandbox.channel import stream_budget
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.isolation import IsolationReport, assess
-from sandbox.launch import LaunchPlan
+from sandbox.launch import (
+    INSTALL_HINT,
+    LaunchPlan,
+    host_files_warning,
+    launcher_override,
+    unguarded_refusal,
+)
 from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits, SandboxWarning
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
 from sandbox.precheck import ALWAYS_ALLOWED_IMPORTS, precheck
+from sandbox.text import storable
 from sandbox.verdict import classify
 
 NOBODY = 65534
@@ -157,7 +165,8 @@ class SandboxPool:
     limits
         Per-child resource limits.
     launcher
-        Force ``"bwrap"``, ``"unshare"`` or ``"plain"``; ``"auto"`` tries them in order.
+        Force ``"bwrap"``, ``"unshare"`` or ``"plain"``; ``"auto"`` tries them in order
+        (``strict``: the first two), unless ``DISCOVER_SANDBOX_LAUNCHER`` names one.
     disable
         Layers to switch off on purpose (tests of the degraded path, debugging).
     uid, gid
@@ -200,7 +209,7 @@ class SandboxPool:
         self.isolation = isolation
         self.prefork = prefork
         self.limits = limits or Limits()
-        self.launcher = launcher
+        self.launcher = launcher_override(launcher)
         self.disable = frozenset(disable)
         self.uid = uid
         self.gid = gid
@@ -251,8 +260,10 @@ class SandboxPool:
             return ["plain"]
         if self.launcher != "auto":
             return [self.launcher]
+        # Both launchers give the same namespaces and private root (strict accepts
+        # either; the level names the one that ran). plain shows the host's files.
         if self.isolation == "strict":
-            return ["bwrap"]
+            return ["bwrap", "unshare"]
         return ["bwrap", "unshare", "plain"]
 
     def start(self) -> None:
@@ -293,7 +304,8 @@ class SandboxPool:
                           "seccomp": Layer.SECCOMP in requested,
                           "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch,
                           "prefork": self.prefork}
-            worker = _WorkerProcess(plan, self._init, self._tmp / "worker-0.log")
+            # A log per launcher tried: a failure quotes its own launcher's messages only.
+            worker = _WorkerProcess(plan, self._init, self._tmp / f"worker-0-{name}.log")
             try:
                 ready = worker.spawn(self.start_timeout)
             except SandboxError as exc:
@@ -303,25 +315,36 @@ class SandboxPool:
             break
         if first is None or self._plan is None:
             self._cleanup_tmp()
+            if self.isolation == "strict":
+                raise SandboxUnavailable(
+                    f"strict isolation unavailable: no private root could be built; "
+                    f"{INSTALL_HINT}. Tried " + " | ".join(failures))
             raise SandboxError("no worker could be started: " + " | ".join(failures))
+        wanted_root = Layer.NAMESPACES in requested
         if Layer.NAMESPACES in requested and self._plan.launcher == "plain":
             requested = requested - {Layer.NAMESPACES}
             reasons[Layer.NAMESPACES] = "no launcher worked: " + " | ".join(failures)
         self._report = assess(self.isolation, self._plan.launcher, self._plan.private_root,
-                              requested, ready, uid, reasons)
+                              requested, ready, uid, reasons, self._plan.visible)
         if self.isolation == "strict" and not self._report.complete:
             first.close()
             self._cleanup_tmp()
-            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary())
+            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary()
+                                     + "".join(f"\n  {f}" for f in failures))
+        if (self.isolation == "auto" and wanted_root and not self._report.private_root
+                and uid is None and self.launcher == "auto"):
+            # Children would run as the orchestrator's user with nothing between them and
+            # that user's files and processes: refused unless chosen explicitly.
+            first.close()
+            self._cleanup_tmp()
+            raise SandboxUnavailable(unguarded_refusal(failures))
         if self.isolation == "auto":
+            if wanted_root and not self._report.private_root:
+                # First and on its own: the one thing to do about it.
+                warnings.warn(host_files_warning(failures), SandboxWarning, stacklevel=3)
             for status in self._report.missing:
                 warnings.warn(f"sandbox runs without {status.layer.value}: {status.detail}",
                               SandboxWarning, stacklevel=3)
-            if Layer.NAMESPACES in self._report.active and not self._plan.private_root:
-                tried = f" (bwrap: {' | '.join(failures)})" if failures else ""
-                warnings.warn(f"sandbox runs with {self._plan.launcher} namespaces: candidates "
-                              f"can see the host file system{tried}; install bubblewrap for "
-                              "a private, read-only root", SandboxWarning, stacklevel=3)
         self._slots = [first] + [None] * (self.workers - 1)
         try:
             for slot in range(1, self.workers):
@@ -476,10 +499,17 @@ class SandboxPool:
                 n_payloads=pset.count, isolation_level=level)
         worker.tasks += 1
         if message.header.get("status") != "done":
-            raise SandboxError(f"unexpected worker reply: {message.header}")
+            # Not the candidate's result: restart the worker and fail this candidate
+            # alone (the reply is quoted as data, never trusted).
+            worker.kill()
+            self._slots[slot] = None
+            return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(storable(
+                f"unexpected worker reply {str(message.header)[:300]}; the worker was "
+                "restarted")), n_payloads=pset.count, isolation_level=level)
         worker.known.add(pset.key)
         return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
-                        level)
+                        level, self.limits.max_output_items,
+                        stream_budget(self.limits.max_output_items, len(pset.blob)))
 
     # --------------------------------------------------------------- closing
     def close(self) -> None:

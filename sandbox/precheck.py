@@ -18,6 +18,7 @@ import ast
 from dataclasses import dataclass
 
 from evaluators.base import CandidateSpec
+from sandbox.guard import private
 
 ALWAYS_ALLOWED_IMPORTS: frozenset[str] = frozenset({"__future__", "typing"})
 """Imports that carry no capability and that models add by habit."""
@@ -159,17 +160,43 @@ def _check_imports(tree: ast.Module, spec: CandidateSpec) -> list[str]:
     return problems
 
 
+def source_problems(code: str, filename: str = "<candidate>"
+                    ) -> tuple[ast.Module | None, list[str]]:
+    """Parse ``code`` and apply the name and attribute rules (the child repeats these).
+
+    Returns
+    -------
+    tuple
+        The syntax tree (``None`` when it does not parse) and the problems found.
+    """
+    try:
+        tree = ast.parse(code, filename=filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, []
+    return tree, _check_attributes(tree)
+
+
 def _check_names(tree: ast.Module) -> list[str]:
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
             problems.append(f"line {node.lineno}: `{node.id}` is not available to heuristics")
-        elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
+    return problems + _check_attributes(tree)
+
+
+def _check_attributes(tree: ast.Module) -> list[str]:
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
             problems.append(f"line {node.lineno}: attribute `{node.attr}` is not allowed")
+        elif isinstance(node, ast.Attribute) and private(node.attr):
+            problems.append(f"line {node.lineno}: attribute `{node.attr}` is not allowed "
+                            "(special attributes and numpy's ctypes bridges are not available "
+                            "to heuristics)")
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
               and node.func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2
               and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
-              and node.args[1].value.startswith("__")):
+              and (node.args[1].value.startswith("__") or private(node.args[1].value))):
             problems.append(f"line {node.lineno}: {node.func.id}() of dunder attribute "
                             f"'{node.args[1].value}' is not allowed")
     return problems

@@ -75,19 +75,21 @@ def _wait(fd: int, deadline: float | None, write: bool = False) -> None:
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks: list[bytes] = []
-    remaining = n
-    while remaining:
+    # Read into one buffer: joining chunks would hold a large blob twice.
+    buffer = bytearray(n)
+    view = memoryview(buffer)
+    got = 0
+    while got < n:
         _wait(fd, deadline)
         try:
-            chunk = os.read(fd, min(remaining, 4 * 2**20))
+            count = os.readv(fd, [view[got:]])
         except BlockingIOError:
             continue
-        if not chunk:
+        if not count:
             raise ProtocolError("peer closed the pipe")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        got += count
+    view.release()
+    return buffer  # type: ignore[return-value]  # bytes-like; never mutated
 
 
 def receive(fd: int, deadline: float | None = None) -> Message:

@@ -5,12 +5,15 @@ fit a pyenv interpreter): the filter is a short classic-BPF program assembled he
 and loaded with ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ...)`` after
 ``PR_SET_NO_NEW_PRIVS``.
 
-Refused system calls *trap* (``SECCOMP_RET_TRAP``): the kernel sends ``SIGSYS``
-to the child, whose ``faulthandler`` hook prints the Python stack to the
-captured stderr and re-raises, so the child dies by ``SIGSYS``. The supervisor
-reads that as :attr:`~sandbox.outcome.OutcomeStatus.FORBIDDEN` and the stack
-names the offending line. A trap cannot be caught and ignored by the candidate,
-unlike an ``EPERM`` return.
+Refused system calls *kill* the child (``SECCOMP_RET_KILL_PROCESS``): the kernel
+ends the whole process at once, reported as death by ``SIGSYS``, which the
+supervisor reads as :attr:`~sandbox.outcome.OutcomeStatus.FORBIDDEN`. Nothing in
+the child runs after the call, so nothing can catch or ignore it: neither a
+``SIGSYS`` handler (a ``SECCOMP_RET_TRAP`` filter only *sends* ``SIGSYS``, and a
+handler that returns resumes the candidate) nor a second, stacked filter (the
+kernel applies the strictest verdict of all filters, and kill is the strictest).
+The candidate line is named from an audit hook (see :mod:`sandbox.child`), which
+writes a hint to the captured stderr before a sensitive operation.
 
 What is refused, and why it is safe to refuse for a pure computation:
 
@@ -18,8 +21,10 @@ What is refused, and why it is safe to refuse for a pure computation:
   program execution (``execve``, ``execveat``): numpy runs single-threaded
   (the worker sets ``OPENBLAS_NUM_THREADS=1`` etc.), and a candidate has no
   business spawning anything; refusing threads also stops CPU-burning threads;
-* the network (``socket`` and friends) and ``io_uring`` (which can perform
-  I/O without the syscalls above);
+* the network (``socket`` and friends), ``io_uring`` (which can perform I/O
+  without the syscalls above) and Linux AIO (``io_setup``, ...: its event pool
+  is shared by the whole host);
+* more seccomp filters (``seccomp``, ``prctl(PR_SET_SECCOMP)``);
 * signalling other processes: ``kill``/``tgkill``/``tkill``/``rt_sigqueueinfo``
   are allowed only with the child's own pid (``os.abort`` and ``raise`` still
   work), ``pidfd_*`` are refused;
@@ -87,8 +92,14 @@ DENIED: tuple[str, ...] = (
     # network
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
     "sendto", "sendmsg", "sendmmsg",
-    # asynchronous I/O that bypasses per-syscall filtering
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # asynchronous I/O: io_uring bypasses per-syscall filtering; the AIO context
+    # pool (fs.aio-max-nr) is shared by the whole host, so one candidate could
+    # take every event and make io_setup fail for everyone
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "io_setup", "io_submit",
+    "io_destroy", "io_getevents", "io_pgetevents", "io_cancel",
+    # more seccomp filters (a stacked filter could interfere with the child's own
+    # reporting) and comparing kernel objects of other processes
+    "seccomp", "kcmp",
     # other processes
     "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open",
     "pidfd_send_signal", "pidfd_getfd", "process_madvise",
@@ -113,7 +124,8 @@ DENIED: tuple[str, ...] = (
     "quotactl_fd", "syslog", "personality", "uselib", "lookup_dcookie",
     "nfsservctl", "vhangup", "iopl", "ioperm", "modify_ldt", "settimeofday",
     "clock_settime", "adjtimex", "sched_setaffinity", "sched_setscheduler",
-    "setpriority", "ioprio_set", "mbind", "set_mempolicy", "migrate_pages",
+    "setpriority", "ioprio_set", "sched_setattr", "sched_setparam", "memfd_secret",
+    "mbind", "set_mempolicy", "migrate_pages",
     "move_pages", "mq_open", "msgget", "semget", "shmget",
 )
 
@@ -122,6 +134,14 @@ SELF_ONLY: tuple[str, ...] = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_
 
 # name -> index of the flags argument
 OPEN_CALLS: dict[str, int] = {"open": 1, "openat": 2}
+
+# name -> (argument index, value) refused; everything else about the call is allowed.
+# prctl(PR_SET_SECCOMP) would stack another filter, like seccomp(2).
+PR_SET_SECCOMP_OPTION = 22
+ARG_DENIED: dict[str, tuple[int, int]] = {"prctl": (0, PR_SET_SECCOMP_OPTION)}
+
+DENY_ACTION = SECCOMP_RET_KILL_PROCESS
+"""What a refused call does: the kernel kills the whole child at once (no handler runs)."""
 
 _X86_64: dict[str, int] = {
     "open": 2, "shmget": 29, "sendfile": 40, "socket": 41, "connect": 42, "accept": 43,
@@ -150,7 +170,10 @@ _X86_64: dict[str, int] = {
     "open_by_handle_at": 304, "sendmmsg": 307, "setns": 308, "process_vm_readv": 310,
     "process_vm_writev": 311, "finit_module": 313, "renameat2": 316, "memfd_create": 319,
     "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
-    "copy_file_range": 326, "pidfd_send_signal": 424, "io_uring_setup": 425,
+    "copy_file_range": 326, "io_setup": 206, "io_destroy": 207, "io_getevents": 208,
+    "io_submit": 209, "io_cancel": 210, "io_pgetevents": 333, "seccomp": 317, "kcmp": 312,
+    "sched_setattr": 314, "sched_setparam": 142, "memfd_secret": 447, "prctl": 157,
+    "pidfd_send_signal": 424, "io_uring_setup": 425,
     "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
     "fsopen": 430, "fsconfig": 431, "fsmount": 432, "pidfd_open": 434, "clone3": 435,
     "openat2": 437, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442,
@@ -181,6 +204,9 @@ _AARCH64: dict[str, int] = {
     "setns": 268, "sendmmsg": 269, "process_vm_readv": 270, "process_vm_writev": 271,
     "finit_module": 273, "renameat2": 276, "memfd_create": 279, "bpf": 280,
     "execveat": 281, "userfaultfd": 282, "copy_file_range": 285, "kexec_file_load": 294,
+    "io_setup": 0, "io_destroy": 1, "io_submit": 2, "io_cancel": 3, "io_getevents": 4,
+    "io_pgetevents": 292, "seccomp": 277, "kcmp": 272, "sched_setattr": 274,
+    "sched_setparam": 118, "memfd_secret": 447, "prctl": 167,
     "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426,
     "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
     "fsconfig": 431, "fsmount": 432, "pidfd_open": 434, "clone3": 435, "openat2": 437,
@@ -198,7 +224,8 @@ class Architecture:
     x32_bit: bool
 
     def __post_init__(self) -> None:
-        unknown = set(self.numbers) - set(DENIED) - set(SELF_ONLY) - set(OPEN_CALLS)
+        unknown = (set(self.numbers) - set(DENIED) - set(SELF_ONLY) - set(OPEN_CALLS)
+                   - set(ARG_DENIED))
         if unknown:
             raise ValueError(f"syscall table has names outside the policy: {sorted(unknown)}")
 
@@ -217,14 +244,6 @@ def current_architecture() -> Architecture | None:
     machine = platform.machine().lower()
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
     return ARCHITECTURES.get(machine)
-
-
-def syscall_name(arch: Architecture, number: int) -> str | None:
-    """Name of a refused system call number (for messages)."""
-    for name, nr in arch.numbers.items():
-        if nr == number:
-            return name
-    return None
 
 
 def _stmt(code: int, k: int) -> bytes:
@@ -283,7 +302,7 @@ def assemble(arch: Architecture, self_pid: int) -> bytes:
     for name in DENIED:
         nr = arch.numbers.get(name)
         if nr is not None:
-            prog += [_jump(_JEQ_K, nr, 0, 1), _stmt(_RET_K, SECCOMP_RET_TRAP)]
+            prog += [_jump(_JEQ_K, nr, 0, 1), _stmt(_RET_K, DENY_ACTION)]
     for name in SELF_ONLY:
         nr = arch.numbers.get(name)
         if nr is None:
@@ -295,7 +314,19 @@ def assemble(arch: Architecture, self_pid: int) -> bytes:
             _stmt(_LD_W_ABS, _OFF_ARGS),
             _jump(_JEQ_K, self_pid, 0, 1),
             _stmt(_RET_K, SECCOMP_RET_ALLOW),
-            _stmt(_RET_K, SECCOMP_RET_TRAP),
+            _stmt(_RET_K, DENY_ACTION),
+        ]
+    for name, (arg, value) in ARG_DENIED.items():
+        nr = arch.numbers.get(name)
+        if nr is None:
+            continue
+        # the low word of the argument carries the whole int (prctl options are ints)
+        prog += [
+            _jump(_JEQ_K, nr, 0, 4),
+            _stmt(_LD_W_ABS, _OFF_ARGS + 8 * arg),
+            _jump(_JEQ_K, value, 0, 1),
+            _stmt(_RET_K, DENY_ACTION),
+            _stmt(_RET_K, SECCOMP_RET_ALLOW),
         ]
     for name, arg in OPEN_CALLS.items():
         nr = arch.numbers.get(name)
@@ -305,7 +336,7 @@ def assemble(arch: Architecture, self_pid: int) -> bytes:
             _jump(_JEQ_K, nr, 0, 4),
             _stmt(_LD_W_ABS, _OFF_ARGS + 8 * arg),
             _jump(_JSET_K, WRITE_FLAGS, 0, 1),
-            _stmt(_RET_K, SECCOMP_RET_TRAP),
+            _stmt(_RET_K, DENY_ACTION),
             _stmt(_RET_K, SECCOMP_RET_ALLOW),
         ]
     prog.append(_stmt(_RET_K, SECCOMP_RET_ALLOW))

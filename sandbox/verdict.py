@@ -7,16 +7,15 @@ candidate. Only then is the channel consulted for outputs and error details.
 
 from __future__ import annotations
 
-import re
 import signal
 from collections.abc import Mapping
 from typing import Any
 
 from sandbox.channel import ChannelError, ChildReport, ErrorKind, parse_report
-from sandbox.child import CANDIDATE_FILENAME, EXIT_SETUP_FAILED
+from sandbox.child import EXIT_SETUP_FAILED
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
-
-_FRAME_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+from sandbox.refusal import last_hint
+from sandbox.text import storable
 
 
 def _signal_name(number: int) -> str:
@@ -37,26 +36,19 @@ def _stack_lines(stdout: str) -> list[str]:
 
 
 def _refused_call(stdout: str, code: str) -> str:
-    """Describe where a refused system call came from, in candidate terms."""
-    stack = _stack_lines(stdout)
+    """Describe where a refused system call came from, in candidate terms.
+
+    The filter kills the child without running anything, so the candidate line
+    comes from the last audit hint (:mod:`sandbox.refusal`); a call made
+    without one (C code reached another way) is named generically.
+    """
+    hint = last_hint(stdout)
+    if hint is None:
+        return "a system call the sandbox refuses (no Python-level operation recorded)"
+    event, number = hint
     source = code.splitlines()
-    innermost = None
-    for line in stack:
-        match = _FRAME_LINE.search(line)
-        if not match:
-            continue
-        if innermost is None:
-            innermost = f"{match['file'].rsplit('/', 1)[-1]}:{match['line']} in {match['func']}"
-        if match["file"] == CANDIDATE_FILENAME:
-            number = int(match["line"])
-            text = source[number - 1].strip() if 0 < number <= len(source) else ""
-            via = "" if innermost.startswith(CANDIDATE_FILENAME) else f" (inside {innermost})"
-            return f"a system call at candidate line {number}: `{text}`{via}"
-    if innermost is not None:
-        return f"a system call in {innermost}"
-    # Signals are blocked while glibc creates a process or thread, so a refused
-    # fork/clone leaves no Python stack behind.
-    return "a system call made with signals blocked (typically starting a process or thread)"
+    text = source[number - 1].strip() if 0 < number <= len(source) else ""
+    return f"a system call at candidate line {number}: `{text}` ({event})"
 
 
 class _Context:
@@ -79,14 +71,15 @@ class _Context:
         return Outcome(
             status=status, outputs=outputs, seconds=seconds,
             total_seconds=max(0.0, float(self.reply.get("elapsed", 0.0))), error=error,
-            stdout=str(self.reply.get("stdout", "")),
+            stdout=storable(str(self.reply.get("stdout", ""))),
             cpu_seconds=float(cpu) if isinstance(cpu, int | float) else None,
             max_rss_kb=int(rss) if isinstance(rss, int) else None,
             n_payloads=self.n, isolation_level=self.level)
 
 
 def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,
-             time_limit: float, isolation_level: str = "") -> Outcome:
+             time_limit: float, isolation_level: str = "", max_items: int = 1_000_000,
+             decode_budget: int | None = None) -> Outcome:
     """Build the outcome of one evaluation.
 
     Parameters
@@ -103,15 +96,19 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
         The batch deadline, for messages.
     isolation_level
         Recorded on the outcome.
+    max_items, decode_budget
+        The child's cap on one output's values and the budget of the whole stream
+        (see :class:`sandbox.channel.DecodeBudget`): they bound what is decoded.
     """
     ctx = _Context(reply, n_payloads, isolation_level)
     try:
-        report: ChildReport | None = parse_report(channel, n_payloads)
+        report: ChildReport | None = parse_report(channel, n_payloads, max_items,
+                                                    decode_budget)
         corrupt = None
     except ChannelError as exc:
         report, corrupt = None, str(exc)
     done_count = len(report.outputs) if report is not None else 0
-    stdout = str(reply.get("stdout", ""))
+    stdout = storable(str(reply.get("stdout", "")))
     sig = reply.get("signal")
 
     if reply.get("timed_out"):
@@ -153,7 +150,9 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
             f"output cannot be sent: {why}", payload_index=index), report)
     exit_code = reply.get("exit_code")
     if not report.done:
-        detail = ("sandbox setup failed" if exit_code == EXIT_SETUP_FAILED
+        # Only before the start frame is the exit code the trusted code's: after
+        # it, a candidate can exit with any code it likes.
+        detail = ("sandbox setup failed" if exit_code == EXIT_SETUP_FAILED and not report.started
                   else f"exited with code {exit_code} before finishing")
         return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
             f"{detail} ({done_count} of {n_payloads} payloads done)",
@@ -169,8 +168,8 @@ def _by_signal(ctx: _Context, sig: int, stdout: str, code: str,
     if sig == signal.SIGSYS:
         refused = _refused_call(stdout, code)
         return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
-            f"refused by the sandbox: {refused}", traceback=tuple(_stack_lines(stdout)),
-            signal=name, refused=refused, payload_index=index), report)
+            f"refused by the sandbox: {refused}", signal=name, refused=refused,
+            payload_index=index), report)
     if sig == signal.SIGXFSZ:
         return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
             "refused by the sandbox: writing to a file", signal=name,

@@ -7,6 +7,11 @@ then serves requests from the orchestrator on stdin/stdout (see
 (:mod:`sandbox.child`), which inherits the warm interpreter copy-on-write, so
 a candidate costs a fork instead of an interpreter start.
 
+A child is forked deep inside the handling of a request, so it first unwinds
+its stack to :func:`main` (:class:`StartChild`): nothing of the request during
+which it was forked (the previous candidate's source, payload blobs, replies)
+stays reachable from it.
+
 The worker is trusted code but runs inside the namespaces; it supervises each
 child from outside: the wall-clock deadline (``SIGKILL`` to the child's whole
 process group), the output caps, and the clean-up of anything left behind
@@ -16,6 +21,7 @@ process group), the output caps, and the clean-up of anything left behind
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -27,11 +33,13 @@ import signal
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import protocol, seccomp
+from sandbox import guard, protocol, seccomp
 from sandbox.child import (
+    CANDIDATE_FILENAME,
     SPARE_NAME,
     CandidateJob,
     ChildSetup,
@@ -40,14 +48,31 @@ from sandbox.child import (
     run_probe,
     set_name,
 )
+from sandbox.precheck import source_problems
 
 PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collections",
            "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
            "socket", "faulthandler", "traceback", "linecache")
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 MAX_PAYLOAD_SETS = 8
 READ_CHUNK = 1 << 16
 WORKER_NAME = "discover-worker"
+
+
+class StartChild(BaseException):
+    """Raised in a freshly forked child to leave the worker's request-handling frames.
+
+    The fork happens deep inside the handling of a request (a spare is forked
+    while the previous candidate runs), so the child's stack holds that
+    request's data: its candidate's source, the reply, payload blobs. Raising
+    this unwinds the child to :func:`main`, dropping every such frame, before
+    :attr:`run` starts the child's own work from a stack with no request data.
+    """
+
+    def __init__(self, run: Callable[[], object]) -> None:
+        super().__init__()
+        self.run = run
 
 
 @dataclass(frozen=True)
@@ -180,6 +205,7 @@ class Worker:
         for name in allowed:  # import as the worker, so children need no file access
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        guard.prepare(allowed)  # the candidate's module views, inherited by every child
         if blob or len(sys.modules) != self.modules_seen:
             # Frozen objects are skipped by the children's garbage collector, which
             # would otherwise touch (and so copy) every page holding payloads and
@@ -190,7 +216,8 @@ class Worker:
             self.modules_seen = len(sys.modules)
         job = CandidateJob(code=header["code"], function_name=header["function"],
                            harness=harness, payloads=payloads, allowed_imports=allowed,
-                           max_items=int(header["limits"]["max_output_items"]))
+                           max_items=int(header["limits"]["max_output_items"]),
+                           refusal=_source_refusal(header["code"], allowed))
         spare, self.spare = self.spare, None
         if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
                                   or not _alive(spare.pid)):
@@ -223,7 +250,7 @@ class Worker:
             os.close(chan_r)
             os.close(out_r)
             os.close(job_w)
-            run_prepared(setup, job_r, self._resolve)
+            raise StartChild(functools.partial(run_prepared, setup, job_r, self._resolve))
         set_name(WORKER_NAME)
         for fd in (chan_w, out_w, job_r):
             os.close(fd)
@@ -240,7 +267,7 @@ class Worker:
         return CandidateJob(code=str(header["code"]), function_name=str(header["function"]),
                             harness=harness, payloads=payloads,
                             allowed_imports=frozenset(header["allowed_imports"]),
-                            max_items=int(header["max_items"]))
+                            max_items=int(header["max_items"]), refusal=str(header["refusal"]))
 
     def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
                    spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
@@ -255,7 +282,7 @@ class Worker:
                 os.close(chan_r)
                 os.close(out_r)
                 self.payload_sets.clear()  # other batches stay out of the child's reach
-                run_candidate(setup, job)
+                raise StartChild(functools.partial(run_candidate, setup, job))
             os.close(chan_w)
             os.close(out_w)
         else:
@@ -265,6 +292,7 @@ class Worker:
                 "code": job.code, "function": job.function_name,
                 "harness": job.harness.__name__, "payloads": key,
                 "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
+                "refusal": job.refusal,
                 "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
                 protocol.send(spare.job_w, job_header)
@@ -406,6 +434,18 @@ class Worker:
                 protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
 
 
+def _source_refusal(code: str, allowed: frozenset[str]) -> str:
+    """The child's source rules, checked here (whatever the caller's pre-check did).
+
+    Checked by the worker rather than the child: the worker's ``ast`` is warm, and
+    the check costs the candidate none of its measured time.
+    """
+    if guard.UNGUARDED in allowed:
+        return ""
+    _, problems = source_problems(code, CANDIDATE_FILENAME)
+    return "; ".join(problems)
+
+
 def _drain(fd: int, sink: bytearray) -> bool:
     """Read what is available; True at end of file."""
     while True:
@@ -470,8 +510,19 @@ def main() -> None:
     os.dup2(null_fd, 0)
     os.dup2(2, 1)  # a stray print must not corrupt the protocol
     seccomp.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable (inherited by every child): where children keep the worker's uid, its
+    # /proc entries (protocol pipes, the spare's job pipe, memory) stay out of their reach.
+    seccomp.prctl(PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    Worker(proto_in, proto_out, null_fd).serve()
+    try:
+        Worker(proto_in, proto_out, null_fd).serve()
+        return
+    except StartChild as start:  # in a forked child only
+        run = start.run
+    # The exception and its traceback are gone with the except block, and with them
+    # the frames of the request during which this child was forked (their objects are
+    # freed by reference counting; none of them is part of a reference cycle).
+    run()
 
 
 if __name__ == "__main__":

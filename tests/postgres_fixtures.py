@@ -1,20 +1,18 @@
 """Archive URLs on SQLite and on a real PostgreSQL server, one fresh database per test.
 
-``DISCOVER_TEST_POSTGRES_URL`` names the server (``.ci/run`` starts one with
-``.ci/postgres.sh`` and sets it). Without it the PostgreSQL cases FAIL, so a CI
-that forgot the server cannot pass silently; set ``DISCOVER_TEST_NO_POSTGRES=1``
-to skip them on purpose (a machine without PostgreSQL).
-
-Run locally::
-
-    dir=$(mktemp -d); export DISCOVER_TEST_POSTGRES_URL=$(bash .ci/postgres.sh start "$dir")
-    python -m pytest tests/discover/test_shared_archive.py
-    bash .ci/postgres.sh stop "$dir"
+The server is ``DISCOVER_TEST_POSTGRES_URL`` when that is set. Otherwise the session
+starts a throwaway cluster on 127.0.0.1 from the installed server binaries
+(``.ci/postgres.sh``, as the ``postgres`` user when run as root) and stops it at the end.
+Without PostgreSQL installed the PostgreSQL cases skip with one line naming the package,
+and fail instead under ``DISCOVER_TEST_REQUIRE_ALL=1`` (see ``tests/system_components.py``);
+``DISCOVER_TEST_ASSUME_MISSING=postgres`` skips them on purpose.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,30 +21,52 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-POSTGRES_ENV = "DISCOVER_TEST_POSTGRES_URL"
-NO_POSTGRES_ENV = "DISCOVER_TEST_NO_POSTGRES"
+from tests.system_components import POSTGRES_URL_ENV, Component, hidden, require
+
+POSTGRES_SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    """The server URL; fails when unset unless PostgreSQL tests are switched off."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get(NO_POSTGRES_ENV) == "1":
-            pytest.skip(f"PostgreSQL tests switched off ({NO_POSTGRES_ENV}=1)")
-        pytest.fail(f"{POSTGRES_ENV} is not set: start a server with "
-                    "`bash .ci/postgres.sh start DIR` and export the URL it prints, or set "
-                    f"{NO_POSTGRES_ENV}=1 to skip the PostgreSQL tests")
+def _postgres_script(*args: str) -> str:
+    """Run ``.ci/postgres.sh`` and return its stdout; fail the test with its stderr."""
+    proc = subprocess.run(["bash", str(POSTGRES_SCRIPT), *args], capture_output=True,
+                          text=True, timeout=180, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"{POSTGRES_SCRIPT.name} {args[0]} failed: {proc.stderr.strip()}",
+                    pytrace=False)
+    return proc.stdout.strip()
+
+
+def _check_reachable(url: str, origin: str) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.SQLAlchemyError as exc:
-        pytest.fail(f"cannot reach the PostgreSQL server at {POSTGRES_ENV}={url}: {exc}")
+        pytest.fail(f"cannot reach the PostgreSQL server at {origin}: {exc}", pytrace=False)
     finally:
         engine.dispose()
-    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The server URL: ``DISCOVER_TEST_POSTGRES_URL``, or a cluster started for the session."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if url and not hidden(Component.POSTGRES):
+        _check_reachable(url, f"{POSTGRES_URL_ENV}={url}")
+        yield url
+        return
+    require(Component.POSTGRES)  # skips (or fails) when the server programs are missing
+    # Not pytest's tmp_path: its parents are private to root, and the cluster may run
+    # as the postgres user.
+    scratch = tempfile.mkdtemp(prefix="discover-test-postgres-")
+    try:
+        url = _postgres_script("start", scratch)
+        _check_reachable(url, f"the cluster started in {scratch}")
+        yield url
+    finally:
+        subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop", scratch], capture_output=True,
+                       timeout=120, check=False)
 
 
 @pytest.fixture

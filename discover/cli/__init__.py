@@ -20,11 +20,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run_command", "Search for a better heuristic (the discovery loop)."),
     "config": ("run", "config_group", "Show the effective run configuration as TOML."),
     "baselines": ("baselines", "baselines", "Score classic heuristics against references."),
-    "solve": ("solve", "solve", "Solve instances exactly (DP, MIP, CP-SAT, B&B)."),
+    "solve": ("solve", "solve", "Solve instances exactly (serving: reference policy scores)."),
+    "datasets": ("datasets", "datasets", "List the bundled benchmark sets (PROBLEM:SET)."),
     "eval": ("eval", "eval_command", "Run one candidate file through the sandbox."),
     "archive": ("archive", "archive", "Read the archive: runs, programs, lineage, best, diff."),
     "export": ("export", "export", "Write a standalone module of a program or baseline."),
     "browse": ("browse", "browse", "Explore an archive in a local, read-only web app."),
+    "new-problem": ("new_problem", "new_problem",
+                    "Scaffold an installable problem package (a plugin)."),
 }
 COMMAND_MODULES: tuple[tuple[str, str], ...] = tuple((m, a) for m, a, _ in COMMANDS.values())
 
@@ -54,8 +57,9 @@ class LazyGroup(click.Group):
     epilog="""\b
 Examples:
   discover run --problem smtt --budget 2000 --seed 1
-  discover baselines --problem smtt --instances n20_uniform.json
+  discover baselines --problem smtt --instances smtt:n20_uniform
   discover solve --problem smtt --instances jobs.txt --method dp
+  discover datasets --problem jssp
 """,
 )
 @click.version_option(__version__, prog_name="discover")

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from archive import (
@@ -23,7 +23,10 @@ from archive import (
     Split,
     to_jsonable,
 )
-from discover.cli.common import emit_json, fmt, out_console
+from discover.cli.common import emit_json, err_console, fmt, out_console
+from discover.cli.literal import literal
+from discover.export_target import ExportTarget
+from sandbox.text import visible
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
 _PROGRAM = re.compile(r"^(?:p|program[:#-]?)?(\d+)$", re.IGNORECASE)
@@ -46,11 +49,15 @@ def parse_program_id(text: str) -> int:
 
 
 def parse_target(text: str) -> tuple[str, int]:
-    """``r3``/``run:3`` → ("run", 3); ``12``/``p12`` → ("program", 12)."""
-    match = _RUN.match(text.strip())
-    if match:
-        return "run", int(match.group(1))
-    return "program", parse_program_id(text)
+    """``r3``/``run:3`` → ("run", 3); ``12``/``p12`` → ("program", 12).
+
+    The same meaning as :class:`discover.export_target.ExportTarget`.
+    """
+    try:
+        target = ExportTarget.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return target.kind.value, target.id
 
 
 def archive_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,19 +155,40 @@ def show(program: str, calls: bool, archive_url: str | None, as_json: bool) -> N
     program_id = parse_program_id(program)
     with open_archive(archive_url) as store:
         detail = store.program(program_id)
+        problem = store.run(detail.run_id).problem
     if as_json:
         emit_json(to_jsonable(detail))
         return
-    _print_detail(detail, calls)
+    _print_detail(detail, calls, problem)
 
 
-def _print_detail(d: ProgramDetail, calls: bool) -> None:
+def _gap_column(problem: str) -> tuple[str, Callable[[float | None], str]]:
+    """``gap %`` where references are optima or bounds; ``H/ref`` where the reference
+    is a reference policy's score (serving), which is no bound."""
+    from evaluators.base import ReferenceRole, reference_role
+    from evaluators.registry import get_problem
+
+    try:
+        kind = reference_role(get_problem(problem))
+    except KeyError:
+        kind = ReferenceRole.OPTIMUM
+    if kind is ReferenceRole.SCORE:
+        return "H/ref", lambda gap: fmt(None if gap is None else 1.0 + gap / 100.0, 4)
+    return "gap %", lambda gap: fmt(gap, 3)
+
+
+def _limit(width: int) -> int | None:
+    """Cut text to ``width`` on a screen; whole in a file or pipe."""
+    return width if out_console.is_terminal else None
+
+
+def _print_detail(d: ProgramDetail, calls: bool, problem: str = "smtt") -> None:
     p = d.program
     out_console.print(f"[bold]program {d.id}[/bold]  run {d.run_id}  island {p.island}  "
                       f"generation {p.generation}  operator {p.operator}  "
                       f"created {d.created_at:%Y-%m-%d %H:%M:%S} UTC")
     if p.idea:
-        out_console.print(f"idea: {p.idea}")
+        out_console.print(Text("idea: ").append_text(literal(p.idea)))
     parents = ", ".join(f"{x.program_id} ({x.role.value})" for x in d.parents) or "none"
     children = ", ".join(map(str, d.children)) or "none"
     out_console.print(f"parents: {parents}   children: {children}")
@@ -169,11 +197,13 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
                           "[/yellow]")
     if d.evaluations:
         table = Table(title="evaluations")
-        for column in ("split", "status", "score", "gap %", "seconds", "instances", "error"):
+        gap_label, gap_text = _gap_column(problem)
+        for column in ("split", "status", "score", gap_label, "seconds", "instances", "error"):
             table.add_column(column)
         for split, e in d.evaluations.items():
-            table.add_row(split.value, e.status.value, fmt(e.score, 4), fmt(e.gap, 3),
-                          f"{e.seconds:.2f}", str(len(e.per_instance)), (e.error or "")[:60])
+            table.add_row(split.value, e.status.value, fmt(e.score, 4), gap_text(e.gap),
+                          f"{e.seconds:.2f}", str(len(e.per_instance)),
+                          literal(e.error, limit=_limit(60)))
         out_console.print(table)
     if d.model_calls:
         table = Table(title="model calls")
@@ -181,15 +211,17 @@ def _print_detail(d: ProgramDetail, calls: bool) -> None:
             table.add_column(column)
         for c in d.model_calls:
             table.add_row(f"{c.provider}/{c.model}", fmt(c.tokens_in, 0), fmt(c.tokens_out, 0),
-                          fmt(c.cost, 4), f"{c.latency:.2f}", (c.error or "")[:60])
+                          fmt(c.cost, 4), f"{c.latency:.2f}", literal(c.error, limit=_limit(60)))
         out_console.print(table)
-    out_console.print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
+    # Model-written code and text: control characters shown, never sent to the terminal.
+    out_console.print_code(visible(p.code, multiline=True), "python", line_numbers=True)
     if calls:
         for k, c in enumerate(d.model_calls, start=1):
             out_console.rule(f"call {k}: prompt")
-            out_console.print(c.prompt, markup=False)
+            out_console.print(literal(c.prompt, multiline=True))
             out_console.rule(f"call {k}: response")
-            out_console.print(c.response or f"(no response: {c.error})", markup=False)
+            out_console.print(literal(c.response or f"(no response: {c.error})",
+                                      multiline=True))
 
 
 @archive.command(epilog="""\b
@@ -253,38 +285,57 @@ Examples:
   discover archive best r3 --split train --top 20 --json
 """)
 @click.argument("run")
-@click.option("--split", type=click.Choice([s.value for s in Split]), default="validation",
-              show_default=True, help="Rank by the score on this split.")
+@click.option("--split", type=click.Choice([s.value for s in Split]), default=None,
+              help="Rank by the score on this split [default: validation, or train when the "
+                   "run has no validation scores].")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many programs to list.")
 @archive_option
 @json_option
-def best(run: str, split: str, top: int, archive_url: str | None, as_json: bool) -> None:
+def best(run: str, split: str | None, top: int, archive_url: str | None, as_json: bool) -> None:
     """List a run's best programs on a split (lowest score first; failed ones excluded)."""
     run_id = parse_run_id(run)
     with open_archive(archive_url) as store:
-        ranked = store.best(run_id, Split(split), top)
+        chosen = Split.VALIDATION if split is None else Split(split)
+        ranked = store.best(run_id, chosen, top)
+        if not ranked and split is None:
+            # Runs without validation files (or stopped before validating) still have a
+            # training ranking; showing it beats an empty answer.
+            ranked = store.best(run_id, Split.TRAIN, top)
+            if ranked:
+                chosen = Split.TRAIN
+                err_console.print(f"run {run_id} has no validation scores; ranking by the "
+                                  "train split (choose with --split)")
+        scored = [s.value for s in Split if s is not chosen and store.best(run_id, s, 1)]
+        problem = store.run(run_id).problem
+    if not ranked:
+        hint = (f"; scores exist on: {', '.join(scored)} (use --split)" if scored
+                else "; it has no successful evaluation on any split")
+        raise click.ClickException(
+            f"run {run_id} has no successful evaluation on the {chosen.value} split{hint}")
     if as_json:
         emit_json(to_jsonable(ranked))
         return
-    if not ranked:
-        out_console.print(f"run {run_id} has no successful evaluation on the {split} split")
-        return
-    out_console.print(_best_table(run_id, split, ranked))
+    out_console.print(_best_table(run_id, chosen.value, ranked, problem))
 
 
-def _best_table(run_id: int, split: str, ranked: list[RankedProgram]) -> Table:
+def _best_table(run_id: int, split: str, ranked: list[RankedProgram],
+                problem: str = "smtt") -> Table:
     table = Table(title=f"best programs of run {run_id} on {split}", box=None, pad_edge=False,
                   padding=(0, 1, 0, 0), header_style="bold underline")
-    for column in ("#", "program", "score", "gap %", "sec", "gen", "isl", "operator"):
+    gap_label, gap_text = _gap_column(problem)
+    for column in ("#", "program", "score", gap_label, "sec", "gen", "isl", "operator"):
         table.add_column(column, justify="left" if column == "operator" else "right",
                          no_wrap=True)
-    table.add_column("idea", no_wrap=True, overflow="ellipsis", max_width=28)
+    # Ideas are cut short on a screen only; a file or pipe gets them whole.
+    table.add_column("idea", no_wrap=True, overflow="ellipsis",
+                     max_width=28 if out_console.is_terminal else None)
     for r in ranked:
         s = r.summary
-        table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4), fmt(r.evaluation.gap, 3),
+        table.add_row(str(r.rank), str(s.id), fmt(r.evaluation.score, 4),
+                      gap_text(r.evaluation.gap),
                       f"{r.evaluation.seconds:.2f}", str(s.generation), str(s.island),
-                      s.operator, s.idea or "")
+                      s.operator, literal(s.idea))
     return table
 
 
@@ -309,5 +360,6 @@ def diff(a: str, b: str, context: int, archive_url: str | None, as_json: bool) -
     if result.identical:
         out_console.print(f"programs {result.a} and {result.b} have identical code")
         return
-    out_console.print(Syntax(result.unified, "diff", word_wrap=True))
-    out_console.print(f"+{result.added} −{result.removed} lines")
+    out_console.print_code(visible(result.unified, multiline=True), "diff")
+    # The count goes to stderr so that `discover archive diff A B > d.patch` is a patch.
+    err_console.print(f"+{result.added} −{result.removed} lines")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from discover.cli.common import (
     emit_json,
@@ -14,9 +15,12 @@ from discover.cli.common import (
     fmt,
     load_instances,
     out_console,
+    plural,
     problem_option,
     resolve_problem,
 )
+from discover.cli.literal import literal
+from evaluators.base import ReferenceRole, reference_role
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -28,29 +32,19 @@ from sandbox import (
 )
 from sandbox.limits import ISOLATION_MODES
 
-# Default instance set per problem, relative to the shared benchmark directory
-# (../shared/benchmarks beside the project root): instances with stored optima,
-# so an evaluation needs no exact solve.
-DEFAULT_SETS: dict[str, str] = {"smtt": "smtt/cetinkaya2025/n20_uniform.json"}
-SHARED_BENCHMARKS = Path("..") / "shared" / "benchmarks"
+# Default bundled set per problem (see `discover datasets`): instances with stored
+# reference values, so an evaluation needs no exact solve.
+DEFAULT_SETS: dict[str, str] = {"smtt": "smtt:n20_uniform", "jssp": "jssp:la",
+                                "serving": "serving:code-windows"}
 
 
-def default_instance_file(problem_name: str) -> Path:
-    """The default instance file of a problem, looked up relative to the working
-    directory, then relative to the project checkout this package runs from."""
-    relative = DEFAULT_SETS.get(problem_name)
-    if relative is None:
+def default_instance_set(problem_name: str) -> str:
+    """The bundled set ``discover eval`` uses when no ``--instances`` is given."""
+    name = DEFAULT_SETS.get(problem_name)
+    if name is None:
         raise click.UsageError(f"problem {problem_name!r} has no default instance set; "
                                "pass --instances FILE")
-    project_root = Path(__file__).resolve().parents[2]
-    candidates = [Path.cwd() / SHARED_BENCHMARKS / relative,
-                  project_root / SHARED_BENCHMARKS / relative]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    tried = ", ".join(str(p) for p in dict.fromkeys(candidates))
-    raise click.ClickException(f"no --instances given and the default set {relative} was not "
-                               f"found (looked in: {tried}); pass --instances FILE")
+    return name
 
 
 @click.command(
@@ -58,16 +52,17 @@ def default_instance_file(problem_name: str) -> Path:
     epilog="""\b
 Examples:
   discover eval --problem smtt my_heuristic.py
-  discover eval --problem smtt my_heuristic.py --instances n100.json --json
+  discover eval --problem smtt my_heuristic.py --instances smtt:n100 --json
+  discover eval --problem jssp my_rule.py --instances jssp:ta --time-limit 60
   discover eval --problem smtt my_heuristic.py --sandbox strict --time-limit 5
 """,
 )
 @problem_option()
 @click.argument("candidate", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--instances", "instance_paths", multiple=True, metavar="FILE",
-              help="Instance file or directory (repeatable). Default for smtt: the seed "
-                   "paper's n20_uniform.json (800 instances with stored optima) from "
-                   "../shared/benchmarks.")
+@click.option("--instances", "instance_paths", multiple=True, metavar="FILE|SET",
+              help="Instance file, directory or bundled set such as smtt:n100 (repeatable; "
+                   "`discover datasets` lists the sets). Default: smtt:n20_uniform (800 "
+                   "instances with proven optima), jssp:la, serving:code-windows.")
 @click.option("--sandbox", "isolation", type=click.Choice(ISOLATION_MODES), default="auto",
               show_default=True,
               help="Isolation: auto (warn about missing layers), strict (refuse without "
@@ -80,7 +75,8 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
     """Run CANDIDATE (a Python file defining the problem's candidate function, for smtt
     `schedule(processing_times, due_dates) -> list[int]`) in the sandbox on a set of
     instances; print the status, the objective summed over the instances, the gap to
-    the stored optima, and the time.
+    the stored optima (serving: the ratio to the reference score, which is not a
+    bound), and the time.
 
     Exit code 0 only when the candidate produced a valid solution for every instance.
     """
@@ -91,14 +87,15 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         code = candidate.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{candidate}: cannot read candidate: {exc}") from None
-    paths = list(instance_paths) or [str(default_instance_file(problem.name))]
+    paths = list(instance_paths) or [default_instance_set(problem.name)]
     instances = load_instances(problem, paths)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SandboxWarning)
             # Not entered as a context manager: the pool starts on first use, so a
             # candidate rejected by the pre-check costs no worker start.
-            pool = SandboxPool(workers=1, isolation=isolation)  # type: ignore[arg-type]
+            pool = SandboxPool(workers=1, isolation=isolation,  # type: ignore[arg-type]
+                               harness_packages=problem.candidate_spec.sandbox_packages)
             try:
                 result = evaluate(problem, instances, code, pool, time_limit)
             finally:
@@ -111,32 +108,62 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         err_console.print(f"[yellow]warning:[/yellow] {warning.message}")
     if as_json:
         data: dict[str, Any] = {"candidate": str(candidate), "problem": problem.name,
-                                "instance_files": paths, **result.as_dict()}
+                                "instance_files": paths,
+                                "reference_role": reference_role(problem).value,
+                                **result.as_dict()}
+        if reference_role(problem) is ReferenceRole.SCORE:
+            # Ratios to the reference score replace the gap fields (no optimum here).
+            del data["mean_gap"], data["total_gap"]
+            data["mean_ratio"], data["total_ratio"] = _ratios(result)
         emit_json(data)
     else:
-        _print(result, candidate, paths)
+        _print(result, candidate, paths, reference_role(problem))
     if not result.ok:
         raise SystemExit(1)
 
 
-def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> None:
+def _ratios(result: CandidateEvaluation) -> tuple[float | None, float | None]:
+    """Mean H/ref over instances with a positive reference, and ΣH/Σref."""
+    ratios = [s.objective / s.reference for s in result.scores
+              if s.objective is not None and s.reference]
+    total, total_ref = result.total_objective, result.total_reference
+    return (sum(ratios) / len(ratios) if ratios else None,
+            total / total_ref if total_ref and total is not None else None)
+
+
+def _print(result: CandidateEvaluation, candidate: Path, paths: list[str],
+           kind: ReferenceRole = ReferenceRole.OPTIMUM) -> None:
+    # Every value is printed literally (no markup, control characters visible): the
+    # reason, refusal and traceback quote the candidate, and file names are the user's.
     outcome = result.outcome
     with_ref = sum(s.reference is not None for s in result.scores)
     colour = "green" if result.ok else "red"
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("candidate", str(candidate)),
         ("instances", f"{len(result.scores)} from {', '.join(paths)}"),
-        ("status", f"[{colour}]{result.status.value}[/{colour}]"),
+        ("status", literal(result.status.value, style=colour)),
     ]
     if result.ok:
         total_ref = result.total_reference
-        rows += [
-            ("objective", f"{result.total_objective:g} (summed over instances)"),
-            ("reference", "—" if total_ref is None else
-             f"{total_ref:g} (stored, {with_ref}/{len(result.scores)} instances)"),
-            ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
-                    f"total {fmt(result.total_gap)} %"),
-        ]
+        rows.append(("objective", f"{result.total_objective:g} (summed over instances)"))
+        if kind is ReferenceRole.SCORE:
+            # A reference policy's score is no bound: a ratio, never a gap to an optimum.
+            mean_ratio, aggregate = _ratios(result)
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (reference score, not a bound; {with_ref}/"
+                 f"{plural(len(result.scores), 'instance')})"),
+                ("ratio", f"mean H/ref {fmt(mean_ratio, 4)}"
+                          f"; ΣH/Σref {fmt(aggregate, 4)}"
+                          " (below 1 beats the reference)"),
+            ]
+        else:
+            rows += [
+                ("reference", "—" if total_ref is None else
+                 f"{total_ref:g} (stored, {with_ref}/{plural(len(result.scores), 'instance')})"),
+                ("gap", f"mean {fmt(result.mean_gap)} % over instances with OPT > 0; "
+                        f"total {fmt(result.total_gap)} %"),
+            ]
     else:
         rows.append(("reason", result.message))
         error = outcome.error
@@ -146,9 +173,10 @@ def _print(result: CandidateEvaluation, candidate: Path, paths: list[str]) -> No
         rows.append(("time", f"{outcome.total_seconds:.3f} s in the sandbox "
                              f"(isolation {outcome.isolation_level})"))
     for key, value in rows:
-        out_console.print(f"{key:<10} {value}", highlight=False)
+        out_console.print(Text(f"{key:<10} ").append_text(
+            value if isinstance(value, Text) else literal(value)), highlight=False)
     error = outcome.error
     if error is not None and error.traceback:
         out_console.print("traceback (last lines):", highlight=False)
         for line in error.traceback[-8:]:
-            out_console.print(f"  {line}", highlight=False, markup=False)
+            out_console.print(Text("  ").append_text(literal(line)), highlight=False)

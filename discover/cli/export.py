@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from archive import ArchiveError, to_jsonable
-from discover.cli.archive import archive_option, json_option, open_archive, parse_target
+from discover.cli.archive import archive_option, json_option, open_archive
 from discover.cli.common import emit_json, err_console, out_console
-from discover.export import ExportError, ExportResult, export_baseline, export_program, export_run
+from discover.export import ExportError, ExportResult, export_baseline
+from discover.export_target import ExportTarget, export_target
 
 
 @click.command(epilog="""\b
@@ -19,7 +20,8 @@ Examples:
   discover export --baseline mddc --problem smtt -o mddc.py
   python schedule_42.py        # runs the embedded self-check
 
-PROGRAM_OR_RUN is a program id (42 or p42) or a run id (r3 or run:3); a run
+PROGRAM_OR_RUN is a program id (42 or p42) or a run id (r3 or run:3): a bare
+number is always a program, here and in the Python API (discover.export). A run
 exports its best program on the validation split (train when it has none).
 """)
 @click.argument("target", metavar="PROGRAM_OR_RUN", required=False)
@@ -43,12 +45,12 @@ def export(target: str | None, output: Path, baseline: str | None, problem_name:
             result = export_baseline(problem_name, baseline, output, timeout=timeout)
         else:
             assert target is not None
-            kind, ident = parse_target(target)
+            try:
+                parsed = ExportTarget.parse(target)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="PROGRAM_OR_RUN") from None
             with open_archive(archive_url) as store:
-                if kind == "run":
-                    result = export_run(store, ident, output, timeout=timeout)
-                else:
-                    result = export_program(store, ident, output, timeout=timeout)
+                result = export_target(store, parsed, output, timeout=timeout)
     except (ExportError, ArchiveError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from archive import Archive, ArchiveError, RunStatus
 from discover.cli.common import err_console, fmt, out_console
+from discover.cli.literal import literal
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
+from discover.preflight import StartError, check_resume_flags, one_line
 from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
-from evaluators.base import InstanceError
+from evaluators.base import InstanceError, ReferenceRole
+from sandbox import SandboxError
 
 
 def _load_config(path: str | None, problem: str | None = None) -> RunConfig:
@@ -53,7 +61,8 @@ Examples:
               help="Where candidates run: local (default), dask://HOST:PORT (a Dask "
                    "scheduler) or dask-local:N (N local Dask workers).")
 @click.option("--resume", type=int, default=None, metavar="RUN",
-              help="Continue an archived run to its original budget.")
+              help="Continue an archived run to its original budget, with its stored "
+                   "settings (a finished run is not reopened).")
 @click.option("--progress", type=click.Choice(["live", "quiet", "jsonl"]), default=None,
               help="Display: live panel (terminal default), quiet lines, JSON lines.")
 def run_command(problem: str | None, models: tuple[str, ...], base_url: str | None,
@@ -72,61 +81,118 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
         "budget": budget, "time_limit": time_limit, "seed": seed,
         "workers": workers, "archive": archive, "prompts": prompts, "sandbox": sandbox,
         "executor": executor}
-    if models:
-        overrides["llm.models"] = tuple(ModelSpec(m, 1.0, base_url) for m in models)
-    elif base_url:
-        overrides["llm.models"] = tuple(ModelSpec(m.spec, m.weight, base_url)
-                                        for m in config.llm.models)
     try:
+        if models:
+            overrides["llm.models"] = tuple(ModelSpec(m, 1.0, base_url) for m in models)
+        elif base_url:
+            overrides["llm.models"] = tuple(ModelSpec(m.spec, m.weight, base_url)
+                                            for m in config.llm.models)
         config = config.with_overrides(**overrides)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    if resume is not None:
+        _check_resume_flags(config, resume, {
+            "problem": problem, "budget": budget, "seed": seed, "sandbox": sandbox,
+            "prompts": prompts, "model": models or None})
     mode = progress or ("live" if sys.stderr.isatty() else "quiet")
     callback = {"live": LiveDisplay, "quiet": QuietDisplay, "jsonl": JsonLinesWriter}[mode]()
-    with err_console.status("Preparing training references…") as status:
+    with err_console.status("Preparing training references…") as status, \
+            warnings.catch_warnings():
         def setup(stage: str, done: int, total: int) -> None:
             status.update(f"{stage}: {done}/{total}")
 
+        # Warnings (degraded sandbox, missing validation file) are shown when they
+        # arise, at the start, so that a run stopped early has shown them too.
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning_once(set())
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = run(config, resume=resume, callbacks=[callback],
-                             setup_progress=setup)
+            result = run(config, resume=resume, callbacks=[callback], setup_progress=setup)
         except KeyboardInterrupt as exc:
-            err_console.print(f"[yellow]{exc or 'interrupted'}[/yellow]")
+            err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/yellow]",
+                              soft_wrap=True)
             sys.exit(130)
-        except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError) as exc:
-            raise click.ClickException(str(exc)) from None
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/yellow] {w.message}")
+        except (ConfigError, InstanceError, ValueError, LookupError, ExecutorError,
+                ArchiveError) as exc:
+            raise click.ClickException(one_line(str(exc))) from None
+        except SandboxError as exc:
+            raise click.ClickException(f"sandbox failure: {one_line(str(exc))}") from None
     if mode != "jsonl":
         _print_summary(result)
+    if result.status != RunStatus.FINISHED.value:
+        # Stopped before its budget (provider down, search stalled): not a success, and
+        # everything done so far is archived, so the way on is to resume.
+        # The reason may quote a model server's error: printed literally.
+        err_console.print(Text(f"run {result.run_id} {result.status}: ", style="red")
+                          .append_text(literal(result.reason, style="red")), soft_wrap=True)
+        err_console.print(f"Resume it:  {escape(result.resume_command)}", soft_wrap=True)
+        sys.exit(1)
+
+
+def _show_warning_once(seen: set[str]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints each distinct message once, on stderr."""
+    def show(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            err_console.print(Text("warning: ", style="yellow").append_text(literal(text)),
+                              highlight=False, soft_wrap=True)
+    return show
+
+
+def _check_resume_flags(config: RunConfig, resume: int, given: dict[str, Any]) -> None:
+    """Flags that would change a resumed run's settings are errors, not silently ignored."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        return
+    try:
+        with Archive.open(config.archive, create=False) as store:
+            stored = store.run(resume).config
+        check_resume_flags(resume, stored, given)
+    except (ArchiveError, StartError) as exc:
+        raise click.ClickException(one_line(str(exc))) from None
 
 
 def _print_summary(result: RunResult) -> None:
-    out_console.print(f"Run {result.run_id} {result.status}: {result.reason}. "
-                      f"{result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
-                      f"(sandbox: {result.isolation}).")
-    table = Table(title="Best programs and classic heuristics (mean gap %, ΣH/ΣOPT)")
+    # The reason may quote a model server's error: printed literally.
+    out_console.print(Text(f"Run {result.run_id} {result.status}: ").append_text(
+        literal(result.reason)).append(
+        f". {result.evaluated}/{result.budget} evaluated in {result.seconds:.0f} s "
+        f"(sandbox: {result.isolation})."))
+    # A reference score (serving's oracle) is not a bound: ratios to it, never gaps.
+    score = result.reference_role is ReferenceRole.SCORE
+    gap, total = ("H/ref", "ΣH/Σref") if score else ("gap", "ΣH/ΣOPT")
+    table = Table(title="Best programs and classic heuristics" + (
+        "" if score else " (mean gap %, ΣH/ΣOPT)"))
     # The selection split's column appears only in runs that have one.
     selection = any(p.selection_ratio is not None for p in result.best)
-    for col in ("program", "train score", *(("selection ΣH/ΣOPT",) if selection else ()),
-                "validation gap", "validation ΣH/ΣOPT", "wins/losses vs rule"):
+    for col in ("program", f"train {gap}", *((f"selection {total}",) if selection else ()),
+                f"validation {gap}", f"validation {total}", "wins/losses vs rule"):
         table.add_column(col, justify="left" if col == "program" else "right")
+
+    def mean(value: float | None) -> str:
+        # The mean gap is 100·(mean H/ref − 1) over the same instances, so the mean
+        # ratio is exact, not an approximation.
+        if score:
+            return fmt(None if value is None else 1.0 + value / 100.0, 4)
+        return fmt(value, 3)
+
     for p in result.best:
         wl = "—" if p.wins is None else f"{p.wins}/{p.losses}"
-        table.add_row(f"#{p.program_id}", fmt(p.train_gap, 3),
+        table.add_row(f"#{p.program_id}", mean(p.train_gap),
                       *((fmt(p.selection_ratio, 4),) if selection else ()),
-                      fmt(p.validation_gap, 3), fmt(p.validation_ratio, 4), wl)
+                      mean(p.validation_gap), fmt(p.validation_ratio, 4), wl)
     for b in result.baselines:
-        table.add_row(b.name.upper(), fmt(b.train_gap, 3), *(("",) if selection else ()),
-                      fmt(b.validation_gap, 3), fmt(b.validation_ratio, 4), "")
+        table.add_row(b.name.upper(), mean(b.train_gap), *(("",) if selection else ()),
+                      mean(b.validation_gap), fmt(b.validation_ratio, 4), "")
     out_console.print(table)
+    if score:
+        out_console.print("[dim]H/ref: mean ratio to the reference score, a reference policy's "
+                          "score and not a bound on the best possible; below 1 beats it.[/dim]")
     out_console.print(f"[dim]wins/losses: validation instances where a program beats / "
                       f"loses to {result.reference_rule.upper()}.[/dim]")
     if result.efficiency is not None:
         out_console.print(f"Search: {result.efficiency.describe()}.")
-    if result.best:
+    if result.best and result.status == RunStatus.FINISHED.value:
         out_console.print(f"Export the winner:  {result.export_command}")
 
 

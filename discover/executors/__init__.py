@@ -7,6 +7,7 @@ sandbox ``pool`` and an optional ``map_ordered`` for trusted work; see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from discover.executors.errors import ExecutorError, ExecutorLost
@@ -29,7 +30,9 @@ def __getattr__(name: str) -> Any:
 
 
 def open_executor(text: str, *, workers: int, isolation: str = "auto",
-                  limits: Limits | None = None, **dask_options: float) -> Executor:
+                  limits: Limits | None = None, problem: str = "",
+                  harness_packages: Sequence[str] = ("evaluators",),
+                  **dask_options: float) -> Executor:
     """The executor named by ``text`` (``local``, ``dask://HOST:PORT``, ``dask-local:N``).
 
     Parameters
@@ -43,6 +46,12 @@ def open_executor(text: str, *, workers: int, isolation: str = "auto",
         Sandbox isolation mode.
     limits
         Per-child limits (Dask executors; the local pool uses the defaults).
+    problem
+        The problem spec (:func:`evaluators.registry.spec_of`): Dask workers
+        resolve it themselves to find the harness package to bind.
+    harness_packages
+        Packages the local sandbox binds read-only (the problem's
+        :attr:`~evaluators.base.CandidateSpec.sandbox_packages`).
     dask_options
         ``connect_timeout``, ``worker_timeout``, ``no_worker_timeout`` in seconds.
 
@@ -57,13 +66,14 @@ def open_executor(text: str, *, workers: int, isolation: str = "auto",
     if spec.kind is ExecutorKind.LOCAL:
         from discover.executors.base import LocalExecutor
 
-        return LocalExecutor(workers, isolation)
+        return LocalExecutor(workers, isolation, harness_packages)
     try:
         from discover.executors.dask_executor import DaskExecutor
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ExecutorError(f"--executor {text} needs dask[distributed] ({exc}); "
                             "pip install 'dask[distributed]'") from None
-    return DaskExecutor(spec, isolation=isolation, limits=limits, **dask_options)
+    return DaskExecutor(spec, isolation=isolation, limits=limits, problem=problem,
+                        **dask_options)
 
 
 __all__ = ["Executor", "ExecutorError", "ExecutorKind", "ExecutorLost", "ExecutorSpec",

@@ -68,10 +68,15 @@ class LocalExecutor:
         Sandbox worker processes.
     isolation
         ``auto``, ``strict`` or ``none`` (see :class:`sandbox.SandboxPool`).
+    harness_packages
+        Top-level packages the sandbox binds read-only (the problem's
+        :attr:`~evaluators.base.CandidateSpec.sandbox_packages`).
     """
 
-    def __init__(self, workers: int, isolation: str = "auto") -> None:
-        self._pool = SandboxPool(workers=workers, isolation=isolation)  # type: ignore[arg-type]
+    def __init__(self, workers: int, isolation: str = "auto",
+                 harness_packages: Sequence[str] = ("evaluators",)) -> None:
+        self._pool = SandboxPool(workers=workers, isolation=isolation,  # type: ignore[arg-type]
+                                 harness_packages=harness_packages)
 
     @property
     def name(self) -> str:

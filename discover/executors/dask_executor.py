@@ -79,7 +79,8 @@ class DaskExecutor:
     """
 
     def __init__(self, spec: ExecutorSpec, *, isolation: str = "auto",
-                 limits: Limits | None = None, connect_timeout: float = 30.0,
+                 limits: Limits | None = None, problem: str = "",
+                 connect_timeout: float = 30.0,
                  worker_timeout: float = 60.0, no_worker_timeout: float = 120.0) -> None:
         if spec.kind is ExecutorKind.LOCAL:
             raise ValueError("DaskExecutor needs a dask://HOST:PORT or dask-local:N spec")
@@ -108,7 +109,7 @@ class DaskExecutor:
             raise
         for name in _CLIENT_LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
-        self._pool = RemoteSandboxPool(self._client, isolation, limits,
+        self._pool = RemoteSandboxPool(self._client, isolation, limits, problem=problem,
                                        no_worker_timeout=no_worker_timeout)
 
     def _address(self, connect_timeout: float) -> str:

@@ -91,6 +91,9 @@ class RemoteSandboxPool(SandboxPool):
         Isolation mode each worker's sandbox pool runs with.
     limits
         Per-child resource limits on the workers.
+    problem
+        The problem spec (:func:`evaluators.registry.spec_of`); each worker
+        resolves it to find (and bind) the problem's harness package.
     no_worker_timeout
         Seconds the cluster may have no worker while evaluations wait before
         they fail with :class:`ExecutorLost`.
@@ -103,13 +106,15 @@ class RemoteSandboxPool(SandboxPool):
     """
 
     def __init__(self, client: Client, isolation: str = "auto", limits: Limits | None = None,
-                 *, no_worker_timeout: float = 120.0, start_timeout: float = 120.0,
+                 *, problem: str = "", no_worker_timeout: float = 120.0,
+                 start_timeout: float = 120.0,
                  speculate_after: float | None = 5.0) -> None:
         # The base class's local worker machinery is never started; only its
         # validated settings (isolation, limits) and its interface are used.
         super().__init__(workers=1, isolation=isolation, limits=limits,  # type: ignore[arg-type]
                          start_timeout=start_timeout)
         self._client = client
+        self.problem = problem
         self.address = str(client.scheduler.address if client.scheduler is not None else "?")
         self.no_worker_timeout = no_worker_timeout
         self._pending: dict[str, _Task] = {}
@@ -152,7 +157,7 @@ class RemoteSandboxPool(SandboxPool):
 
     def _hello_all(self) -> IsolationReport:
         workers = sorted(self._client.nthreads())
-        futures = {w: self._client.submit(remote.hello, self.isolation, self.limits,
+        futures = {w: self._client.submit(remote.hello, self.isolation, self.limits, self.problem,
                                           workers=[w], allow_other_workers=False, pure=False,
                                           key=f"discover-hello-{uuid.uuid4().hex}")
                    for w in workers}
@@ -217,7 +222,7 @@ class RemoteSandboxPool(SandboxPool):
             future.set_exception(ExecutorLost(self._lost))
             return future
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
-                                        self.isolation, self.limits)
+                                        self.isolation, self.limits, self.problem)
         self._launch(_Task(future, request))
         return future
 

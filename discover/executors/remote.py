@@ -32,7 +32,8 @@ from sandbox import Limits, PayloadSet, SandboxPool
 
 PLUGIN_NAME = "discover-sandbox"
 
-_pools: dict[tuple[str, Limits], SandboxPool] = {}
+_pools: dict[tuple[str, Limits, tuple[str, ...]], SandboxPool] = {}
+_packages: dict[str, tuple[str, ...]] = {}
 _lock = threading.Lock()
 
 
@@ -51,6 +52,8 @@ class SandboxRequest:
     check: bool
     isolation: str
     limits: Limits
+    problem: str = ""
+    """The problem spec, resolved on the worker (empty: the built-in packages only)."""
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
@@ -65,15 +68,32 @@ def _threads() -> int:
         return 1
 
 
-def worker_pool(isolation: str, limits: Limits) -> SandboxPool:
-    """This process's sandbox pool for ``isolation`` and ``limits``, started on first use."""
+def harness_packages(problem: str) -> tuple[str, ...]:
+    """Packages the sandbox binds for problem spec ``problem``, resolved in this process.
+
+    Resolving the spec here (not trusting a package list from the wire) is what
+    makes a ``path/to/problem.py`` spec importable on the worker too.
+    """
+    if not problem:
+        return ("evaluators",)
+    if problem not in _packages:
+        from evaluators.registry import get_problem
+
+        _packages[problem] = get_problem(problem).candidate_spec.sandbox_packages
+    return _packages[problem]
+
+
+def worker_pool(isolation: str, limits: Limits, problem: str = "") -> SandboxPool:
+    """This process's sandbox pool for ``isolation``, ``limits`` and the problem spec
+    ``problem``, started on first use."""
     serialise_ast_parse()  # the pool pre-checks candidates in several Dask threads
-    key = (isolation, limits)
+    packages = harness_packages(problem)
+    key = (isolation, limits, packages)
     with _lock:
         pool = _pools.get(key)
         if pool is None:
             pool = SandboxPool(workers=_threads(), isolation=isolation,  # type: ignore[arg-type]
-                               limits=limits)
+                               limits=limits, harness_packages=packages)
             _pools[key] = pool
     pool.start()  # idempotent and locked inside the pool
     return pool
@@ -81,13 +101,13 @@ def worker_pool(isolation: str, limits: Limits) -> SandboxPool:
 
 def evaluate_request(request: SandboxRequest) -> bytes:
     """Run ``request`` in this process's sandbox; the outcome as wire bytes."""
-    pool = worker_pool(request.isolation, request.limits)
+    pool = worker_pool(request.isolation, request.limits, request.problem)
     outcome = pool.run(request.code, request.spec, request.payloads, request.time_limit,
                        check=request.check)
     return encode_outcome(outcome)
 
 
-def hello(isolation: str, limits: Limits) -> bytes:
+def hello(isolation: str, limits: Limits, problem: str = "") -> bytes:
     """Start this worker's sandbox and describe it: versions and isolation report.
 
     Raises
@@ -95,7 +115,7 @@ def hello(isolation: str, limits: Limits) -> bytes:
     sandbox.SandboxUnavailable
         In strict mode, when the worker lacks an isolation layer.
     """
-    pool = worker_pool(isolation, limits)
+    pool = worker_pool(isolation, limits, problem)
     try:
         version = metadata.version("discover")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree

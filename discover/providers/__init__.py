@@ -7,6 +7,7 @@ Build a pool with :func:`build_pool` (or :func:`pool_from_config`) and call
 
 from discover.providers.base import (
     BudgetExhausted,
+    Cancelled,
     CircuitOpen,
     Completion,
     Fatal,
@@ -41,6 +42,7 @@ __all__ = [
     "Budget",
     "BudgetExhausted",
     "BudgetSnapshot",
+    "Cancelled",
     "CircuitOpen",
     "Completion",
     "Fatal",

@@ -15,6 +15,7 @@ import anthropic
 from discover.providers.base import Completion, FinishReason, ProviderError, Unavailable
 from discover.providers.keys import ApiKey
 from discover.providers.sdk_errors import translate
+from sandbox.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class AnthropicProvider:
                 f"timeout={self.timeout}, key_source={self._key_source!r})")
 
     def complete(
-        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
+        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one messages request; see :class:`discover.providers.base.Provider`.
 
@@ -91,6 +93,8 @@ class AnthropicProvider:
         }
         if temperature is not None:
             kwargs["extra_body"] = {"temperature": temperature}
+        if timeout is not None:  # shorter than the client's: the run's time limit is near
+            kwargs["timeout"] = timeout
         start = time.monotonic()
         try:
             message = self._client.messages.create(**kwargs)
@@ -115,7 +119,7 @@ class AnthropicProvider:
             for field in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
         return Completion(
-            text=text,
+            text=storable(text),
             model=str(message.model or self.model),
             provider=self._name,
             tokens_in=tokens_in,

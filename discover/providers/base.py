@@ -129,6 +129,13 @@ class Fatal(ProviderError):
     """The configuration is wrong (bad key, no permission, unknown model): stop the run."""
 
 
+class Cancelled(ProviderError):
+    """The run reached its time limit while this request waited or ran; not a provider fault.
+
+    Not retried and not counted by the circuit breaker: the call is archived as cancelled.
+    """
+
+
 class MissingApiKey(Fatal):
     """The environment variable that should hold the API key is unset or empty."""
 

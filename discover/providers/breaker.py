@@ -64,6 +64,11 @@ class CircuitBreaker:
             When this failure is the ``threshold``-th in a row.
         """
         with self._lock:
+            if self._open is not None:
+                # A request that was in flight when the circuit opened: the run is
+                # already stopping for the reason given then (which names the limit).
+                raise CircuitOpen(str(self._open.args[0]), provider=self.provider,
+                                  status=self._open.status)
             self._consecutive += 1
             if self._consecutive < self.threshold:
                 return

@@ -180,6 +180,7 @@ def build_pool(
     listener: AttemptListener | None = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> ModelPool:
     """A pool of managed providers sharing one budget and one concurrency limit.
 
@@ -198,6 +199,9 @@ def build_pool(
         Where keys are read (``os.environ`` by default).
     sleep
         How retries wait.
+    deadline
+        ``time.monotonic()`` value at which requests are cancelled (the run's time
+        limit), or ``None``; see :class:`~discover.providers.managed.ManagedProvider`.
 
     Raises
     ------
@@ -215,7 +219,7 @@ def build_pool(
         managed = ManagedProvider(
             inner, model=spec.model, retry=settings.retry, rng=jitter, prices=prices,
             budget=budget, breaker=CircuitBreaker(spec.name, settings.breaker_threshold),
-            semaphore=semaphore, listener=listener, sleep=sleep,
+            semaphore=semaphore, listener=listener, sleep=sleep, deadline=deadline,
         )
         members.append(PoolMember(managed, weight))
     return ModelPool(members, SharedGenerator(rng))
@@ -228,13 +232,15 @@ def pool_from_config(
     listener: AttemptListener | None = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> tuple[ModelPool, Budget]:
     """Build the pool and its budget from a :class:`discover.config.LlmConfig`.
 
     Reads ``models`` (spec, weight, base_url), ``api_key_env``, ``request_timeout``,
     ``max_attempts``, ``max_consecutive_failures``, ``concurrency``,
     ``max_tokens_total``, ``max_dollars`` and ``prices``. Offline entries are not
-    providers and must be filtered out by the caller.
+    providers and must be filtered out by the caller. ``deadline`` is passed to
+    :func:`build_pool`.
     """
     specs = [
         (ProviderSpec.parse(m.spec, base_url=m.base_url, api_key_env=llm.api_key_env), m.weight)
@@ -248,5 +254,6 @@ def pool_from_config(
     )
     budget = Budget(llm.max_tokens_total, llm.max_dollars)
     pool = build_pool(specs, rng=rng, settings=settings, prices=PriceTable.from_config(llm.prices),
-                      budget=budget, listener=listener, environ=environ, sleep=sleep)
+                      budget=budget, listener=listener, environ=environ, sleep=sleep,
+                      deadline=deadline)
     return pool, budget

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from discover.providers.base import (
+    Cancelled,
     CircuitOpen,
     Completion,
     Fatal,
@@ -45,6 +46,7 @@ class AttemptOutcome(enum.Enum):
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"
     FATAL = "fatal"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ AttemptListener = Callable[[AttemptRecord], None]
 
 
 def _outcome(error: ProviderError) -> AttemptOutcome:
+    if isinstance(error, Cancelled):
+        return AttemptOutcome.CANCELLED
     if isinstance(error, RateLimited):
         return AttemptOutcome.RATE_LIMITED
     if isinstance(error, TransientError):
@@ -122,6 +126,10 @@ class ManagedProvider:
         Called with an :class:`AttemptRecord` after every request.
     sleep
         How to wait (tests may pass a recorder).
+    deadline
+        ``time.monotonic()`` value of the run's time limit, or ``None``. Requests are
+        cut at it (each attempt's timeout ends there, no retry or wait crosses it),
+        and what is cut raises :class:`Cancelled`.
     """
 
     def __init__(
@@ -137,8 +145,10 @@ class ManagedProvider:
         semaphore: threading.Semaphore | None = None,
         listener: AttemptListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
         self.inner = inner
+        self.deadline = deadline
         self.model = model
         self.retry = retry
         self.prices = prices
@@ -162,23 +172,48 @@ class ManagedProvider:
         if self._listener is not None:
             self._listener(record)
 
+    def _left(self) -> float | None:
+        """Seconds to the deadline (``None``: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _cancelled(self, what: str) -> Cancelled:
+        return Cancelled(f"cancelled: the run's time limit was reached {what}",
+                         provider=self.name)
+
     def _attempt(
         self, system: str, user: str, max_tokens: int, temperature: float | None
     ) -> tuple[Completion | ProviderError, float]:
         """One request inside a concurrency slot: the completion or the typed error."""
         start = time.monotonic()
+        left = self._left()
         if self._semaphore is not None:
-            self._semaphore.acquire()
+            if left is None:
+                self._semaphore.acquire()
+            elif not self._semaphore.acquire(timeout=max(left, 0.0)):
+                return self._cancelled("before a request slot was free"), 0.0
         try:
-            result: Completion | ProviderError = self.inner.complete(
-                system, user, max_tokens=max_tokens, temperature=temperature
-            )
+            left = self._left()
+            if left is None:
+                result: Completion | ProviderError = self.inner.complete(
+                    system, user, max_tokens=max_tokens, temperature=temperature)
+            elif left <= 0:
+                result = self._cancelled("before the request was sent")
+            else:
+                # The SDK's timeout covers the whole request: it ends at the deadline.
+                result = self.inner.complete(  # type: ignore[call-arg]
+                    system, user, max_tokens=max_tokens, temperature=temperature,
+                    timeout=left)
         except ProviderError as error:
             result = error
         finally:
             if self._semaphore is not None:
                 self._semaphore.release()
-        return result, time.monotonic() - start
+        latency = time.monotonic() - start
+        if isinstance(result, ProviderError) and not isinstance(result, (Fatal, Cancelled)):
+            left = self._left()
+            if left is not None and left <= 0:
+                result = self._cancelled(f"after {latency:.1f} s in flight ({result})")
+        return result, latency
 
     def complete(
         self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
@@ -211,6 +246,9 @@ class ManagedProvider:
             wait = None
             if isinstance(error, TransientError) and attempt < self.retry.max_attempts:
                 wait = self.retry.delay(attempt, error.retry_after, self._rng)
+                left = self._left()
+                if left is not None and wait >= left:
+                    error, wait = self._cancelled(f"before a retry ({error})"), None
             self._notify(AttemptRecord(self.name, self.model, attempt, _outcome(error), latency,
                                        error=str(error), status=error.status, wait=wait))
             if wait is not None:
@@ -218,8 +256,8 @@ class ManagedProvider:
                          self.retry.max_attempts)
                 self._sleep(wait)
                 continue
-            if isinstance(error, Fatal):
-                raise error
+            if isinstance(error, (Fatal, Cancelled)):
+                raise error  # a cancelled request is not the provider's failure: no breaker
             final: ProviderError = error
             if isinstance(error, TransientError):
                 final = RetriesExhausted(f"gave up after {attempt} attempt(s): {error}",

@@ -16,6 +16,7 @@ import openai
 from discover.providers.base import Completion, FinishReason, ProviderError, Unavailable
 from discover.providers.keys import ApiKey
 from discover.providers.sdk_errors import translate
+from sandbox.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ class OpenAIProvider:
                          timeout=self.timeout)
 
     def complete(
-        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
+        self, system: str, user: str, *, max_tokens: int, temperature: float | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one chat completion request; see :class:`discover.providers.base.Provider`."""
         if max_tokens < 1:
@@ -100,6 +102,8 @@ class OpenAIProvider:
         }
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if timeout is not None:  # shorter than the client's: the run's time limit is near
+            kwargs["timeout"] = timeout
         start = time.monotonic()
         try:
             response = self._client.chat.completions.create(**kwargs)
@@ -120,7 +124,7 @@ class OpenAIProvider:
             self._warned_usage = True
             log.warning("%s reports no token usage: tokens are counted as 0", self._name)
         return Completion(
-            text=choice.message.content or "",
+            text=storable(choice.message.content or ""),
             model=str(response.model or self.model),
             provider=self._name,
             tokens_in=tokens_in,

@@ -53,8 +53,9 @@ def solve_cpsat(
     -------
     Reference
         ``objective`` the best makespan, ``lower_bound`` CP-SAT's proven bound,
-        ``status`` OPTIMAL when proven, FEASIBLE when the limit stopped the
-        search, ``solution`` the start times (flat, job-major).
+        ``status`` OPTIMAL when proven, TIMEOUT when the time limit stopped
+        the search (with or without a schedule, as for every problem),
+        ``solution`` the start times (flat, job-major).
     """
     limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     if limit <= 0:
@@ -94,7 +95,8 @@ def solve_cpsat(
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         value = int(solver.objective_value)
         bound = math.ceil(solver.best_objective_bound - 1e-9)
-        status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
+        # The only limit set is the time limit: a schedule without proof timed out.
+        status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.TIMEOUT
         solution = tuple(int(solver.value(s)) for s in starts)
         return Reference(objective=float(value), lower_bound=float(min(bound, value)),
                          status=status, method=METHOD, seconds=seconds,

@@ -73,8 +73,25 @@ if __name__ == "__main__":
 
 
 def builder_source() -> str:
-    """Source text of :mod:`evaluators.jssp.builder`."""
-    return Path(_builder_module.__file__).read_text(encoding="utf-8")
+    """Source text of :mod:`evaluators.jssp.builder`, without its developer notes."""
+    return strip_module_docstring(Path(_builder_module.__file__).read_text(encoding="utf-8"))
+
+def strip_module_docstring(source: str) -> str:
+    """``source`` without its module docstring.
+
+    The copied modules' docstrings are notes for discover's developers (how the
+    code runs in the sandbox, why it imports nothing); an exported file is for
+    its users, and its own docstring says what it is.
+    """
+    tree = ast.parse(source)
+    first = tree.body[0] if tree.body else None
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        return source
+    lines = source.splitlines(keepends=True)
+    assert first.end_lineno is not None
+    return "".join(lines[:first.lineno - 1] + lines[first.end_lineno:]).lstrip("\n")
+
 
 
 def standalone_source(priority_code: str, variant: str = "non_delay",

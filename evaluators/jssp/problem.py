@@ -13,14 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
+from evaluators.bundled import expand
+from evaluators.contract import ExportContract
 from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.contract import CONTRACT
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.loaders import load_instances
 from evaluators.jssp.objective import makespan, validate_schedule
 from evaluators.jssp.rules import HEURISTICS, RULE_SOURCES, SIGNATURE, split_heuristic_name
+from evaluators.problem_base import ProblemBase
 
 DESCRIPTION = """\
 Job-shop scheduling (J||Cmax). There are n jobs and m machines; each job is a chain of m
@@ -84,7 +88,7 @@ DEFAULT_MACHINES = 15
 CPSAT = "cpsat"
 
 
-class JsspProblem:
+class JsspProblem(ProblemBase):
     """Job shop with makespan objective; candidates are ``priority(...)`` rules.
 
     Parameters
@@ -107,9 +111,30 @@ class JsspProblem:
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods: tuple[str, ...] = (CPSAT,)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.jssp"
+    config_docs: Mapping[str, str] = {
+        # What the run configuration's keys mean for the job shop (``discover config``).
+        "evaluation.train_n": "Jobs per generated training instance (machines: "
+                              "train_params.machines).",
+        "evaluation.train_per_class": "Generated training instances in all (the job shop "
+                                      "has no instance classes).",
+        "evaluation.train_extra_n": "Jobs per instance of a second, larger training family "
+                                    "(0: none).",
+        "evaluation.train_extra_per_class": "Instances of the larger family (drawn from their "
+                                            "own seed).",
+        "evaluation.reference": "Reference method for training (cpsat: proven optima, or "
+                                "bounds when reference_time_limit stops it).",
+        "evaluation.validation": "Instance files of the validation split (best-known bounds "
+                                 "from bks.json).",
+        "evaluation.selection_per_class": "Selection instances in all (no instance classes).",
+        "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref, ties by "
+                                       "mean gap) or ``gap`` (mean gap to the optima or "
+                                       "bounds).",
+    }
     run_defaults: Mapping[str, Any] = {
         # Small training shops that CP-SAT solves to optimality in well under a second,
         # validated on Taillard's 80 instances against their best-known upper bounds.
@@ -120,9 +145,7 @@ class JsspProblem:
         "evaluation.reference_time_limit": 10.0,
         "evaluation.probe_count": 4,
         # Taillard's largest shops (50x15, 50x20, 100x20), never seen in training.
-        "evaluation.validation": tuple(
-            f"../shared/benchmarks/jssp/scheduleopt/instances/Taillard1993/ta{k:02d}js.txt"
-            for k in range(51, 81)),
+        "evaluation.validation": ("jssp:ta51-80",),
         "evaluation.runtime_reference": "mwkr",
         "evaluation.candidate_time_limit": 30.0,
     }
@@ -133,11 +156,12 @@ class JsspProblem:
         self.variant = variant
 
     def load(self, path: str | Path) -> list[JsspInstance]:
-        """Load a standard-format file or every instance file under a directory.
+        """Load a standard-format file, every instance file under a directory, or a
+        bundled set (``"jssp:ta"``; see ``discover datasets``).
 
         Bounds are attached from ``solutions/bks.json`` in an ancestor directory.
         """
-        return load_instances(path)
+        return [inst for p in expand(path, self.name) for inst in load_instances(p)]
 
     def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[JsspInstance]:
         """Taillard-style instances: ``spec.n`` jobs, ``spec.count`` instances.
@@ -200,3 +224,7 @@ class JsspProblem:
     def standalone_source(self, code: str) -> str:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         return standalone_source(code, self.variant)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter (the Giffler-Thompson builder), makespan check, samples."""
+        return CONTRACT

@@ -11,8 +11,8 @@ starts at offset ``k`` (a whole prompt of ``p`` tokens costs ``prefill_attn_ms Â
 and its chunks add up to the same). The KV cache holds ``num_blocks`` blocks of
 ``block_size`` tokens.
 
-Presets (Llama-2-7B, tensor parallelism 1, from
-``../shared/benchmarks/serving/cost_model_llama2_7b.json``):
+Presets (Llama-2-7B, tensor parallelism 1, from the bundled
+``serving:cost-llama2-7b``, ``evaluators/serving/data/cost_model_llama2_7b.json``):
 
 ==========  =======================================  =========================================
 term        A100-80GB                                H100-80GB
@@ -45,6 +45,7 @@ from types import MappingProxyType
 from typing import Any
 
 from evaluators.base import InstanceError
+from evaluators.bundled import resolve_file
 
 TERMS = ("floor_ms", "base_ms", "per_token_ms", "prefill_attn_ms", "decode_attn_ms",
          "num_blocks")
@@ -147,9 +148,9 @@ class CostModel:
 
 
 _M, _E = Provenance.MEASURED, Provenance.ESTIMATED
-_SHARED = "../shared/benchmarks/serving/cost_model_llama2_7b.json"
+_SHARED = "serving:cost-llama2-7b"
 
-# A100 roofline assumptions of the shared file (prefill at 200 TFLOP/s, decode at
+# A100 roofline assumptions of the bundled file (prefill at 200 TFLOP/s, decode at
 # 2 TB/s) carried over to the H100 SXM at the same efficiency: 64 % of its 989
 # TFLOP/s dense BF16 peak (= 633) and its 3.35 TB/s HBM3.
 _H100_FLOP_RATIO = 200.0 / (0.64 * 989.0)
@@ -177,13 +178,14 @@ PRESETS: Mapping[str, CostModel] = MappingProxyType({
 
 
 def cost_model(spec: str | Path | CostModel) -> CostModel:
-    """A preset by name (``"a100"``, ``"h100"``), or a cost model read from a JSON file."""
+    """A preset by name (``"a100"``, ``"h100"``), a bundled cost model
+    (``"serving:cost-llama2-7b"``) or a cost model read from a JSON file."""
     if isinstance(spec, CostModel):
         return spec
     key = str(spec).lower()
     if key in PRESETS:
         return PRESETS[key]
-    path = Path(spec)
+    path = resolve_file(spec, "serving") if isinstance(spec, str) else Path(spec)
     if not path.is_file():
         raise ValueError(f"unknown cost model {spec!r}: not a preset ({', '.join(PRESETS)}) "
                          "nor a JSON file")
@@ -194,7 +196,7 @@ def load_cost_model(path: str | Path, key: str | None = None) -> CostModel:
     """Read a cost model from JSON.
 
     Two layouts are accepted: a flat object with the :class:`CostModel` fields
-    (the user format), or the shared benchmark file, where ``key`` picks a GPU
+    (the user format), or the bundled ``serving:cost-llama2-7b`` layout, where ``key`` picks a GPU
     (``"llama2_7b_a100_80gb"``; default: the first GPU entry) and the formula
     strings are parsed (terms the entry lacks raise :class:`InstanceError`).
 

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evaluators.jssp.export import strip_module_docstring
 from evaluators.serving import decisions as _decisions_module
 from evaluators.serving import engine as _engine_module
 
@@ -94,8 +95,11 @@ if __name__ == "__main__":
 def engine_source() -> str:
     """The simulator as one standard-library source: :mod:`~evaluators.serving.decisions`
     followed by :mod:`~evaluators.serving.engine` without its package imports."""
-    decisions = Path(_decisions_module.__file__).read_text(encoding="utf-8")
-    engine = Path(_engine_module.__file__).read_text(encoding="utf-8")
+    # Without the modules' docstrings: developer notes (the sandbox child, the
+    # package), not documentation for the exported file's users.
+    decisions = strip_module_docstring(
+        Path(_decisions_module.__file__).read_text(encoding="utf-8"))
+    engine = strip_module_docstring(Path(_engine_module.__file__).read_text(encoding="utf-8"))
     engine = engine.replace("from __future__ import annotations\n", "", 1)
     engine = re.sub(r"from evaluators\.serving\.decisions import \(.*?\)\n", "", engine,
                     count=1, flags=re.DOTALL)

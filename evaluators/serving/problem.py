@@ -24,14 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, Status
+from evaluators.base import (
+    CandidateSpec,
+    Failure,
+    GeneratorSpec,
+    InstanceError,
+    Reference,
+    ReferenceRole,
+    Status,
+)
+from evaluators.bundled import expand, resolve_file
+from evaluators.contract import ExportContract
+from evaluators.problem_base import ProblemBase
 from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
 from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
 from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
 from evaluators.serving.replay import Schedule, validate_log
-from evaluators.serving.spec import SHARED_SERVING, load_spec, scenario_from
+from evaluators.serving.spec import load_spec, scenario_from
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
 
 DESCRIPTION = """\
@@ -102,10 +113,11 @@ FEATURE_VOCABULARY = (
 
 ORACLE = "oracle"
 BEST_KNOWN = "best_known"
-DEFAULT_CONV = SHARED_SERVING / "vidur" / "splitwise_conv.csv"
+DEFAULT_CONV = "serving:conv"
+"""The default training trace (bundled)."""
 
 
-class ServingProblem:
+class ServingProblem(ProblemBase):
     """Serving scheduling; candidates are ``priority(request, state)`` policies.
 
     Parameters
@@ -137,6 +149,25 @@ class ServingProblem:
     seed_programs = SEED_PROGRAMS
     summary_heuristics = ("fcfs", "sarathi", "spf", "srpt_oracle")
     """Classic policies shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.serving"
+    config_docs: Mapping[str, str] = {
+        # What the run configuration's keys mean for serving (``discover config``).
+        "evaluation.train_n": "Requests per generated training window.",
+        "evaluation.train_per_class": "Generated training windows in all (alternating "
+                                      "synthetic bursts and trace windows; no classes).",
+        "evaluation.train_extra_n": "Requests per window of a second, larger training family "
+                                    "(0: none).",
+        "evaluation.train_extra_per_class": "Windows of the larger family (drawn from their "
+                                            "own seed).",
+        "evaluation.reference": "Reference policy for training (oracle: shortest remaining "
+                                "output first, knowing the true lengths). A reference score, "
+                                "not a bound: policies may beat it; results are ratios to it.",
+        "evaluation.validation": "Workload files of the validation split (each window scored "
+                                 "against the reference score).",
+        "evaluation.selection_per_class": "Selection windows in all (no classes).",
+        "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref) or ``gap`` "
+                                       "(mean relative difference to the reference score).",
+    }
     run_defaults: Mapping[str, Any] = {
         # Training: 1000-request windows at 80-100 % of capacity, alternating synthetic
         # bursts (Gamma inter-arrivals, cv 2 and 4) and the conversation trace's first
@@ -146,12 +177,12 @@ class ServingProblem:
         "evaluation.train_per_class": 8,
         "evaluation.reference": ORACLE,
         "evaluation.probe_count": 2,
-        "evaluation.validation": ("experiments/serving/workloads/conv_second_half.json",
-                                  "experiments/serving/workloads/code.json"),
+        "evaluation.validation": ("serving:conv-second-half", "serving:code-windows"),
         "evaluation.runtime_reference": "fcfs",
         "evaluation.candidate_time_limit": 60.0,
     }
     heuristics: Mapping[str, Callable[[ServingInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.SCORE
     reference_methods: tuple[str, ...] = (ORACLE, BEST_KNOWN)
 
     def __init__(self, scenario: Scenario | None = None, *, window: int = 2000,
@@ -198,8 +229,19 @@ class ServingProblem:
 
     # -- instances -------------------------------------------------------------------------
     def load(self, path: str | Path) -> list[ServingInstance]:
-        """A trace CSV (``windows`` windows at the problem's load or rate) or a workload JSON."""
-        path = Path(path)
+        """A trace CSV (``windows`` windows at the problem's load or rate), a workload
+        JSON, a directory (every ``*.csv`` and ``*.json`` in it, sorted by name), or a
+        bundled set of either (``"serving:conv"``, ``"serving:code-windows"``)."""
+        return [inst for p in expand(path, self.name) for inst in self._load_file(p)]
+
+    def _load_file(self, path: Path) -> list[ServingInstance]:
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir()
+                           if f.is_file() and f.suffix.lower() in (".csv", ".json"))
+            if not files:
+                raise InstanceError(path, "directory holds no traces (*.csv) or workload "
+                                          "files (*.json)")
+            return [inst for f in files for inst in self._load_file(f)]
         if path.suffix.lower() == ".json":
             return load_spec(path, self.scenario,
                              lambda inst, method: self.reference(inst, method).objective)
@@ -223,7 +265,7 @@ class ServingProblem:
         source = str(params.get("source", "mix"))
         if source not in ("mix", "bursty", "trace"):
             raise ValueError(f"unknown source {source!r} (mix, bursty or trace)")
-        trace_path = Path(params.get("trace", DEFAULT_CONV))
+        trace_path = resolve_file(params.get("trace", DEFAULT_CONV), self.name)
         trace = None
         if source != "bursty":
             if trace_path.is_file():
@@ -318,3 +360,16 @@ class ServingProblem:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         s = self.scenario
         return standalone_source(code, s.server.to_wire(), s.ttft_slo, s.tpot_slo)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter (the batching simulator), standalone score and samples."""
+        from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+
+        return ExportContract(
+            problem="serving",
+            title="LLM-serving request scheduling (a priority policy in a batching simulator)",
+            objective_label="score",
+            call_source=CALL_SOURCE,
+            objective_source=OBJECTIVE_SOURCE,
+            samples=export_samples,
+        )

@@ -12,11 +12,13 @@ A workload file is a JSON object (or ``{"sets": [...]}`` of several) such as::
 window at load time and ships it with the instance (``meta["reference"]``), so
 validation gaps are measured against it.
 
-``trace`` is resolved against the file's directory, then against
-``../shared/benchmarks/serving`` beside the project root. Exactly one of ``rates``
+``trace`` is a bundled trace (``"serving:conv"``, ``"serving:code"``; see
+``discover datasets``) or a CSV path, resolved against the file's directory, then
+against the bundled serving data (``evaluators/serving/data``). Exactly one of ``rates``
 (req/s) and ``loads`` (fractions of saturation throughput) is given; a scalar
 ``rate``/``load`` is accepted too. ``scenario`` overrides the problem's default
-scenario field by field (``cost`` is a preset name or a cost-model JSON path).
+scenario field by field (``cost`` is a preset name, a bundled cost model such as
+``"serving:cost-llama2-7b"`` or a cost-model JSON path).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import InstanceError
+from evaluators.bundled import UnknownDataset, data_dir, is_set_name, resolve_file
 from evaluators.serving.cost_model import cost_model
 from evaluators.serving.generate import BurstyFamily, generate_set
 from evaluators.serving.instance import Scenario, Score, ServerConfig, ServingInstance
 from evaluators.serving.workloads import read_trace, trace_windows
 
-SHARED_SERVING = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "serving"
-"""``../shared/benchmarks/serving`` relative to the project root."""
+SERVING_DATA = data_dir("serving")
+"""The bundled serving data (traces, workloads, cost model): ``evaluators/serving/data``."""
 
 _SET_KEYS = {"trace", "synthetic", "span", "window", "windows", "rate", "rates", "load", "loads",
              "scenario", "name", "reference"}
@@ -46,13 +49,15 @@ _SCENARIO_KEYS = _SERVER_KEYS | {"ttft_slo", "tpot_slo", "score"}
 
 
 def resolve_trace(name: str, base: Path | None = None) -> Path:
-    """Find a trace: as given, beside ``base``, or under the shared serving benchmarks."""
+    """Find a trace: a bundled set name, as given, beside ``base``, or in the bundled data."""
+    if is_set_name(name):
+        return resolve_file(name, "serving")
     path = Path(name)
-    for candidate in (path, *(() if base is None else (base / path,)), SHARED_SERVING / path):
+    for candidate in (path, *(() if base is None else (base / path,)), SERVING_DATA / path):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"trace {name!r} not found (looked beside "
-                            f"{base or '.'} and in {SHARED_SERVING})")
+    raise FileNotFoundError(f"trace {name!r} not found (looked beside {base or '.'} and in "
+                            f"the bundled data; bundled traces: serving:conv, serving:code)")
 
 
 def scenario_from(data: Mapping[str, Any], base: Scenario, where: str = "scenario",
@@ -68,7 +73,9 @@ def scenario_from(data: Mapping[str, Any], base: Scenario, where: str = "scenari
         fields[key] = data[key]
     if "cost" in data:
         spec = data["cost"]
-        if isinstance(spec, str) and root is not None and (root / spec).is_file():
+        if isinstance(spec, str) and is_set_name(spec):
+            spec = resolve_file(spec, "serving")
+        elif isinstance(spec, str) and root is not None and (root / spec).is_file():
             spec = root / spec
         fields["cost"] = cost_model(spec)
     server = ServerConfig(**fields)
@@ -117,6 +124,9 @@ def load_spec(path: str | Path, base: Scenario,
                     inst.meta["reference"] = reference(inst, method)
                     inst.meta["reference_method"] = method
             out.extend(loaded)
+        except UnknownDataset as exc:
+            label = item.get("name", k) if isinstance(item, dict) else k
+            raise InstanceError(path, str(exc), instance=label) from None
         except InstanceError:
             raise
         except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:

@@ -2,7 +2,7 @@
 
 A trace is a CSV with the columns ``arrived_at`` (seconds), ``num_prefill_tokens``
 and ``num_decode_tokens`` (Vidur's format; the Splitwise conversation and code
-traces of ``../shared/benchmarks/serving/vidur/``). A *window* is a run of
+traces bundled as ``serving:conv`` and ``serving:code``). A *window* is a run of
 consecutive requests; its arrival times are shifted to start at 0 and stretched
 so that its mean rate becomes the target (the burstiness of the trace is kept).
 

@@ -10,6 +10,13 @@ Three formats are understood:
 * plain text with one ``p d`` or ``p d w`` line per job (``#`` comments and
   blank lines ignored) — one instance per file.
 
+The format is told from the content: JSON starts with ``[`` or ``{``; a file whose
+lines hold two or three numbers is plain text; anything else is read as OR-Library
+data, its jobs per instance taken from the name (``wt40.txt``) or, under any other
+name, from the content (see :func:`orlib_jobs`). A directory stands for every
+``*.json`` and ``*.txt`` file in it (sorted, not recursive), less the OR-Library
+companion files (``wtopt*``, ``wtbest*``, ``wtinfo*``).
+
 Every error names the file, the instance and the line.
 """
 
@@ -17,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +37,32 @@ PAPER_TF = (0.2, 0.4, 0.6, 0.8)
 # wtinfo.txt does not state, so no class labels are attached to them.
 
 _ORLIB_NAME = re.compile(r"wt(\d+)\.txt$")
+# Optimum, best-known and description files that sit beside OR-Library data.
+_ORLIB_COMPANION = re.compile(r"^wt(opt|best|info)", re.IGNORECASE)
+INSTANCE_SUFFIXES = (".json", ".txt")
+# The OR-Library generator draws weights from 1..10 (wtinfo.txt); under a name
+# that does not give n, this is how the weight block of an instance is recognised.
+_ORLIB_MAX_WEIGHT = 10
 
 
 def load_instances(path: str | Path) -> list[SmttInstance]:
-    """Load every instance in ``path``, choosing the reader by content.
+    """Load every instance in a file or directory, choosing the reader by content.
 
     Raises
     ------
     InstanceError
-        If the file is missing or malformed; the message names file and line.
+        If the path is missing or a file is malformed; the message names file and line.
     """
     path = Path(path)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir()
+                       if f.is_file() and f.suffix.lower() in INSTANCE_SUFFIXES
+                       and not _ORLIB_COMPANION.match(f.name))
+        if not files:
+            raise InstanceError(path, "directory holds no instance files (*.json, *.txt)")
+        return [inst for f in files for inst in load_instances(f)]
     if not path.is_file():
-        raise InstanceError(path, "no such file")
+        raise InstanceError(path, "no such file or directory")
     text = path.read_text(encoding="utf-8", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("[") or stripped.startswith("{"):
@@ -51,7 +70,59 @@ def load_instances(path: str | Path) -> list[SmttInstance]:
     match = _ORLIB_NAME.search(path.name)
     if match:
         return load_orlib(path, int(match.group(1)), text=text)
+    first = next((line.split("#", 1)[0].replace(",", " ").split()
+                  for line in text.splitlines() if line.split("#", 1)[0].strip()), [])
+    if len(first) > 3:
+        # Not one job per line: OR-Library layout under a name that does not say n.
+        # Optima files beside it are not attached (they belong to the wtN.txt name).
+        return load_orlib(path, orlib_jobs(path, text), text=text, optima=False)
     return [load_plain(path, text)]
+
+
+def orlib_jobs(path: str | Path, text: str) -> int:
+    """Jobs per instance of OR-Library data, told from the content alone.
+
+    Each instance is n processing times, n weights and n due dates, each block
+    starting on a new line. A candidate n must split the numbers into whole
+    instances along line starts, and every instance's weight block must lie in the
+    generator's 1..10. Exactly one n must fit.
+
+    Raises
+    ------
+    InstanceError
+        When no n or several fit (the message lists them).
+    """
+    counts: list[int] = []
+    for raw in text.splitlines():
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if not all(t.lstrip("-").isdigit() for t in tokens):
+            bad = next(t for t in tokens if not t.lstrip("-").isdigit())
+            raise InstanceError(path, f"not an integer: {bad!r}", line=len(counts) + 1)
+        counts.append(len(tokens))
+    values = [int(t) for t in text.split()]
+    total = len(values)
+    line_starts = set()
+    at = 0
+    for c in counts:
+        line_starts.add(at)
+        at += c
+    fits = []
+    for n in range(1, total // 3 + 1):
+        if total % (3 * n) or any(k not in line_starts for k in range(0, total, n)):
+            continue
+        if all(1 <= w <= _ORLIB_MAX_WEIGHT
+               for start in range(n, total, 3 * n) for w in values[start:start + n]):
+            fits.append(n)
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise InstanceError(path, "neither one job per line ('p d' or 'p d w') nor OR-Library "
+                                  "data (n processing times, n weights in 1..10, n due dates "
+                                  "per instance)")
+    raise InstanceError(path, "OR-Library data, but the jobs per instance are ambiguous "
+                              f"(n = {', '.join(map(str, fits))}); name the file wtN.txt")
 
 
 def load_paper_json(path: str | Path, text: str | None = None) -> list[SmttInstance]:
@@ -70,15 +141,11 @@ def load_paper_json(path: str | Path, text: str | None = None) -> list[SmttInsta
         raise InstanceError(path, "expected a JSON list of instances", line=1)
     per_class = _paper_class_size(len(data))
     starts = [1] if single else _item_lines(text)
-    instances = [_paper_item(path, starts[k] if k < len(starts) else None, k, item, per_class)
-                 for k, item in enumerate(data)]
-    odd = sum(1 for inst in instances if min(inst.processing_times) <= 0)
-    if odd:
-        # n20_normal.json: Normal(60, 20) draws that were never clipped. The paper's
-        # figures include these instances, so they are kept to reproduce them.
-        warnings.warn(f"{path}: {odd} instance(s) have non-positive processing times; "
-                      "kept as in the source file", stacklevel=2)
-    return instances
+    # A zero or negative processing time is an error here as in every format (the
+    # SmttInstance check, reported with instance and line): n20_normal.json's 125
+    # such instances are read from the raw file by the paper's reproduction scripts.
+    return [_paper_item(path, starts[k] if k < len(starts) else None, k, item, per_class)
+            for k, item in enumerate(data)]
 
 
 def _paper_class_size(count: int) -> int | None:
@@ -116,12 +183,25 @@ def _paper_item(
         cls = k // per_class
         rdd = PAPER_RDD[cls // len(PAPER_TF)]
         tf = PAPER_TF[cls % len(PAPER_TF)]
+    # A filtered file (the bundled n20_normal) states each item's class and its index in
+    # the published file, since neither follows from the position any more.
+    labels = {key: item.get(key) for key in ("rdd", "tf")}
+    if any(v is not None for v in labels.values()):
+        if not all(isinstance(v, int | float) and not isinstance(v, bool)
+                   for v in labels.values()):
+            raise InstanceError(path, "'rdd' and 'tf' must both be numbers", instance=k,
+                                line=line)
+        rdd, tf = float(labels["rdd"]), float(labels["tf"])  # type: ignore[arg-type]
+    source = item.get("source_index", k)
+    if not isinstance(source, int) or isinstance(source, bool) or source < 0:
+        raise InstanceError(path, "'source_index' must be a non-negative integer", instance=k,
+                            line=line)
     try:
         return SmttInstance(
             processing_times=columns["processing_times"] or (),
             due_dates=columns["due_dates"] or (),
             weights=columns["weights"],
-            name=f"{path.stem}#{k}",
+            name=f"{path.stem}#{source}",
             optimum=optimum,
             # The benchmark README documents that n500's stored values are not optimal.
             optimum_is_proven=bool(item.get("optimum_is_proven", path.stem != "n500")),
@@ -171,7 +251,8 @@ def _item_lines(text: str) -> list[int]:
 
 
 def load_orlib(
-    path: str | Path, n: int, *, text: str | None = None, optima: str | Path | None = None
+    path: str | Path, n: int, *, text: str | None = None,
+    optima: str | Path | bool | None = None,
 ) -> list[SmttInstance]:
     """Read an OR-Library weighted tardiness file (``wt40.txt`` ...).
 
@@ -184,7 +265,7 @@ def load_orlib(
     optima
         Optional file with one optimal (or best-known) value per line. When
         omitted, ``wtoptN.txt`` or ``wtbestNb.txt`` beside the data file is used
-        if present.
+        if present; ``False`` attaches none.
     """
     path = Path(path)
     if text is None:
@@ -211,9 +292,10 @@ def load_orlib(
         chunk = tokens[k * per : (k + 1) * per]
         p = tuple(v for v, _ in chunk[:n])
         w = tuple(v for v, _ in chunk[n : 2 * n])
-        bad = next((line for (v, line) in chunk[:n] if v <= 0), None)
+        bad = next(((j, v, line) for j, (v, line) in enumerate(chunk[:n]) if v <= 0), None)
         if bad is not None:
-            raise InstanceError(path, "processing time must be positive", instance=k, line=bad)
+            raise InstanceError(path, f"processing time must be positive (job {bad[0]} has "
+                                      f"{bad[1]})", instance=k, line=bad[2])
         d = tuple(v for v, _ in chunk[2 * n :])
         try:
             instances.append(
@@ -229,8 +311,10 @@ def load_orlib(
 
 
 def _orlib_optima(
-    path: Path, n: int, optima: str | Path | None, count: int
+    path: Path, n: int, optima: str | Path | bool | None, count: int
 ) -> tuple[list[int] | None, bool]:
+    if optima is False or optima is True:
+        return None, False
     if optima is None:
         found = [c for c in (path.with_name(f"wtopt{n}.txt"), path.with_name(f"wtbest{n}b.txt"))
                  if c.is_file()]
@@ -280,8 +364,8 @@ def load_plain(path: str | Path, text: str | None = None) -> SmttInstance:
             raise InstanceError(path, f"not an integer in {line!r}", instance=0,
                                 line=lineno) from None
         if row[0] <= 0:
-            raise InstanceError(path, "processing time must be positive", instance=0,
-                                line=lineno)
+            raise InstanceError(path, f"processing time must be positive (job {len(rows)} "
+                                      f"has {row[0]})", instance=0, line=lineno)
         if width == 3 and row[2] <= 0:
             raise InstanceError(path, "weight must be positive", instance=0, line=lineno)
         rows.append(row)

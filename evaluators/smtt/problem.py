@@ -8,7 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference
+from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
+from evaluators.bundled import expand
+from evaluators.contract import ExportContract
+from evaluators.problem_base import ProblemBase
+from evaluators.smtt.contract import CONTRACT
 from evaluators.smtt.exact import REFERENCE_METHODS, solve
 from evaluators.smtt.generate import SmttFamily, generate_classes, generate_instance
 from evaluators.smtt.heuristics import HEURISTICS, baseline_source
@@ -103,7 +107,7 @@ FEATURES = (
 )
 
 
-class SmttProblem:
+class SmttProblem(ProblemBase):
     """Single-machine total tardiness, candidates as ``schedule(p, d)`` functions."""
 
     name = "smtt"
@@ -119,7 +123,13 @@ class SmttProblem:
     )
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[SmttInstance], Sequence[int]]] = HEURISTICS
+    reference_role = ReferenceRole.OPTIMUM
     reference_methods = REFERENCE_METHODS
+    summary_heuristics = ("edd", "mdd", "psk", "eddc", "mddc", "aug_mddc")
+    """Classic rules shown beside discovered ones at the end of a run."""
+    data_package = "evaluators.smtt"
+    prompt_package = "prompts"
+    prompt_file = "problems/smtt.j2"
     run_defaults: Mapping[str, Any] = {
         # 400 training instances of n = 20: with 100, the search fits their few tiny
         # optima (0.83 % training gap, 1.74-1.80 % on n100.json for the 30 best).
@@ -145,8 +155,9 @@ class SmttProblem:
     }
 
     def load(self, path: str | Path) -> list[SmttInstance]:
-        """Load instances from a JSON, OR-Library or plain-text file."""
-        return load_instances(path)
+        """Load instances from a JSON, OR-Library or plain-text file, or a bundled set
+        (``"smtt:n100"``; see ``discover datasets``)."""
+        return [inst for p in expand(path, self.name) for inst in load_instances(p)]
 
     def generate(self, spec: GeneratorSpec, rng: np.random.Generator) -> list[SmttInstance]:
         """Draw instances; ``spec.params`` may set ``rdd``/``tf`` or ``classes=True``.
@@ -193,3 +204,7 @@ class SmttProblem:
     def stored_reference(self, instance: SmttInstance) -> float | None:
         """The optimum stored in the instance file, if any."""
         return None if instance.optimum is None else float(instance.optimum)
+
+    def export_contract(self) -> ExportContract:
+        """Call adapter, standalone total-tardiness objective and self-check samples."""
+        return CONTRACT

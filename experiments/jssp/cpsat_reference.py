@@ -9,7 +9,8 @@ Run from the project root::
 
     python experiments/jssp/cpsat_reference.py                      # ft06 ft10 la01-la05, 60 s
     python experiments/jssp/cpsat_reference.py --time-limit 10 \\
-        --instances ../shared/benchmarks/jssp/scheduleopt/instances/Taillard1993/ta0*js.txt
+        --instances evaluators/jssp/data/scheduleopt/instances/Taillard1993/ta0*js.txt
+    python experiments/jssp/cpsat_reference.py --time-limit 10 --instances jssp:la
 
 The second form compares with the benchmark README's figure (2 workers, 10 s on a
 2-core machine: 4.3 % above the best upper bound on 15×15). Exit status 1 when a
@@ -21,13 +22,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
+from evaluators.bundled import data_dir, expand_all
 from evaluators.jssp.cpsat import solve_cpsat
 from evaluators.jssp.loaders import load_files
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTANCES = ROOT.parent / "shared" / "benchmarks" / "jssp" / "scheduleopt" / "instances"
+INSTANCES = data_dir("jssp") / "scheduleopt" / "instances"
 DEFAULT = [INSTANCES / "FisherThompson1963" / "ft06.txt",
            INSTANCES / "FisherThompson1963" / "ft10.txt",
            *(INSTANCES / "Lawrence1984" / f"la{i:02d}.txt" for i in range(1, 6))]
@@ -42,12 +42,12 @@ def _recorder(hits: list[tuple[float, int]]) -> Callable[[float, int], None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instances", type=Path, nargs="+", default=DEFAULT,
-                        help="instance files or directories")
+    parser.add_argument("--instances", nargs="+", default=DEFAULT,
+                        help="instance files, directories or bundled sets (jssp:la ...)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers")
     args = parser.parse_args(argv)
-    instances = load_files(args.instances)
+    instances = load_files(expand_all(args.instances, "jssp"))
     print(f"CP-SAT, {args.workers} workers, {args.time_limit:g} s per instance")
     print(f"{'instance':<10} {'size':>7} {'bks':>6} {'found':>6} {'bound':>6} {'status':>9} "
           f"{'first hit s':>11} {'total s':>8} {'gap %':>6}")

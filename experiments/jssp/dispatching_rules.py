@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evaluators.base import Failure
+from evaluators.bundled import data_dir
 from evaluators.jssp.builder import ACTIVE, NON_DELAY
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.loaders import load_files
@@ -33,7 +34,7 @@ from evaluators.jssp.problem import JsspProblem
 from evaluators.jssp.rules import RULE_NAMES, heuristic_name
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEDULEOPT = ROOT.parent / "shared" / "benchmarks" / "jssp" / "scheduleopt"
+SCHEDULEOPT = data_dir("jssp") / "scheduleopt"
 TAILLARD = SCHEDULEOPT / "instances" / "Taillard1993"
 
 TARGETS = {

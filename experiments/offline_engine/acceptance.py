@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -23,14 +22,11 @@ from archive import Archive, Split
 from evaluators.registry import get_problem
 from sandbox import SandboxPool, evaluate
 
-BENCH = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "smtt" / \
-    "cetinkaya2025"
-
 
 def figures(code: str, name: str, pool: SandboxPool) -> dict[str, float]:
-    """Gap, ratio, W/L vs MDD and runtime vs MDD of ``code`` on one benchmark file."""
+    """Gap, ratio, W/L vs MDD and runtime vs MDD of ``code`` on one bundled set."""
     problem = get_problem("smtt")
-    instances = problem.load(BENCH / name)
+    instances = problem.load(name)
     opt = [float(problem.stored_reference(i) or 0.0) for i in instances]
 
     def run(source: str) -> tuple[list[float], float]:
@@ -69,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         program_id, code = best[0].summary.id, archive.program(best[0].summary.id).program.code
     print(f"run {args.run}: best program #{program_id}")
     with SandboxPool(workers=1, isolation="auto") as pool:
-        for name in ("n100.json", "n200.json"):
+        for name in ("smtt:n100", "smtt:n200"):
             f = figures(code, name, pool)
             print(f"  {name}: gap {f['gap']:.3f} % ratio {f['ratio']:.4f} | MDD {f['mdd_gap']:.3f}"
                   f" % {f['mdd_ratio']:.4f} | MDDC {f['mddc_gap']:.3f} % {f['mddc_ratio']:.4f}"

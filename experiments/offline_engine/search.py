@@ -47,6 +47,7 @@ from discover.dedup import behaviour_fingerprint, normalized_hash
 from discover.offline import EngineError, OfflineEngine, Operator, ParentInfo
 from discover.offline.rewrite import node_count
 from discover.population import Member, Population, PopulationConfig
+from evaluators.bundled import bundled_file
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes
 from evaluators.smtt.heuristics import HEURISTICS
@@ -56,7 +57,7 @@ from evaluators.smtt.objective import total_tardiness
 from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "benchmarks" / "smtt" / "cetinkaya2025"
+N100, N200 = bundled_file("smtt:n100"), bundled_file("smtt:n200")
 OUT = Path(__file__).resolve().parent / "out"
 
 OPERATOR_WEIGHTS = {Operator.NEW_IDEA: 0.15, Operator.CROSSOVER: 0.2, Operator.MODIFY: 0.3,
@@ -321,13 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         run = search(seed, args, train, optima)
         best = run["best"]
         assert isinstance(best, Member)
-        v100 = validate(best.code, BENCH / "n100.json")
+        v100 = validate(best.code, N100)
         if args.select_n:
             pool = run["top"]
             assert isinstance(pool, list)
             chosen, sel_gap = reselect(pool, *selection_set(args.select_n, args.select_per_class,
                                                             args.train_seed + 2))
-            vsel = validate(chosen.code, BENCH / "n100.json")
+            vsel = validate(chosen.code, N100)
             print(f"  re-selected on generated n={args.select_n} ({sel_gap:.3f}): program "
                   f"{chosen.program_id} train {chosen.score:.3f} | n100 gap {vsel['gap']:.3f} "
                   f"ratio {vsel['ratio']:.4f} W/L {vsel['wins']}/{vsel['losses']} runtime "
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                **{k: run[k] for k in ("evaluations", "proposals", "seconds", "counts", "resets")},
                "code": best.code}
         if args.n200:
-            row["n200"] = validate(best.code, BENCH / "n200.json")
+            row["n200"] = validate(best.code, N200)
         rows.append(row)
         print(f"seed {seed}: train {best.score:.3f} | n100 gap {v100.get('gap', float('nan')):.3f}"
               f" (MDD {v100.get('mdd_gap', 0):.2f}, MDDC {v100.get('mddc_gap', 0):.2f})"

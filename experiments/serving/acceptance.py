@@ -35,9 +35,7 @@ from evaluators.serving.policies import HEURISTICS
 from evaluators.serving.problem import ServingProblem
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = ROOT / "experiments" / "serving" / "workloads"
-HELD_OUT = {"conv second half": WORKLOADS / "conv_second_half.json",
-            "code": WORKLOADS / "code.json"}
+HELD_OUT = {"conv second half": "serving:conv-second-half", "code": "serving:code-windows"}
 BASELINES = ("fcfs", "sarathi", "spf", "srpt_oracle")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluators.bundled import data_dir
 from evaluators.serving.engine import decision_log, simulate
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import ServingInstance
@@ -39,7 +40,7 @@ from evaluators.serving.replay import validate_log
 from evaluators.serving.workloads import read_trace, trace_windows
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDUR = ROOT.parent / "shared" / "benchmarks" / "serving" / "vidur"
+VIDUR = data_dir("serving") / "vidur"
 LIMIT = 1.0
 """Acceptance: seconds per candidate on a 2000-request window."""
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluators.bundled import data_dir
 from evaluators.serving.cost_model import cost_model
 from evaluators.serving.instance import Scenario, ServerConfig, ServingInstance
 from evaluators.serving.metrics import Summary, goodput
@@ -35,7 +36,7 @@ from evaluators.serving.problem import ServingProblem
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDUR = ROOT.parent / "shared" / "benchmarks" / "serving" / "vidur"
+VIDUR = data_dir("serving") / "vidur"
 LOADS: dict[str, dict[str, list[float]]] = {
     "conv": {"loads": [0.8, 0.9, 1.0]},
     "code": {"rates": [1.0, 2.0, 3.0]},

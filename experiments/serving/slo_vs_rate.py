@@ -25,13 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from evaluators.bundled import data_dir
 from evaluators.serving.instance import ServingInstance
 from evaluators.serving.policies import HEURISTICS
 from evaluators.serving.problem import ServingProblem
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDUR = ROOT.parent / "shared" / "benchmarks" / "serving" / "vidur"
+VIDUR = data_dir("serving") / "vidur"
 GRIDS = {"conv": np.round(np.linspace(3.0, 8.0, 11), 2),
          "code": np.round(np.linspace(0.25, 3.0, 12), 2)}
 SPANS = {"conv": (0.5, 1.0), "code": (0.0, 1.0)}

@@ -1,7 +1,9 @@
 """Classic SMTT heuristics on the seed paper's instance sets, against its published gaps.
 
 Runs every heuristic of ``evaluators.smtt.heuristics.HEURISTICS`` on every
-``benchmarks/smtt/cetinkaya2025`` file (each carries stored optima) and prints,
+bundled set of the paper (``smtt:n20_uniform`` ... ``smtt:n500_paper``: each
+carries the paper's stored values; for n500 those are the published, misaligned
+ones, since the paper's figures were computed against them) and prints,
 per file and heuristic: mean gap, max gap, mean seconds per instance, the
 number of instances where the heuristic beats the stored "optimum", and the
 paper's mean gap with the difference. Gap: ``100·(H − OPT)/OPT`` averaged over
@@ -36,15 +38,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evaluators.base import InstanceError, relative_gap
+from evaluators.bundled import bundled_file
 from evaluators.smtt.heuristics import BASELINES, HEURISTICS
 from evaluators.smtt.heuristics.catalog import run_baseline
 from evaluators.smtt.heuristics.paper import PAPER_MEAN_GAPS, PAPER_SECONDS, tolerance
 from evaluators.smtt.loaders import load_instances
 from evaluators.smtt.objective import total_tardiness
 
-ROOT = Path(__file__).resolve().parents[2]
-CETINKAYA = ROOT.parent / "shared" / "benchmarks" / "smtt" / "cetinkaya2025"
 FILES = ("n20_uniform", "n20_normal", "n100", "n200", "n500")
+PAPER_SETS = {name: f"smtt:{name}" for name in FILES} | {"n500": "smtt:n500_paper",
+                                                          "n20_normal": "smtt:n20_normal_paper"}
+"""The bundled set holding each file as the paper used it (its own stored values)."""
+
+
+def instance_file(file: str, directory: Path | None) -> Path:
+    """``directory/<file>.json`` when a directory is given, else the bundled set."""
+    return directory / f"{file}.json" if directory else bundled_file(PAPER_SETS[file])
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,8 @@ def evaluate(runner: _Runner, file: str, method: str) -> Row:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the reproduction; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dir", type=Path, default=CETINKAYA, help="instance directory")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="instance directory (default: the bundled sets)")
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=FILES)
     parser.add_argument("--methods", nargs="+", default=list(HEURISTICS),
                         choices=list(HEURISTICS))
@@ -146,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[Row] = []
     for file in args.files:
-        runner = _Runner(args.dir / f"{file}.json")
+        runner = _Runner(instance_file(file, args.dir))
         if not args.json:
             print(f"\n{file}.json: {len(runner)} instances")
             if runner.note:

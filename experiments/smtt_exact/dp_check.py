@@ -26,11 +26,12 @@ import sys
 import time
 from pathlib import Path
 
+from evaluators.bundled import bundled_file
 from evaluators.smtt.exact import dp
 from evaluators.smtt.loaders import load_instances
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FILE = ROOT.parent / "shared" / "benchmarks" / "smtt" / "cetinkaya2025" / "n20_uniform.json"
+DEFAULT_FILE = bundled_file("smtt:n20_uniform")
 
 
 def main(argv: list[str] | None = None) -> int:

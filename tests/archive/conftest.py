@@ -1,8 +1,8 @@
 """Fixtures for archive tests: a fresh archive per test and a few records.
 
-The ``archive`` fixture is a new SQLite file, then a fresh database on the
-PostgreSQL server named by ``DISCOVER_TEST_POSTGRES_URL`` (e.g. the URL printed
-by ``.ci/postgres.sh start``); see ``tests/postgres_fixtures.py``.
+The ``archive`` fixture is a new SQLite file, then a fresh database on the test
+PostgreSQL server (``DISCOVER_TEST_POSTGRES_URL``, or a cluster the session starts
+from the installed binaries); see ``tests/postgres_fixtures.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def database_url(archive_url: str) -> str:
     """URL of a new, empty database on each backend under test.
 
     SQLite at :func:`archive_path`, then a fresh PostgreSQL database; the
-    PostgreSQL case fails without ``DISCOVER_TEST_POSTGRES_URL`` unless
-    ``DISCOVER_TEST_NO_POSTGRES=1`` (see ``tests/postgres_fixtures.py``).
+    PostgreSQL case skips without PostgreSQL installed (fails under
+    ``DISCOVER_TEST_REQUIRE_ALL=1``; see ``tests/postgres_fixtures.py``).
     """
     return archive_url
 

@@ -117,3 +117,45 @@ def test_archive_from_a_newer_discover_is_refused(tmp_path: Path) -> None:
     engine.dispose()
     with pytest.raises(SchemaError, match="newer discover"):
         Archive.open(f"sqlite:///{path}")
+
+
+def _archive_at_0002_with_timeouts(url: str) -> None:
+    """A database as revision 0002 wrote it: one too-slow and one real time-out, both 'timeout'."""
+    engine = create_archive_engine(resolve_url(url))
+    upgrade(engine, "0002")
+    now = dt.datetime(2025, 1, 2, 3, 4, 5)
+    insert_evaluation = sa.text(
+        "INSERT INTO evaluations (program_id, split, status, score, gap, seconds, error, "
+        "per_instance, created_at) VALUES (:pid, 'train', 'timeout', NULL, NULL, 1.0, :error, "
+        "'[]', :now)")
+    with engine.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO runs (id, problem, config, seed, package_versions, isolation, budget, "
+            "status, started_at) VALUES (1, 'smtt', '{}', 1, '{}', 'none', 3, 'running', :now)"),
+            {"now": now})
+        for pid in (1, 2):
+            c.execute(sa.text(
+                "INSERT INTO programs (id, run_id, code, code_hash, island, generation, "
+                "operator, created_at) VALUES (:pid, 1, :code, :hash, 0, :pid, 'modify', :now)"),
+                {"pid": pid, "code": f"def schedule(p, d):\n    return [{pid}]\n",
+                 "hash": f"hash{pid}", "now": now})
+        c.execute(insert_evaluation, {"pid": 1, "now": now, "error": (
+            "too slow: median 9.00 ms per instance, limit 5.00 ms (a multiple of the "
+            "reference heuristic's time)")})
+        c.execute(insert_evaluation, {"pid": 2, "now": now,
+                                      "error": "timeout: the deadline of 2.0 s was hit"})
+    engine.dispose()
+
+
+def test_revision_0003_gives_too_slow_its_own_status(database_url: str) -> None:
+    _archive_at_0002_with_timeouts(database_url)
+    with Archive.open(database_url) as archive:
+        assert current_revision(archive.engine) == head_revision()
+        statuses = [archive.program(pid).evaluations[Split.TRAIN].status for pid in (1, 2)]
+        assert statuses == [EvaluationStatus.TOO_SLOW, EvaluationStatus.TIMEOUT]
+        assert downgrade(archive.engine, "0002")
+        with archive.engine.connect() as c:
+            rows = c.execute(sa.text("SELECT status FROM evaluations ORDER BY program_id"))
+            assert [r[0] for r in rows] == ["timeout", "timeout"]
+        assert upgrade(archive.engine)
+        assert archive.program(1).evaluations[Split.TRAIN].status is EvaluationStatus.TOO_SLOW

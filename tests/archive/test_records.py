@@ -78,6 +78,7 @@ def test_model_call_never_holds_a_key() -> None:
     assert ModelCall("openai", "gpt", "no key here, sk-short").prompt == "no key here, sk-short"
 
 
+@pytest.mark.slow
 @given(st.text())
 def test_redaction_is_idempotent(text: str) -> None:
     once = redact(text)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from archive import Archive, RunState, Split
 from discover.config import EvaluationConfig, LlmConfig, ModelSpec, RunConfig, SearchConfig
+from evaluators.bundled import bundled_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SMTT_N20 = PROJECT_ROOT.parent / "shared" / "benchmarks" / "smtt" / "cetinkaya2025" / \
-    "n20_uniform.json"
+SMTT_N20 = bundled_file("smtt:n20_uniform")
 
 
 def validation_file(tmp_path: Path, count: int = 20) -> Path:

@@ -52,3 +52,20 @@ def test_errors_name_file_and_key(tmp_path: Path, content: str, needle: str) -> 
         RunConfig.load(path)
     assert needle in str(info.value)
     assert "run.toml" in str(info.value)
+
+
+@pytest.mark.parametrize("problem", ["jssp", "serving"])
+def test_config_comments_speak_of_the_problem_shown(problem: str) -> None:
+    """Before: jssp's and serving's configs spoke of (RDD, TF) classes, MDD and optima."""
+    text = RunConfig.for_problem(problem).to_toml()
+    comments = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    for word in ("RDD", "MDD", "n100.json", "tiny optima", "dp for n"):
+        assert word not in comments, word
+    if problem == "serving":
+        assert "optim" not in comments.lower()
+        assert "A reference score, not a bound" in comments
+    assert tomllib.loads(text)["evaluation"]["train_n"] == (10 if problem == "jssp" else 1000)
+
+
+def test_smtt_config_keeps_its_class_comments() -> None:
+    assert "(RDD, TF) class" in RunConfig.for_problem("smtt").to_toml()

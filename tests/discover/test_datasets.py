@@ -64,6 +64,7 @@ def test_selection_seed_is_not_the_training_seed(archive: Archive) -> None:
     assert [i.fingerprint for i in training] != [i.fingerprint for i in split.instances]
 
 
+@pytest.mark.slow
 def test_training_set_with_a_larger_family(archive: Archive) -> None:
     base = EvaluationConfig(train_n=8, train_per_class=1, probe_count=5)
     mixed = EvaluationConfig(train_n=8, train_per_class=1, probe_count=5, train_extra_n=11,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,32 @@ def test_run_stops_with_clear_error_when_every_call_fails(tmp_path: Path) -> Non
     with Archive.open(config.archive) as archive:
         counters = archive.run_state(result.run_id).counters
         assert counters.calls_with_error >= 2
+
+
+def test_time_limit_cancels_model_calls_in_flight(tmp_path: Path) -> None:
+    # Every answer takes a minute: at the time limit all the run's calls are in flight.
+    limit = 15.0
+    with FakeServer(default=Step(delay=60.0)) as server:
+        config = small_config(
+            tmp_path, budget=30, workers=1,
+            models=(ModelSpec("openai:gpt-test", 1.0, server.openai_url),),
+            llm={"concurrency": 2, "max_attempts": 3},
+        ).with_overrides(time_limit=limit, sandbox="none")
+        start = time.monotonic()
+        result = run(config)
+        elapsed = time.monotonic() - start
+        asked = len(server.received)
+    assert result.status == "finished" and "time limit" in result.reason
+    assert elapsed < limit + 5.0, f"the run took {elapsed:.1f} s with a {limit:g} s limit"
+    assert asked >= 1, "no model call was in flight at the limit (set-up took too long?)"
+    with Archive.open(config.archive) as archive:
+        state = archive.run_state(result.run_id)
+    assert state.counters.evaluated == 3  # the seeds; no answer arrived
+    with sqlite3.connect(str(config.archive).removeprefix("sqlite:///")) as db:
+        calls = db.execute("select error, prompt, program_id from model_calls "
+                           "where run_id = ?", (result.run_id,)).fetchall()
+    # Every request the server saw is archived, as cancelled at the limit, with its prompt.
+    assert len(calls) == asked
+    for error, prompt, program_id in calls:
+        assert error and "cancelled: the run's time limit was reached" in error, error
+        assert prompt and program_id is None

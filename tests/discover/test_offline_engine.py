@@ -86,6 +86,7 @@ def test_children_parse_define_function_and_differ_from_parents(operator: str,
         assert proposal.mutations
 
 
+@pytest.mark.slow
 @settings(max_examples=5, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 @example(52523734)  # an early crossover put d[j] over a protected max(t, 1) denominator

@@ -15,9 +15,9 @@ from discover.population import Population, PopulationConfig
 
 
 def member(pid: int, score: float, island: int | None = 0, *, signature: tuple[float, ...] | None
-           = None, runtime: float = 1e-3, size: int = 50) -> Member:
+           = None, cost: float = 1e-3, size: int = 50) -> Member:
     return Member(pid, f"def f():\n    return {pid}\n", score,
-                  signature if signature is not None else (score, score + 1), runtime, size,
+                  signature if signature is not None else (score, score + 1), cost, size,
                   island)
 
 
@@ -34,7 +34,7 @@ def filled(config: PopulationConfig, seed: int, count: int) -> tuple[Population,
     for pid in range(1, count):
         score = float(np.round(gen.uniform(0, 10), 2))
         members.append(member(pid, score, int(gen.integers(config.num_islands)),
-                              runtime=float(gen.uniform(1e-4, 1e-1)),
+                              cost=float(gen.uniform(1e-4, 1e-1)),
                               size=int(gen.integers(10, 400))))
     pop.replay(members)
     return pop, members
@@ -46,7 +46,7 @@ def test_member_validation() -> None:
     with pytest.raises(ValueError):
         member(1, 1.0, signature=(float("nan"),))
     with pytest.raises(ValueError):
-        member(1, 1.0, runtime=-1.0)
+        member(1, 1.0, cost=-1.0)
     with pytest.raises(ValueError):
         PopulationConfig(num_islands=0)
     with pytest.raises(ValueError):
@@ -131,12 +131,12 @@ def test_map_elites_cells_keep_the_best_per_bin() -> None:
     cfg = PopulationConfig(num_islands=1, reset_period=0, diversity_rate=1.0,
                            runtime_unit=1e-3, runtime_bins_per_octave=1, size_bins_per_octave=1)
     pop = Population(cfg, np.random.default_rng(0))
-    pop.register(member(1, 5.0, runtime=1e-3, size=16))
-    pop.register(member(2, 3.0, runtime=1.5e-3, size=20))  # same cell (0, 4), better
-    pop.register(member(3, 1.0, runtime=1.0, size=16))  # slow: its own cell
+    pop.register(member(1, 5.0, cost=1e-3, size=16))
+    pop.register(member(2, 3.0, cost=1.5e-3, size=20))  # same cell (0, 4), better
+    pop.register(member(3, 1.0, cost=1.0, size=16))  # slow: its own cell
     cells = pop.cells(0)
     assert cells[(0, 4)].program_id == 2
-    assert pop.cell(member(3, 1.0, runtime=1.0, size=16)) in cells
+    assert pop.cell(member(3, 1.0, cost=1.0, size=16)) in cells
     assert len(cells) == 2
     # diversity_rate=1: the last parent is always a cell elite.
     elites = {m.program_id for m in cells.values()}
@@ -177,7 +177,7 @@ def _drive(pop: Population, steps: int, start_id: int) -> list[tuple[int, tuple[
         trace.append((island, tuple(p.program_id for p in parents)))
         score = min(p.score for p in parents) + float(pop.rng.uniform(-1, 2))
         pop.register(member(start_id + step, max(score, 0.0), island,
-                            runtime=float(pop.rng.uniform(1e-4, 1e-2)),
+                            cost=float(pop.rng.uniform(1e-4, 1e-2)),
                             size=int(pop.rng.integers(10, 300))))
     return trace
 

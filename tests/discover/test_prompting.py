@@ -147,10 +147,10 @@ def test_user_directory_overrides_by_name_and_falls_back(tmp_path: Path, context
 
 
 def test_unknown_problem_uses_generic_context(context: PromptContext) -> None:
-    other = ProblemView("flowshop", "Permutation flow shop.", "sequence",
+    other = ProblemView("zzunknownshop", "Some shop.", "sequence",
                         "def sequence(times):", "Return an order.", ("math",))
     user = PromptLibrary().render(Operator.I1, PromptContext(other)).user
-    assert "## The problem: flowshop" in user and "def sequence(times):" in user
+    assert "## The problem: zzunknownshop" in user and "def sequence(times):" in user
 
 
 def test_undefined_variable_in_user_template_names_file_and_line(

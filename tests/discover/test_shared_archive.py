@@ -1,8 +1,8 @@
 """One archive in a PostgreSQL server shared by several processes, and every command on it.
 
-Runs use a fresh database on the server of ``DISCOVER_TEST_POSTGRES_URL``
-(see ``tests/postgres_fixtures.py``): two loops in separate processes write
-separate runs into it at the same time, and each run must hold exactly what
+Runs use a fresh database on the test PostgreSQL server (see
+``tests/postgres_fixtures.py``; skipped without PostgreSQL installed): two loops in
+separate processes write separate runs into it at the same time, and each run must hold exactly what
 the same run holds alone in a SQLite file.
 """
 
@@ -114,12 +114,16 @@ def test_every_command_works_on_postgres(tmp_path: Path, postgres_url: str) -> N
         (summary,) = archive.runs()
         assert summary.counters.evaluated == 6
     run_id = summary.run.id
-    # Resuming a finished run evaluates nothing more.
-    _invoke("run", "--resume", str(run_id), "--archive", postgres_url, "--progress", "jsonl")
+    # Resuming a finished run is refused in one line and changes nothing (not even its end).
+    refused = CliRunner().invoke(main, ["run", "--resume", str(run_id), "--archive",
+                                        postgres_url, "--progress", "jsonl"])
+    assert refused.exit_code == 1
+    assert f"run {run_id} is finished (6/6 evaluated); nothing to resume" in refused.output
     with Archive.open(postgres_url) as archive:
         state = archive.run_state(run_id)
     assert_consistent(state, 6)
     assert state.run.status is RunStatus.FINISHED
+    assert state.run.finished_at == summary.run.finished_at
     assert "s3cret-pw" not in json.dumps(state.run.config), "the password was archived"
 
     listed = json.loads(_invoke("archive", "runs", "--json", "--archive", postgres_url))

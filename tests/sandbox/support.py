@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from evaluators.base import CandidateSpec
@@ -10,6 +11,7 @@ from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SmttProblem
 from sandbox import Limits, SandboxPool, evaluate
 from sandbox.child import SPARE_NAME
+from sandbox.launch import LAUNCHER_VARIABLE
 
 # Everything importable: hostile candidates must be stopped by the operating-system
 # layers, not by the import list or the static pre-check.
@@ -116,7 +118,15 @@ def _is_spare(pid: int, parent: int) -> bool:
     # launcher: the worker carries the spare's name for an instant while it forks.
     program, _, args = parent_cmd.partition(b"\0")
     return (name == SPARE_NAME and uid == os.getuid() and b"bwrap" not in program
-            and b"sandbox.worker" in args)
+            and b"sandbox.worker" in args and b"privroot.py" not in args)
+
+
+def strict_expectation() -> tuple[str, str]:
+    """``(launcher, level)`` of a strict pool as root: bubblewrap's ``full`` unless
+    ``DISCOVER_SANDBOX_LAUNCHER`` forces the ``unshare`` launcher (or bwrap is missing)."""
+    launcher = os.environ.get(LAUNCHER_VARIABLE, "").strip() or (
+        "bwrap" if shutil.which("bwrap") else "unshare")
+    return launcher, "full" if launcher == "bwrap" else f"full({launcher})"
 
 
 def describe_processes(pids: set[int]) -> str:

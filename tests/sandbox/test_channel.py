@@ -23,6 +23,7 @@ from sandbox.channel import (
     iter_frames,
     output_frame,
     parse_report,
+    stream_budget,
 )
 
 
@@ -245,3 +246,92 @@ def test_int_frames_are_checked_like_others() -> None:
         parse_report(bad_time, 1)
     with pytest.raises(Unsendable):
         output_frame(0, 0.0, list(range(11)), 10)
+
+
+# -- bounded decoding and storable text (issue 18, findings 1, 4 and 8) -------------------
+def _json_frame(kind: FrameKind, body: bytes) -> bytes:
+    return bytes((kind,)) + len(body).to_bytes(4, "little") + body
+
+
+def test_a_frame_of_many_lists_is_refused_before_decoding() -> None:
+    import tracemalloc
+
+    n = 2_000_000
+    data = _json_frame(FrameKind.OUTPUT, b'{"i":0,"t":0,"v":[' + b"[]," * (n - 1) + b"[]]}")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChannelError, match="more than 1000000 values"):
+            parse_report(data, 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 * 2**20  # nothing was decoded (or even copied)
+
+
+def test_the_whole_stream_shares_one_decoding_budget() -> None:
+    # Each frame is within one output's cap, but together they would decode into
+    # millions of lists: the budget of the stream runs out at the first one.
+    body = b'{"i":%d,"t":0,"v":[' + b"[]," * 299_999 + b"[]]}"
+    data = b"".join(_json_frame(FrameKind.OUTPUT, body % k) for k in range(6))
+    with pytest.raises(ChannelError, match="too large to decode"):
+        parse_report(data, 6, max_items=1_000_000)
+    # Fewer lists fit in the budget and decode as usual; a batch of large payloads
+    # gets a larger budget (stream_budget).
+    small = b'{"i":%d,"t":0,"v":[' + b"[1]," * 99 + b"[1]]}"
+    stream = b"".join(_json_frame(FrameKind.OUTPUT, small % k) for k in range(6))
+    with pytest.raises(ChannelError, match="too large to decode"):
+        parse_report(stream, 6, max_items=1_000)
+    budget = stream_budget(1_000, payload_bytes=5_000)
+    assert len(parse_report(stream, 6, max_items=1_000, decode_budget=budget).outputs) == 6
+
+
+@pytest.mark.parametrize("value", [
+    [[1, 2]] * 60,  # nested lists at the encoder's limit
+    np.arange(300).reshape(30, 10),
+    [1.5, 2] * 220,
+    ["a,b,[c]" * 20] * 2,  # commas and brackets inside strings count, within the cap
+])
+def test_everything_the_encoder_sends_is_decoded(value: object) -> None:
+    """The decoder's budget never refuses what the child's encoder accepted."""
+    max_items = 1000
+    try:
+        data = output_frame(0, 0.0, value, max_items)
+    except Unsendable:
+        pytest.fail("the encoder refused a value it should send")
+    report = parse_report(data + frame(FrameKind.DONE), 1, max_items=max_items)
+    assert len(report.outputs) == 1
+
+
+def test_encoder_counts_nested_lists_like_the_decoder() -> None:
+    with pytest.raises(Unsendable):
+        encode_value([[1]] * 200, 1000)  # 200 values + 200 nested lists of weight 8
+    with pytest.raises(Unsendable):
+        encode_value(np.zeros((200, 1)), 1000)
+    assert encode_value([[1]] * 100, 1000) == [[1]] * 100
+
+
+def test_packed_frames_are_capped_too() -> None:
+    data = output_frame(0, 0.0, list(range(20)), 100)
+    with pytest.raises(ChannelError, match="more than 10 values"):
+        parse_report(data, 1, max_items=10)
+
+
+def test_text_fields_come_out_storable() -> None:
+    body = json.dumps({"i": 0, "kind": "exception", "type": "E\ud800", "msg": "m\x00\udfff",
+                       "tb": ["line \ud800"]}).encode()
+    report = parse_report(frame(FrameKind.STARTED) + _json_frame(FrameKind.ERROR, body), 1)
+    assert report.error is not None
+    assert report.error["type"] == "E\\ud800"
+    assert report.error["msg"] == "m\\x00\\udfff"
+    assert report.error["tb"] == ("line \\ud800",)
+    value = json.dumps({"i": 0, "t": 0, "v": ["\ud800", 1]}).encode()
+    (output,) = parse_report(_json_frame(FrameKind.OUTPUT, value), 1).outputs
+    assert output == ["\\ud800", 1]
+
+
+def test_a_setup_failure_after_the_start_is_forged() -> None:
+    body = json.dumps({"i": -1, "kind": "setup", "type": "OSError", "msg": "x"}).encode()
+    before = parse_report(_json_frame(FrameKind.ERROR, body), 1)
+    assert before.error is not None and before.error["kind"] is ErrorKind.SETUP
+    with pytest.raises(ChannelError, match="after the candidate started"):
+        parse_report(frame(FrameKind.STARTED) + _json_frame(FrameKind.ERROR, body), 1)

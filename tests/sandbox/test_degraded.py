@@ -96,18 +96,18 @@ def test_remaining_layers_still_contain(name: str, code: str, status: OutcomeSta
 
 
 def test_unshare_launcher(smtt: SmttProblem, honest_instances: list[SmttInstance]) -> None:
-    with pytest.warns(SandboxWarning, match="host file system"):
-        pool = SandboxPool(workers=1, isolation="auto", launcher="unshare", limits=TEST_LIMITS)
-        pool.start()
-    with pool:
+    # Without bubblewrap: the same namespaces and private root, built by sandbox.privroot.
+    with SandboxPool(workers=1, isolation="strict", launcher="unshare",
+                     limits=TEST_LIMITS) as pool:
         report = pool.isolation_report
         assert report.active == frozenset(Layer)
-        assert not report.private_root  # the host file system stays visible
-        assert pool.isolation_level == (
-            "partial:namespaces(host-fs)+unprivileged_uid+seccomp+rlimits")
+        assert report.private_root  # confirmed by the probe child's view of /
+        assert report.complete
+        assert pool.isolation_level == "full(unshare)"
         outcome = pool.run("import socket\n" + DEF + "    socket.socket()\n", HOSTILE_SPEC,
                            payload_set(smtt, honest_instances), 2.0, check=False)
         assert outcome.status is OutcomeStatus.FORBIDDEN
+        assert outcome.isolation_level == "full(unshare)"
         assert_honest_scores_right(pool, smtt, honest_instances)
 
 

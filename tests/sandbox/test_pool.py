@@ -25,18 +25,26 @@ from sandbox import (
     SandboxPool,
 )
 from sandbox.scoring import payload_set
-from tests.sandbox.support import EDD, TEST_LIMITS, assert_honest_scores_right, live_descendants
+from tests.sandbox.support import (
+    EDD,
+    TEST_LIMITS,
+    assert_honest_scores_right,
+    live_descendants,
+    strict_expectation,
+)
+from tests.system_components import require_strict_sandbox
 
 
 def test_isolation_report_is_complete(strict_pool: SandboxPool) -> None:
+    launcher, level = strict_expectation()
     report = strict_pool.isolation_report
     assert report.complete
-    assert strict_pool.isolation_level == "full"
+    assert strict_pool.isolation_level == level
     assert report.active == frozenset(Layer)
-    assert report.launcher == "bwrap"
+    assert report.launcher == launcher
     assert "uid 65534" in report.summary()
     data = report.as_dict()
-    assert data["level"] == "full"
+    assert data["level"] == level
     assert all(v["active"] for v in data["layers"].values())
 
 
@@ -55,7 +63,7 @@ def test_outputs_match_in_process_execution(strict_pool: SandboxPool, smtt: Smtt
     assert all(s >= 0 for s in outcome.seconds)
     assert 0 < outcome.total_seconds < 10
     assert outcome.cpu_seconds is not None and outcome.max_rss_kb is not None
-    assert outcome.isolation_level == "full"
+    assert outcome.isolation_level == strict_expectation()[1]
     assert outcome.error is None
 
 
@@ -146,6 +154,7 @@ def test_bad_arguments(strict_pool: SandboxPool, smtt: SmttProblem) -> None:
 
 def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
                                                    honest_instances: list[SmttInstance]) -> None:
+    require_strict_sandbox()
     with SandboxPool(workers=1, isolation="strict", limits=TEST_LIMITS,
                      max_tasks_per_worker=3) as pool:
         first = pool.worker_pids()
@@ -163,6 +172,7 @@ def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
 
 def test_unresponsive_worker_is_killed(smtt: SmttProblem,
                                        honest_instances: list[SmttInstance]) -> None:
+    require_strict_sandbox()
     limits = Limits(memory_mb=256, kill_grace=0.5)
     with SandboxPool(workers=1, isolation="strict", limits=limits) as pool:
         stuck = pool.worker_pids()
@@ -209,6 +219,7 @@ def test_code_under_tmp_is_visible_to_the_sandbox(tmp_path: Path) -> None:
     # under the host's /tmp: the package binds go on top of it.
     if not str(tmp_path.resolve()).startswith("/tmp/"):
         pytest.skip("pytest's temporary directory is not under /tmp here")
+    require_strict_sandbox()
     root = Path(__file__).resolve().parents[2]
     for package in ("sandbox", "evaluators"):
         shutil.copytree(root / package, tmp_path / package,

@@ -90,8 +90,10 @@ FORGERIES = [
      "builtins.max = lambda *a, **k: 0\n"),
     ("patch_harness", "import sys\nsys.modules['evaluators.smtt.harness'].call = "
      "lambda f, p: list(range(len(p['due_dates'])))\n"),
-    ("patch_objective", "import sys\nimport evaluators.smtt.objective as o\n"
-     "o.total_tardiness = lambda *a, **k: 0\n"
+    # Under bubblewrap the objective is not even in the sandbox (only the harness
+    # modules are); where it is (other launchers), patching it changes nothing.
+    ("patch_objective", "import sys\ntry:\n    import evaluators.smtt.objective as o\n"
+     "    o.total_tardiness = lambda *a, **k: 0\nexcept ModuleNotFoundError:\n    pass\n"
      "sys.modules['evaluators.smtt.problem'] = None\n"),
     ("claim_a_score", "import sys\nprint('objective: 0, gap: -100%')\n"
      "sys.stderr.write('{\"total_objective\": 0}')\n"),

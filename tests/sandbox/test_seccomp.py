@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import struct
@@ -66,6 +67,19 @@ def _in_child(action: Callable[[], None]) -> int | str:
     return os.WEXITSTATUS(status)
 
 
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _ulong_ref() -> object:
+    return ctypes.byref(ctypes.c_ulong(0))
+
+
+def _syscall(name: str, *args: object) -> None:
+    assert ARCH is not None
+    _libc().syscall(ARCH.numbers[name], *args)
+
+
 def _numpy_work() -> None:
     import numpy as np
 
@@ -89,6 +103,13 @@ def _numpy_work() -> None:
         ("signal the group", lambda: os.killpg(0, 0), "SIGSYS"),
         ("execve", lambda: os.execv("/bin/true", ["true"]), "SIGSYS"),
         ("setuid", lambda: os.setuid(0), "SIGSYS"),
+        ("io_setup (host-wide AIO pool)", lambda: _syscall("io_setup", 1, _ulong_ref()),
+         "SIGSYS"),
+        ("another filter", lambda: _libc().prctl(seccomp.PR_SET_SECCOMP_OPTION, 2, 0, 0, 0),
+         "SIGSYS"),
+        ("other prctl", lambda: _libc().prctl(seccomp.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0),
+        ("a SIGSYS handler does not save the caller",
+         lambda: (signal.signal(signal.SIGSYS, lambda *a: None), os.fork()), "SIGSYS"),
     ],
 )
 def test_filter_in_a_child(name: str, action: Callable[[], None], expected: int | str) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from sandbox import Layer, OutcomeStatus, SandboxPool, SandboxWarning
 from tests.sandbox.support import HOSTILE_SPEC, TEST_LIMITS
+from tests.system_components import require_strict_sandbox
 
 SECRET_TAIL = uuid.uuid4().hex
 SECRET = "sk-discover-" + SECRET_TAIL
@@ -96,6 +97,8 @@ def _spawn_decoy(seconds: int) -> subprocess.Popen[bytes]:
 @pytest.fixture(scope="module", params=["strict", "degraded"])
 def secret_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     """A pool started after the secret is planted; ``degraded`` has no namespaces or seccomp."""
+    if request.param == "strict":
+        require_strict_sandbox()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", SECRET)
         mp.setenv("DISCOVER_TEST_SECRET", SECRET)

@@ -1,5 +1,5 @@
-"""The browser on every configured backend: SQLite, and PostgreSQL when
-``DISCOVER_TEST_POSTGRES_URL`` names a server (see ``.ci/postgres.sh``)."""
+"""The browser on every backend: SQLite, and PostgreSQL (the test server of
+``tests/postgres_fixtures.py``; skipped without PostgreSQL installed)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def test_side_by_side_rows_rebuild_both_sides(a_lines: list[str], b_lines: list[
         assert "<script" not in r.left and "<script" not in r.right
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(code_lines, code_lines)
 def test_unified_rows_match_difflib_counts(a_lines: list[str], b_lines: list[str]) -> None:

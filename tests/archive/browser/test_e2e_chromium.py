@@ -1,7 +1,8 @@
 """End to end in headless Chromium: runs list, run page, program, diff, compare, injection.
 
 Drives the Debian ``chromium`` through Playwright's Python package (its own
-browser download is not used), against a live server over the shared test
+browser download is not used; skipped without ``chromium``, see
+``tests/system_components.py``), against a live server over the shared test
 archive, and checks what the pages show against the store API. Screenshots go
 to ``test-artifacts/browser/`` (git-ignored) for people to look at.
 """
@@ -21,29 +22,33 @@ from archive.browser import BrowserServer
 from tests.archive.browser.conftest import HOSTILE_PROBLEM, BrowserArchive
 from tests.archive.browser.synthetic import HOSTILE
 from tests.conftest import ROOT
+from tests.system_components import Component, require
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> Path:
+    """The browser (autouse: skipped without it before the test archive is built)."""
+    return require(Component.CHROMIUM)
+
+
 @pytest.fixture(scope="module")
-def page(live_server: BrowserServer) -> Iterator[Any]:
+def page(chromium: Path, live_server: BrowserServer) -> Iterator[Any]:
     """A Chromium page with a fresh profile; dialogs are recorded and dismissed."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - dev extra
         pytest.fail("playwright is missing: pip install -e '.[dev]'")
-    if not CHROMIUM.exists():  # pragma: no cover - CI installs it
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     profile = tempfile.mkdtemp(prefix="discover-chromium-")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            profile, executable_path=str(chromium), headless=True, args=ARGS,
             viewport={"width": 1400, "height": 1000})
         tab = context.new_page()
         tab.dialogs = []

@@ -29,12 +29,18 @@ from tests.archive.browser.shapes import (
     Shapes,
     build_shapes,
 )
+from tests.system_components import Component, require
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> Path:
+    """The browser (autouse: skipped without it before the archive is built)."""
+    return require(Component.CHROMIUM)
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +60,16 @@ def shapes_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shap
 
 
 @pytest.fixture(scope="module")
-def tab() -> Iterator[Any]:
+def tab(chromium: Path) -> Iterator[Any]:
     """A Chromium page with a fresh profile."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - dev extra
         pytest.fail("playwright is missing: pip install -e '.[dev]'")
-    if not CHROMIUM.exists():  # pragma: no cover - CI installs it
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
     profile = tempfile.mkdtemp(prefix="discover-chromium-")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            profile, executable_path=str(chromium), headless=True, args=ARGS,
             viewport={"width": 1400, "height": 1000})
         yield context.new_page()
         context.close()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 
 from discover.extract import ExtractionFailure, extract_code
 from discover.providers import (
     AttemptOutcome,
     AttemptRecord,
+    Cancelled,
     CircuitOpen,
     Fatal,
     FinishReason,
@@ -22,14 +24,17 @@ from discover.providers import (
     RequestRejected,
     RetriesExhausted,
     Unavailable,
+    build_pool,
 )
 from tests.discover.providers.conftest import (
     ANTHROPIC_KEY,
     KINDS,
     MODEL,
     OPENAI_KEY,
+    PRICES,
     PoolFactory,
     fast_settings,
+    spec_for,
 )
 from tests.discover.providers.fake_server import CODE_ANSWER, FakeServer, Step, rate_limited
 
@@ -211,3 +216,26 @@ def test_exhausted_quota_is_fatal_not_retried(server: FakeServer, make_pool: Poo
     with pytest.raises(Fatal, match="quota exhausted"):
         ask(make_pool("openai"))
     assert len(server.received) == 1
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_deadline_cuts_a_request_in_flight_without_retry_or_breaker(
+        server: FakeServer, make_pool: PoolFactory, records: list[AttemptRecord],
+        kind: str) -> None:
+    make_pool(kind)  # the SDK is imported (seconds on a busy machine) before the clock starts
+    server.push(Step(delay=30.0), Step(delay=30.0))
+    pool = build_pool([(spec_for(kind, server), 1.0)], rng=np.random.default_rng(0),
+                      settings=fast_settings(max_attempts=3, threshold=1, timeout=60.0),
+                      prices=PRICES, listener=records.append, deadline=time.monotonic() + 2.0)
+    start = time.monotonic()
+    with pytest.raises(Cancelled, match="time limit was reached after"):
+        ask(pool)
+    assert time.monotonic() - start < 4.0
+    assert len(server.received) == 1  # not retried past the deadline
+    assert [r.outcome for r in records] == [AttemptOutcome.CANCELLED]
+    with pytest.raises(Cancelled, match="before"):  # nothing is sent after it
+        ask(pool)
+    assert len(server.received) == 1
+    # threshold=1, yet the circuit is closed: a cancelled request is not a provider failure.
+    member = pool.members[0].provider
+    assert member.breaker.consecutive_failures == 0  # type: ignore[attr-defined]

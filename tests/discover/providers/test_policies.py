@@ -131,6 +131,19 @@ def test_circuit_breaker() -> None:
         CircuitBreaker("x", 0)
 
 
+def test_open_circuit_names_its_limit_not_later_failures() -> None:
+    # Requests in flight when the circuit opens fail after it: the message stays "5 in a row".
+    breaker = CircuitBreaker("openai:m", threshold=5)
+    error = Unavailable("server unavailable (HTTP 500)", provider="openai:m", status=500)
+    for _ in range(4):
+        breaker.failure(error)
+    for _ in range(3):
+        with pytest.raises(CircuitOpen, match=r"openai:m.*: 5 requests in a row failed"):
+            breaker.failure(error)
+    with pytest.raises(CircuitOpen, match=r"5 requests in a row failed"):
+        breaker.check()
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "model"),
     [("openai:gpt-4o-mini", ProviderKind.OPENAI, "gpt-4o-mini"),

@@ -6,17 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.bundled import data_dir
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.loaders import load_file
 
 
 @pytest.fixture(scope="session")
-def scheduleopt_dir(shared_benchmarks: Path) -> Path:
-    """``../shared/benchmarks/jssp/scheduleopt``."""
-    path = shared_benchmarks / "jssp" / "scheduleopt"
-    if not path.is_dir():
-        pytest.fail(f"job-shop benchmarks not found at {path}")
-    return path
+def scheduleopt_dir() -> Path:
+    """The bundled ScheduleOpt files (``evaluators/jssp/data/scheduleopt``)."""
+    return data_dir("jssp") / "scheduleopt"
 
 
 @pytest.fixture(scope="session")

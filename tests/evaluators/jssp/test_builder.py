@@ -129,6 +129,7 @@ def oracle_active(inst: JsspInstance, key: StaticKey) -> list[int]:
 @settings(max_examples=300, deadline=None)
 @given(inst=st.one_of(instances(), instances(permutation=False)),
        name=st.sampled_from(["spt", "lpt", "mwkr", "fdd_mwkr"]))
+@pytest.mark.slow
 def test_builder_matches_naive_oracles(inst: JsspInstance, name: str) -> None:
     assert build(inst.machines, inst.durations, rule(name), NON_DELAY) == \
         oracle_non_delay(inst, _static(name))
@@ -192,6 +193,7 @@ def test_non_delay_never_idles_with_work_waiting(inst: JsspInstance,
                 assert b <= r or a >= s, f"machine idle in [{a},{b}) while job {j} waited"
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(inst=instances(), variant=st.sampled_from(VARIANTS))
 def test_features_are_consistent(inst: JsspInstance, variant: str) -> None:

@@ -7,17 +7,15 @@ from typing import Any
 
 import pytest
 
+from evaluators.bundled import data_dir
 from evaluators.serving.cost_model import CostModel
 from evaluators.serving.instance import Scenario, ServerConfig, ServingInstance
 
 
 @pytest.fixture(scope="session")
-def serving_dir(shared_benchmarks: Path) -> Path:
-    """``../shared/benchmarks/serving``."""
-    path = shared_benchmarks / "serving"
-    if not path.is_dir():
-        pytest.fail(f"serving benchmarks not found at {path}")
-    return path
+def serving_dir() -> Path:
+    """The bundled serving data (``evaluators/serving/data``)."""
+    return data_dir("serving")
 
 
 @pytest.fixture(scope="session")

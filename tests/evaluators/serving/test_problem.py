@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
+from evaluators.base import Failure, FailureReason, GeneratorSpec, InstanceError, Status
 from evaluators.registry import get_problem, problem_names
 from evaluators.serving import harness
 from evaluators.serving.decisions import Request, State
@@ -133,6 +133,24 @@ def test_load_csv_and_workload_file(problem: ServingProblem, conv_csv: Path,
     assert problem.stored_reference(code) == problem.reference(code, "oracle").objective
 
 
+def test_load_directory(conv_csv: Path, tmp_path: Path) -> None:
+    """A directory stands for every trace and workload file in it (before: a
+    directory was read as a trace file and failed)."""
+    small = ServingProblem(window=200, windows=1, rate=3.0)
+    lines = conv_csv.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "b.csv").write_text("\n".join(lines[:401]) + "\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text("\n".join(lines[:201]) + "\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("notes\n", encoding="utf-8")
+    insts = small.load(tmp_path)
+    assert [i.size for i in insts] == [200, 200]
+    assert [i.fingerprint for i in insts] == [
+        i.fingerprint for f in ("a.csv", "b.csv") for i in small.load(tmp_path / f)]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InstanceError, match="holds no traces"):
+        small.load(empty)
+
+
 def test_export_runs_standalone(problem: ServingProblem, windows: list[ServingInstance],
                                 tmp_path: Path) -> None:
     code = ("from __future__ import annotations\n\n"
@@ -168,22 +186,12 @@ def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> No
 
 
 def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None:
-    """The contract pieces the integrator registers: a baseline and a program export."""
-    from discover import export_contract
+    """The problem's own contract (public API): a baseline exports and self-checks."""
     from discover.export import export_baseline
-    from discover.export_contract import ExportContract
-    from evaluators.serving.export import CALL_SOURCE, OBJECTIVE_SOURCE, export_samples
+    from evaluators.serving.export import export_samples
 
-    contract = ExportContract(problem="serving", title="LLM-serving request scheduling",
-                              objective_label="SLO violations (%)", call_source=CALL_SOURCE,
-                              objective_source=OBJECTIVE_SOURCE, samples=export_samples)
-    saved = dict(export_contract.CONTRACTS)
-    export_contract.register_contract(contract)
-    try:
-        result = export_baseline("serving", "spf", tmp_path / "spf.py")
-    finally:
-        export_contract.CONTRACTS.clear()
-        export_contract.CONTRACTS.update(saved)
+    assert problem.export_contract().samples is export_samples
+    result = export_baseline("serving", "spf", tmp_path / "spf.py")
     samples = export_samples(problem)
     assert list(result.expected) == [problem.objective(i, problem.heuristics["spf"](i))
                                      for i in samples]

@@ -69,6 +69,7 @@ SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(payload=payloads(), policy=st.sampled_from(sorted(POLICIES)))
 def test_engine_equals_naive_simulator(payload: dict[str, Any], policy: str) -> None:
@@ -84,6 +85,7 @@ def test_engine_equals_naive_simulator(payload: dict[str, Any], policy: str) -> 
     assert slow.max_running <= srv["batch_cap"]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(payload=payloads(), policy=st.sampled_from(sorted(POLICIES)))
 def test_simulator_invariants(payload: dict[str, Any], policy: str) -> None:

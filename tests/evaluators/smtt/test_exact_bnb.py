@@ -117,8 +117,9 @@ def test_weighted_instances_are_refused() -> None:
         solve_bnb(weighted)
 
 
-def test_non_positive_processing_times_are_refused() -> None:
-    with pytest.raises(ValueError, match="positive processing times"):
+def test_non_positive_processing_times_never_reach_a_solver() -> None:
+    # The instance type refuses them (one rule for every loader and solver).
+    with pytest.raises(ValueError, match="processing time must be positive"):
         solve_bnb(_instance([3, 0], [1, 2]))
 
 

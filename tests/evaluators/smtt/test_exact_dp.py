@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from evaluators.smtt.exact import dp, solve
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.loaders import load_instances
 from evaluators.smtt.objective import total_tardiness
+from evaluators.smtt.problem import SmttProblem
 
 
 @st.composite
@@ -61,20 +61,17 @@ def test_dp_equals_stored_optimum_on_n20_uniform_slice(smtt_paper_dir: Path) -> 
 
 
 @pytest.mark.slow
-def test_dp_equals_stored_optimum_on_n20_normal_slice(smtt_paper_dir: Path) -> None:
-    """n20_normal.json: 125 of its 800 instances have processing times ≤ 0 (the
-    paper's Normal(60, 20) draws were not clipped), which SmttInstance rejects, so
-    the loader cannot read the file; this slice takes, per class, the first
-    instance at or after the spread offset whose processing times are positive."""
-    raw = json.loads((smtt_paper_dir / "n20_normal.json").read_text())
-    assert len(raw) == 800
-    chosen = []
-    for start in spread_slice(20):
-        k = next(i for i in range(start, start + 40) if min(raw[i]["processing_times"]) > 0)
-        item = raw[k]
-        chosen.append(SmttInstance(tuple(item["processing_times"]), tuple(item["due_dates"]),
-                                   name=f"n20_normal#{k}", optimum=item["optimal_solution"]))
-    check_against_stored(chosen)
+def test_dp_equals_stored_optimum_on_n20_normal_slice() -> None:
+    """The bundled n20_normal: the published file's 675 instances with positive
+    processing times (the paper's Normal(60, 20) draws were not clipped), each with
+    its class; one instance per class, spread over the class."""
+    data = SmttProblem().load("smtt:n20_normal")
+    assert len(data) == 675
+    by_class: dict[tuple[float | None, float | None], list[SmttInstance]] = {}
+    for inst in data:
+        by_class.setdefault((inst.rdd, inst.tf), []).append(inst)
+    assert len(by_class) == 20
+    check_against_stored([members[len(members) // 2] for members in by_class.values()])
 
 
 @settings(max_examples=60, deadline=None)

@@ -104,6 +104,19 @@ def test_small_random_instances_via_dispatcher(
     assert_optimal_like_dp(solve(instance, method, time_limit=60), instance)
 
 
+def test_cpsat_optimum_equal_up_to_float_round_off() -> None:
+    """CP-SAT reported 12.000000000000002 for this weighted optimum of 12, and the
+    exact comparison raised "optimal CP-SAT value ... but order costs 12.0"."""
+    rng = np.random.default_rng(8674)
+    p = rng.integers(1, 6, size=2)
+    d = rng.integers(0, int(p.sum()) + 3, size=2)
+    w = tuple(int(a) for a in rng.integers(1, 4, size=2))
+    instance = SmttInstance(tuple(int(a) for a in p), tuple(int(a) for a in d), w)
+    result = solve(instance, "cpsat", time_limit=60)
+    assert result.objective == 12.0 and result.lower_bound == 12.0
+    assert_optimal_like_dp(result, instance)
+
+
 def assert_valid_stop(result: Reference, instance: SmttInstance, optimum: int) -> None:
     assert result.status is Status.TIMEOUT, result
     assert 0 <= result.lower_bound <= optimum

@@ -102,6 +102,7 @@ def _tardiness_by_definition(inst: SmttInstance, order: list[int]) -> int:
     st.lists(st.integers(-100, 10**7), min_size=n, max_size=n),
     st.one_of(st.none(), st.lists(st.integers(1, 100), min_size=n, max_size=n)),
     st.permutations(list(range(n))))))
+@pytest.mark.slow
 def test_both_tardiness_paths_match_the_definition(
         case: tuple[list[int], list[int], list[int] | None, list[int]]) -> None:
     # Instances up to SMALL_N jobs take the plain loop, larger ones numpy.

@@ -73,7 +73,8 @@ def _late(t: int, due: int) -> int:
 
 
 @njit(cache=True)
-def _move_gain(p, d, order, start, i, j):
+def _move_gain(p: np.ndarray, d: np.ndarray, order: np.ndarray, start: np.ndarray, i: int,
+               j: int) -> int:
     """Cost decrease of moving the job at position ``i`` to position ``j``.
 
     ``start[k]`` is the start time of position ``k``; only positions between

@@ -137,7 +137,7 @@ def grow_rows(arr: np.ndarray, need: int) -> np.ndarray:
 @njit(cache=True)
 def queue_push(req: np.ndarray, nreq: int, blocks: np.ndarray, nblocks: int,
                heads: np.ndarray, size: int, code: int, times: np.ndarray, first: int,
-               last: int, shift: int):
+               last: int, shift: int) -> tuple[np.ndarray, int, np.ndarray, int]:
     """Queue set ``code`` (``size`` jobs) at start times ``times[first:last] + shift``.
 
     Requests are rows ``(set, time)`` of ``req``; each push is one block
@@ -182,7 +182,8 @@ def queue_take(req: np.ndarray, blocks: np.ndarray, heads: np.ndarray,
 
 
 @njit(cache=True)
-def queue_compact(req: np.ndarray, blocks: np.ndarray, heads: np.ndarray, below: int):
+def queue_compact(req: np.ndarray, blocks: np.ndarray, heads: np.ndarray, below: int
+                  ) -> tuple[np.ndarray, int, np.ndarray, int]:
     """Copy the requests still queued (sizes < ``below``) into fresh, dense arrays.
 
     Returns ``(req, nreq, blocks, nblocks)``.

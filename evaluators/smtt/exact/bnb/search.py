@@ -71,7 +71,9 @@ def _now() -> float:
 
 
 @njit(cache=True)
-def _child(lo, hi, max_rank, size, keys, vals, tab, nsets, heads):
+def _child(lo: int, hi: int, max_rank: int, size: int, keys: np.ndarray,
+           vals: np.ndarray, tab: np.ndarray, nsets: int, heads: np.ndarray
+           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int]:
     """Code of a child set, adding it to the table if new.
 
     Returns ``(code, keys, vals, tab, nsets)``.
@@ -102,7 +104,8 @@ def _child(lo, hi, max_rank, size, keys, vals, tab, nsets, heads):
 
 @njit(cache=True)
 def expand(p_edd: np.ndarray, d_edd: np.ndarray, rank_edd: np.ndarray, by_rank: np.ndarray,
-           t0: int, deadline: float, max_states: int):
+           t0: int, deadline: float, max_states: int
+           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sweep 1: discover every (set, start time) state the recursion needs.
 
     Returns
@@ -240,7 +243,8 @@ def state_index_ge(state_t: np.ndarray, off: int, cnt: int, t: int) -> int:
 
 
 @njit(cache=True)
-def _value(code: int, t: int, p_edd, d_edd, tab, state_t, state_v) -> int:
+def _value(code: int, t: int, p_edd: np.ndarray, d_edd: np.ndarray, tab: np.ndarray,
+           state_t: np.ndarray, state_v: np.ndarray) -> int:
     if code == EMPTY:
         return 0
     if code < EMPTY:
@@ -256,7 +260,8 @@ def _value(code: int, t: int, p_edd, d_edd, tab, state_t, state_v) -> int:
 @njit(cache=True)
 def evaluate(p_edd: np.ndarray, d_edd: np.ndarray, rank_edd: np.ndarray, by_rank: np.ndarray,
              tab: np.ndarray,
-             heads: np.ndarray, state_t: np.ndarray, cand: np.ndarray, deadline: float):
+             heads: np.ndarray, state_t: np.ndarray, cand: np.ndarray, deadline: float
+             ) -> tuple[int, np.ndarray, np.ndarray]:
     """Sweep 2: optimal value and winning choice of every state, smallest sets first.
 
     Returns

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ def test_ties_keep_the_earliest_move() -> None:
     assert augment_order([0, 1, 2], p, d) == _literal([0, 1, 2], p, d, None) == [1, 2, 0]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(instances(max_n=10), st.randoms(use_true_random=False))
 def test_matches_literal_oracle_on_any_order(inst: SmttInstance, rnd: random.Random) -> None:

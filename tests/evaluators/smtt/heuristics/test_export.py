@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -93,10 +94,36 @@ def _probe_instances() -> list[SmttInstance]:
     return cases
 
 
+def project_free_path(entries: list[str], root: str, install_dirs: list[str]) -> list[str]:
+    """``sys.path`` without the project's own directories.
+
+    Drops the project root and every directory inside it, except those of the Python
+    installation (``install_dirs``: stdlib and site-packages), so a virtualenv that lives
+    inside the clone keeps its packages. Paths are compared whole (``/a/clone-2`` is not
+    inside ``/a/clone``). The source of this function runs in the standalone check.
+    """
+    import os
+
+    def inside(path: str, parent: str) -> bool:
+        return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)
+
+    root = os.path.realpath(root)
+    installed = [os.path.realpath(d) for d in install_dirs]
+    installed = [d for d in installed if not inside(root, d)]  # never exempt the root itself
+    kept = []
+    for entry in entries:
+        real = os.path.realpath(entry) if entry else os.getcwd()
+        if inside(real, root) and not any(inside(real, d) for d in installed):
+            continue
+        kept.append(entry)
+    return kept
+
+
 _RUNNER = """
-import importlib.util, json, sys
-root = sys.argv[1]
-sys.path[:] = [p for p in sys.path if p and not p.startswith(root)]
+import importlib.util, json, site, sys, sysconfig
+paths = sysconfig.get_paths()
+install_dirs = [paths[k] for k in ('stdlib', 'platstdlib', 'purelib', 'platlib')]
+sys.path[:] = project_free_path(sys.path, sys.argv[1], install_dirs + site.getsitepackages())
 class Block:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in {blocked!r}:
@@ -114,21 +141,29 @@ print(json.dumps(out))
 """
 
 
-def test_exported_modules_run_standalone(tmp_path: Path) -> None:
-    cases = _probe_instances()
+def _run_standalone(tmp_path: Path, sources: dict[str, str],
+                    cases: list[SmttInstance]) -> subprocess.CompletedProcess[str]:
+    """Run each source's ``schedule`` on ``cases`` in a fresh interpreter that cannot
+    import the project (isolated mode, project directories off ``sys.path``)."""
     files = {}
-    for name in HEURISTICS:
+    for name, source in sources.items():
         files[name] = str(tmp_path / f"{name}.py")
-        Path(files[name]).write_text(baseline_source(name), encoding="utf-8")
+        Path(files[name]).write_text(source, encoding="utf-8")
     (tmp_path / "cases.json").write_text(json.dumps(
         [[c.processing_times, c.due_dates] for c in cases]))
     (tmp_path / "files.json").write_text(json.dumps(files))
-    code = _RUNNER.format(blocked=PROJECT_PACKAGES)
-    proc = subprocess.run(
+    code = inspect.getsource(project_free_path) + _RUNNER.format(blocked=PROJECT_PACKAGES)
+    return subprocess.run(
         [sys.executable, "-I", "-c", code, str(ROOT), str(tmp_path / "cases.json"),
          str(tmp_path / "files.json")],
         capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
     )
+
+
+def test_exported_modules_run_standalone(tmp_path: Path) -> None:
+    cases = _probe_instances()
+    proc = _run_standalone(tmp_path, {name: baseline_source(name) for name in HEURISTICS},
+                           cases)
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout)
     for name, heuristic in HEURISTICS.items():
@@ -137,6 +172,30 @@ def test_exported_modules_run_standalone(tmp_path: Path) -> None:
             assert total_tardiness(inst, order) == total_tardiness(inst, heuristic(inst))
 
 
+def test_standalone_check_catches_a_project_import(tmp_path: Path) -> None:
+    # The check above must be able to fail: a module that needs the project does not run.
+    source = ("from evaluators.smtt.objective import total_tardiness\n"
+              "def schedule(processing_times, due_dates):\n    return []\n")
+    proc = _run_standalone(tmp_path, {"leaky": source}, _probe_instances()[:1])
+    assert proc.returncode != 0
+    assert "exported module imported the project: evaluators" in proc.stderr
+
+
+def test_project_free_path_keeps_a_virtualenv_inside_the_clone(tmp_path: Path) -> None:
+    clone, python = tmp_path / "clone", tmp_path / "python"
+    venv_site = clone / ".venv" / "lib" / "python3.11" / "site-packages"
+    stdlib = python / "lib" / "python3.11"
+    sibling = tmp_path / "clone-2"  # shares the root's prefix, not inside it
+    entries = [str(clone), str(clone / "experiments"), str(venv_site), str(stdlib),
+               str(python / "lib" / "python311.zip"), str(sibling)]
+    kept = project_free_path(entries, str(clone), [str(venv_site), str(stdlib)])
+    assert kept == [str(venv_site), str(stdlib), str(python / "lib" / "python311.zip"),
+                    str(sibling)]
+    # An installation directory that contains the project does not exempt it.
+    assert project_free_path([str(clone)], str(clone), [str(tmp_path)]) == []
+
+
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(instances(max_n=15, weighted=False))
 def test_exported_schedule_matches_in_package(inst: SmttInstance) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ def test_finds_an_improving_insertion_no_swap_sees() -> None:
     assert local_search(inst, [0, 1, 2, 3]) == [1, 2, 3, 0]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(instances(max_n=9), st.randoms(use_true_random=False))
 def test_never_worse_and_locally_optimal(inst: SmttInstance, rnd: random.Random) -> None:

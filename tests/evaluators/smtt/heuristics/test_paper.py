@@ -28,6 +28,8 @@ from evaluators.smtt.objective import total_tardiness
 from tests.evaluators.smtt.heuristics.helpers import plain_tardiness
 
 SLOW_FILES = {"n100", "n200"}
+# The published n20_normal, with its 125 instances the loaders reject (Table 3 includes them).
+RAW = {"n20_normal": "original/n20_normal.json"}
 SCRIPT_ONLY = {("n200", "aug_mdd"), ("n200", "aug_mddc")}
 CASES = [
     pytest.param(file, method, marks=[pytest.mark.slow] if file in SLOW_FILES else [],
@@ -75,7 +77,7 @@ def _values(path: Path, method: str) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize(("file", "method"), CASES)
 def test_paper_mean_gap(smtt_paper_dir: Path, file: str, method: str) -> None:
-    values = _values(smtt_paper_dir / f"{file}.json", method)
+    values = _values(smtt_paper_dir / RAW.get(file, f"{file}.json"), method)
     assert all(h >= opt for h, opt in values)  # stored optima are optimal here
     gaps = [g for h, opt in values if (g := relative_gap(h, opt)) is not None]
     mean = sum(gaps) / len(gaps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ def test_catalogue_has_the_required_heuristics() -> None:
     assert set(HEURISTICS) == set(BASELINES)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(instances())
 def test_every_heuristic_returns_a_permutation(inst: SmttInstance) -> None:
@@ -95,6 +97,7 @@ def test_spt_is_optimal_when_every_job_is_late(inst: SmttInstance) -> None:
         assert total_tardiness(inst, HEURISTICS[name](inst)) == spt, name
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(raw_sequences())
 def test_core_functions_survive_non_positive_times(pd: tuple[list[int], list[int]]) -> None:
