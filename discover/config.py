@@ -128,10 +128,10 @@ class EvaluationConfig:
     """Instances per class of each family in ``train_sizes``."""
     score: str = "gap"
     """Training score (lower is better): ``gap`` (mean relative gap, %), ``ratio`` (the
-    aggregate gap 100·(ΣH/ΣOPT − 1) of each training size, averaged over the sizes) or
-    ``mix`` (the mean of the two). The mean gap is dominated by instances with tiny
-    optima; the aggregate gap ignores them; the mix keeps both honest. The mean gap is
-    archived beside the score whatever this says."""
+    aggregate gap 100·(ΣH/Σref − 1) of each training size, averaged over the sizes) or
+    ``mix`` (the mean of the two). The mean gap is dominated by instances with small
+    reference values; the aggregate gap ignores them; the mix keeps both honest. The
+    mean gap is archived beside the score whatever this says."""
     reference: str = "auto"
     """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
     probe_count: int = 10
@@ -226,7 +226,7 @@ class SearchConfig:
     models at least llm.concurrency). Same seed and in_flight: same programs."""
     tune_top: int = 10
     """A ``tune`` slot whose parent is among this many best programs (and was not tuned
-    before) optimises the parent's literals with Nelder–Mead on the probe instances
+    before) tunes the parent's literals with Nelder–Mead on the probe instances
     instead of asking the proposer (0: never)."""
     tune_evaluations: int = 24
     """Probe evaluations one numeric tuning may spend."""

@@ -84,18 +84,3 @@ def test_baselines_report_the_run_score(archive: Archive) -> None:
         per_size.append(100 * (h / o - 1))
     assert ratio == pytest.approx(sum(per_size) / 2)
     assert gap is not None and ratio != pytest.approx(gap)
-
-
-def test_runtime_is_measured_on_the_largest_size() -> None:
-    # Instances 0-2 are n = 20 (fast), 3-4 n = 100 (slow): the cap compares the slow ones.
-    from discover.cascade import _largest, _mean_seconds, _median_seconds
-
-    training = TrainingSet(tuple(range(5)), (1.0,) * 5, 1, (20, 20, 20, 100, 100))
-    result = cast(Any, SimpleNamespace(outcome=SimpleNamespace(
-        seconds=[0.001, 0.001, 0.001, 0.010, 0.012], total_seconds=0.025)))
-    largest = _largest(training)
-    assert largest == frozenset({3, 4})
-    assert _median_seconds(result, largest) == 0.012
-    assert _mean_seconds(result, largest) == pytest.approx(0.011)
-    assert _median_seconds(result) == 0.001  # one size: every instance counts
-    assert _largest(TrainingSet(tuple(range(2)), (1.0, 1.0), 1)) is None
