@@ -157,7 +157,10 @@ def test_run_completes_its_budget_through_hostile_candidates(
         assert summary.run.status.value == "finished"
         state = archive.run_state(summary.run.id)
         assert state.counters.evaluated == budget
-        by_idea = {ps.program.idea: ps for ps in state.programs}
+        # A tune slot whose numeric tuning found nothing archives the model's idea
+        # behind discover.loop.UNTUNED (so that a resumed run knows the parent was tried).
+        by_idea = {(ps.program.idea or "").removeprefix(discover.loop.UNTUNED): ps
+                   for ps in state.programs}
         ids = {}
         for name, (idea, _, status, detail) in HOSTILE.items():
             # The idea as the archive can hold it: the surrogate and NUL escaped.
