@@ -7,7 +7,11 @@ the problem's own objective, stated as a sequence of steps
 -> state`` and ``_step(state, job, data) -> (state, cost)``, the objective being the
 summed step costs — the definition of what is minimised, not a heuristic) and from
 numbers the search may change. A move re-costs only the window it changes when the
-state after the window is unchanged (else the rest of the sequence too):
+state after the window is unchanged (else the rest of the sequence too); the old
+cost of a window and the insertion trials grow one step at a time (O(span) steps
+per position for insertions, O(span²/2) for exchanges), and a later sweep skips a
+position whose start state and window are those of a previous try that found
+nothing (the trials would repeat). The result is that of the plain pass:
 
 ``improve``
     A bounded improvement pass over the built solution: exchange positions
@@ -53,29 +57,56 @@ def {steps}(state, jobs, data):
 def {improve}(order, {params}, passes, span, insert):
     """Bounded improvement pass: exchanges (or reinsertions) kept when the objective drops.
 
-    Only the moved window is re-costed when it leaves the state after it unchanged.
+    The old cost of a window grows with it one step at a time; only the moved window
+    is re-costed when it leaves the state after it unchanged; a position whose
+    start state and window are as when it last found nothing is not tried again.
     """
     data = {prepare}({params})
     order = [int(j) for j in order]
     n = len(order)
+    span = int(span)
+    settled = [None] * n
     for _ in range(int(passes)):
         improved = False
         state = {initial}(data)
         for i in range(n - 1):
-            for k in range(i + 1, min(i + 1 + int(span), n)):
-                segment = order[i:k + 1]
-                if insert:
-                    trial = segment[1:] + segment[:1]
-                else:
-                    trial = [segment[-1]] + segment[1:-1] + [segment[0]]
-                end, old = {steps}(state, segment, data)
-                new_end, new = {steps}(state, trial, data)
-                if new_end != end:
-                    old += {steps}(end, order[k + 1:], data)[1]
-                    new += {steps}(new_end, order[k + 1:], data)[1]
-                if new < old:
-                    order[i:k + 1] = trial
-                    improved = True
+            window = (state, order[i:i + span + 1])
+            if settled[i] != window:
+                local = True
+                found = False
+                end, old = {step}(state, order[i], data)
+                # Insertion trials: the jobs after i, run from state, grow one step at a time.
+                shifted_end, shifted = state, 0
+                for k in range(i + 1, min(i + 1 + span, n)):
+                    end, cost = {step}(end, order[k], data)
+                    old += cost
+                    if insert:
+                        shifted_end, cost = {step}(shifted_end, order[k], data)
+                        shifted += cost
+                        new_end, new = {step}(shifted_end, order[i], data)
+                        new += shifted
+                        trial = None
+                    else:
+                        segment = order[i:k + 1]
+                        trial = [segment[-1]] + segment[1:-1] + [segment[0]]
+                        new_end, new = {steps}(state, trial, data)
+                    if new_end != end:
+                        local = False
+                        tail = order[k + 1:]
+                        better = new + {steps}(new_end, tail, data)[1] < \
+                            old + {steps}(end, tail, data)[1]
+                    else:
+                        better = new < old
+                    if better:
+                        if trial is None:
+                            trial = order[i + 1:k + 1] + [order[i]]
+                        order[i:k + 1] = trial
+                        end, old = new_end, new
+                        found = True
+                        if insert:
+                            shifted_end, shifted = {steps}(state, order[i + 1:k + 1], data)
+                improved = improved or found
+                settled[i] = window if local and not found else None
             state = {step}(state, order[i], data)[0]
         if not improved:
             break
