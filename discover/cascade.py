@@ -18,6 +18,7 @@ from typing import Any
 from archive import Evaluation as ArchivedEvaluation
 from archive import EvaluationStatus, InstanceResult, Split
 from discover.dedup import behaviour_fingerprint
+from discover.timing import TimingGate
 from evaluators.base import Problem
 from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate, precheck
 from sandbox.text import storable
@@ -61,7 +62,7 @@ class CascadeResult:
     """What the cascade concluded about one candidate.
 
     ``status`` is ``OK``, ``TOO_SLOW``, ``REJECTED`` (pre-check) or a sandbox
-    failure kind; ``stage`` is where it stopped (precheck/probe/full, or
+    failure kind; ``stage`` is where it stopped (precheck/probe/timing/full, or
     trusted when the evaluation itself raised: see :func:`evaluation_failed`).
     """
 
@@ -137,6 +138,7 @@ def run_cascade(
     runtime_limit: float | None = None,
     is_known_behaviour: Callable[[str], bool] | None = None,
     score: str = "gap",
+    timing: TimingGate | None = None,
 ) -> CascadeResult | str:
     """Evaluate ``code`` stage by stage on ``training``.
 
@@ -153,6 +155,8 @@ def run_cascade(
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
     score
         ``gap``, ``ratio`` or ``mix`` (:func:`training_score`).
+    timing
+        The runtime gate at scale (:mod:`discover.timing`), run after the probe.
 
     Returns
     -------
@@ -176,6 +180,14 @@ def run_cascade(
         return fingerprint
     if runtime_limit is not None and runtime_of(probe) > runtime_limit:
         return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
+    if timing is not None:
+        timed = timing.run(problem, code, pool)
+        if not timed.ok:
+            return _failed(_status_of(timed), "timing", timed, time.monotonic() - start,
+                           "on the larger timing instances: " + _describe(timed), fingerprint)
+        if runtime_of(timed) > timing.limit:
+            return _too_slow(timed, timing.limit, time.monotonic() - start, fingerprint,
+                             "timing")
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
@@ -254,12 +266,13 @@ def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | 
 
 
 def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
-              fingerprint: str) -> CascadeResult:
+              fingerprint: str, stage: str | None = None) -> CascadeResult:
     runtime = runtime_of(result)
     message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
                f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
-        status=EvaluationStatus.TOO_SLOW, stage="probe" if len(result.scores) else "full",
+        status=EvaluationStatus.TOO_SLOW,
+        stage=stage or ("probe" if len(result.scores) else "full"),
         score=None, gap=None, ratio=None, runtime=runtime, signature=(),
         behaviour_hash=fingerprint,
         message=message,

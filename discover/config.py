@@ -154,6 +154,16 @@ class EvaluationConfig:
     """Seconds per training instance for time-limited reference methods (cpsat, mip)."""
     runtime_reference: str = "mdd"
     """Seed program whose runtime sets the cap (runtime_cap × its mean seconds)."""
+    timing_n: int = 0
+    """Size of the timing instances of the runtime gate at scale (0: no such gate). The
+    training set's per-instance time is dominated by its smallest instances and the
+    child's start-up, so extra work that grows with n (wide improvement passes, pool
+    statistics per decision) only shows on larger instances (:mod:`discover.timing`)."""
+    timing_count: int = 2
+    """Timing instances (generated, spread over the generator's classes)."""
+    timing_cap: float = 2.0
+    """Candidates whose CPU time on the timing instances exceeds this multiple of the
+    runtime reference's (``runtime_reference``) are rejected as too slow."""
     selection_n: int = 0
     """Size of the generated instances of the selection split (0: no selection split).
     Which of the best training programs are validated (and so exported) is decided on
@@ -200,6 +210,9 @@ class EvaluationConfig:
                     raise ConfigError(f"evaluation.validation: {exc}") from None
         if self.candidate_time_limit <= 0 or self.runtime_cap <= 0:
             raise ConfigError("evaluation time limits must be positive")
+        if self.timing_n < 0 or self.timing_count < 1 or self.timing_cap <= 0:
+            raise ConfigError("evaluation.timing_n must be >= 0, timing_count >= 1 and "
+                              "timing_cap > 0")
 
 
 @dataclass(frozen=True)

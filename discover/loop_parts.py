@@ -18,6 +18,7 @@ from archive import Archive, Evaluation, ModelCall, Parent, Program
 from discover.cascade import CascadeResult, TrainingSet, run_cascade, training_score
 from discover.config import RunConfig
 from discover.offline.tuning import tune
+from discover.timing import TimingGate
 from evaluators.base import Problem
 from sandbox import SandboxPool, evaluate
 
@@ -67,13 +68,16 @@ class CascadeEvaluator:
     runtime_limit: float | None = None
     score: str = "gap"
     """``evaluation.score``: ``gap``, ``ratio`` or ``mix`` (:func:`training_score`)."""
+    timing: TimingGate | None = None
+    """The runtime gate at scale (``evaluation.timing_n``), or None."""
 
     def __call__(self, code: str, is_known_behaviour: Callable[[str], bool]
                  ) -> CascadeResult | str:
         """Run the cascade on ``code``."""
         return run_cascade(self.problem, code, self.training, self.pool,
                            time_limit=self.time_limit, runtime_limit=self.runtime_limit,
-                           is_known_behaviour=is_known_behaviour, score=self.score)
+                           is_known_behaviour=is_known_behaviour, score=self.score,
+                           timing=self.timing)
 
 
 class Tuner(Protocol):

@@ -58,6 +58,7 @@ from discover.summary import (
     score_baselines,
     wins_losses,
 )
+from discover.timing import TimingGate, build_gate
 from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
@@ -306,7 +307,7 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
         archive.reopen_run(run_id)
     time_limit = config.evaluation.candidate_time_limit
     evaluator = CascadeEvaluator(problem, training, pool, time_limit, runtime_limit,
-                                 config.evaluation.score)
+                                 config.evaluation.score, _timing_gate(problem, config, pool))
     tuner = ProbeTuner(problem, training, pool, time_limit, config.evaluation.score,
                        config.search.tune_evaluations)
     loop = SearchLoop(proposer, evaluator, ArchiveRecorder(archive, run_id),
@@ -431,6 +432,17 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
     # spread over the probe's instances) from rejecting fast rules on tiny
     # instances; exhaustive searches take far longer.
     return max(config.evaluation.runtime_cap * result.runtime, RUNTIME_FLOOR)
+
+
+def _timing_gate(problem: Problem[Any], config: RunConfig, pool: SandboxPool
+                 ) -> TimingGate | None:
+    """The runtime gate at scale (``evaluation.timing_n``; :mod:`discover.timing`)."""
+    ev = config.evaluation
+    code = problem.seed_programs.get(ev.runtime_reference)
+    if ev.timing_n <= 0 or code is None:
+        return None
+    return build_gate(problem, code, ev.timing_n, ev.timing_count, ev.timing_cap, pool,
+                      params=dict(ev.train_params))
 
 
 def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, executor: Any,

@@ -121,7 +121,7 @@ def _reference_pass(ns: dict[str, object], order: list[int], p: list[int], d: li
         for i in range(len(order) - 1):
             for k in range(i + 1, min(i + 1 + span, len(order))):
                 seg = order[i:k + 1]
-                trial = seg[1:] + seg[:1] if insert else [seg[-1]] + seg[1:-1] + [seg[0]]
+                trial = seg[1:] + seg[:1] if insert else [seg[-1], *seg[1:-1], seg[0]]
                 candidate = order[:i] + trial + order[k + 1:]
                 if total(candidate) < total(order):
                     order, improved = candidate, True
