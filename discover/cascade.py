@@ -185,9 +185,9 @@ def run_cascade(
         if not timed.ok:
             return _failed(_status_of(timed), "timing", timed, time.monotonic() - start,
                            "on the larger timing instances: " + _describe(timed), fingerprint)
-        if runtime_of(timed) > timing.limit:
-            return _too_slow(timed, timing.limit, time.monotonic() - start, fingerprint,
-                             "timing")
+        exceeded = timing.exceeded(problem, timed, pool)
+        if exceeded is not None:
+            return _too_slow(timed, exceeded, time.monotonic() - start, fingerprint, "timing")
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start

@@ -44,17 +44,39 @@ class TimingGate:
     instances: tuple[Any, ...]
     limit: float
     time_limit: float
+    reference_code: str = ""
+    """The reference program: re-timed before a rejection (see :meth:`exceeded`)."""
+    cap: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.instances:
             raise ValueError("a timing gate needs at least one instance")
-        if self.limit <= 0 or self.time_limit <= 0:
+        if self.limit <= 0 or self.time_limit <= 0 or self.cap < 0:
             raise ValueError("timing limits must be positive")
 
     def run(self, problem: Problem[Any], code: str, pool: SandboxPool) -> CandidateEvaluation:
         """The candidate's run on the timing instances (see :func:`runtime_of`)."""
         return evaluate(problem, self.instances, code, pool, self.time_limit,
                         references=[None] * len(self.instances), check=False)
+
+    def exceeded(self, problem: Problem[Any], result: CandidateEvaluation,
+                 pool: SandboxPool) -> float | None:
+        """The limit ``result`` exceeds, or None when it is fast enough.
+
+        CPU time per instruction rises when the machine gets busier (shared caches and
+        cores), so a candidate over the limit measured at start-up is compared once
+        more with the reference timed now, and rejected only when it exceeds both.
+        """
+        from discover.cascade import runtime_of  # cascade imports this module
+
+        runtime = runtime_of(result)
+        if runtime <= self.limit:
+            return None
+        if not self.reference_code or self.cap <= 0:
+            return self.limit
+        now = self.run(problem, self.reference_code, pool)
+        limit = max(self.limit, self.cap * runtime_of(now)) if now.ok else self.limit
+        return None if runtime <= limit else limit
 
 
 def timing_instances(problem: Problem[Any], n: int, count: int,
@@ -91,4 +113,4 @@ def build_gate(problem: Problem[Any], reference_code: str, n: int, count: int, c
     reference = float(np.median(times))
     # Candidates time out after a generous multiple of their allowance, not later.
     allowance = cap * reference * len(instances)
-    return TimingGate(instances, cap * reference, max(2.0, 10 * allowance))
+    return TimingGate(instances, cap * reference, max(2.0, 10 * allowance), reference_code, cap)

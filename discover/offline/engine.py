@@ -37,6 +37,12 @@ from discover.offline import mutations as m
 from discover.offline.crossover import crossover
 from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
 from discover.offline.scale import ScaleModel
+from discover.offline.shape import (
+    add_or_vary_lookahead,
+    add_state_feature,
+    has_lookahead,
+    has_state_features,
+)
 from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
@@ -49,6 +55,9 @@ from evaluators.base import CandidateSpec
 _STRUCTURAL: dict[Operator, tuple[float, float]] = {
     Operator.NEW_IDEA: (0.15, 0.1), Operator.MODIFY: (0.05, 0.1), Operator.TUNE: (0.0, 0.2),
 }
+
+#: Which structural move is tried first: the improvement pass, look-ahead, state features.
+_MOVE_WEIGHTS = (0.5, 0.25, 0.25)
 
 _PLANS: dict[Operator, tuple[tuple[m.Mutation, float], ...]] = {
     Operator.NEW_IDEA: ((m.random_subtree, 3.0), (m.wrap, 3.0), (m.substitute_feature, 2.0),
@@ -180,7 +189,8 @@ class OfflineEngine:
         tree, func = self._parse(parents[0].code)
         if self.spec.cost_source and op in _STRUCTURAL:
             fresh, again = _STRUCTURAL[op]
-            if self.rng.random() < (again if has_improvement(tree) else fresh):
+            shaped = has_improvement(tree) or has_lookahead(func) or has_state_features(func)
+            if self.rng.random() < (again if shaped else fresh):
                 return self._structural(tree, func)
         sites = find_sites(tree, func, policy=self.spec.policy)
         if not sites:
@@ -199,11 +209,20 @@ class OfflineEngine:
         return self._finish(tree, func, "; ".join(descriptions), tuple(names))
 
     def _structural(self, tree: ast.Module, func: ast.FunctionDef) -> _Child | None:
-        desc = add_or_vary_improvement(tree, self.spec.function_name, self.spec.parameters,
-                                       self.spec.cost_source, self.rng)
-        if desc is None:
-            return None
-        return self._finish(tree, func, desc, ("structure",))
+        """One structural move (:mod:`.structure`, :mod:`.shape`); the others if it cannot apply."""
+        spec = self.spec
+        moves = (
+            lambda: add_or_vary_improvement(tree, spec.function_name, spec.parameters,
+                                            spec.cost_source, self.rng),
+            lambda: add_or_vary_lookahead(func, self.rng),
+            lambda: add_state_feature(tree, func, spec.parameters, spec.cost_source, self.rng),
+        )
+        first = int(self.rng.choice(len(moves), p=_MOVE_WEIGHTS))
+        for k in range(len(moves)):
+            desc = moves[(first + k) % len(moves)]()
+            if desc is not None:
+                return self._finish(tree, func, desc, ("structure",))
+        return None
 
     def _steps(self, op: Operator) -> list[m.Mutation]:
         if op is Operator.TUNE:

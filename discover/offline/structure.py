@@ -143,9 +143,16 @@ def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tu
     for ret in returns:
         assert ret.value is not None
         ret.value = _call(ret.value, parameters, passes, span, insert)
-    helpers = ast.parse(cost_source).body + ast.parse(_IMPROVE_TEMPLATE.format(
+    install_cost_helpers(tree, func, cost_source + _IMPROVE_TEMPLATE.format(
         improve=IMPROVE, prepare=PREPARE, initial=INITIAL, step=STEP, steps=STEPS,
-        params=", ".join(parameters))).body
+        params=", ".join(parameters)))
+    kind = "insertions" if insert else "exchanges"
+    return f"structure: improvement pass ({passes} sweep(s), {kind} within {span})"
+
+
+def install_cost_helpers(tree: ast.Module, func: ast.FunctionDef, source: str) -> None:
+    """Define the functions (and imports) of ``source`` before ``func`` unless already there."""
+    helpers = ast.parse(source).body
     existing = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     existing_imports = {ast.dump(n) for n in tree.body if isinstance(n, (ast.Import,
                                                                           ast.ImportFrom))}
@@ -153,8 +160,6 @@ def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tu
     tree.body[index:index] = [h for h in helpers
                               if not (isinstance(h, ast.FunctionDef) and h.name in existing)
                               and ast.dump(h) not in existing_imports]
-    kind = "insertions" if insert else "exchanges"
-    return f"structure: improvement pass ({passes} sweep(s), {kind} within {span})"
 
 
 def _call(value: ast.expr, parameters: tuple[str, ...], passes: int, span: int,

@@ -62,8 +62,10 @@ def test_the_gate_rejects_work_that_grows_with_n(pool: SandboxPool) -> None:
     assert gate is not None and gate.limit > 0
     slow = run_cascade(SMTT, CUBIC, training, pool, time_limit=30.0, timing=gate)
     assert isinstance(slow, CascadeResult)
-    assert slow.status is EvaluationStatus.TOO_SLOW and slow.stage == "timing"
-    assert "too slow" in slow.message
+    # Too slow, or on a very busy machine cut by the gate's wall-clock limit first.
+    assert slow.stage == "timing"
+    assert slow.status in (EvaluationStatus.TOO_SLOW, EvaluationStatus.TIMEOUT)
+    assert slow.status is EvaluationStatus.TIMEOUT or "too slow" in slow.message
     fast = run_cascade(SMTT, MDD, training, pool, time_limit=30.0, timing=gate)
     assert isinstance(fast, CascadeResult) and fast.ok and fast.stage == "full"
 
@@ -92,3 +94,21 @@ def test_bad_gate_settings_are_config_errors() -> None:
 def test_smtt_runs_gate_at_n300() -> None:
     ev = RunConfig.for_problem("smtt").evaluation
     assert ev.timing_n == 300 and ev.timing_cap == 2.0
+
+
+def test_a_busier_machine_moves_the_limit_not_the_verdict(pool: SandboxPool) -> None:
+    """Over the start-up limit, a candidate is compared with the reference timed now."""
+    gate = build_gate(SMTT, MDD, 300, 2, 2.0, pool)
+    assert gate is not None
+    # A limit measured on an idle machine a hundred times faster than now: MDD itself
+    # exceeds it, but not twice MDD's time measured now.
+    stale = TimingGate(gate.instances, gate.limit / 100, gate.time_limit, MDD, 2.0)
+    result = stale.run(SMTT, MDD, pool)
+    assert result.ok and stale.exceeded(SMTT, result, pool) is None
+    slow = stale.run(SMTT, CUBIC, pool)
+    if slow.ok:  # (on a very busy machine the wall-clock limit may cut it first)
+        limit = stale.exceeded(SMTT, slow, pool)
+        assert limit is not None and limit > stale.limit
+    # Without a reference to re-time, the stale limit stands.
+    bare = TimingGate(gate.instances, gate.limit / 100, gate.time_limit)
+    assert bare.exceeded(SMTT, result, pool) == bare.limit
