@@ -37,10 +37,10 @@ from sandbox import SandboxPool, evaluate
 SIZES = (20, 100, 200, 500)
 PER_CLASS = 10
 FRESH_SEED = 16_016  # training uses 12345 (and [12345, n]), selection 54321
-BENCH = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "smtt" / \
-    "cetinkaya2025"
-TAILLARD = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "jssp" / \
-    "scheduleopt" / "instances" / "Taillard1993"
+#: The bundled copies (evaluators/<problem>/data/), never /work/shared.
+DATA = Path(__file__).resolve().parents[2] / "evaluators"
+BENCH = DATA / "smtt" / "data" / "cetinkaya2025"
+TAILLARD = DATA / "jssp" / "data" / "scheduleopt" / "instances" / "Taillard1993"
 #: The 16 Taillard instances SeEvo reports (two per size class).
 TAILLARD_16 = tuple(k + d for k in range(1, 80, 10) for d in (0, 1))
 
