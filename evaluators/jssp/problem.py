@@ -16,7 +16,7 @@ import numpy as np
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
-from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.builder import ACTIVE, FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.contract import CONTRACT
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
@@ -60,6 +60,10 @@ Args:
     cmax: makespan of the partial schedule so far.
     n_jobs: number of jobs in the instance.
     n_machines: number of machines.
+    next_machine_ready: time the machine of the job's next operation finishes its last
+        scheduled operation (0 if this is the job's last operation).
+    next_machine_queue: processing time of the operations waiting in that machine's queue
+        now (0 if this is the job's last operation).
 
 Returns:
     A number (int or float, not NaN). Smaller means scheduled earlier.
@@ -80,6 +84,9 @@ FEATURE_VOCABULARY = (
     "machine_work_remaining / max(machine_ops_remaining, 1)",
     "work_remaining - p",
     "p + next_p",
+    "next_machine_queue / max(work_remaining, 1)",
+    "(est - t) / max(p, 1)",
+    "next_machine_ready - t",
 )
 
 DEFAULT_MACHINES = 15
@@ -228,3 +235,13 @@ class JsspProblem(ProblemBase):
     def export_contract(self) -> ExportContract:
         """Call adapter (the Giffler-Thompson builder), makespan check, samples."""
         return CONTRACT
+
+
+def active_problem() -> JsspProblem:
+    """Job shop whose candidates run in the *active* Giffler–Thompson builder.
+
+    Its conflict sets include operations that would start after the machine's earliest
+    start, so a rule chooses for itself how much delay to accept (e.g. through
+    ``est - t``); ``--problem evaluators.jssp.problem:active_problem``.
+    """
+    return JsspProblem(ACTIVE)
