@@ -93,6 +93,7 @@ DEFAULT_MACHINES = 15
 # Equal to evaluators.jssp.cpsat.METHOD; that module is imported only when used,
 # because OR-Tools takes about a second to import (felt by every CLI start).
 CPSAT = "cpsat"
+CPSAT_DET = "cpsat_det"  # evaluators.jssp.cpsat.DETERMINISTIC_METHOD
 
 
 class JsspProblem(ProblemBase):
@@ -119,7 +120,7 @@ class JsspProblem(ProblemBase):
     seed_programs = SEED_PROGRAMS
     heuristics: Mapping[str, Callable[[JsspInstance], Sequence[int]]] = HEURISTICS
     reference_role = ReferenceRole.OPTIMUM
-    reference_methods: tuple[str, ...] = (CPSAT,)
+    reference_methods: tuple[str, ...] = (CPSAT, CPSAT_DET)
     summary_heuristics = ("spt", "mwkr", "mopnr", "fdd_mwkr", "mwkr_active", "fdd_mwkr_active")
     """Classic rules shown beside discovered ones at the end of a run."""
     data_package = "evaluators.jssp"
@@ -204,12 +205,17 @@ class JsspProblem(ProblemBase):
     def reference(
         self, instance: JsspInstance, method: str, time_limit: float | None = None
     ) -> Reference:
-        """CP-SAT (``"cpsat"``), 2 workers, default limit 10 s."""
-        if method != CPSAT:
-            raise KeyError(f"unknown reference method {method!r} (known: {CPSAT})")
+        """CP-SAT: ``"cpsat"`` (2 workers, wall-clock limit, default 10 s) or
+        ``"cpsat_det"`` (1 worker, deterministic-time limit: the same reference under any
+        load, so a run's scores do not depend on the machine when optimality is not
+        proven within the limit).
+        """
+        if method not in self.reference_methods:
+            raise KeyError(f"unknown reference method {method!r} "
+                           f"(known: {', '.join(self.reference_methods)})")
         from evaluators.jssp.cpsat import solve_cpsat
 
-        return solve_cpsat(instance, time_limit)
+        return solve_cpsat(instance, time_limit, deterministic=method == CPSAT_DET)
 
     def stored_reference(self, instance: JsspInstance) -> float | None:
         """Best known makespan (``upper_bound`` in ``bks.json``), if any."""
