@@ -23,7 +23,7 @@ from evaluators.jssp.rules import rule
 METHOD = "cpsat"
 DETERMINISTIC_METHOD = "cpsat_det"
 DEFAULT_TIME_LIMIT = 10.0
-WALL_SAFETY = 30.0
+WALL_SAFETY = 100.0
 """Wall-clock cap of a deterministic solve, as a multiple of its deterministic limit."""
 DEFAULT_WORKERS = 2
 

@@ -16,7 +16,7 @@ import numpy as np
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
-from evaluators.jssp.builder import ACTIVE, FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.contract import CONTRACT
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
@@ -242,12 +242,3 @@ class JsspProblem(ProblemBase):
         """Call adapter (the Giffler-Thompson builder), makespan check, samples."""
         return CONTRACT
 
-
-def active_problem() -> JsspProblem:
-    """Job shop whose candidates run in the *active* Giffler–Thompson builder.
-
-    Its conflict sets include operations that would start after the machine's earliest
-    start, so a rule chooses for itself how much delay to accept (e.g. through
-    ``est - t``); ``--problem evaluators.jssp.problem:active_problem``.
-    """
-    return JsspProblem(ACTIVE)
