@@ -76,6 +76,7 @@ def solve_cpsat(
     if limit <= 0:
         raise ValueError(f"time_limit must be positive, got {limit}")
     begin = time.perf_counter()
+    method = DETERMINISTIC_METHOD if deterministic else METHOD
     hint = build(instance.machines, instance.durations, rule("fdd_mwkr"))
     horizon = makespan(instance.durations, hint)
     model = cp_model.CpModel()
@@ -119,7 +120,7 @@ def solve_cpsat(
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.TIMEOUT
         solution = tuple(int(solver.value(s)) for s in starts)
         return Reference(objective=float(value), lower_bound=float(min(bound, value)),
-                         status=status, method=DETERMINISTIC_METHOD if deterministic else METHOD, seconds=seconds,
+                         status=status, method=method, seconds=seconds,
                          nodes=int(solver.num_branches), solution=solution)
     if code == cp_model.INFEASIBLE:  # cannot happen: the hint is a feasible schedule
         status = Status.INFEASIBLE
@@ -128,7 +129,7 @@ def solve_cpsat(
     else:
         status = Status.UNKNOWN
     return Reference(objective=math.inf, lower_bound=float(instance.trivial_lower_bound),
-                     status=status, method=DETERMINISTIC_METHOD if deterministic else METHOD, seconds=seconds,
+                     status=status, method=method, seconds=seconds,
                      nodes=int(solver.num_branches))
 
 
