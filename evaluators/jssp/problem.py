@@ -135,7 +135,9 @@ class JsspProblem(ProblemBase):
         "evaluation.train_extra_per_class": "Instances of the larger family (drawn from their "
                                             "own seed).",
         "evaluation.reference": "Reference method for training (cpsat: proven optima, or "
-                                "bounds when reference_time_limit stops it).",
+                                "bounds when reference_time_limit stops it; cpsat_det: the "
+                                "limit in CP-SAT's deterministic seconds with one worker, so "
+                                "a bound does not depend on the machine's load).",
         "evaluation.validation": "Instance files of the validation split (best-known bounds "
                                  "from bks.json).",
         "evaluation.selection_per_class": "Selection instances in all (no instance classes).",
