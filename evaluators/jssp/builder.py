@@ -42,6 +42,13 @@ describing the partial schedule *before* the decision):
 ``machine_ops_remaining``   unscheduled operations on the machine, incl. this one
 ``cmax``                    makespan of the partial schedule so far
 ``n_jobs``, ``n_machines``  instance size
+``next_machine_ready``      when the machine of the job's following operation
+                            finishes its last scheduled operation (0 when
+                            this is the job's last operation)
+``next_machine_queue``      work waiting on that machine: the processing times
+                            of the operations currently queued there, i.e.
+                            whose job's previous operation is scheduled (0
+                            when this is the job's last operation)
 ==========================  ===================================================
 
 The result is the list of start times, flat and job-major:
@@ -73,6 +80,8 @@ FEATURES = (
     "cmax",
     "n_jobs",
     "n_machines",
+    "next_machine_ready",
+    "next_machine_queue",
 )
 
 Priority = Callable[..., SupportsFloat]
@@ -136,9 +145,12 @@ def build(
             mach_ops[mach[j][k]] += 1
     # queue[m]: jobs whose next unscheduled operation runs on machine m.
     queue: list[list[int]] = [[] for _ in range(n_machines)]
+    # queue_work[m]: processing time of the operations in queue[m].
+    queue_work = [0] * n_machines
     if n_ops:
         for j in range(n_jobs):
             queue[mach[j][0]].append(j)
+            queue_work[mach[j][0]] += dur[j][0]
     # key[m]: smallest earliest start (non-delay) or completion (active) on m.
     key = [math.inf] * n_machines
 
@@ -176,6 +188,7 @@ def build(
         best_e = 0
         for j, e in cands:
             k = nxt[j]
+            m2 = mach[j][k + 1] if k + 1 < n_ops else -1
             v = float(
                 priority(
                     dur[j][k],
@@ -192,6 +205,8 @@ def build(
                     cmax,
                     n_jobs,
                     n_machines,
+                    mach_ready[m2] if m2 >= 0 else 0,
+                    queue_work[m2] if m2 >= 0 else 0,
                 )
             )
             if v != v:
@@ -212,10 +227,12 @@ def build(
         if end > cmax:
             cmax = end
         queue[m].remove(j)
+        queue_work[m] -= p
         nxt[j] = k + 1
         if k + 1 < n_ops:
             m2 = mach[j][k + 1]
             queue[m2].append(j)
+            queue_work[m2] += dur[j][k + 1]
             if m2 != m:
                 refresh(m2)
         refresh(m)

@@ -21,7 +21,14 @@ from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.rules import rule
 
 METHOD = "cpsat"
+DETERMINISTIC_METHOD = "cpsat_det"
 DEFAULT_TIME_LIMIT = 10.0
+WALL_SAFETY = 100.0
+"""Wall-clock cap of a deterministic solve, as a multiple of its deterministic limit (at
+least :data:`WALL_SAFETY_MIN` seconds). Reaching it makes the result load-dependent
+again: 0.5 deterministic seconds took up to 50 s of wall time on a 30x15 shop under
+load 15 on 2 cores, so the cap is generous."""
+WALL_SAFETY_MIN = 900.0
 DEFAULT_WORKERS = 2
 
 
@@ -32,6 +39,7 @@ def solve_cpsat(
     num_workers: int = DEFAULT_WORKERS,
     seed: int = 0,
     on_solution: Callable[[float, int], None] | None = None,
+    deterministic: bool = False,
 ) -> Reference:
     """Minimise the makespan of ``instance`` with CP-SAT.
 
@@ -48,6 +56,13 @@ def solve_cpsat(
     on_solution
         Called as ``on_solution(seconds, makespan)`` for every improving solution
         (seconds since the call started), e.g. to measure time to the optimum.
+    deterministic
+        Limit the search by CP-SAT's *deterministic* time (``time_limit`` units, about
+        a second each on an idle core) with one worker, so the result does not depend
+        on the machine's load: a time-limited reference that is not proven optimal
+        would otherwise change from run to run, and with it every score trained on it.
+        ``num_workers`` is ignored; a generous wall-clock cap (:data:`WALL_SAFETY`)
+        stays as a safety net.
 
     Returns
     -------
@@ -61,6 +76,7 @@ def solve_cpsat(
     if limit <= 0:
         raise ValueError(f"time_limit must be positive, got {limit}")
     begin = time.perf_counter()
+    method = DETERMINISTIC_METHOD if deterministic else METHOD
     hint = build(instance.machines, instance.durations, rule("fdd_mwkr"))
     horizon = makespan(instance.durations, hint)
     model = cp_model.CpModel()
@@ -86,8 +102,13 @@ def solve_cpsat(
     model.minimize(cmax)
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(limit - (time.perf_counter() - begin), 0.01)
-    solver.parameters.num_workers = num_workers
+    if deterministic:
+        solver.parameters.max_deterministic_time = limit
+        solver.parameters.max_time_in_seconds = max(WALL_SAFETY * limit, WALL_SAFETY_MIN)
+        solver.parameters.num_workers = 1
+    else:
+        solver.parameters.max_time_in_seconds = max(limit - (time.perf_counter() - begin), 0.01)
+        solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = seed
     callback = _Progress(begin, cmax, on_solution) if on_solution is not None else None
     code = solver.solve(model, callback)
@@ -99,7 +120,7 @@ def solve_cpsat(
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.TIMEOUT
         solution = tuple(int(solver.value(s)) for s in starts)
         return Reference(objective=float(value), lower_bound=float(min(bound, value)),
-                         status=status, method=METHOD, seconds=seconds,
+                         status=status, method=method, seconds=seconds,
                          nodes=int(solver.num_branches), solution=solution)
     if code == cp_model.INFEASIBLE:  # cannot happen: the hint is a feasible schedule
         status = Status.INFEASIBLE
@@ -108,7 +129,7 @@ def solve_cpsat(
     else:
         status = Status.UNKNOWN
     return Reference(objective=math.inf, lower_bound=float(instance.trivial_lower_bound),
-                     status=status, method=METHOD, seconds=seconds,
+                     status=status, method=method, seconds=seconds,
                      nodes=int(solver.num_branches))
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, Split
+from evaluators.jssp.problem import JsspProblem
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes
@@ -135,9 +136,14 @@ def report(archive_url: str, run_id: int, cache: Path, pool: SandboxPool) -> boo
     return ok
 
 
-def jssp_report(archive_url: str, run_id: int, pool: SandboxPool) -> bool:
-    """Job shop: the run's winner on the 16 Taillard instances (gap to best known)."""
-    problem = get_problem("jssp")
+def jssp_report(archive_url: str, run_id: int, pool: SandboxPool, variant: str = "non_delay"
+                ) -> bool:
+    """Job shop: the run's winner on the 16 Taillard instances (gap to best known).
+
+    ``variant`` is the builder the run's candidates used (``active`` for a run of
+    ``evaluators.jssp.problem:active_problem``; the archive records the name ``jssp``).
+    """
+    problem = JsspProblem(variant)
     with Archive.open(archive_url) as archive:
         state = archive.run_state(run_id)
         best = archive.best(run_id, Split.VALIDATION, top=1)
@@ -148,7 +154,9 @@ def jssp_report(archive_url: str, run_id: int, pool: SandboxPool) -> bool:
         code = archive.program(pid).program.code
         validation = state.run.config.get("evaluation", {}).get("validation", ())
     leaked = [v for v in validation if any(f"ta{k:02d}js" in v for k in TAILLARD_16)]
-    instances = [problem.load(TAILLARD / f"ta{k:02d}js.txt")[0] for k in TAILLARD_16]
+    taillard = problem.load("jssp:ta")  # bundled, ta01..ta80 in order
+    instances = [taillard[k - 1] for k in TAILLARD_16]
+    assert [i.name for i in instances] == [f"ta{k:02d}js" for k in TAILLARD_16]
     refs = [float(problem.stored_reference(i) or 0.0) for i in instances]
     result = evaluate(problem, instances, code, pool, 3600.0, references=refs)
     if not result.ok:
@@ -158,6 +166,7 @@ def jssp_report(archive_url: str, run_id: int, pool: SandboxPool) -> bool:
     mean = float(np.mean(gaps))
     c = state.counters
     share = c.duplicates / max(1, c.duplicates + c.evaluated)
+    leaked += [v for v in validation if v in ("jssp:ta", "jssp:ta51-80", "jssp:all")]
     ok = mean <= 12.0 and not leaked
     print(f"jssp run {run_id}: {c.evaluated} evaluated, {c.duplicates} duplicates "
           f"({100 * share:.1f} %); winner #{pid}: mean gap {mean:.2f} % on the 16 Taillard "
@@ -179,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="compute (and cache) the fresh optima, then stop")
     parser.add_argument("--jssp", action="store_true",
                         help="the runs are job-shop runs: score winners on 16 Taillard instances")
+    parser.add_argument("--jssp-variant", default="non_delay", choices=("non_delay", "active"),
+                        help="builder variant of the job-shop runs' candidates")
     args = parser.parse_args(argv)
     if args.optima_only:
         for n in SIZES:
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give an archive URL and run ids")
     with SandboxPool(workers=1, isolation="auto") as pool:
         if args.jssp:
-            results = [jssp_report(args.archive, r, pool) for r in args.runs]
+            results = [jssp_report(args.archive, r, pool, args.jssp_variant) for r in args.runs]
         else:
             results = [report(args.archive, r, args.cache, pool) for r in args.runs]
     print("all criteria met" if all(results) else "some criteria missed")

@@ -219,6 +219,10 @@ def test_features_are_consistent(inst: JsspInstance, variant: str) -> None:
         assert f["cmax"] >= f["machine_ready"] and f["cmax"] >= f["job_ready"]
         assert (f["n_jobs"], f["n_machines"]) == (inst.n_jobs, inst.n_machines)
         assert f["next_p"] >= 0 and (f["ops_remaining"] > 1 or f["next_p"] == 0)
+        assert 0 <= f["next_machine_ready"] <= f["cmax"]
+        assert f["next_machine_queue"] >= 0
+        if f["ops_remaining"] == 1:
+            assert f["next_machine_ready"] == f["next_machine_queue"] == 0
 
 
 # --- Hand-checked cases and errors. --------------------------------------------------------
@@ -235,6 +239,22 @@ def test_spt_by_hand(tiny: JsspInstance) -> None:
     # t=2: M1 {j2} -> [2,3). t=4: M0 {j1} -> [4,8), then M1 {j0} -> [4,6).
     start = build(tiny.machines, tiny.durations, rule("spt"), NON_DELAY)
     assert start == [1, 4, 0, 4, 0, 2]
+
+
+def test_next_machine_features_by_hand(tiny: JsspInstance) -> None:
+    # SPT, non-delay (trace as in test_spt_by_hand). Decision 1, M0 at t=0: j0 and j2 both
+    # go to M1 next, idle (ready 0) with j1's first operation (2) queued. Decision 2, M1 at
+    # t=0: j1 goes to M0 next, ready at 1 (j2 ran [0,1)) with j0's 3 queued. Decision 3, M0
+    # at t=1: j0 goes to M1 next, ready at 2 (j1 ran [0,2)), where j2's 1 waits.
+    calls: list[tuple[int, int, int]] = []
+
+    def spy(*args: int) -> int:
+        f = dict(zip(FEATURES, args, strict=True))
+        calls.append((f["p"], f["next_machine_ready"], f["next_machine_queue"]))
+        return f["p"]
+
+    build(tiny.machines, tiny.durations, spy, NON_DELAY)
+    assert calls[:4] == [(3, 0, 2), (1, 0, 2), (2, 1, 3), (3, 2, 1)]
 
 
 def test_nan_priority_is_an_error(tiny: JsspInstance) -> None:

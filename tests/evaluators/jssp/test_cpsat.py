@@ -98,3 +98,24 @@ def test_time_limit_is_honoured_and_reported(scheduleopt_dir: Path) -> None:
     assert validate_schedule(ta, list(ref.solution)) == list(ref.solution)
     with pytest.raises(ValueError):
         solve_cpsat(ta, time_limit=0)
+
+
+def test_deterministic_limit_gives_the_same_reference(scheduleopt_dir: Path) -> None:
+    # 30x20 is far from provable in 0.3 deterministic seconds: the search is cut by that
+    # limit, and two solves must still agree on the schedule, the bound and the status.
+    ta = load_file(scheduleopt_dir / "instances" / "Taillard1993" / "ta41js.txt")
+    first = solve_cpsat(ta, time_limit=0.3, deterministic=True)
+    second = solve_cpsat(ta, time_limit=0.3, deterministic=True)
+    assert first.status is Status.TIMEOUT and first.method == "cpsat_det"
+    assert (first.objective, first.lower_bound, first.solution) == (
+        second.objective, second.lower_bound, second.solution)
+    assert validate_schedule(ta, list(first.solution or ())) == list(first.solution or ())
+
+
+def test_problem_offers_the_deterministic_method(ft06: JsspInstance) -> None:
+    from evaluators.jssp.problem import JsspProblem
+
+    ref = JsspProblem().reference(ft06, "cpsat_det", time_limit=5.0)
+    assert ref.method == "cpsat_det" and ref.objective == 55
+    with pytest.raises(KeyError):
+        JsspProblem().reference(ft06, "cp-sat")

@@ -113,4 +113,5 @@ def test_cpsat_method_name_agrees() -> None:
     from evaluators.jssp import cpsat, problem
 
     assert problem.CPSAT == cpsat.METHOD
-    assert JsspProblem.reference_methods == (cpsat.METHOD,)
+    assert problem.CPSAT_DET == cpsat.DETERMINISTIC_METHOD
+    assert JsspProblem.reference_methods == (cpsat.METHOD, cpsat.DETERMINISTIC_METHOD)

@@ -77,8 +77,9 @@ def test_taillard_slice(taillard_dir: Path, name: str) -> None:
 
 def test_rule_formulas() -> None:
     # (p, est, t, job_ready, work_done, work_remaining, ops_remaining, next_p, machine_ready,
-    #  machine_work_remaining, machine_ops_remaining, cmax, n_jobs, n_machines)
-    f = (7, 10, 10, 4, 20, 30, 3, 5, 10, 90, 6, 40, 5, 5)
+    #  machine_work_remaining, machine_ops_remaining, cmax, n_jobs, n_machines,
+    #  next_machine_ready, next_machine_queue)
+    f = (7, 10, 10, 4, 20, 30, 3, 5, 10, 90, 6, 40, 5, 5, 12, 9)
     assert rule("spt")(*f) == 7 and rule("lpt")(*f) == -7
     assert rule("mwkr")(*f) == -30 and rule("lwkr")(*f) == 30
     assert rule("mopnr")(*f) == -3 and rule("fifo")(*f) == 4
