@@ -1,4 +1,4 @@
-"""Hostile candidates end-to-end (issue 18, findings 1, 4, 7, 8 and 9).
+"""Hostile candidates end-to-end (issue 18: every finding meets a full run).
 
 ``discover run`` is fed hostile model answers by a protocol-faithful OpenAI server on
 127.0.0.1 (the real SDK parses them) and must finish its budget with every failure
@@ -75,6 +75,17 @@ HOSTILE = {
     "project_code": ("the project's own heuristics",
                      "from evaluators.smtt.heuristics import dispatch\n" + DEF
                      + MDD.format(c=1.3), "rejected", "evaluators.smtt.heuristics"),
+    # Findings 2, 3 and 6 need modules no problem allows (frames, timers, ctypes): the
+    # run meets them as rejected programs (tests/sandbox covers them with the OS layers).
+    "snoop": ("walk the frames for an earlier request",
+              "import sys\n" + DEF + "    f = sys._getframe()\n" + MDD.format(c=1.5),
+              "rejected", "sys"),
+    "fake_time": ("report zero time", "import time\n" + DEF
+                  + "    time.perf_counter = lambda: 0.0\n" + MDD.format(c=1.6),
+                  "rejected", "time"),
+    "aio": ("exhaust the host's AIO events", "import ctypes\n" + DEF
+            + "    ctypes.CDLL(None).syscall(206, 65536, ctypes.byref(ctypes.c_ulong()))\n"
+            + MDD.format(c=1.7), "rejected", "ctypes"),
     # Finding 7: a refused call ends the candidate and is recorded (the SIGSYS-handler and
     # stacked-filter evasions need ctypes; tests/sandbox/test_refusals.py covers them).
     "refused_call": ("a call the sandbox refuses (fork)",
