@@ -435,7 +435,9 @@ class RemoteSandboxPool(SandboxPool):
         """
         if self.speculate_after is None:
             return
-        self._heartbeats.update(worker_info(self._client), time.monotonic())
+        # Apart from the rest: without heartbeats, speculation by time still works.
+        with contextlib.suppress(Exception):
+            self._heartbeats.update(worker_info(self._client), time.monotonic())
         with self._pending_lock:
             tasks = {id(t): t for t in self._pending.values() if not t.speculated}
         if not tasks:
