@@ -37,7 +37,7 @@ class Member:
         Per-instance results (e.g. gaps), in a fixed instance order.
     cost
         Position on the population's cost axis, ≥ 0: any consistent unit. The
-        loop gives a static proxy (:func:`discover.loop.cost_proxy`, from the
+        loop gives a static proxy (:func:`discover.loop_state.cost_proxy`, from the
         loop depth), not measured seconds, so that selection is reproducible.
     code_size
         Size of the code (e.g. AST nodes or characters); ≥ 0.

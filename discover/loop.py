@@ -30,12 +30,7 @@ from archive import (
     ProgramState,
     Split,
 )
-from discover.cascade import (
-    CascadeResult,
-    evaluation_failed,
-    loop_depth,
-)
-from discover.dedup import normalized_hash
+from discover.cascade import CascadeResult, evaluation_failed
 from discover.events import CandidateEvaluated, Event, ProviderTrouble
 from discover.executors import ExecutorLost
 from discover.islands import Member
@@ -50,9 +45,18 @@ from discover.loop_parts import (
     in_flight,
     slot_rng,
 )
+from discover.loop_state import LoopState, member_of
+from discover.novelty import (
+    KnownPrograms,
+    RedrawCounts,
+    SearchEfficiency,
+    code_identity,
+    redraw,
+)
 from discover.population import Population
 from discover.proposer import PARENTS_NEEDED, Candidate, Proposer, SearchNotes
 from discover.stopping import SearchProgress
+from discover.tune_slots import TuneSlots, finding, mark_untuned
 from sandbox import SandboxError
 from sandbox.text import storable
 
@@ -60,10 +64,6 @@ log = logging.getLogger(__name__)
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
-TUNED = "tune: Nelder-Mead"
-"""How the idea of a numerically tuned program starts."""
-UNTUNED = "numeric tuning found nothing; "
-"""Prefix of the idea of a tune slot's fallback proposal (the parent was tried)."""
 
 
 @dataclass(frozen=True)
@@ -77,127 +77,12 @@ class Outcome:
     behaviour_hash: str | None = None
 
 
-@dataclass
-class LoopState:
-    """Counters and dedup indexes rebuilt from the archive on resume."""
-
-    evaluated: int = 0
-    slot: int = 0
-    """Number of the last slot proposed."""
-    best_id: int | None = None
-    best_score: float | None = None
-    stalled: int = 0
-    duplicates: int = 0
-    """Candidates recorded as duplicates (same code or same probe behaviour)."""
-    redrawn_code: int = 0
-    """Proposals drawn again before any evaluation: their code was already known."""
-    redrawn_behaviour: int = 0
-    """Proposals drawn again after the probe: they behaved like a known program."""
-
-    def __post_init__(self) -> None:
-        self.findings: deque[str] = deque(maxlen=5)
-        """What tuning and structural moves found lately (for prompts)."""
-        self.by_code: dict[str, int] = {}
-        self.by_behaviour: dict[str, int] = {}
-        self.codes: dict[int, str] = {}
-        self.train_scores: dict[int, float] = {}
-
-    def index(self, program_id: int, program: Program, duplicate_of: int | None,
-              score: float | None) -> None:
-        """Count and index a recorded program (``score``: its training score, if scored)."""
-        self.codes[program_id] = program.code
-        if duplicate_of is not None:
-            self.duplicates += 1
-            self.by_code.setdefault(program.code_hash, duplicate_of)
-            return
-        self.evaluated += 1
-        self.by_code.setdefault(program.code_hash, program_id)
-        if program.behaviour_hash:
-            self.by_behaviour.setdefault(program.behaviour_hash, program_id)
-        if score is not None:
-            self.train_scores[program_id] = score
-            self.note_best(program_id, score)
-
-    def note_best(self, program_id: int, score: float) -> None:
-        """Track the best training score (ties keep the older program)."""
-        if self.best_score is None or score < self.best_score:
-            self.best_id, self.best_score = program_id, score
-
-
 @dataclass(frozen=True)
-class SearchEfficiency:
-    """How much of a run's sandbox time went to new programs.
+class _Plan:
+    """What a slot is proposed with, fixed in slot order (never by timing)."""
 
-    Parameters
-    ----------
-    evaluated
-        New programs evaluated (the budget counts these).
-    duplicates
-        Candidates recorded as duplicates of an earlier program.
-    redrawn_code, redrawn_behaviour
-        Proposals sent back before being recorded: same normalised code (no
-        sandbox run), or same behaviour on the probe instances (one probe run).
-    seconds
-        Wall seconds of the search.
-    """
-
-    evaluated: int
-    duplicates: int
-    redrawn_code: int
-    redrawn_behaviour: int
-    seconds: float
-
-    @property
-    def duplicate_share(self) -> float:
-        """Recorded duplicates per recorded candidate."""
-        total = self.evaluated + self.duplicates
-        return self.duplicates / total if total else 0.0
-
-    @property
-    def useful_per_minute(self) -> float:
-        """New programs evaluated per wall minute."""
-        return 60.0 * self.evaluated / self.seconds if self.seconds > 0 else 0.0
-
-    def describe(self) -> str:
-        """One line for the run summary."""
-        return (f"{self.evaluated} new programs in {self.seconds / 60:.1f} min "
-                f"({self.useful_per_minute:.0f} useful evaluations per minute); "
-                f"{self.duplicates} duplicates recorded ({100 * self.duplicate_share:.1f} %); "
-                f"{self.redrawn_code + self.redrawn_behaviour} proposals redrawn "
-                f"({self.redrawn_code} same code, {self.redrawn_behaviour} same probe behaviour)")
-
-
-def cost_proxy(code: str) -> float:
-    """The population's deterministic cost axis: ``1e-4 · 4^loop depth``, not seconds.
-
-    Measured seconds jitter between runs and would make parent selection depend
-    on machine load; the static loop depth does not.
-    """
-    return 1e-4 * 4.0 ** loop_depth(code)
-
-
-def member_of(program_id: int, code: str, operator: str, island: int, score: float,
-              signature: Sequence[float]) -> Member:
-    """The population's view of a program evaluated on the training set.
-
-    The one builder for live runs and resume: seed programs belong to every
-    island, the cost axis is :func:`cost_proxy`.
-    """
-    return Member(program_id=program_id, code=code, score=score, signature=tuple(signature),
-                  cost=cost_proxy(code), code_size=len(code),
-                  island=None if operator == "seed" else island)
-
-
-@dataclass(frozen=True)
-class _Known:
-    """What a slot may treat as already known when it decides to draw again.
-
-    A snapshot taken when the slot is proposed (in slot order), so whether a
-    proposal is redrawn never depends on how far other slots have got.
-    """
-
-    codes: dict[str, int]
-    behaviours: dict[str, int]
+    known: KnownPrograms
+    """Programs a proposal may not repeat (:mod:`discover.novelty`)."""
     tune: bool = False
     """Tune the first parent's literals numerically (a promising parent, first time)."""
     notes: SearchNotes | None = None
@@ -262,10 +147,7 @@ class SearchLoop:
         total = sum(weights[op] for op in self.operators)
         self.op_probs = [weights[op] / total for op in self.operators]
         self.in_flight = settings.in_flight
-        self.tuner = tuner
-        """Tunes a ``tune`` slot's parent numerically (None: ``tune`` slots only propose)."""
-        self.tune_top = settings.tune_top if tuner is not None else 0
-        self._tuned: set[int] = set()
+        self.tune_slots = TuneSlots(tuner, settings.tune_top, proposer.name)
         self._pending: deque[_Slot] = deque()
         self._claims: dict[str, int] = {}
         self._claims_lock = threading.Lock()
@@ -284,77 +166,39 @@ class SearchLoop:
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
               parents: Sequence[Member], rng: np.random.Generator | None,
-              known: _Known | None = None) -> _Work:
+              plan: _Plan | None = None) -> _Work:
         """Propose (unless given) and evaluate one slot; runs in a slot thread.
 
-        Novelty before cost: a proposal whose normalised code, or whose behaviour
-        on the probe instances, matches a program known when the slot was proposed
-        is sent back to the proposer (:meth:`Proposer.follow_up`: the offline
-        engine draws again, a model is told which program it repeated), up to the
-        proposer's ``max_follow_ups`` times. Only the last proposal is recorded.
+        Novelty before cost: a proposal that repeats a program known when the slot
+        was proposed is drawn again (:func:`discover.novelty.redraw`).
         """
-        redrawn = [0, 0]
-        if candidate is None and known is not None and known.tune:
-            candidate = self._tuned_candidate(parents[0])
+        counts = RedrawCounts()
+        if candidate is None and plan is not None and plan.tune:
+            candidate = self.tune_slots.candidate(parents[0])
         if candidate is None:
             assert rng is not None
-            if known is not None and known.notes is not None:
-                candidate = self.proposer.propose(operator, parents, rng, notes=known.notes)
+            if plan is not None and plan.notes is not None:
+                candidate = self.proposer.propose(operator, parents, rng, notes=plan.notes)
             else:
                 candidate = self.proposer.propose(operator, parents, rng)
-            if known is not None:
-                candidate, early = self._redraw(candidate, operator, parents, rng, known,
-                                                redrawn)
-                if early is not None:
-                    return early
+            if plan is not None:
+                redrawn = redraw(self.proposer, candidate, operator, parents, rng, plan.known,
+                                 self._contained, counts)
+                candidate = redrawn.candidate
+                if redrawn.result is not None:
+                    return _Work(candidate, redrawn.code_hash, redrawn.result, counts.code,
+                                 counts.behaviour)
         if candidate.code is None:
-            return _Work(candidate, None, None, *redrawn)
-        code_hash = _safe_hash(candidate.code)
+            return _Work(candidate, None, None, counts.code, counts.behaviour)
+        code_hash = code_identity(candidate.code)
         with self._claims_lock:
             owner = self._claims.setdefault(code_hash, index)
         # Evaluating the same code twice is wasted: an earlier slot or a recorded
         # program has it. (Recording decides duplicates again, in slot order.)
         if owner < index or code_hash in self.state.by_code:
-            return _Work(candidate, code_hash, None, *redrawn)
-        return _Work(candidate, code_hash, self._contained(candidate.code), *redrawn)
-
-    def _tuned_candidate(self, parent: Member) -> Candidate | None:
-        """The parent with its literals optimised on the probe set, or None."""
-        if self.tuner is None:
-            return None
-        tuned = self.tuner(parent.code)
-        if tuned is None:
-            return None
-        return Candidate(tuned.code, "tune", (parent.program_id,), self.proposer.name,
-                         idea=tuned.idea)
-
-    def _redraw(self, candidate: Candidate, operator: str, parents: Sequence[Member],
-                rng: np.random.Generator, known: _Known, redrawn: list[int]
-                ) -> tuple[Candidate, _Work | None]:
-        """Ask for another proposal while this one repeats a known program.
-
-        Returns the candidate to go on with and, when a proposal proved new on the
-        probe and was evaluated in full on the way, its finished work.
-        """
-        follow_up = getattr(self.proposer, "follow_up", None)
-        tries = int(getattr(self.proposer, "max_follow_ups", 0))
-        for _ in range(tries):
-            code = candidate.code
-            if code is None or follow_up is None:
-                break
-            code_hash = _safe_hash(code)
-            same_code = known.codes.get(code_hash)
-            if same_code is not None:
-                redrawn[0] += 1
-                candidate = follow_up(operator, parents, rng, candidate, same_code, "code")
-                continue
-            result = self._contained(code, known.behaviours)
-            if not isinstance(result, str):
-                return candidate, _Work(candidate, code_hash, result, *redrawn)
-            redrawn[1] += 1
-            candidate = follow_up(operator, parents, rng, candidate,
-                                  known.behaviours[result], "behaviour")
-        return candidate, None
+            return _Work(candidate, code_hash, None, counts.code, counts.behaviour)
+        return _Work(candidate, code_hash, self._contained(candidate.code), counts.code,
+                     counts.behaviour)
 
     def _contained(self, code: str, known: dict[str, int] | None = None
                    ) -> CascadeResult | str:
@@ -418,21 +262,10 @@ class SearchLoop:
                     result.score if ok and result is not None else None,
                     result.signature if ok and result is not None else ())
         if ok and result is not None:
-            self._note_finding(program_id, cand, result)
+            found = finding(program_id, cand, result.score, self.state.train_scores)
+            if found is not None:
+                self.state.findings.append(found)
         return program_id
-
-    def _note_finding(self, program_id: int, cand: Candidate, result: CascadeResult) -> None:
-        """Remember a tuned or structurally changed program that beat its parent."""
-        idea = cand.idea or ""
-        if not (idea.startswith(TUNED) or "structure:" in idea) or not cand.parents:
-            return
-        parent = cand.parents[0]
-        before = self.state.train_scores.get(parent)
-        if before is None or result.score is None or result.score >= before:
-            return
-        self.state.findings.append(
-            f"#{program_id} from #{parent}: {idea} — training score {before:.3f} -> "
-            f"{result.score:.3f}")
 
     def efficiency(self, seconds: float) -> SearchEfficiency:
         """Novelty figures of the run so far (redraws are not archived: this session's)."""
@@ -484,28 +317,12 @@ class SearchLoop:
             if getattr(self.proposer, "wants_notes", False):
                 best = self.population.best(1)
                 notes = SearchNotes(best[0] if best else None, tuple(self.state.findings))
-            known = _Known(dict(self.state.by_code), dict(self.state.by_behaviour),
-                           self._should_tune(op, parents), notes)
+            plan = _Plan(KnownPrograms(dict(self.state.by_code), dict(self.state.by_behaviour)),
+                         self.tune_slots.should_tune(op, parents, self.state.train_scores),
+                         notes)
             future = self._executor.submit(self._work, index, None, op, parents,
-                                           self.generators.proposal(index), known)
-            self._pending.append(_Slot(index, island, future, known.tune))
-
-    def _should_tune(self, op: str, parents: Sequence[Member]) -> bool:
-        """Tune a ``tune`` slot's parent when it is among the best and was never tuned.
-
-        Decided when the slot is proposed, from the records before it (determinism).
-        """
-        top = self.tune_top
-        if op != "tune" or not parents or top <= 0:
-            return False
-        parent = parents[0]
-        if parent.program_id in self._tuned:
-            return False
-        better = sum(1 for s in self.state.train_scores.values() if s < parent.score)
-        if better >= top:
-            return False
-        self._tuned.add(parent.program_id)
-        return True
+                                           self.generators.proposal(index), plan)
+            self._pending.append(_Slot(index, island, future, plan.tune))
 
     def record_next(self, budget: int) -> bool:
         """Record the next slot in order (proposing first while there is room).
@@ -532,12 +349,8 @@ class SearchLoop:
         side = self.proposer.side_calls()
         if side:
             self.recorder.record_model_calls(side)
-        if slot.tune and work.candidate.code is not None \
-                and not (work.candidate.idea or "").startswith(TUNED):
-            # Archived, so a resumed run knows this parent was tried already.
-            cand = dataclasses.replace(work.candidate,
-                                       idea=UNTUNED + (work.candidate.idea or ""))
-            work = dataclasses.replace(work, candidate=cand)
+        if slot.tune:
+            work = dataclasses.replace(work, candidate=mark_untuned(work.candidate))
         outcome = self._classify(work)
         program_id = self.record(outcome, slot.island, slot.index)
         self.state.redrawn_code += work.redrawn_code
@@ -605,13 +418,7 @@ class SearchLoop:
         """
         ordered = sorted(programs, key=lambda ps: ps.id)
         last = max((ps.program.generation for ps in ordered), default=0)
-        # Every archived slot was proposed before any slot still to be proposed, so
-        # all of them count as tuned already (recorded ones may follow slots in flight).
-        for ps in ordered:
-            idea = ps.program.idea or ""
-            if ps.program.operator == "tune" and ps.parents and idea.startswith((TUNED,
-                                                                                UNTUNED)):
-                self._tuned.add(ps.parents[0].program_id)
+        self.tune_slots.restore(ordered)
         filled = False
         for ps in ordered:
             generation = ps.program.generation
@@ -668,16 +475,6 @@ class SearchLoop:
             program_id = self.record(outcome, 0, 0)
             self._release(work, -len(cands) + k)
             self._report(outcome, program_id)
-
-
-def _safe_hash(code: str) -> str:
-    try:
-        return normalized_hash(code)
-    except (SyntaxError, ValueError, RecursionError):
-        # Unparseable code still gets a (textual) identity so it is recorded once.
-        import hashlib
-
-        return "raw:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 __all__ = [

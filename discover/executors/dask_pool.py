@@ -11,6 +11,10 @@ Faults:
 
 * a worker that dies mid-evaluation: the scheduler re-runs its tasks on the
   other workers (they are idempotent); the caller's future completes once;
+* a worker frozen mid-evaluation (it keeps its tasks and stays in the cluster):
+  an evaluation stuck on it is started again on another worker, and once its
+  heartbeat has stopped (:mod:`discover.executors.heartbeats`) new evaluations
+  are kept off it, and whatever it still holds is started elsewhere at once;
 * the scheduler lost (or every worker gone for ``no_worker_timeout`` seconds):
   every pending and later evaluation fails with :class:`ExecutorLost`, which
   the run turns into an interrupted, resumable run.
@@ -38,6 +42,7 @@ from distributed.scheduler import KilledWorker
 
 from discover.executors import remote
 from discover.executors.errors import ExecutorError, ExecutorLost
+from discover.executors.heartbeats import Heartbeats, worker_info
 from discover.executors.wire import WIRE_VERSION, WireError, decode_outcome, decode_report
 from evaluators.base import CandidateSpec
 from sandbox import (
@@ -102,7 +107,9 @@ class RemoteSandboxPool(SandboxPool):
     speculate_after
         An evaluation running this many seconds, and four times longer than the
         median evaluation, is started again on another worker (a slow or stuck
-        worker must not stall the loop); ``None`` switches this off.
+        worker must not stall the loop); so is, at once, one waiting on a worker
+        whose heartbeat has stopped for this long, and new evaluations avoid such
+        a worker. ``None`` switches all of this off.
     """
 
     def __init__(self, client: Client, isolation: str = "auto", limits: Limits | None = None,
@@ -122,6 +129,7 @@ class RemoteSandboxPool(SandboxPool):
         self._pending_lock = threading.Lock()
         self.speculate_after = speculate_after
         self._durations: deque[float] = deque(maxlen=64)
+        self._heartbeats = Heartbeats(speculate_after or 1.0)
         self.speculated = 0
         """How many evaluations were started a second time on another worker."""
         # Results are fetched off Dask's single callback thread: a fetch from a frozen
@@ -229,8 +237,14 @@ class RemoteSandboxPool(SandboxPool):
     def _launch(self, task: _Task, workers: list[str] | None = None) -> None:
         """Start (a copy of) ``task`` on the cluster, optionally on given workers only."""
         key = f"discover-eval-{uuid.uuid4().hex}"
-        placement: dict[str, Any] = {} if workers is None else {
-            "workers": workers, "allow_other_workers": False}
+        placement: dict[str, Any] = {}
+        if workers is not None:
+            placement = {"workers": workers, "allow_other_workers": False}
+        elif self._heartbeats.silent and (responsive := self._heartbeats.responsive()):
+            # To the scheduler a frozen worker looks idle once its tasks are cancelled, and
+            # it would get new ones, each stuck until speculated. Loose: should the
+            # responsive workers all leave, any worker will do.
+            placement = {"workers": responsive, "allow_other_workers": True}
         dask_future = self._client.submit(remote.evaluate_request, task.request, key=key,
                                           pure=False, **placement)
         with self._pending_lock:
@@ -421,6 +435,9 @@ class RemoteSandboxPool(SandboxPool):
         """
         if self.speculate_after is None:
             return
+        # Apart from the rest: without heartbeats, speculation by time still works.
+        with contextlib.suppress(Exception):
+            self._heartbeats.update(worker_info(self._client), time.monotonic())
         with self._pending_lock:
             tasks = {id(t): t for t in self._pending.values() if not t.speculated}
         if not tasks:
@@ -429,6 +446,7 @@ class RemoteSandboxPool(SandboxPool):
         if len(processing) < 2:
             return
         where = {str(k): w for w, keys in processing.items() for k in keys}
+        silent = self._heartbeats.silent
         now = time.monotonic()
         usual = statistics.median(self._durations) if self._durations else 0.0
         limit = max(self.speculate_after, 4.0 * usual)
@@ -439,7 +457,7 @@ class RemoteSandboxPool(SandboxPool):
             if worker is not None:
                 if task.processing_since is None:
                     task.processing_since = now
-                if now - task.processing_since <= limit:
+                if worker not in silent and now - task.processing_since <= limit:
                     continue
                 exclude = {worker}
             elif task.finished_at is not None and now - task.finished_at > self.speculate_after:
@@ -448,7 +466,7 @@ class RemoteSandboxPool(SandboxPool):
                 exclude = {str(w) for ws in holders.values() for w in ws}
             else:
                 continue  # queued: waiting for a free worker is not straggling
-            others = [w for w in processing if w not in exclude]
+            others = [w for w in processing if w not in exclude and w not in silent]
             if others:
                 task.speculated = True
                 self.speculated += 1

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 import discover.loop
 import discover.loop_parts
+import discover.tune_slots
 from archive import Archive, Split
 from discover.cli import eval as eval_cli
 from discover.cli import main
@@ -169,8 +170,8 @@ def test_run_completes_its_budget_through_hostile_candidates(
         state = archive.run_state(summary.run.id)
         assert state.counters.evaluated == budget
         # A tune slot whose numeric tuning found nothing archives the model's idea
-        # behind discover.loop.UNTUNED (so that a resumed run knows the parent was tried).
-        by_idea = {(ps.program.idea or "").removeprefix(discover.loop.UNTUNED): ps
+        # behind discover.tune_slots.UNTUNED (so that a resumed run knows the parent was tried).
+        by_idea = {(ps.program.idea or "").removeprefix(discover.tune_slots.UNTUNED): ps
                    for ps in state.programs}
         ids = {}
         for name, (idea, _, status, detail) in HOSTILE.items():

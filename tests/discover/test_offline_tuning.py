@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from archive import Archive
-from discover.loop import TUNED
 from discover.offline.tuning import literals, tune
 from discover.runner import run
+from discover.tune_slots import TUNED
 from tests.discover.loop_fixtures import small_config
 
 CODE = """\

@@ -42,26 +42,6 @@ found = []
 calls = []
 
 
-def schedule(processing_times, due_dates):
-    return sorted(range(len(due_dates)), key=lambda j: (due_dates[j], j))
-"""
-
-# The snooper never holds the markers as constants (it would find itself): it
-# builds them from their reversed text, and ignores the one string it built.
-SNOOPER = """\
-import gc, sys
-
-REV_SOURCE = {rev_source!r}
-REV_NUMBER = {rev_number!r}
-
-marker = "".join(reversed(REV_SOURCE))
-raw = marker.encode()
-number = int("".join(reversed(REV_NUMBER)))
-raw_number = str(number).encode()
-found = []
-calls = []
-
-
 def look(value, where, number, raw_number, depth=0):
     if isinstance(value, str):
         if value is not marker and marker in value:

@@ -27,6 +27,7 @@ class DaskProcesses:
         self.address = ""
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
         self._count = 0
+        self._frozen: list[int] = []
 
     def start_scheduler(self) -> str:
         """Start a scheduler on a free port; return its ``tcp://`` address."""
@@ -71,8 +72,20 @@ class DaskProcesses:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def freeze(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGSTOP a process: alive and connected, but it neither works nor heartbeats."""
+        os.kill(proc.pid, signal.SIGSTOP)
+        self._frozen.append(proc.pid)
+
+    def thaw(self) -> None:
+        """SIGCONT every frozen process (a client's close talks to every worker)."""
+        while self._frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._frozen.pop(), signal.SIGCONT)
+
     def close(self) -> None:
-        """Kill everything still running."""
+        """Thaw, then kill everything still running."""
+        self.thaw()
         for proc in [*self.workers.values(), *([self.scheduler] if self.scheduler else [])]:
             self.kill(proc)
 

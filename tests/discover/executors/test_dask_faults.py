@@ -7,7 +7,6 @@ holds: nothing lost, nothing recorded twice, nothing changed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sqlite3
@@ -16,17 +15,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from distributed import Client
 
 from archive import Archive, RunStatus
 from discover.config import RunConfig
 from discover.events import CandidateEvaluated, Event
+from discover.executors import open_executor
 from discover.executors.dask_pool import FETCH_TIMEOUT, RemoteSandboxPool
 from discover.executors.errors import ExecutorError
 from discover.runner import run
+from evaluators.base import GeneratorSpec
+from evaluators.registry import get_problem
+from sandbox import evaluate
 from tests.discover.executors.dask_cluster import DaskProcesses
 from tests.discover.loop_fixtures import assert_consistent, small_config
 from tests.discover.run_history import portable_history
@@ -116,15 +121,9 @@ def test_a_stalled_worker_does_not_stall_the_run(
     """A worker frozen mid-evaluation (SIGSTOP) keeps its task; the run must not wait for the
     scheduler to give up on it (minutes): the straggler is re-run on the other worker."""
     procs = DaskProcesses(tmp_path)
-    frozen: list[int] = []
-
-    def freeze(proc: subprocess.Popen[bytes]) -> None:
-        os.kill(proc.pid, signal.SIGSTOP)
-        frozen.append(proc.pid)
-
     try:
         procs.start_cluster("w1", "w2")
-        staller = WorkerKiller(procs, "w1", after=6, strike=freeze)
+        staller = WorkerKiller(procs, "w1", after=6, strike=procs.freeze)
         config = _config(tmp_path, _dask(procs.address))
         started = time.monotonic()
         result = run(config, callbacks=[staller])
@@ -133,9 +132,6 @@ def test_a_stalled_worker_does_not_stall_the_run(
         assert staller.killed_during is not None, "the victim was never caught evaluating"
         assert procs.workers["w1"].poll() is None  # frozen, not dead: still holding its task
     finally:
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
         procs.close()
     assert result.status == "finished" and result.evaluated == BUDGET
     # Dask itself would wait for the frozen worker's heartbeat timeout (300 s by default).
@@ -143,6 +139,41 @@ def test_a_stalled_worker_does_not_stall_the_run(
     with Archive.open(config.archive) as archive:
         assert_consistent(archive.run_state(result.run_id), BUDGET)
     assert portable_history(config.archive or "", result.run_id) == reference
+
+
+def test_evaluations_keep_off_a_frozen_worker_once_its_heartbeat_stops(tmp_path: Path) -> None:
+    """Once a frozen worker's stuck evaluation is cancelled (its copy finished elsewhere),
+    the scheduler sees the worker idle and hands it the next evaluation, which waits for
+    speculation again: one stall of ``speculate_after`` per evaluation it gets, for minutes.
+    The pool must notice the silent heartbeat and keep later evaluations off it."""
+    smtt = get_problem("smtt")
+    instances = list(smtt.generate(GeneratorSpec(n=10, count=1), np.random.default_rng(5)))[:6]
+    code = smtt.seed_programs["mdd"]
+    procs = DaskProcesses(tmp_path)
+    rounds: list[float] = []
+    try:
+        procs.start_cluster("w1", "w2")
+        with open_executor(_dask(procs.address), workers=2, worker_timeout=120) as executor, \
+                ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
+            pool = executor.pool
+            assert isinstance(pool, RemoteSandboxPool) and pool.speculate_after is not None
+            assert evaluate(smtt, instances, code, pool, 5.0).ok
+            procs.freeze(procs.workers["w1"])
+            for _ in range(6):  # two at a time, like the loop: one finds w1 "idle"
+                started = time.monotonic()
+                results = list(threads.map(
+                    lambda _: evaluate(smtt, instances, code, pool, 5.0), range(IN_FLIGHT)))
+                rounds.append(time.monotonic() - started)
+                assert all(r.ok for r in results)
+            speculated = pool.speculated
+            procs.thaw()
+    finally:
+        procs.close()
+    # The first round may wait for the frozen worker (that is how it is found out) ...
+    assert rounds[0] < 60, rounds
+    # ... no later one may: each would have paid speculate_after (5 s) on the frozen worker.
+    assert max(rounds[1:]) < pool.speculate_after, rounds
+    assert speculated <= IN_FLIGHT, f"{speculated} evaluations were re-run: {rounds}"
 
 
 def _evaluated(path: str) -> int:
@@ -214,7 +245,6 @@ def test_a_fetch_from_a_frozen_worker_gives_up_once_the_caller_is_settled(
     healthy workers still arrive, and the stuck fetch ends once another copy has settled
     the caller (instead of hanging the fetch thread, and with it Dask's merged fetches)."""
     procs = DaskProcesses(tmp_path)
-    frozen: list[int] = []
     try:
         procs.start_cluster("w1", "w2")
         with Client(procs.address, timeout=60, set_as_default=False) as client:
@@ -224,8 +254,7 @@ def test_a_fetch_from_a_frozen_worker_gives_up_once_the_caller_is_settled(
                              for name in ("w1", "w2"))
             assert [f.result(timeout=60) for f in (held, healthy)] == [bytes(3)] * 2
             pool = RemoteSandboxPool(client)
-            os.kill(procs.workers["w1"].pid, signal.SIGSTOP)
-            frozen.append(procs.workers["w1"].pid)
+            procs.freeze(procs.workers["w1"])
             settled = threading.Event()
             ended: list[BaseException] = []
 
@@ -246,9 +275,6 @@ def test_a_fetch_from_a_frozen_worker_gives_up_once_the_caller_is_settled(
             assert len(ended) == 1 and type(ended[0]) is ExecutorError, ended
             assert pool.lost is None
             pool.close()
-            os.kill(frozen.pop(), signal.SIGCONT)  # the client's close talks to every worker
+            procs.thaw()
     finally:
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
         procs.close()
