@@ -64,6 +64,9 @@ class EvaluationStatus(enum.Enum):
     TOO_SLOW = "too_slow"
     """Ran within its deadline but slower than the run's runtime cap (before revision
     0003 these were archived as ``timeout``)."""
+    CANCELLED = "cancelled"
+    """Cut unfinished when the run stopped (its time limit): says nothing of the candidate.
+    (Statuses are stored as text without a CHECK constraint: no revision was needed.)"""
 
 
 class RunStatus(enum.Enum):

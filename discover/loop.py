@@ -370,6 +370,14 @@ class SearchLoop:
         if calls:
             self.recorder.record_model_calls(calls)
 
+    def abandon(self) -> None:
+        """Ctrl-C: archive the model calls of the slots in flight and drop the slots.
+
+        Their work is being cancelled, so it ends at once; a resumed run proposes
+        the dropped slots again, exactly as the uninterrupted run would have.
+        """
+        self._salvage_model_calls()
+
     @property
     def in_flight_slots(self) -> int:
         """Slots proposed and not yet recorded."""

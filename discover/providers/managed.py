@@ -202,7 +202,7 @@ class ManagedProvider:
             extra["timeout"] = left  # the request ends at the deadline
         if self.cancel is not None:
             extra["cancel"] = self.cancel
-        return self.inner.complete(system, user, max_tokens=max_tokens,  # type: ignore[call-arg]
+        return self.inner.complete(system, user, max_tokens=max_tokens,
                                    temperature=temperature, **extra)
 
     def _attempt(
