@@ -195,7 +195,8 @@ class _Ending:
 
 def run(config: RunConfig, *, resume: int | None = None,
         callbacks: Sequence[RunCallback] = (), environ: Mapping[str, str] | None = None,
-        setup_progress: Callable[[str, int, int], None] | None = None) -> RunResult:
+        setup_progress: Callable[[str, int, int], None] | None = None,
+        started: float | None = None) -> RunResult:
     """Run (or resume) a discovery.
 
     Parameters
@@ -211,6 +212,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         Where API keys are read (default ``os.environ``); never passed to the sandbox.
     setup_progress
         Called as ``(stage, done, total)`` while references are computed.
+    started
+        ``time.monotonic()`` value the time limit counts from (the command line
+        passes its process's start); default: now.
     """
     environ = os.environ if environ is None else environ
 
@@ -218,7 +222,7 @@ def run(config: RunConfig, *, resume: int | None = None,
         for cb in callbacks:
             cb.on_event(event)
 
-    start = time.monotonic()
+    start = time.monotonic() if started is None else min(started, time.monotonic())
     # Every check that needs no work comes first, and the sandbox starts before a new
     # archive is created: a bad value stops the run with nothing created or changed.
     check_archive_url(config.archive)

@@ -15,6 +15,7 @@ from rich.text import Text
 from archive import Archive, ArchiveError, RunStatus
 from discover.cli.common import err_console, fmt, out_console
 from discover.cli.literal import literal
+from discover.cli.started import process_start
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
@@ -106,7 +107,8 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning_once(set())
         try:
-            result = run(config, resume=resume, callbacks=[callback], setup_progress=setup)
+            result = run(config, resume=resume, callbacks=[callback], setup_progress=setup,
+                         started=process_start())
         except KeyboardInterrupt as exc:
             err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/yellow]",
                               soft_wrap=True)

@@ -38,6 +38,9 @@ from discover.providers.retry import RetryPolicy, UniformSource
 
 log = logging.getLogger(__name__)
 
+DEADLINE_MARGIN = 1.0
+"""Seconds past the deadline at which a request's own timeout ends it, when a scope cuts it."""
+
 
 class AttemptOutcome(enum.Enum):
     """How one HTTP request of a call ended."""
@@ -199,7 +202,9 @@ class ManagedProvider:
         """The request itself, with the deadline and the cancel scope when there are."""
         extra: dict[str, object] = {}
         if left is not None:
-            extra["timeout"] = left  # the request ends at the deadline
+            # The request ends at the deadline. With a scope, its timer cuts first and the
+            # call keeps the tokens it received; the timeout, a moment later, is the backstop.
+            extra["timeout"] = left + (DEADLINE_MARGIN if self.cancel is not None else 0.0)
         if self.cancel is not None:
             extra["cancel"] = self.cancel
         return self.inner.complete(system, user, max_tokens=max_tokens,
