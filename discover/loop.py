@@ -340,6 +340,9 @@ class SearchLoop:
         assert slot.work is not None
         try:
             work = slot.work.result()
+        except KeyboardInterrupt:
+            self._pending.appendleft(slot)  # still in flight: abandon() archives its calls
+            raise
         except Exception:  # not Ctrl-C: that stops at once
             self._salvage_model_calls()
             raise
