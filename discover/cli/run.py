@@ -49,7 +49,10 @@ Examples:
               help="provider:model, 'offline' or 'auto' (repeatable for a pool).")
 @click.option("--base-url", default=None, help="Base URL for the model's API (proxies, local).")
 @click.option("--budget", type=int, default=None, help="Candidate evaluations (default 2000).")
-@click.option("--time-limit", type=float, default=None, metavar="S", help="Wall seconds.")
+@click.option("--time-limit", type=float, default=None, metavar="S",
+              help="Wall seconds from the command's start: model calls and evaluations in "
+                   "flight are then cut (archived as cancelled) and the final validation is "
+                   "skipped, so the command ends within seconds of S.")
 @click.option("--seed", type=int, default=None, help="Seed of the run (default 0).")
 @click.option("--workers", type=int, default=None, help="Sandbox workers (default 2).")
 @click.option("--archive", default=None, metavar="URL",

@@ -53,7 +53,8 @@ class Step:
     delay
         Seconds to wait before answering (beyond the client's timeout → timeout).
     chunk_delay
-        Seconds between the streamed events of a streaming answer (a slow model).
+        Seconds between the streamed events of a streaming answer (a slow model);
+        an answer not streamed comes after that many seconds per piece of text.
     raw_body
         Send this body verbatim instead of JSON (malformed responses).
     model
@@ -287,6 +288,10 @@ class FakeServer:
                     return
                 if step.raw_body is None and step.status == 200 and body.get("stream"):
                     self._stream(step, body)
+                    return
+                # Without streaming, an answer comes once all of it is written.
+                if step.chunk_delay and server._stop.wait(
+                        step.chunk_delay * len(pieces(step.text))):
                     return
                 if step.raw_body is not None:
                     payload = step.raw_body
