@@ -311,7 +311,9 @@ class ModelCall:
     response
         The raw response text (``None`` when the call failed).
     tokens_in, tokens_out
-        Token counts reported by the provider.
+        Token counts reported by the provider; for a call cut by the run (time limit,
+        Ctrl-C), those received before the cut, ``error`` saying how they were counted
+        (often estimated); ``None`` when unknown.
     cost
         Dollars accounted for the call.
     latency
