@@ -180,7 +180,7 @@ class _Setup:
     loop: SearchLoop
     validated: set[int]
     """Programs already scored on the validation split (none are scored twice)."""
-    cancel: CancelScope
+    cancel: CancelScope = dataclasses.field(default_factory=CancelScope)
     """Cuts the model calls and evaluations in flight at the time limit and on Ctrl-C."""
 
 
@@ -236,7 +236,11 @@ def run(config: RunConfig, *, resume: int | None = None,
             # (minutes for a slow program) is not run past it, and the reason says so.
             ending = dataclasses.replace(ending, reason=ending.reason + SKIPPED_VALIDATION)
         elif ending.status is not RunStatus.INTERRUPTED:
-            _validate(run, emit, run.config.evaluation.validate_top)
+            try:
+                _validate(run, emit, run.config.evaluation.validate_top)
+            except KeyboardInterrupt:  # cut the validation in flight too, and say how to resume
+                run.cancel.cancel(CTRL_C)
+                ending = _Ending(RunStatus.INTERRUPTED, "Ctrl-C")
         run.archive.finish_run(run.run_id, ending.status)
         result = _result(run, ending, start)
         emit(RunFinished(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
