@@ -15,7 +15,7 @@ from rich.text import Text
 from archive import Archive, ArchiveError, RunStatus
 from discover.cli.common import err_console, fmt, out_console
 from discover.cli.literal import literal
-from discover.cli.started import process_start
+from discover.cli.started import process_start, skip_final_collection
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
@@ -80,6 +80,18 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
     the run. At the end the best programs are shown next to the classic
     heuristics on the training and validation splits.
     """
+    try:
+        _run(problem, models, base_url, budget, time_limit, seed, workers, archive,
+             config_path, prompts, sandbox, executor, resume, progress)
+    finally:
+        skip_final_collection()  # the command ends when its work does (see the function)
+
+
+def _run(problem: str | None, models: tuple[str, ...], base_url: str | None,
+         budget: int | None, time_limit: float | None, seed: int | None,
+         workers: int | None, archive: str | None, config_path: str | None,
+         prompts: str | None, sandbox: str | None, executor: str | None,
+         resume: int | None, progress: str | None) -> None:
     config = _load_config(config_path, problem)
     overrides: dict[str, object] = {
         "budget": budget, "time_limit": time_limit, "seed": seed,
