@@ -22,7 +22,7 @@ import pytest
 
 from archive import Archive, EvaluationStatus, RunStatus, Split
 from discover.config import ModelSpec, RunConfig
-from discover.runner import SKIPPED_VALIDATION, run
+from discover.runner import SKIPPED_VALIDATION
 from tests.discover.loop_fixtures import small_config
 from tests.discover.providers.fake_server import FakeServer, Step
 
@@ -157,14 +157,14 @@ def test_time_limit_cuts_a_slow_evaluation(tmp_path: Path) -> None:
     limit = 25.0
     with FakeServer(default=Step(text=SLOW_CODE)) as server:
         # The candidate may run for minutes by its own limits: only the run's limit cuts it.
-        config = _config(tmp_path, server, candidate_time_limit=600.0).with_overrides(
-            time_limit=limit)
-        start = time.monotonic()
-        result = run(config)
-        ended = time.monotonic() - start
-    print(f"time limit {limit:g} s with a slow evaluation: run() returned after {ended:.2f} s")
-    assert ended < limit + GRACE, f"the run took {ended:.1f} s with a {limit:g} s limit"
-    assert "time limit" in result.reason and SKIPPED_VALIDATION in result.reason
+        config = _config(tmp_path, server, candidate_time_limit=600.0)
+        proc, started = _start(config, tmp_path / "run.toml", "--time-limit", f"{limit:g}")
+        out, err = proc.communicate(timeout=limit + 120)
+        ended = time.monotonic() - started
+    print(f"time limit {limit:g} s with a slow evaluation: the command ended after {ended:.2f} s")
+    assert proc.returncode == 0, err.decode()
+    assert ended < limit + GRACE, f"the command took {ended:.1f} s with --time-limit {limit:g}"
+    assert "time limit" in out.decode() and SKIPPED_VALIDATION.lstrip("; ") in out.decode()
     state = _the_run(config)
     cut = [ps.evaluations[Split.TRAIN] for ps in state.programs
            if Split.TRAIN in ps.evaluations
