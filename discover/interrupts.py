@@ -65,6 +65,10 @@ class CancellablePool:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
 
+    @property
+    def _interruptible(self) -> bool:
+        return callable(getattr(self._pool, "interrupt", None))
+
     def _interrupt(self) -> None:
         interrupt: Callable[[], None] | None = getattr(self._pool, "interrupt", None)
         if interrupt is not None:
@@ -89,8 +93,9 @@ class CancellablePool:
                 if not self._scope.cancelled:
                     continue
                 cut_at = cut_at or time.monotonic()
-                if future.cancel() or time.monotonic() - cut_at > DRAIN_SECONDS:
-                    raise self._cancelled(start) from None
+                if future.cancel() or not self._interruptible \
+                        or time.monotonic() - cut_at > DRAIN_SECONDS:
+                    raise self._cancelled(start) from None  # nothing left to wait for
                 self._interrupt()  # again: a worker may have started since the cut
                 continue
             if self._scope.cancelled and outcome.status is OutcomeStatus.CRASHED:

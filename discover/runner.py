@@ -473,7 +473,11 @@ def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:
         return
     mdd = _reference_objectives(run.problem, validation,
                                 run.config.evaluation.runtime_reference)
-    for program_id in _validation_candidates(run, top):
+    try:
+        candidates = _validation_candidates(run, top)
+    except EvaluationCancelled:
+        return  # the selection split's ranking was cut: the run stops
+    for program_id in candidates:
         if program_id in validated:
             continue
         start = time.monotonic()
