@@ -103,7 +103,7 @@ def _the_run(config: RunConfig):  # type: ignore[no-untyped-def]
 
 def test_time_limit_ends_the_command_near_the_limit_while_answers_stream(
         tmp_path: Path) -> None:
-    limit = 20.0
+    limit = 30.0
     with FakeServer(default=Step(text=SLOW_TEXT, chunk_delay=0.2)) as server:
         proc, started = _start(_config(tmp_path, server), tmp_path / "run.toml",
                                "--time-limit", f"{limit:g}")
@@ -154,7 +154,7 @@ def test_ctrl_c_cuts_the_model_calls_in_flight(tmp_path: Path) -> None:
 
 
 def test_time_limit_cuts_a_slow_evaluation(tmp_path: Path) -> None:
-    limit = 25.0
+    limit = 30.0
     with FakeServer(default=Step(text=SLOW_CODE)) as server:
         # The candidate may run for minutes by its own limits: only the run's limit cuts it.
         config = _config(tmp_path, server, candidate_time_limit=600.0)
