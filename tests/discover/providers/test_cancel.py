@@ -163,3 +163,18 @@ def test_the_timeout_bounds_a_whole_streamed_answer(
     cause = caught.value.__cause__ if not isinstance(caught.value, Unavailable) else caught.value
     assert "timed out after 1.5 s" in str(caught.value) + str(cause)
     assert all(r.outcome is AttemptOutcome.UNAVAILABLE for r in records)
+
+
+def test_the_scope_cancels_once_at_its_deadline_and_the_first_reason_wins() -> None:
+    scope = CancelScope(time.monotonic() + 0.3)
+    seen: list[str] = []
+    unsubscribe = scope.subscribe(lambda: seen.append("late"))
+    scope.subscribe(lambda: seen.append("kept"))
+    unsubscribe()
+    scope.start()
+    assert scope.wait(5.0) and scope.reason == TIME_LIMIT
+    scope.cancel(CTRL_C)  # after the deadline: the deadline's reason stays
+    assert scope.reason == TIME_LIMIT and seen == ["kept"]
+    scope.subscribe(lambda: seen.append("after"))  # work starting now is cut at once
+    assert seen == ["kept", "after"]
+    scope.close()
