@@ -340,6 +340,9 @@ class SearchLoop:
         assert slot.work is not None
         try:
             work = slot.work.result()
+        except KeyboardInterrupt:
+            self._pending.appendleft(slot)  # still in flight: abandon() archives its calls
+            raise
         except Exception:  # not Ctrl-C: that stops at once
             self._salvage_model_calls()
             raise
@@ -369,6 +372,14 @@ class SearchLoop:
         self._pending.clear()
         if calls:
             self.recorder.record_model_calls(calls)
+
+    def abandon(self) -> None:
+        """Ctrl-C: archive the model calls of the slots in flight and drop the slots.
+
+        Their work is being cancelled, so it ends at once; a resumed run proposes
+        the dropped slots again, exactly as the uninterrupted run would have.
+        """
+        self._salvage_model_calls()
 
     @property
     def in_flight_slots(self) -> int:
