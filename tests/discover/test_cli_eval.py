@@ -57,6 +57,7 @@ def test_ok_candidate_json(tmp_path: Path, instance_file: Path) -> None:
     assert data["isolation"] == strict_expectation()[1]  # full, or full(unshare) without bwrap
 
 
+@pytest.mark.slow
 def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
     code = SmttProblem().seed_programs["edd"]
     result = CliRunner().invoke(main, ["eval", str(_candidate(tmp_path, code)),
@@ -73,6 +74,7 @@ def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
     assert f"(isolation {level})" in " ".join(result.output.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("code", "status", "detail"), [
     ("def schedule(processing_times, due_dates):\n    return due_dates[1000]\n",
      "exception", "IndexError"),
@@ -131,6 +133,7 @@ def test_help_has_an_example() -> None:
     assert "discover eval --problem smtt" in result.output
 
 
+@pytest.mark.slow
 def test_serving_reference_is_a_score_with_a_ratio(tmp_path: Path) -> None:
     """Before: the oracle's value was printed as the "gap" to a reference, negative
     whenever a policy beat it."""

@@ -215,6 +215,7 @@ def _eval(tmp_path: Path, instance_file: Path, code: str, sandbox: str) -> tuple
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("message", ["[/]", REPAINT, "bad \\ud800 surrogate",
                                      "[bold]x[/bold] \\u202e reversed"])
@@ -240,6 +241,7 @@ def test_eval_prints_candidate_text_literally(tmp_path: Path, instance_file: Pat
         assert "\\ud800" in output
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_closes_the_run_as_failed(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever escapes the loop, the archive never keeps the run as ``running``."""

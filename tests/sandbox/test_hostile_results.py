@@ -70,6 +70,7 @@ def _storable(text: str) -> bool:
 
 
 # -- finding 1: text no store can hold ----------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("raise_line", [
     "raise ValueError('bad \\ud800 surrogate')",
     "raise ValueError('nul \\x00 byte and \\udfff')",
@@ -114,6 +115,7 @@ def schedule(processing_times, due_dates):
 """
 
 
+@pytest.mark.slow
 def test_forged_stream_of_lists_is_refused_before_decoding(
         pool: SandboxPool, problem: PermissiveSmtt,
         honest_instances: list[SmttInstance]) -> None:
