@@ -42,7 +42,9 @@ def open_pool(mode: str) -> SandboxPool:
     return pool
 
 
-@pytest.fixture(scope="module", params=MODES)
+# The unshare pool's cases are slow (a second pool): the fast loop runs them on bubblewrap.
+@pytest.fixture(scope="module",
+                params=["strict", pytest.param("unshare", marks=pytest.mark.slow)])
 def pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     pool = open_pool(request.param)
     try:

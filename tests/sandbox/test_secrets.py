@@ -94,7 +94,9 @@ def _spawn_decoy(seconds: int) -> subprocess.Popen[bytes]:
     return decoy
 
 
-@pytest.fixture(scope="module", params=["strict", "degraded"])
+# The degraded pool's cases are slow (a second pool): the fast loop runs them strict.
+@pytest.fixture(scope="module",
+                params=["strict", pytest.param("degraded", marks=pytest.mark.slow)])
 def secret_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     """A pool started after the secret is planted; ``degraded`` has no namespaces or seccomp."""
     if request.param == "strict":
