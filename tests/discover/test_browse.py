@@ -65,7 +65,6 @@ def test_exporter_writes_the_standalone_module(smtt_run: tuple[Archive, dict[str
         exporter(999_999)
 
 
-@pytest.mark.slow
 def test_app_routes_exports_through_the_token(smtt_run: tuple[Archive, dict[str, int]]) -> None:
     archive, ids = smtt_run
     app = browser_app(archive.url)

@@ -96,7 +96,6 @@ def test_provenance_docstring(smtt_run: tuple[Archive, dict[str, int]], tmp_path
     assert isinstance(body[1], ast.ImportFrom) and body[1].module == "__future__"
 
 
-@pytest.mark.slow
 def test_run_export_picks_the_best_validation_program(
         smtt_run: tuple[Archive, dict[str, int]], tmp_path: Path) -> None:
     archive, ids = smtt_run

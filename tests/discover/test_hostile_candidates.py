@@ -241,7 +241,6 @@ def test_eval_prints_candidate_text_literally(tmp_path: Path, instance_file: Pat
         assert "\\ud800" in output
 
 
-@pytest.mark.slow
 def test_an_unexpected_error_closes_the_run_as_failed(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever escapes the loop, the archive never keeps the run as ``running``."""
