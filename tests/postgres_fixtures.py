@@ -25,7 +25,9 @@ from sqlalchemy.engine import make_url
 from tests.system_components import POSTGRES_URL_ENV, Component, hidden, require
 
 POSTGRES_SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
-BACKENDS = ("sqlite", "postgresql")
+# PostgreSQL cases are slow (a server per session, a database per test): the fast loop
+# runs each archive case on SQLite only; CI runs both.
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.slow))
 
 
 def _postgres_script(*args: str) -> str:

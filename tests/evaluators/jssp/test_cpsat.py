@@ -88,6 +88,7 @@ def test_zero_length_operations() -> None:
     assert validate_schedule(inst, list(ref.solution)) == list(ref.solution)
 
 
+@pytest.mark.slow
 def test_time_limit_is_honoured_and_reported(scheduleopt_dir: Path) -> None:
     ta = load_file(scheduleopt_dir / "instances" / "Taillard1993" / "ta41js.txt")
     ref = solve_cpsat(ta, time_limit=1.0)
