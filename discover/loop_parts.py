@@ -17,6 +17,7 @@ import numpy as np
 from archive import Archive, Evaluation, ModelCall, Parent, Program
 from discover.cascade import CascadeResult, TrainingSet, run_cascade, training_score
 from discover.config import RunConfig
+from discover.interrupts import EvaluationCancelled
 from discover.offline.tuning import tune
 from discover.timing import TimingGate
 from evaluators.base import Problem
@@ -120,6 +121,8 @@ class ProbeTuner:
             tuned = tune(code, spec.function_name, self._probe_score, policy=spec.policy,
                          max_evaluations=self.max_evaluations)
         except (SyntaxError, ValueError, RecursionError):
+            return None
+        except EvaluationCancelled:  # the run's time limit or Ctrl-C: no tuning
             return None
         if tuned is None:
             return None
