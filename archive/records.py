@@ -64,6 +64,9 @@ class EvaluationStatus(enum.Enum):
     TOO_SLOW = "too_slow"
     """Ran within its deadline but slower than the run's runtime cap (before revision
     0003 these were archived as ``timeout``)."""
+    CANCELLED = "cancelled"
+    """Cut unfinished when the run stopped (its time limit): says nothing of the candidate.
+    (Statuses are stored as text without a CHECK constraint: no revision was needed.)"""
 
 
 class RunStatus(enum.Enum):
@@ -308,7 +311,9 @@ class ModelCall:
     response
         The raw response text (``None`` when the call failed).
     tokens_in, tokens_out
-        Token counts reported by the provider.
+        Token counts reported by the provider; for a call cut by the run (time limit,
+        Ctrl-C), those received before the cut, ``error`` saying how they were counted
+        (often estimated); ``None`` when unknown.
     cost
         Dollars accounted for the call.
     latency

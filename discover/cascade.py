@@ -116,6 +116,12 @@ def evaluation_failed(exc: BaseException) -> CascadeResult:
     return _failed(EvaluationStatus.CRASHED, "trusted", None, 0.0, message)
 
 
+def evaluation_cancelled(reason: str, seconds: float) -> CascadeResult:
+    """The result of a candidate whose evaluation the run cut (``reason``: why)."""
+    return _failed(EvaluationStatus.CANCELLED, "cancelled", None, seconds,
+                   f"cancelled: {reason} after {seconds:.1f} s of evaluation")
+
+
 def _status_of(result: CandidateEvaluation) -> EvaluationStatus:
     return SANDBOX_STATUS[result.status]
 

@@ -251,8 +251,9 @@ class RunConfig:
     budget: int = 2000
     """Evaluations, seeds included (failures count; duplicates are recorded, not counted)."""
     time_limit: float | None = None
-    """Wall seconds for the search (None: no limit); model calls in flight at the limit are
-    cancelled and archived as such, and the best programs are then validated."""
+    """Wall seconds for the run (None: no limit): model calls and evaluations in flight at
+    the limit are cut and archived as cancelled, and the final validation is skipped, so that
+    the run ends within seconds of the limit (``discover run`` counts from its start)."""
     seed: int = 0
     """Seed of the search (the training set has its own, evaluation.train_seed)."""
     workers: int = 2

@@ -162,7 +162,7 @@ def export_baseline(problem_name: str, name: str, path: str | Path, *,
     lines = [f"baseline    {name} (problem {problem.name}, from discover's own implementation)"]
     title = f"Classic heuristic {name!r} for {{title}}."
     expected = _export(problem, source, title, lines, Path(path), timeout,
-                       heuristic=problem.heuristics.get(name))
+                       heuristic=problem.heuristics.get(name), standalone=True)
     return ExportResult(path=Path(path), problem=problem.name, program_id=None, run_id=None,
                         baseline=name, split=None, expected=expected)
 
@@ -262,11 +262,13 @@ def _score_lines(archive: Archive, detail: ProgramDetail,
 
 
 def _export(problem: Problem[Any], code: str, title: str, provenance: list[str], path: Path,
-            timeout: float, heuristic: Any = None) -> tuple[float, ...]:
+            timeout: float, heuristic: Any = None, standalone: bool = False
+            ) -> tuple[float, ...]:
     contract = _contract(problem)
     spec = problem.candidate_spec
-    # Rules that only work inside a simulator (job shop) carry it with them.
-    program = split_program(problem.standalone_source(code))
+    # Rules that only work inside a simulator (job shop) carry it with them; a
+    # baseline's source already does (``baseline_source`` is a standalone module).
+    program = split_program(code if standalone else problem.standalone_source(code))
     instances = contract.samples(problem)
     payloads = [problem.payload(i) for i in instances]
     header = _header(title.format(title=contract.title), provenance, program, contract,

@@ -67,8 +67,13 @@ SALVAGE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """One candidate after dedup and evaluation, ready to archive."""
+class ClassifiedCandidate:
+    """One candidate after dedup and evaluation, ready to archive.
+
+    What :meth:`SearchLoop._classify` decides in slot order: a candidate with no
+    code; a duplicate (``duplicate_of`` an archived program, by code or by
+    behaviour); or a new program with its cascade ``result``.
+    """
 
     candidate: Candidate
     code_hash: str | None
@@ -219,25 +224,25 @@ class SearchLoop:
             return evaluation_failed(exc)
 
     # -- recording ----------------------------------------------------------------------------
-    def _classify(self, work: _Work) -> Outcome:
+    def _classify(self, work: _Work) -> ClassifiedCandidate:
         """Decide, in slot order, whether a slot's candidate is new or a duplicate."""
         cand, code_hash, result = work.candidate, work.code_hash, work.result
         if cand.code is None:
-            return Outcome(cand, None, None, None)
+            return ClassifiedCandidate(cand, None, None, None)
         assert code_hash is not None
         original = self.state.by_code.get(code_hash)
         if original is not None:
-            return Outcome(cand, code_hash, original, None)
+            return ClassifiedCandidate(cand, code_hash, original, None)
         if result is None:  # skipped for a slot that was then recorded under another hash
             result = self._contained(cand.code)
         behaviour = result if isinstance(result, str) else result.behaviour_hash
         if behaviour is not None and behaviour in self.state.by_behaviour:
-            return Outcome(cand, code_hash, self.state.by_behaviour[behaviour], None,
-                           behaviour_hash=behaviour)
+            return ClassifiedCandidate(cand, code_hash, self.state.by_behaviour[behaviour],
+                                       None, behaviour_hash=behaviour)
         assert not isinstance(result, str)
-        return Outcome(cand, code_hash, None, result)
+        return ClassifiedCandidate(cand, code_hash, None, result)
 
-    def record(self, outcome: Outcome, island: int, generation: int) -> int | None:
+    def record(self, outcome: ClassifiedCandidate, island: int, generation: int) -> int | None:
         """Commit one candidate (and register it); returns its program id."""
         cand = outcome.candidate
         if cand.code is None:
@@ -343,6 +348,9 @@ class SearchLoop:
         assert slot.work is not None
         try:
             work = slot.work.result()
+        except KeyboardInterrupt:
+            self._pending.appendleft(slot)  # still in flight: abandon() archives its calls
+            raise
         except Exception:  # not Ctrl-C: that stops at once
             self._salvage_model_calls()
             raise
@@ -376,6 +384,14 @@ class SearchLoop:
         self._pending.clear()
         if calls:
             self.recorder.record_model_calls(calls)
+
+    def abandon(self) -> None:
+        """Ctrl-C: archive the model calls of the slots in flight and drop the slots.
+
+        Their work is being cancelled, so it ends at once; a resumed run proposes
+        the dropped slots again, exactly as the uninterrupted run would have.
+        """
+        self._salvage_model_calls()
 
     @property
     def in_flight_slots(self) -> int:
@@ -441,7 +457,7 @@ class SearchLoop:
             if ok and ev is not None else ()
         self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature)
 
-    def _report(self, outcome: Outcome, program_id: int | None) -> None:
+    def _report(self, outcome: ClassifiedCandidate, program_id: int | None) -> None:
         cand = outcome.candidate
         if program_id is None:
             status = "no_code"

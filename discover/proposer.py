@@ -31,7 +31,7 @@ from discover.prompting import (
     PromptContext,
     PromptLibrary,
 )
-from discover.providers import Completion, ModelPool, ProviderError
+from discover.providers import Cancelled, Completion, ModelPool, ProviderError
 from evaluators.base import Problem
 
 #: Loop operator → prompt operator (EoH names); new_idea picks e1/e2/i1 by parent count.
@@ -233,8 +233,13 @@ class LlmProposer:
                                             max_tokens=self.max_tokens,
                                             temperature=self.temperature)
         except ProviderError as exc:
+            # A cut call keeps the tokens it received (unknown stays None, never 0);
+            # its error says how they were counted.
+            usage = exc.usage if isinstance(exc, Cancelled) else None
             call = ModelCall(provider=self.pool.name, model=self.pool.name, prompt=prompt,
-                             latency=time.monotonic() - start, error=str(exc))
+                             latency=time.monotonic() - start, error=str(exc),
+                             tokens_in=usage.tokens_in if usage else None,
+                             tokens_out=usage.tokens_out if usage else None)
             if not _is_transient_failure(exc):
                 # Recorded by the loop from side_calls() when it stops on the error.
                 self._side.append(call)

@@ -8,13 +8,15 @@ prints; attach :mod:`discover.progress` callbacks to watch.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,6 +32,7 @@ from discover.config import ModelSpec, RunConfig
 from discover.datasets import ValidationSet, selection_set, training_set, validation_set
 from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
+from discover.interrupts import CancellablePool, CancellingEvaluator, EvaluationCancelled
 from discover.loop import SearchEfficiency, SearchLoop
 from discover.loop_parts import (
     ArchiveRecorder,
@@ -48,7 +51,8 @@ from discover.preflight import (
 )
 from discover.prompting import BaselineView, PromptLibrary
 from discover.proposer import LlmProposer, OfflineProposer, Proposer
-from discover.providers import BudgetExhausted, Fatal, pool_from_config
+from discover.providers import BudgetExhausted, CancelScope, Fatal, pool_from_config
+from discover.providers.cancel import CTRL_C, TIME_LIMIT
 from discover.selection import Selector, training_leaders
 from discover.stopping import Stop, StopCriterion, run_criteria
 from discover.summary import (
@@ -67,6 +71,9 @@ VALIDATION_TIME_LIMIT = 300.0
 
 BASELINES_KEY = "baselines"
 """Key of the classic heuristics' scores in a run's config snapshot (read by the browser)."""
+
+SKIPPED_VALIDATION = "; final validation skipped (it would run past the time limit)"
+"""Appended to the reason of a run stopped at its time limit."""
 
 RUNTIME_FLOOR = 0.005
 """Seconds per training instance below which no candidate is "too slow"."""
@@ -150,14 +157,15 @@ def _class_labels(training: Any) -> tuple[str, ...]:
 
 
 def _proposer(problem: Problem[Any], config: RunConfig, environ: Mapping[str, str],
-              baselines: Sequence[BaselineScore], deadline: float | None = None) -> Proposer:
+              baselines: Sequence[BaselineScore], deadline: float | None = None,
+              cancel: CancelScope | None = None) -> Proposer:
     if config.llm.offline:
         return OfflineProposer(problem)
     llm = config.llm
     online = [m for m in llm.models if m.spec != "offline"]
     llm_online = type(llm)(**{**llm.__dict__, "models": tuple(online)})
     pool, _budget = pool_from_config(llm_online, rng=np.random.default_rng([config.seed, 7]),
-                                     environ=environ, deadline=deadline)
+                                     environ=environ, deadline=deadline, cancel=cancel)
     prompts = PromptLibrary(Path(config.prompts) if config.prompts else None)
     views = [BaselineView(b.name, gap=b.train_gap, ratio=b.train_ratio) for b in baselines]
     return LlmProposer(problem, pool, prompts, max_tokens=llm.max_tokens,
@@ -191,6 +199,8 @@ class _Setup:
     loop: SearchLoop
     validated: set[int]
     """Programs already scored on the validation split (none are scored twice)."""
+    cancel: CancelScope = dataclasses.field(default_factory=CancelScope)
+    """Cuts the model calls and evaluations in flight at the time limit and on Ctrl-C."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +214,8 @@ class _Ending:
 
 def run(config: RunConfig, *, resume: int | None = None,
         callbacks: Sequence[RunCallback] = (), environ: Mapping[str, str] | None = None,
-        setup_progress: Callable[[str, int, int], None] | None = None) -> RunResult:
+        setup_progress: Callable[[str, int, int], None] | None = None,
+        started: float | None = None) -> RunResult:
     """Run (or resume) a discovery.
 
     Parameters
@@ -220,6 +231,9 @@ def run(config: RunConfig, *, resume: int | None = None,
         Where API keys are read (default ``os.environ``); never passed to the sandbox.
     setup_progress
         Called as ``(stage, done, total)`` while references are computed.
+    started
+        ``time.monotonic()`` value the time limit counts from (the command line
+        passes its process's start); default: now.
     """
     environ = os.environ if environ is None else environ
 
@@ -227,17 +241,26 @@ def run(config: RunConfig, *, resume: int | None = None,
         for cb in callbacks:
             cb.on_event(event)
 
-    start = time.monotonic()
+    start = time.monotonic() if started is None else min(started, time.monotonic())
     # Every check that needs no work comes first, and the sandbox starts before a new
     # archive is created: a bad value stops the run with nothing created or changed.
     check_archive_url(config.archive)
     with ExitStack() as stack:
         run = _set_up(config, resume, environ, setup_progress, emit, start, stack)
         _announce(run, emit)
+        run.cancel.start()
         search_start = time.monotonic()
         ending = _search(run, emit, start)
-        if ending.status is not RunStatus.INTERRUPTED:
-            _validate(run, emit, run.config.evaluation.validate_top)
+        if run.cancel.cancelled and ending.status is not RunStatus.INTERRUPTED:
+            # A run with --time-limit ends near its limit: the final validation
+            # (minutes for a slow program) is not run past it, and the reason says so.
+            ending = dataclasses.replace(ending, reason=ending.reason + SKIPPED_VALIDATION)
+        elif ending.status is not RunStatus.INTERRUPTED:
+            try:
+                _validate(run, emit, run.config.evaluation.validate_top)
+            except KeyboardInterrupt:  # cut the validation in flight too, and say how to resume
+                run.cancel.cancel(CTRL_C)
+                ending = _Ending(RunStatus.INTERRUPTED, "Ctrl-C")
         run.archive.finish_run(run.run_id, ending.status)
         result = _result(run, ending, start, time.monotonic() - search_start)
         emit(RunFinished(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
@@ -285,14 +308,20 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     training = training_set(problem, config.evaluation, archive, workers=config.workers,
                             progress=progress, mapper=executor.map_ordered)
     validation = validation_set(problem, config.evaluation.validation)
-    selector = _selector(problem, config, archive, executor, setup_progress)
+    # Model calls and evaluations in flight at the time limit (or on Ctrl-C) are cut
+    # there, not waited for; the scope's timer is armed when the search starts.
+    deadline = None if config.time_limit is None else start + config.time_limit
+    cancel = CancelScope(deadline)
+    stack.callback(cancel.close)
+    guarded = CancellablePool(executor.pool, cancel)
+    stack.callback(guarded.close)
+    selector = _selector(problem, config, archive, executor, setup_progress,
+                         cast(SandboxPool, guarded))
     baselines = score_baselines(problem, training, validation,
                                 problem.summary_heuristics or tuple(problem.heuristics),
                                 config.evaluation.score)
     runtime_limit = _runtime_limit(problem, config, training, pool)
-    # Model calls in flight at the time limit are cut there, not waited for.
-    deadline = None if config.time_limit is None else start + config.time_limit
-    proposer = _proposer(problem, config, environ, baselines, deadline)
+    proposer = _proposer(problem, config, environ, baselines, deadline, cancel)
     if isinstance(proposer, LlmProposer):
         proposer.class_labels = _class_labels(training)
     if state is None:
@@ -305,8 +334,11 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
         run_id = state.run.id
         archive.reopen_run(run_id)
     time_limit = config.evaluation.candidate_time_limit
-    evaluator = CascadeEvaluator(problem, training, pool, time_limit, runtime_limit,
-                                 config.evaluation.score)
+    evaluator = CancellingEvaluator(CascadeEvaluator(
+        problem, training, cast(SandboxPool, guarded), time_limit, runtime_limit,
+        config.evaluation.score))
+    # The tuner's probe runs are short and bounded (search.tune_evaluations): a tune in
+    # flight at the time limit finishes, and its child's evaluation is the one cut.
     tuner = ProbeTuner(problem, training, pool, time_limit, config.evaluation.score,
                        config.search.tune_evaluations)
     loop = SearchLoop(proposer, evaluator, ArchiveRecorder(archive, run_id),
@@ -315,9 +347,9 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     stack.callback(loop.close)
     if state is not None:
         loop.restore(state.programs, config.budget)
-    return _Setup(config, problem, archive, run_id, state, pool, isolation, training,
-                  validation, selector, tuple(baselines), proposer, loop,
-                  _already_validated(state))
+    return _Setup(config, problem, archive, run_id, state, cast(SandboxPool, guarded),
+                  isolation, training, validation, selector, tuple(baselines), proposer, loop,
+                  _already_validated(state), cancel)
 
 
 def _announce(run: _Setup, emit: Callable[[Event], None]) -> None:
@@ -350,6 +382,7 @@ def _search(run: _Setup, emit: Callable[[Event], None], start: float) -> _Ending
                     next_validation = _next_multiple(loop.evaluated,
                                                      config.evaluation.validate_every)
             if verdict.record_in_flight:
+                run.cancel.cancel(TIME_LIMIT)  # the timer may be a moment late
                 verdict = _record_in_flight(loop, stop, start) or verdict
         except (BudgetExhausted, Fatal) as exc:
             verdict = stop(loop.progress(time.monotonic() - start, exc))
@@ -358,6 +391,11 @@ def _search(run: _Setup, emit: Callable[[Event], None], start: float) -> _Ending
             if isinstance(exc, Fatal):
                 run.archive.record_model_calls(run.run_id, run.proposer.side_calls())
     except KeyboardInterrupt:
+        # Cut what is in flight at once and archive the model calls it made; the
+        # slots themselves are dropped, so that a resumed run proposes them again.
+        run.cancel.cancel(CTRL_C)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C skips the archiving
+            loop.abandon()
         return _Ending(RunStatus.INTERRUPTED, "Ctrl-C")
     except ExecutorLost as exc:
         return _Ending(RunStatus.INTERRUPTED, f"executor lost: {exc}", exc)
@@ -434,7 +472,8 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
 
 
 def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, executor: Any,
-              setup_progress: Callable[[str, int, int], None] | None) -> Selector | None:
+              setup_progress: Callable[[str, int, int], None] | None,
+              pool: SandboxPool) -> Selector | None:
     """The selection split's ranker, or None when the configuration has no selection split."""
     progress = (lambda d, t: setup_progress("selection references", d, t)) \
         if setup_progress else None
@@ -442,7 +481,7 @@ def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, execut
                           progress=progress, mapper=executor.map_ordered)
     if split.empty:
         return None
-    return Selector(problem, split, executor.pool, VALIDATION_TIME_LIMIT, config.workers,
+    return Selector(problem, split, pool, VALIDATION_TIME_LIMIT, config.workers,
                     config.evaluation.selection_metric)
 
 
@@ -463,13 +502,20 @@ def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:
         return
     mdd = _reference_objectives(run.problem, validation,
                                 run.config.evaluation.runtime_reference)
-    for program_id in _validation_candidates(run, top):
+    try:
+        candidates = _validation_candidates(run, top)
+    except EvaluationCancelled:
+        return  # the selection split's ranking was cut: the run stops
+    for program_id in candidates:
         if program_id in validated:
             continue
         start = time.monotonic()
-        result = validation_evaluation(run.problem, run.loop.code(program_id),
-                                       validation.instances, validation.references, run.pool,
-                                       VALIDATION_TIME_LIMIT)
+        try:
+            result = validation_evaluation(run.problem, run.loop.code(program_id),
+                                           validation.instances, validation.references,
+                                           run.pool, VALIDATION_TIME_LIMIT)
+        except EvaluationCancelled:
+            return  # the run stops (time limit, Ctrl-C): not the program's failure
         run.archive.add_evaluations(program_id, [archived_validation(result,
                                                                      time.monotonic() - start)])
         validated.add(program_id)

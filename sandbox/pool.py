@@ -511,6 +511,17 @@ class SandboxPool:
                         level, self.limits.max_output_items,
                         stream_budget(self.limits.max_output_items, len(pset.blob)))
 
+    def interrupt(self) -> None:
+        """Kill every worker now, from any thread: the evaluations they run end at once.
+
+        Each ends as ``crashed`` (the worker died); the caller that interrupts knows
+        why. The pool stays usable: a worker is started again for the next job.
+        """
+        for worker in list(self._slots):
+            if worker is not None and worker.proc is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(worker.proc.pid, signal.SIGKILL)
+
     # --------------------------------------------------------------- closing
     def close(self) -> None:
         """Finish queued work, stop the workers and remove the scratch space."""

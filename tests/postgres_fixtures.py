@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from sqlalchemy.engine import make_url
 from tests.system_components import POSTGRES_URL_ENV, Component, hidden, require
 
 POSTGRES_SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
-BACKENDS = ("sqlite", "postgresql")
+# PostgreSQL cases are slow (a server per session, a database per test): the fast loop
+# runs each archive case on SQLite only; CI runs both.
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.slow))
 
 
 def _postgres_script(*args: str) -> str:
@@ -48,6 +51,27 @@ def _check_reachable(url: str, origin: str) -> None:
         engine.dispose()
 
 
+# Runs beside the session: it blocks on a pipe only the session holds open, so it
+# wakes when the session ends however it ends (SIGKILL included) and stops the
+# cluster; a normal end stops it first and the reaper's stop finds nothing to do.
+_REAPER = """
+import subprocess, sys
+sys.stdin.buffer.read()
+subprocess.run(["bash", sys.argv[1], "stop", sys.argv[2]], capture_output=True, timeout=120)
+"""
+
+
+def start_reaper(scratch: str) -> subprocess.Popen[bytes]:
+    """A process that stops the cluster in ``scratch`` once this process has gone.
+
+    Without it a cluster started by a test session that was killed (SIGKILL, an
+    out-of-memory kill, a CI timeout) kept running, holding its port and directory.
+    """
+    return subprocess.Popen([sys.executable, "-c", _REAPER, str(POSTGRES_SCRIPT), scratch],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The server URL: ``DISCOVER_TEST_POSTGRES_URL``, or a cluster started for the session."""
@@ -60,6 +84,7 @@ def postgres_server() -> Iterator[str]:
     # Not pytest's tmp_path: its parents are private to root, and the cluster may run
     # as the postgres user.
     scratch = tempfile.mkdtemp(prefix="discover-test-postgres-")
+    reaper = start_reaper(scratch)
     try:
         url = _postgres_script("start", scratch)
         _check_reachable(url, f"the cluster started in {scratch}")
@@ -67,6 +92,9 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop", scratch], capture_output=True,
                        timeout=120, check=False)
+        if reaper.stdin is not None:
+            reaper.stdin.close()
+        reaper.wait(timeout=120)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ def test_every_sandbox_outcome_has_exactly_one_verdict() -> None:
 
 
 def test_the_verdicts_the_sandbox_cannot_give_are_the_cascades_own() -> None:
-    assert set(EvaluationStatus) - set(SANDBOX_STATUS.values()) == {EvaluationStatus.TOO_SLOW}
+    assert set(EvaluationStatus) - set(SANDBOX_STATUS.values()) == {EvaluationStatus.TOO_SLOW,
+                                                                     EvaluationStatus.CANCELLED}
 
 
 def test_sandbox_failure_kinds_keep_their_names_in_the_archive() -> None:

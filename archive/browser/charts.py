@@ -34,7 +34,7 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 14, 40
 CATEGORY_COLOURS = {
     "ok": "#3b8f5a", "invalid_output": "#e6a23c", "exception": "#d9534f", "timeout": "#8e6cc0",
     "memory": "#5b7fbf", "crashed": "#7a3b2e", "forbidden": "#c03b8e", "rejected": "#9b9b5a",
-    "too_slow": "#a77dc9",
+    "too_slow": "#a77dc9", "cancelled": "#6c757d",
     "duplicate": "#b8b8b8", "unevaluated": "#e8e8e8",
 }
 TRAIN_COLOUR, VALIDATION_COLOUR, MEDIAN_COLOUR = "#2c6fbb", "#e07b00", "#9aa5b1"

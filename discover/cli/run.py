@@ -15,6 +15,7 @@ from rich.text import Text
 from archive import Archive, ArchiveError, RunStatus
 from discover.cli.common import err_console, fmt, out_console
 from discover.cli.literal import literal
+from discover.cli.started import process_start, skip_final_collection
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
@@ -48,7 +49,10 @@ Examples:
               help="provider:model, 'offline' or 'auto' (repeatable for a pool).")
 @click.option("--base-url", default=None, help="Base URL for the model's API (proxies, local).")
 @click.option("--budget", type=int, default=None, help="Candidate evaluations (default 2000).")
-@click.option("--time-limit", type=float, default=None, metavar="S", help="Wall seconds.")
+@click.option("--time-limit", type=float, default=None, metavar="S",
+              help="Wall seconds from the command's start: model calls and evaluations in "
+                   "flight are then cut (archived as cancelled) and the final validation is "
+                   "skipped, so the command ends within seconds of S.")
 @click.option("--seed", type=int, default=None, help="Seed of the run (default 0).")
 @click.option("--workers", type=int, default=None, help="Sandbox workers (default 2).")
 @click.option("--archive", default=None, metavar="URL",
@@ -76,6 +80,18 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
     the run. At the end the best programs are shown next to the classic
     heuristics on the training and validation splits.
     """
+    try:
+        _run(problem, models, base_url, budget, time_limit, seed, workers, archive,
+             config_path, prompts, sandbox, executor, resume, progress)
+    finally:
+        skip_final_collection()  # the command ends when its work does (see the function)
+
+
+def _run(problem: str | None, models: tuple[str, ...], base_url: str | None,
+         budget: int | None, time_limit: float | None, seed: int | None,
+         workers: int | None, archive: str | None, config_path: str | None,
+         prompts: str | None, sandbox: str | None, executor: str | None,
+         resume: int | None, progress: str | None) -> None:
     config = _load_config(config_path, problem)
     overrides: dict[str, object] = {
         "budget": budget, "time_limit": time_limit, "seed": seed,
@@ -106,7 +122,8 @@ def run_command(problem: str | None, models: tuple[str, ...], base_url: str | No
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning_once(set())
         try:
-            result = run(config, resume=resume, callbacks=[callback], setup_progress=setup)
+            result = run(config, resume=resume, callbacks=[callback], setup_progress=setup,
+                         started=process_start())
         except KeyboardInterrupt as exc:
             err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/yellow]",
                               soft_wrap=True)

@@ -13,6 +13,7 @@ from discover.providers.base import (
     Fatal,
     FinishReason,
     MissingApiKey,
+    PartialUsage,
     Provider,
     ProviderError,
     RateLimited,
@@ -22,6 +23,7 @@ from discover.providers.base import (
     Unavailable,
 )
 from discover.providers.budget import Budget, BudgetSnapshot
+from discover.providers.cancel import CancelScope
 from discover.providers.factory import (
     ProviderKind,
     ProviderSettings,
@@ -42,6 +44,7 @@ __all__ = [
     "Budget",
     "BudgetExhausted",
     "BudgetSnapshot",
+    "CancelScope",
     "Cancelled",
     "CircuitOpen",
     "Completion",
@@ -51,6 +54,7 @@ __all__ = [
     "MissingApiKey",
     "ModelPool",
     "ModelPrice",
+    "PartialUsage",
     "PoolMember",
     "PriceTable",
     "Provider",

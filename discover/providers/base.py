@@ -129,11 +129,49 @@ class Fatal(ProviderError):
     """The configuration is wrong (bad key, no permission, unknown model): stop the run."""
 
 
-class Cancelled(ProviderError):
-    """The run reached its time limit while this request waited or ran; not a provider fault.
+@dataclass(frozen=True)
+class PartialUsage:
+    """Tokens of a request cut before it finished, and how they were obtained.
 
-    Not retried and not counted by the circuit breaker: the call is archived as cancelled.
+    Parameters
+    ----------
+    tokens_in, tokens_out
+        Prompt and answer tokens, ``None`` when unknown (never a made-up 0).
+    basis
+        How they were obtained, in words, for the archive (``"prompt tokens
+        reported by the server, 37 answer tokens counted as received stream
+        events"``): a cancelled request has no final usage report, so counts are
+        often estimates and must say so.
     """
+
+    tokens_in: int | None
+    tokens_out: int | None
+    basis: str
+
+    def __post_init__(self) -> None:
+        for count in (self.tokens_in, self.tokens_out):
+            if count is not None and count < 0:
+                raise ValueError("token counts must be non-negative or None")
+        if not self.basis:
+            raise ValueError("basis must say how the tokens were obtained")
+
+
+UNKNOWN_USAGE = PartialUsage(None, None, "tokens unknown: the request was cut before any "
+                                         "usage was reported")
+"""A cancelled request whose tokens nobody counted."""
+
+
+class Cancelled(ProviderError):
+    """The run's time limit or Ctrl-C cut this request; not a provider fault.
+
+    Not retried and not counted by the circuit breaker: the call is archived as
+    cancelled, with ``usage`` (the tokens received before the cut, or unknown).
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, status: int | None = None,
+                 usage: PartialUsage = UNKNOWN_USAGE):
+        super().__init__(message, provider=provider, status=status)
+        self.usage = usage
 
 
 class MissingApiKey(Fatal):

@@ -23,6 +23,7 @@ import numpy as np
 from discover.providers.base import Provider
 from discover.providers.breaker import CircuitBreaker
 from discover.providers.budget import Budget
+from discover.providers.cancel import CancelScope
 from discover.providers.keys import resolve_api_key
 from discover.providers.managed import AttemptListener, ManagedProvider
 from discover.providers.pool import ModelPool, PoolMember
@@ -181,6 +182,7 @@ def build_pool(
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
+    cancel: CancelScope | None = None,
 ) -> ModelPool:
     """A pool of managed providers sharing one budget and one concurrency limit.
 
@@ -202,6 +204,9 @@ def build_pool(
     deadline
         ``time.monotonic()`` value at which requests are cancelled (the run's time
         limit), or ``None``; see :class:`~discover.providers.managed.ManagedProvider`.
+    cancel
+        The run's cancel scope (its deadline and Ctrl-C): requests in flight are
+        cut the moment it is cancelled.
 
     Raises
     ------
@@ -220,6 +225,7 @@ def build_pool(
             inner, model=spec.model, retry=settings.retry, rng=jitter, prices=prices,
             budget=budget, breaker=CircuitBreaker(spec.name, settings.breaker_threshold),
             semaphore=semaphore, listener=listener, sleep=sleep, deadline=deadline,
+            cancel=cancel,
         )
         members.append(PoolMember(managed, weight))
     return ModelPool(members, SharedGenerator(rng))
@@ -233,6 +239,7 @@ def pool_from_config(
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
+    cancel: CancelScope | None = None,
 ) -> tuple[ModelPool, Budget]:
     """Build the pool and its budget from a :class:`discover.config.LlmConfig`.
 
@@ -240,7 +247,7 @@ def pool_from_config(
     ``max_attempts``, ``max_consecutive_failures``, ``concurrency``,
     ``max_tokens_total``, ``max_dollars`` and ``prices``. Offline entries are not
     providers and must be filtered out by the caller. ``deadline`` is passed to
-    :func:`build_pool`.
+    :func:`build_pool`, and so is ``cancel``.
     """
     specs = [
         (ProviderSpec.parse(m.spec, base_url=m.base_url, api_key_env=llm.api_key_env), m.weight)
@@ -255,5 +262,5 @@ def pool_from_config(
     budget = Budget(llm.max_tokens_total, llm.max_dollars)
     pool = build_pool(specs, rng=rng, settings=settings, prices=PriceTable.from_config(llm.prices),
                       budget=budget, listener=listener, environ=environ, sleep=sleep,
-                      deadline=deadline)
+                      deadline=deadline, cancel=cancel)
     return pool, budget

@@ -32,10 +32,14 @@ from discover.providers.base import (
 )
 from discover.providers.breaker import CircuitBreaker
 from discover.providers.budget import Budget
+from discover.providers.cancel import TIME_LIMIT, CancelScope
 from discover.providers.pricing import PriceTable
 from discover.providers.retry import RetryPolicy, UniformSource
 
 log = logging.getLogger(__name__)
+
+DEADLINE_MARGIN = 1.0
+"""Seconds past the deadline at which a request's own timeout ends it, when a scope cuts it."""
 
 
 class AttemptOutcome(enum.Enum):
@@ -130,6 +134,10 @@ class ManagedProvider:
         ``time.monotonic()`` value of the run's time limit, or ``None``. Requests are
         cut at it (each attempt's timeout ends there, no retry or wait crosses it),
         and what is cut raises :class:`Cancelled`.
+    cancel
+        The run's :class:`~discover.providers.cancel.CancelScope`: when it is
+        cancelled (deadline or Ctrl-C) the request in flight is cut at once, no
+        new one starts, and :class:`Cancelled` carries the tokens received.
     """
 
     def __init__(
@@ -146,9 +154,11 @@ class ManagedProvider:
         listener: AttemptListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
         deadline: float | None = None,
+        cancel: CancelScope | None = None,
     ) -> None:
         self.inner = inner
         self.deadline = deadline
+        self.cancel = cancel
         self.model = model
         self.retry = retry
         self.prices = prices
@@ -176,9 +186,29 @@ class ManagedProvider:
         """Seconds to the deadline (``None``: no deadline)."""
         return None if self.deadline is None else self.deadline - time.monotonic()
 
+    def _stopped(self) -> bool:
+        """Whether the run's work is cancelled (Ctrl-C, or the deadline)."""
+        left = self._left()
+        return (self.cancel is not None and self.cancel.cancelled) or \
+            (left is not None and left <= 0)
+
     def _cancelled(self, what: str) -> Cancelled:
-        return Cancelled(f"cancelled: the run's time limit was reached {what}",
-                         provider=self.name)
+        reason = (self.cancel.reason if self.cancel is not None and self.cancel.reason
+                  else TIME_LIMIT)
+        return Cancelled(f"cancelled: {reason} {what}", provider=self.name)
+
+    def _send(self, system: str, user: str, max_tokens: int, temperature: float | None,
+              left: float | None) -> Completion:
+        """The request itself, with the deadline and the cancel scope when there are."""
+        extra: dict[str, object] = {}
+        if left is not None:
+            # The request ends at the deadline. With a scope, its timer cuts first and the
+            # call keeps the tokens it received; the timeout, a moment later, is the backstop.
+            extra["timeout"] = left + (DEADLINE_MARGIN if self.cancel is not None else 0.0)
+        if self.cancel is not None:
+            extra["cancel"] = self.cancel
+        return self.inner.complete(system, user, max_tokens=max_tokens,
+                                   temperature=temperature, **extra)
 
     def _attempt(
         self, system: str, user: str, max_tokens: int, temperature: float | None
@@ -186,34 +216,44 @@ class ManagedProvider:
         """One request inside a concurrency slot: the completion or the typed error."""
         start = time.monotonic()
         left = self._left()
-        if self._semaphore is not None:
-            if left is None:
-                self._semaphore.acquire()
-            elif not self._semaphore.acquire(timeout=max(left, 0.0)):
-                return self._cancelled("before a request slot was free"), 0.0
+        if self._semaphore is not None and not self._acquire(left):
+            return self._cancelled("before a request slot was free"), 0.0
         try:
             left = self._left()
-            if left is None:
-                result: Completion | ProviderError = self.inner.complete(
-                    system, user, max_tokens=max_tokens, temperature=temperature)
-            elif left <= 0:
+            result: Completion | ProviderError
+            if self._stopped():
                 result = self._cancelled("before the request was sent")
             else:
-                # The SDK's timeout covers the whole request: it ends at the deadline.
-                result = self.inner.complete(  # type: ignore[call-arg]
-                    system, user, max_tokens=max_tokens, temperature=temperature,
-                    timeout=left)
+                result = self._send(system, user, max_tokens, temperature, left)
         except ProviderError as error:
             result = error
         finally:
             if self._semaphore is not None:
                 self._semaphore.release()
         latency = time.monotonic() - start
-        if isinstance(result, ProviderError) and not isinstance(result, (Fatal, Cancelled)):
-            left = self._left()
-            if left is not None and left <= 0:
-                result = self._cancelled(f"after {latency:.1f} s in flight ({result})")
+        if isinstance(result, ProviderError) and not isinstance(result, (Fatal, Cancelled)) \
+                and self._stopped():
+            result = self._cancelled(f"after {latency:.1f} s in flight ({result})")
         return result, latency
+
+    def _acquire(self, left: float | None) -> bool:
+        """A request slot, unless the deadline passes or the scope is cancelled first."""
+        assert self._semaphore is not None
+        while True:
+            if self._stopped():
+                return False
+            # Short waits: a cancelled scope frees the waiters within a fraction of a second.
+            step = 0.2 if left is None else max(min(0.2, left), 0.0)
+            if self._semaphore.acquire(timeout=step):
+                return True
+            left = self._left()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; a cancelled scope ends the wait at once."""
+        if self.cancel is not None and self._sleep is time.sleep:
+            self.cancel.wait(seconds)
+        else:
+            self._sleep(seconds)
 
     def complete(
         self, system: str, user: str, *, max_tokens: int, temperature: float | None = None
@@ -249,12 +289,22 @@ class ManagedProvider:
                 left = self._left()
                 if left is not None and wait >= left:
                     error, wait = self._cancelled(f"before a retry ({error})"), None
+            tokens_in = tokens_out = 0
+            cost = None
+            if isinstance(error, Cancelled):
+                # What a cut request received is paid for: it counts against the budget.
+                tokens_in = error.usage.tokens_in or 0
+                tokens_out = error.usage.tokens_out or 0
+                if tokens_in or tokens_out:
+                    cost = self.prices.cost(self.name, self.model, tokens_in, tokens_out)
+                    self.budget.record(tokens_in, tokens_out, cost)
             self._notify(AttemptRecord(self.name, self.model, attempt, _outcome(error), latency,
-                                       error=str(error), status=error.status, wait=wait))
+                                       error=str(error), status=error.status, wait=wait,
+                                       tokens_in=tokens_in, tokens_out=tokens_out, cost=cost))
             if wait is not None:
                 log.info("%s; retrying in %.2f s (attempt %d of %d)", error, wait, attempt + 1,
                          self.retry.max_attempts)
-                self._sleep(wait)
+                self._pause(wait)
                 continue
             if isinstance(error, (Fatal, Cancelled)):
                 raise error  # a cancelled request is not the provider's failure: no breaker

@@ -13,7 +13,16 @@ from typing import Any
 
 import openai
 
-from discover.providers.base import Completion, FinishReason, ProviderError, Unavailable
+from discover.providers.abortable import AbortableTransport, abortable
+from discover.providers.base import (
+    Cancelled,
+    Completion,
+    FinishReason,
+    PartialUsage,
+    ProviderError,
+    Unavailable,
+)
+from discover.providers.cancel import CancelScope
 from discover.providers.keys import ApiKey
 from discover.providers.sdk_errors import translate
 from sandbox.text import storable
@@ -68,7 +77,8 @@ class OpenAIProvider:
         self.legacy_max_tokens = legacy_max_tokens
         self._key_source = api_key.source
         self._client = openai.OpenAI(
-            api_key=api_key.reveal(), base_url=base_url, timeout=timeout, max_retries=0
+            api_key=api_key.reveal(), base_url=base_url, timeout=timeout, max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=AbortableTransport()),
         )
         self._warned_usage = False
 
@@ -87,9 +97,15 @@ class OpenAIProvider:
 
     def complete(
         self, system: str, user: str, *, max_tokens: int, temperature: float | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None, cancel: CancelScope | None = None,
     ) -> Completion:
-        """Send one chat completion request; see :class:`discover.providers.base.Provider`."""
+        """Send one chat completion request; see :class:`discover.providers.base.Provider`.
+
+        The answer is streamed (``stream_options.include_usage`` asks for the usage
+        in a last event), so that a request cut by ``cancel`` still knows the tokens
+        it received: it raises :class:`Cancelled` carrying them. ``timeout`` bounds
+        the whole request (default: the provider's).
+        """
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         kwargs: dict[str, Any] = {
@@ -99,37 +115,96 @@ class OpenAIProvider:
                 {"role": "user", "content": user},
             ],
             ("max_tokens" if self.legacy_max_tokens else "max_completion_tokens"): max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
         }
         if temperature is not None:
             kwargs["temperature"] = temperature
-        if timeout is not None:  # shorter than the client's: the run's time limit is near
-            kwargs["timeout"] = timeout
+        limit = self.timeout if timeout is None else min(timeout, self.timeout)
+        kwargs["timeout"] = limit
+        got = _Streamed()
         start = time.monotonic()
         try:
-            response = self._client.chat.completions.create(**kwargs)
+            with abortable(cancel, limit) as guard:
+                for chunk in self._client.chat.completions.create(**kwargs):
+                    got.take(chunk)
         except Exception as error:
+            if cancel is not None and cancel.cancelled:
+                raise self._cut(cancel, got, system, user, start) from error
+            if guard.timed_out:
+                raise Unavailable(f"request timed out after {limit:g} s",
+                                  provider=self._name) from error
             typed = self._error(error)
             if typed is None:
                 raise
             raise typed from error
         latency = time.monotonic() - start
-        choices = getattr(response, "choices", None)
-        if not choices or getattr(choices[0], "message", None) is None:
+        if got.finish is None and cancel is not None and cancel.cancelled:
+            raise self._cut(cancel, got, system, user, start)  # the stream just stopped
+        if not got.choices:
             raise Unavailable("malformed response: no choices", provider=self._name)
-        choice = choices[0]
-        usage = getattr(response, "usage", None)
-        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
-        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        if usage is None and not self._warned_usage:
+        if got.usage is None and not self._warned_usage:
             self._warned_usage = True
             log.warning("%s reports no token usage: tokens are counted as 0", self._name)
+        tokens_in, tokens_out = got.usage or (0, 0)
         return Completion(
-            text=storable(choice.message.content or ""),
-            model=str(response.model or self.model),
+            text=storable("".join(got.text)),
+            model=str(got.model or self.model),
             provider=self._name,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost=None,
             latency=latency,
-            finish_reason=_FINISH.get(str(choice.finish_reason), FinishReason.OTHER),
+            finish_reason=_FINISH.get(str(got.finish), FinishReason.OTHER),
         )
+
+    def _cut(self, cancel: CancelScope, got: _Streamed, system: str, user: str,
+             start: float) -> Cancelled:
+        """The :class:`Cancelled` of a request cut in flight, with what it received."""
+        if got.usage is not None:
+            usage = PartialUsage(*got.usage, "tokens reported by the server")
+        else:
+            # No usage event before the cut: the server reports usage only at the end.
+            prompt = estimate_tokens(system) + estimate_tokens(user)
+            usage = PartialUsage(
+                prompt, got.events,
+                f"estimated: {prompt} prompt tokens as characters/4 of the request, "
+                f"{got.events} answer tokens counted as received stream events")
+        return Cancelled(f"cancelled: {cancel.reason} after {time.monotonic() - start:.1f} s "
+                         f"in flight ({usage.basis})", provider=self._name, usage=usage)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count of ``text``: characters / 4 (rounded up), the usual rule of thumb."""
+    return -(-len(text) // 4)
+
+
+class _Streamed:
+    """What a streamed chat completion delivered so far."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.events = 0
+        """Events that carried answer text (servers send about one token per event)."""
+        self.choices = False
+        self.finish: str | None = None
+        self.model: str | None = None
+        self.usage: tuple[int, int] | None = None
+
+    def take(self, chunk: Any) -> None:
+        self.model = getattr(chunk, "model", None) or self.model
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = (int(getattr(usage, "prompt_tokens", 0) or 0),
+                          int(getattr(usage, "completion_tokens", 0) or 0))
+        for choice in getattr(chunk, "choices", None) or ():
+            if getattr(choice, "index", 0) != 0:
+                continue
+            self.choices = True
+            delta = getattr(choice, "delta", None)
+            content = getattr(delta, "content", None) if delta is not None else None
+            if content:
+                self.text.append(content)
+                self.events += 1
+            if getattr(choice, "finish_reason", None):
+                self.finish = str(choice.finish_reason)

@@ -113,9 +113,23 @@ ORACLE_HEURISTICS = ("srpt_oracle", "srpt_noisy")
 """Heuristics using output lengths (not deployable, not exportable)."""
 
 
+def heuristic_chunk(name: str) -> int | None:
+    """The chunk size heuristic ``name`` runs with (None: the scenario's).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name.
+    """
+    try:
+        return _CATALOGUE[name][1]
+    except KeyError:
+        raise KeyError(f"unknown heuristic {name!r} (known: {', '.join(_CATALOGUE)})") from None
+
+
 def heuristic_server(name: str, instance: ServingInstance) -> ServerConfig:
     """The server a heuristic runs on: the scenario's, or with its own chunk size."""
-    chunk = _CATALOGUE[name][1]
+    chunk = heuristic_chunk(name)
     server = instance.scenario.server
     return server if chunk is None or chunk == server.chunk_size else server.with_chunk(chunk)
 

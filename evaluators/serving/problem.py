@@ -16,6 +16,7 @@ frame and dunder introspection).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +41,13 @@ from evaluators.serving.export import standalone_source
 from evaluators.serving.generate import BurstyFamily, generate_window
 from evaluators.serving.instance import Scenario, ServingInstance
 from evaluators.serving.metrics import RequestMetrics, Summary, isolation_bound, objective
-from evaluators.serving.policies import HEURISTICS, POLICY_SOURCES, SIGNATURE, policy_source
+from evaluators.serving.policies import (
+    HEURISTICS,
+    POLICY_SOURCES,
+    SIGNATURE,
+    heuristic_chunk,
+    policy_source,
+)
 from evaluators.serving.replay import Schedule, validate_log
 from evaluators.serving.spec import load_spec, scenario_from
 from evaluators.serving.workloads import at_rate, read_trace, trace_windows, window_starts
@@ -349,6 +356,21 @@ class ServingProblem(ProblemBase):
         return None if value is None else float(value)
 
     # -- export ----------------------------------------------------------------------------
+    def for_heuristic(self, name: str) -> ServingProblem:
+        """This problem on the server heuristic ``name`` runs on (its own chunk size).
+
+        vLLM's FCFS builds batches without chunked prefill (chunk 0) while the default
+        scenario chunks at 512: a self-check that generated its instances with the
+        scenario's server would compare the heuristic against a different server.
+        """
+        chunk = heuristic_chunk(name)
+        if chunk is None or chunk == self.scenario.server.chunk_size:
+            return self
+        scenario = dataclasses.replace(self.scenario,
+                                       server=self.scenario.server.with_chunk(chunk))
+        return ServingProblem(scenario, window=self.window, windows=self.windows,
+                              load=self.load_factor, rate=self.rate)
+
     def baseline_source(self, name: str) -> str:
         """Standalone module (simulator + policy + ``serve``) of a deployable heuristic."""
         code, chunk = policy_source(name)

@@ -47,6 +47,7 @@ def test_busy_port_is_a_clean_error(smtt_run: tuple[Archive, dict[str, int]]) ->
     assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in out
 
 
+@pytest.mark.slow
 def test_exporter_writes_the_standalone_module(smtt_run: tuple[Archive, dict[str, int]],
                                                tmp_path: Path) -> None:
     archive, ids = smtt_run

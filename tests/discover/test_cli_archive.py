@@ -174,6 +174,7 @@ def _piped(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
                                        done.stderr)
 
 
+@pytest.mark.slow
 def test_diff_redirected_to_a_file_is_a_patch_that_applies(tmp_path: Path) -> None:
     """Before: rich wrapped the diff at 80 columns, padded lines and appended the
     line count, so `discover archive diff A B > d.patch` was no patch."""

@@ -60,6 +60,7 @@ def test_unknown_set_name_is_one_clean_line(command: list[str]) -> None:
     assert wrong.exit_code == 1 and "a smtt set, not a jssp one" in wrong.output
 
 
+@pytest.mark.slow
 def test_solve_accepts_a_set_name() -> None:
     result = CliRunner().invoke(main, ["solve", "--problem", "jssp", "--instances", "jssp:ft",
                                        "--method", "cpsat", "--time-limit", "1", "--json"])

@@ -57,6 +57,7 @@ def test_ok_candidate_json(tmp_path: Path, instance_file: Path) -> None:
     assert data["isolation"] == strict_expectation()[1]  # full, or full(unshare) without bwrap
 
 
+@pytest.mark.slow
 def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
     code = SmttProblem().seed_programs["edd"]
     result = CliRunner().invoke(main, ["eval", str(_candidate(tmp_path, code)),
@@ -80,8 +81,8 @@ def test_ok_candidate_text(tmp_path: Path, instance_file: Path) -> None:
      "invalid_output", "duplicate"),
     ("import os\ndef schedule(processing_times, due_dates):\n    return []\n",
      "precheck_failed", "import of 'os' is not allowed"),
-    ("def schedule(processing_times, due_dates):\n    while True:\n        pass\n",
-     "timeout", "time limit"),
+    pytest.param("def schedule(processing_times, due_dates):\n    while True:\n        pass\n",
+                 "timeout", "time limit", marks=pytest.mark.slow),  # waits out the limit
 ])
 def test_failing_candidates_exit_nonzero(tmp_path: Path, instance_file: Path, code: str,
                                          status: str, detail: str) -> None:
@@ -131,6 +132,7 @@ def test_help_has_an_example() -> None:
     assert "discover eval --problem smtt" in result.output
 
 
+@pytest.mark.slow
 def test_serving_reference_is_a_score_with_a_ratio(tmp_path: Path) -> None:
     """Before: the oracle's value was printed as the "gap" to a reference, negative
     whenever a policy beat it."""

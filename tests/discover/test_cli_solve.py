@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from discover.cli import main
@@ -63,6 +64,7 @@ def test_serving_reference_is_labelled_a_reference_score(tmp_path: Path) -> None
     assert row["reference_role"] == "score" and row["status"] == "feasible"
 
 
+@pytest.mark.slow
 def test_a_time_limited_solve_below_the_stored_value_is_flagged(tmp_path: Path) -> None:
     """A solver stopped by its limit that still beats the file's value says so."""
     import numpy as np

@@ -47,6 +47,7 @@ def test_no_selection_split_by_default(archive: Archive) -> None:
     assert selection_set(SMTT, EvaluationConfig(), archive, workers=1).empty
 
 
+@pytest.mark.slow
 def test_selection_references_are_optimal_and_cached(archive: Archive) -> None:
     split = selection_set(SMTT, small_selection(), archive, workers=1)
     assert len(split.instances) == 20 and all(i.size == 10 for i in split.instances)

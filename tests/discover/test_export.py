@@ -74,6 +74,7 @@ def test_exported_program_matches_its_archived_evaluation(
         assert _objectives(target, instances, tmp_path) == archived
 
 
+@pytest.mark.slow
 def test_provenance_docstring(smtt_run: tuple[Archive, dict[str, int]], tmp_path: Path) -> None:
     archive, ids = smtt_run
     target = tmp_path / "fancy.py"
@@ -105,6 +106,7 @@ def test_run_export_picks_the_best_validation_program(
     assert "selection   best of run" in (tmp_path / "best.py").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_run_without_validation_falls_back_to_train(
         smtt_run: tuple[Archive, dict[str, int]], tmp_path: Path) -> None:
     archive, ids = smtt_run
@@ -115,6 +117,7 @@ def test_run_without_validation_falls_back_to_train(
         export_run(archive, ids["run3"], tmp_path / "none.py")
 
 
+@pytest.mark.slow
 def test_duplicate_export_reports_the_originals_scores(
         smtt_run: tuple[Archive, dict[str, int]], tmp_path: Path) -> None:
     archive, ids = smtt_run
@@ -123,6 +126,7 @@ def test_duplicate_export_reports_the_originals_scores(
     assert f"duplicate   of program {ids['fancy']}" in doc and "validation: score" in doc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mddc", "aug_mdd"])
 def test_baseline_export(name: str, tmp_path: Path, smtt_train: list[SmttInstance]) -> None:
     target = tmp_path / f"{name}.py"
@@ -142,6 +146,7 @@ def test_unknown_baseline(tmp_path: Path) -> None:
         export_baseline("nosuch", "mdd", tmp_path / "x.py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("code", "message"), [
     ("def schedule(processing_times, due_dates):\n    raise RuntimeError('nope')\n",
      "RuntimeError: nope"),
@@ -178,6 +183,7 @@ def test_split_program() -> None:
         split_program("from __future__ import annotations; import math\n")
 
 
+@pytest.mark.slow
 def test_docstring_text_is_escaped(smtt_run: tuple[Archive, dict[str, int]],
                                    tmp_path: Path) -> None:
     archive, ids = smtt_run

@@ -12,6 +12,7 @@ from discover.export import export_baseline, export_program
 from evaluators.registry import get_problem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("problem", "baseline"), [("jssp", "mwkr"), ("serving", "spf")])
 def test_exported_docstring_has_no_notes_about_the_sandbox(tmp_path: Path, problem: str,
                                                           baseline: str) -> None:
@@ -28,6 +29,7 @@ def test_exported_docstring_has_no_notes_about_the_sandbox(tmp_path: Path, probl
         assert word not in source.lower(), word
 
 
+@pytest.mark.slow
 def test_exported_serving_program_reports_a_ratio_to_the_reference_score(
         tmp_path: Path) -> None:
     """Before: "mean gap -40 %" for a policy scored against the oracle, which is no bound."""

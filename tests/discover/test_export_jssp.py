@@ -12,6 +12,7 @@ from discover.export import export_baseline
 from evaluators.bundled import data_dir
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", ["mwkr", "fdd_mwkr_active"])
 def test_baseline_export_runs_standalone(tmp_path: Path, rule: str) -> None:
     path = tmp_path / f"{rule}.py"

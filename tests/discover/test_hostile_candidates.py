@@ -219,6 +219,7 @@ def _eval(tmp_path: Path, instance_file: Path, code: str, sandbox: str) -> tuple
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("message", ["[/]", REPAINT, "bad \\ud800 surrogate",
                                      "[bold]x[/bold] \\u202e reversed"])

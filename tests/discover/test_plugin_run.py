@@ -28,6 +28,7 @@ def problem():
 '''
 
 
+@pytest.mark.slow
 def test_file_problem_runs_and_exports_from_elsewhere(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "zzrunharness").mkdir()

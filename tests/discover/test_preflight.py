@@ -67,6 +67,7 @@ def test_strict_sandbox_needs_a_private_root() -> None:
     check_sandbox("strict", lambda: None)  # a launcher works: the pool checks the rest
 
 
+@pytest.mark.slow
 def test_strict_sandbox_runs_without_bubblewrap_on_path(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # The real probe: with bwrap hidden, the sandbox's own unshare root is enough.

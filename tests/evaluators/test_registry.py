@@ -74,6 +74,7 @@ def test_a_relative_file_spec_travels_as_an_absolute_path(problem_file: Path,
     assert spec_of(problem) == f"{problem_file}:problem"
 
 
+@pytest.mark.slow
 def test_a_py_file_problem_resolves_in_spawned_reference_workers(problem_file: Path) -> None:
     problem = get_problem(str(problem_file))
     assert problem.name == "zzfileproblem" and spec_of(problem) == str(problem_file)
@@ -85,6 +86,7 @@ def test_a_py_file_problem_resolves_in_spawned_reference_workers(problem_file: P
                                            for i in instances]
 
 
+@pytest.mark.slow
 def test_a_py_file_problem_harness_runs_in_the_sandbox(problem_file: Path) -> None:
     from sandbox import OutcomeStatus, SandboxPool
 
@@ -99,6 +101,7 @@ def test_a_py_file_problem_harness_runs_in_the_sandbox(problem_file: Path) -> No
     assert problem.validate(inst, outcome.outputs[0]) == list(problem.heuristics["edd"](inst))
 
 
+@pytest.mark.slow
 def test_a_dask_worker_resolves_the_spec_and_binds_the_file_problems_harness(
         problem_file: Path) -> None:
     """What a Dask worker does with a request (called in-process: no cluster needed)."""

@@ -37,7 +37,10 @@ def strict_pool() -> Iterator[SandboxPool]:
         yield pool
 
 
-@pytest.fixture(scope="session", params=["bwrap", "unshare"])
+# The unshare launcher's cases are slow: the fast loop meets each case once, with bubblewrap
+# (CI runs them all, and the sandbox suite once more with unshare as the default launcher).
+@pytest.fixture(scope="session",
+                params=["bwrap", pytest.param("unshare", marks=pytest.mark.slow)])
 def mode_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     """One worker with each launcher: bubblewrap and the sandbox's own ``unshare`` root.
 

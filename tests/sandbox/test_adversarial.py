@@ -167,6 +167,7 @@ def test_suite_is_large_enough() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_hostile_candidate_is_contained(case: Hostile, strict_pool: SandboxPool,
                                         smtt: SmttProblem, honest_instances: list[SmttInstance],

@@ -30,6 +30,7 @@ def test_strict_refuses_disabled_layers() -> None:
         SandboxPool(isolation="strict", disable=(Layer.SECCOMP,))
 
 
+@pytest.mark.slow
 def test_strict_refuses_a_weaker_launcher() -> None:
     pool = SandboxPool(workers=1, isolation="strict", launcher="plain", limits=TEST_LIMITS)
     with pytest.raises(SandboxUnavailable, match="namespaces"):
@@ -49,6 +50,7 @@ def bare_pool() -> Iterator[SandboxPool]:
         yield pool
 
 
+@pytest.mark.slow
 def test_bare_pool_reports_what_it_runs_with(bare_pool: SandboxPool) -> None:
     report = bare_pool.isolation_report
     assert report.active == frozenset({Layer.UNPRIVILEGED_UID, Layer.RLIMITS})
@@ -75,6 +77,7 @@ BARE_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "code", "status", "mentions"), BARE_CASES,
                          ids=[c[0] for c in BARE_CASES])
 def test_remaining_layers_still_contain(name: str, code: str, status: OutcomeStatus,
@@ -95,6 +98,7 @@ def test_remaining_layers_still_contain(name: str, code: str, status: OutcomeSta
     assert (REPO / "pyproject.toml").exists()
 
 
+@pytest.mark.slow
 def test_unshare_launcher(smtt: SmttProblem, honest_instances: list[SmttInstance]) -> None:
     # Without bubblewrap: the same namespaces and private root, built by sandbox.privroot.
     with SandboxPool(workers=1, isolation="strict", launcher="unshare",
@@ -111,6 +115,7 @@ def test_unshare_launcher(smtt: SmttProblem, honest_instances: list[SmttInstance
         assert_honest_scores_right(pool, smtt, honest_instances)
 
 
+@pytest.mark.slow
 def test_isolation_none(smtt: SmttProblem, honest_instances: list[SmttInstance]) -> None:
     with SandboxPool(workers=1, isolation="none", limits=TEST_LIMITS) as pool:
         assert pool.isolation_level == "none"

@@ -42,7 +42,9 @@ def open_pool(mode: str) -> SandboxPool:
     return pool
 
 
-@pytest.fixture(scope="module", params=MODES)
+# The unshare pool's cases are slow (a second pool): the fast loop runs them on bubblewrap.
+@pytest.fixture(scope="module",
+                params=["strict", pytest.param("unshare", marks=pytest.mark.slow)])
 def pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     pool = open_pool(request.param)
     try:
@@ -70,6 +72,7 @@ def _storable(text: str) -> bool:
 
 
 # -- finding 1: text no store can hold ----------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("raise_line", [
     "raise ValueError('bad \\ud800 surrogate')",
     "raise ValueError('nul \\x00 byte and \\udfff')",
@@ -114,6 +117,7 @@ def schedule(processing_times, due_dates):
 """
 
 
+@pytest.mark.slow
 def test_forged_stream_of_lists_is_refused_before_decoding(
         pool: SandboxPool, problem: PermissiveSmtt,
         honest_instances: list[SmttInstance]) -> None:

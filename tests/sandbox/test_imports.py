@@ -71,6 +71,7 @@ ROUTES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_route_outside_the_allow_list_is_refused(route: str, mode_pool: SandboxPool,
                                                  smtt: SmttProblem,

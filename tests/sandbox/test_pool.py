@@ -152,6 +152,7 @@ def test_bad_arguments(strict_pool: SandboxPool, smtt: SmttProblem) -> None:
         Limits(memory_mb=0)
 
 
+@pytest.mark.slow
 def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
                                                    honest_instances: list[SmttInstance]) -> None:
     require_strict_sandbox()
@@ -170,6 +171,7 @@ def test_restarts_after_worker_death_and_recycling(smtt: SmttProblem,
     assert not live_descendants(second)
 
 
+@pytest.mark.slow
 def test_unresponsive_worker_is_killed(smtt: SmttProblem,
                                        honest_instances: list[SmttInstance]) -> None:
     require_strict_sandbox()
@@ -214,6 +216,7 @@ def test_scratch_of_dead_orchestrators_is_removed() -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_code_under_tmp_is_visible_to_the_sandbox(tmp_path: Path) -> None:
     # The worker's private /tmp must not hide a checkout (or environment) that lives
     # under the host's /tmp: the package binds go on top of it.

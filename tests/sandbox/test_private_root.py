@@ -33,6 +33,9 @@ from sandbox import Layer, OutcomeStatus, SandboxPool, SandboxWarning, launch
 from tests.sandbox.support import HOSTILE_SPEC, TEST_LIMITS, assert_honest_scores_right
 from tests.system_components import Component, require
 
+# Every case starts its own sandbox pool (a private root per launcher).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 BOUND_FILE = REPO / "sandbox" / "__init__.py"
 """Inside the bound set: every candidate must reach it (the control)."""

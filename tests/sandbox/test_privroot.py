@@ -161,6 +161,7 @@ def test_plain_chosen_explicitly_runs_and_says_what_to_install_first(tmp_path: P
     assert result["found"]["secret"] == SECRET  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_as_root_auto_falls_back_to_plain_and_says_what_to_install_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
     if os.geteuid() != 0:
@@ -193,6 +194,7 @@ def test_a_kernel_that_refuses_makes_strict_refuse(tmp_path: Path) -> None:
     assert "the kernel refused new user namespaces" in refused
 
 
+@pytest.mark.slow
 def test_the_private_root_check_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
     real_which = shutil.which
     monkeypatch.setattr(launch.shutil, "which",
@@ -227,6 +229,7 @@ exec "$PYTHON" -c "from sandbox.launch import private_root_problem as p; print(p
 """
 
 
+@pytest.mark.slow
 def test_a_mount_hidden_under_a_later_mount_does_not_stop_the_root() -> None:
     # Seen on a host where a file bind under /usr/lib/chromium was covered by a tmpfs on
     # /usr/lib/chromium: mountinfo lists the hidden point, which the new root cannot reach;

@@ -86,6 +86,7 @@ def _numpy_work() -> None:
     assert int(np.arange(1000).sum()) == 499500
 
 
+@pytest.mark.slow
 @needs_filter
 @pytest.mark.parametrize(
     ("name", "action", "expected"),

@@ -94,7 +94,9 @@ def _spawn_decoy(seconds: int) -> subprocess.Popen[bytes]:
     return decoy
 
 
-@pytest.fixture(scope="module", params=["strict", "degraded"])
+# The degraded pool's cases are slow (a second pool): the fast loop runs them strict.
+@pytest.fixture(scope="module",
+                params=["strict", pytest.param("degraded", marks=pytest.mark.slow)])
 def secret_pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
     """A pool started after the secret is planted; ``degraded`` has no namespaces or seccomp."""
     if request.param == "strict":
@@ -137,6 +139,7 @@ def test_secret_is_planted_where_it_should_be() -> None:
         decoy.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hunt", sorted(HUNTS))
 def test_candidate_cannot_read_secret(hunt: str, secret_pool: SandboxPool) -> None:
     assert os.environ["OPENAI_API_KEY"] == SECRET
@@ -160,6 +163,7 @@ def test_worker_environment_is_clean(secret_pool: SandboxPool) -> None:
         assert b"OPENAI_API_KEY" not in environ
 
 
+@pytest.mark.slow
 def test_hunts_would_catch_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """Control: with a worker environment that leaks the key, the hunts find it."""
     from sandbox import launch

@@ -39,6 +39,7 @@ def test_neh_and_palmer_on_ta001_match_the_literature() -> None:
     assert makespan(inst, compile_baseline("palmer")(inst.jobs_major())) == 1384
 
 
+@pytest.mark.slow
 def test_cpsat_proves_ta001_optimal_at_its_upper_bound() -> None:
     ref = solve_cpsat(benchmark(1), time_limit=60.0)
     assert ref.status is Status.OPTIMAL and ref.objective == 1278
@@ -101,6 +102,7 @@ def test_prompts_use_the_plugins_own_template() -> None:
     assert "Taillard's generator" in user and "def schedule(processing_times" in user
 
 
+@pytest.mark.slow
 def test_discover_baselines_on_ta20x5_scores_neh_against_the_shipped_bounds() -> None:
     """`discover baselines --problem flowshop` through the plugin: NEH deviates 3.30 % on
     average from the 20x5 bounds we ship (our CP-SAT optima; ta005's is 1235, not proven)."""

@@ -6,14 +6,21 @@ parsing, error classes, timeouts — is exercised without any network beyond the
 loopback interface.
 
 Endpoints: ``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/messages``
-(Anthropic). Each request pops the next :class:`Step` from the script; when the
-script is empty the :attr:`FakeServer.default` step answers. Every request is
-recorded (path, headers, JSON body, arrival time) for assertions.
+(Anthropic). A request with ``"stream": true`` is answered the way the real APIs
+stream: server-sent events in a chunked response, one event per piece of text
+(OpenAI: ``chat.completion.chunk`` objects, the usage in a last chunk with no
+choices when ``stream_options.include_usage`` asks for it, then ``data: [DONE]``;
+Anthropic: ``message_start`` with the input tokens, ``content_block_*``,
+``message_delta`` with the output tokens, ``message_stop``). Each request pops
+the next :class:`Step` from the script; when the script is empty the
+:attr:`FakeServer.default` step answers. Every request is recorded (path,
+headers, JSON body, arrival time) for assertions.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -45,6 +52,9 @@ class Step:
         Extra response headers (``Retry-After`` …).
     delay
         Seconds to wait before answering (beyond the client's timeout → timeout).
+    chunk_delay
+        Seconds between the streamed events of a streaming answer (a slow model);
+        an answer not streamed comes after that many seconds per piece of text.
     raw_body
         Send this body verbatim instead of JSON (malformed responses).
     model
@@ -58,6 +68,7 @@ class Step:
     finish: str = "stop"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    chunk_delay: float = 0.0
     raw_body: bytes | None = None
     model: str | None = None
 
@@ -126,6 +137,61 @@ def _anthropic_body(step: Step, model: str) -> dict[str, Any]:
     }
 
 
+def pieces(text: str) -> list[str]:
+    """The pieces a streamed answer is sent in: words with their trailing blanks."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+def _openai_events(step: Step, model: str, body: dict[str, Any]) -> list[bytes]:
+    """The SSE events of a streamed chat completion, as OpenAI sends them."""
+    usage_asked = bool((body.get("stream_options") or {}).get("include_usage"))
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": step.model or model,
+            "system_fingerprint": None}
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        out = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                    "finish_reason": finish}]}
+        if usage_asked:
+            out["usage"] = None
+        return out
+
+    events = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
+    events += [chunk({"content": piece}, None) for piece in pieces(step.text)]
+    events.append(chunk({}, step.finish))
+    if usage_asked:
+        events.append({**base, "choices": [], "usage": {
+            "prompt_tokens": step.tokens_in, "completion_tokens": step.tokens_out,
+            "total_tokens": step.tokens_in + step.tokens_out}})
+    return [b"data: " + json.dumps(e).encode() + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
+
+
+def _anthropic_events(step: Step, model: str) -> list[bytes]:
+    """The SSE events of a streamed message, as Anthropic sends them."""
+    stop = {"stop": "end_turn", "length": "max_tokens"}.get(step.finish, step.finish)
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant",
+            "model": step.model or model, "content": [], "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": step.tokens_in, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("ping", {"type": "ping"}),
+    ]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": piece}})
+               for piece in pieces(step.text)]
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": stop, "stop_sequence": None},
+                           "usage": {"output_tokens": step.tokens_out}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
+
+
 class FakeServer:
     """A threaded HTTP server on 127.0.0.1 with a script of responses.
 
@@ -140,6 +206,10 @@ class FakeServer:
         self.in_flight = 0
         self.max_in_flight = 0
         """Most requests being handled at once (to check client concurrency limits)."""
+        self.events_sent = 0
+        """Streamed events written, over all requests."""
+        self.disconnected = 0
+        """Streamed answers the client cut (the write failed)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         handler = self._handler_class()
@@ -216,6 +286,13 @@ class FakeServer:
                 step = server._next()
                 if step.delay and server._stop.wait(step.delay):
                     return
+                if step.raw_body is None and step.status == 200 and body.get("stream"):
+                    self._stream(step, body)
+                    return
+                # Without streaming, an answer comes once all of it is written.
+                if step.chunk_delay and server._stop.wait(
+                        step.chunk_delay * len(pieces(step.text))):
+                    return
                 if step.raw_body is not None:
                     payload = step.raw_body
                 elif step.status == 200:
@@ -225,6 +302,31 @@ class FakeServer:
                 else:
                     payload = json.dumps(_error_body(self.path, step.status)).encode()
                 self._send(step.status, payload, step.headers)
+
+            def _stream(self, step: Step, body: dict[str, Any]) -> None:
+                model = str(body.get("model", "unknown"))
+                events = (_anthropic_events(step, model) if self.path.endswith("/messages")
+                          else _openai_events(step, model, body))
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                    self.send_header("Cache-Control", "no-cache")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    for name, value in step.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    for k, event in enumerate(events):
+                        if k and step.chunk_delay and server._stop.wait(step.chunk_delay):
+                            return
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                        self.wfile.flush()
+                        with server._lock:
+                            server.events_sent += 1
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    with server._lock:
+                        server.disconnected += 1  # the client went away mid-answer
 
             def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
                 try:

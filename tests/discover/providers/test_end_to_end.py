@@ -84,6 +84,7 @@ def test_temperature_none_is_not_sent(server: FakeServer, make_pool: PoolFactory
     assert "temperature" not in server.received[0].body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 def test_429_retry_after_seconds_is_honoured(
     kind: str, server: FakeServer, make_pool: PoolFactory, records: list[AttemptRecord]
@@ -118,6 +119,7 @@ def test_transient_faults_then_success(
     assert all(r.wait is not None and 0 < r.wait <= 0.1 for r in records[:2])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 def test_permanent_failure_stops_with_fatal_error_after_configured_attempts(
     kind: str, server: FakeServer, make_pool: PoolFactory
@@ -151,6 +153,7 @@ def test_success_resets_the_consecutive_failure_count(
     assert len(server.received) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 def test_slow_response_times_out_and_is_retried(
     kind: str, server: FakeServer, make_pool: PoolFactory, records: list[AttemptRecord]
@@ -218,6 +221,7 @@ def test_exhausted_quota_is_fatal_not_retried(server: FakeServer, make_pool: Poo
     assert len(server.received) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 def test_deadline_cuts_a_request_in_flight_without_retry_or_breaker(
         server: FakeServer, make_pool: PoolFactory, records: list[AttemptRecord],

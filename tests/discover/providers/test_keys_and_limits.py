@@ -146,6 +146,7 @@ def test_unknown_model_costs_none_and_warns_once(
     assert budget.snapshot().unpriced_calls == 3 and budget.snapshot().cost == 0.0
 
 
+@pytest.mark.slow
 def test_concurrency_limit_holds_across_threads(server: FakeServer, make_pool: PoolFactory) -> None:
     server.default = Step(delay=0.25)
     pool = make_pool("openai", settings=fast_settings(concurrency=2))
@@ -166,6 +167,7 @@ def test_concurrency_limit_holds_across_threads(server: FakeServer, make_pool: P
     assert server.max_in_flight == 2
 
 
+@pytest.mark.slow
 def test_weighted_pool_end_to_end(server: FakeServer) -> None:
     entries = [(spec_for("openai", server), 3.0), (spec_for("anthropic", server), 1.0)]
     picks = []

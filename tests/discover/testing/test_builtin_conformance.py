@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from discover.testing import ProblemConformance
-from evaluators.base import GeneratorSpec
+from evaluators.base import GeneratorSpec, Problem
+
+
+class _ProcessChecksAreSlow(ProblemConformance):
+    """The two checks that start processes (a sandbox pool, an exported module) marked slow.
+
+    SMTT keeps them in the fast loop (``-m "not slow"``); the other built-ins run them in CI.
+    """
+
+    @pytest.mark.slow
+    def test_harness_runs_in_sandbox(self, problem: Problem[Any], samples: list[Any]) -> None:
+        super().test_harness_runs_in_sandbox(problem, samples)
+
+    @pytest.mark.slow
+    def test_export_self_check(self, tmp_path: Path) -> None:
+        super().test_export_self_check(tmp_path)
 
 
 class TestSmttConformance(ProblemConformance):
     problem_spec = "smtt"
 
 
-class TestJsspConformance(ProblemConformance):
+class TestJsspConformance(_ProcessChecksAreSlow):
     problem_spec = "jssp"
     generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=6, count=2, params={"machines": 4})
 
@@ -29,7 +45,7 @@ class TestServingConformance(ProblemConformance):
     export_heuristic: ClassVar[str | None] = "spf"
 
 
-class TestModuleFactorySpec(ProblemConformance):
+class TestModuleFactorySpec(_ProcessChecksAreSlow):
     """The same problem named as package.module:factory resolves and conforms."""
 
     problem_spec = "evaluators.smtt.problem:SmttProblem"

@@ -52,6 +52,7 @@ priorities = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(inst=st.one_of(instances(), instances(permutation=False)), priority=priorities,
        variant=st.sampled_from(VARIANTS))
@@ -163,6 +164,7 @@ def _release(inst: JsspInstance, start: list[int], j: int, k: int) -> int:
     return 0 if k == 0 else start[j * ops + k - 1] + inst.durations[j][k - 1]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(inst=instances(min_duration=1), priority=priorities, variant=st.sampled_from(VARIANTS))
 def test_schedules_are_active(inst: JsspInstance, priority: Callable[..., float],
@@ -179,6 +181,7 @@ def test_schedules_are_active(inst: JsspInstance, priority: Callable[..., float]
                     assert max(a, r) + p > b, (j, k, (a, b))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(inst=instances(min_duration=1), priority=priorities)
 def test_non_delay_never_idles_with_work_waiting(inst: JsspInstance,

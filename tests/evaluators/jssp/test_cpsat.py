@@ -88,12 +88,15 @@ def test_zero_length_operations() -> None:
     assert validate_schedule(inst, list(ref.solution)) == list(ref.solution)
 
 
+@pytest.mark.slow
 def test_time_limit_is_honoured_and_reported(scheduleopt_dir: Path) -> None:
     ta = load_file(scheduleopt_dir / "instances" / "Taillard1993" / "ta41js.txt")
-    ref = solve_cpsat(ta, time_limit=1.0)
-    assert ref.status is Status.TIMEOUT  # 30x20: not provable in a second
+    # 30x20 is not provable in seconds; 3 s (not 1 s) lets a loaded machine find a
+    # first schedule, which an UNKNOWN status at load 26 showed 1 s did not.
+    ref = solve_cpsat(ta, time_limit=3.0)
+    assert ref.status is Status.TIMEOUT
     assert ta.trivial_lower_bound <= ref.lower_bound < ref.objective
-    assert ref.seconds < 5
+    assert ref.seconds < 3.0 + 5.0
     assert ref.solution is not None
     assert validate_schedule(ta, list(ref.solution)) == list(ref.solution)
     with pytest.raises(ValueError):

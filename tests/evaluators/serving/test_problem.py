@@ -101,6 +101,7 @@ def test_objective_rejects_forged_raw_logs(problem: ServingProblem,
         problem.objective(windows[0], forged)
 
 
+@pytest.mark.slow
 def test_sandbox_evaluation(problem: ServingProblem, windows: list[ServingInstance]) -> None:
     """A seed and a hostile-but-legal candidate through the real sandbox and scoring."""
     from sandbox import SandboxPool, evaluate
@@ -185,6 +186,7 @@ def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> No
         assert again.fingerprint == inst.fingerprint and again.scenario == inst.scenario
 
 
+@pytest.mark.slow
 def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None:
     """The problem's own contract (public API): a baseline exports and self-checks."""
     from discover.export import export_baseline

@@ -103,6 +103,7 @@ def test_agrees_with_mip_where_it_finishes() -> None:
         assert solve(instance, "exact").objective == mip.objective
 
 
+@pytest.mark.slow
 def test_stored_optima_of_n100_one_per_class(smtt_paper_dir: Path) -> None:
     data = load_instances(smtt_paper_dir / "n100.json")
     for k in range(0, 200, 10):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ def respects(dom: np.ndarray, order: list[int] | tuple[int, ...]) -> bool:
     return all(position[i] < position[j] for i, j in zip(*np.nonzero(dom), strict=True))
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(tie_heavy_instances(max_n=7))
 def test_some_optimal_order_respects_every_dominance_pair(instance: SmttInstance) -> None:

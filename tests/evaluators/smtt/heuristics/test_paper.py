@@ -75,6 +75,7 @@ def _values(path: Path, method: str) -> list[tuple[int, int]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("file", "method"), CASES)
 def test_paper_mean_gap(smtt_paper_dir: Path, file: str, method: str) -> None:
     values = _values(smtt_paper_dir / RAW.get(file, f"{file}.json"), method)

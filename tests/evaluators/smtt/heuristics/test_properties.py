@@ -73,6 +73,7 @@ def test_mdd_family_is_exact_when_no_job_need_be_late(inst: SmttInstance) -> Non
         assert total_tardiness(inst, HEURISTICS[name](inst)) == 0, name
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(instances(max_n=10))
 def test_improvements_never_worsen_their_base(inst: SmttInstance) -> None:

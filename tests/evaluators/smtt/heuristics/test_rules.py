@@ -103,6 +103,7 @@ def test_atc_and_covert_use_weights_and_k() -> None:
         covert_order(p, d, k=-1.0)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(instances(max_n=10, weighted=False))
 def test_mdd_and_mddc_match_literal_scalar_oracles(inst: SmttInstance) -> None:
@@ -111,6 +112,7 @@ def test_mdd_and_mddc_match_literal_scalar_oracles(inst: SmttInstance) -> None:
     assert HEURISTICS["mddc"](inst) == dispatch(p, d, "mddc")
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(raw_sequences())
 def test_mddc_matches_oracle_with_non_positive_times(pd: tuple[list[int], list[int]]) -> None:
