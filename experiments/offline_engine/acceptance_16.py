@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from archive import Archive, Split
+from archive import Archive, RunState, Split
 from evaluators.jssp.problem import JsspProblem
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
@@ -98,16 +98,24 @@ def figures(code: str, instances: list[SmttInstance], opt: list[float],
             "seconds": seconds, "time_vs_mddc": seconds / mddc_seconds}
 
 
-def report(archive_url: str, run_id: int, cache: Path, pool: SandboxPool) -> bool:
-    """Print one run's figures; True when every criterion holds."""
+def winner(archive_url: str, run_id: int, label: str) -> tuple[RunState, int, str] | None:
+    """A run's state and its best validated program (id, code); None (said) when there is none."""
     with Archive.open(archive_url) as archive:
         state = archive.run_state(run_id)
         best = archive.best(run_id, Split.VALIDATION, top=1)
         if not best:
-            print(f"run {run_id}: no validated program")
-            return False
+            print(f"{label} {run_id}: no validated program")
+            return None
         pid = best[0].summary.id
-        code = archive.program(pid).program.code
+        return state, pid, archive.program(pid).program.code
+
+
+def report(archive_url: str, run_id: int, cache: Path, pool: SandboxPool) -> bool:
+    """Print one run's figures; True when every criterion holds."""
+    found = winner(archive_url, run_id, "run")
+    if found is None:
+        return False
+    state, pid, code = found
     c = state.counters
     share = c.duplicates / max(1, c.duplicates + c.evaluated)
     ok = share <= 0.10
@@ -140,19 +148,15 @@ def jssp_report(archive_url: str, run_id: int, pool: SandboxPool, variant: str =
                 ) -> bool:
     """Job shop: the run's winner on the 16 Taillard instances (gap to best known).
 
-    ``variant`` is the builder the run's candidates used (``active`` for a run of
-    ``evaluators.jssp.problem:active_problem``; the archive records the name ``jssp``).
+    ``variant`` is the builder the run's candidates used (the archive records only the
+    problem's name, ``jssp``).
     """
     problem = JsspProblem(variant)
-    with Archive.open(archive_url) as archive:
-        state = archive.run_state(run_id)
-        best = archive.best(run_id, Split.VALIDATION, top=1)
-        if not best:
-            print(f"jssp run {run_id}: no validated program")
-            return False
-        pid = best[0].summary.id
-        code = archive.program(pid).program.code
-        validation = state.run.config.get("evaluation", {}).get("validation", ())
+    found = winner(archive_url, run_id, "jssp run")
+    if found is None:
+        return False
+    state, pid, code = found
+    validation = state.run.config.get("evaluation", {}).get("validation", ())
     leaked = [v for v in validation if any(f"ta{k:02d}js" in v for k in TAILLARD_16)]
     taillard = problem.load("jssp:ta")  # bundled, ta01..ta80 in order
     instances = [taillard[k - 1] for k in TAILLARD_16]
