@@ -78,3 +78,20 @@ def test_the_cut_candidate_is_archived_as_cancelled_not_crashed(pool: SandboxPoo
         time_limit=30.0, is_known_behaviour=known))(sort_key_program("d[j]"), lambda _: False)
     scope2.cancel(CTRL_C)
     assert not isinstance(fine, str) and fine.status is EvaluationStatus.OK
+
+
+def test_a_tuning_cut_by_the_run_gives_up_at_once(pool: SandboxPool) -> None:
+    """Numeric tuning evaluates through the guarded pool too: cut, it proposes nothing
+    and stops at once, where the plain pool let it finish its probe runs."""
+    from discover.loop_parts import ProbeTuner
+
+    problem = get_problem("smtt")
+    instances = smtt_instances(4)
+    training = TrainingSet(tuple(instances), tuple(1.0 for _ in instances), 2)
+    scope = CancelScope()
+    scope.cancel(TIME_LIMIT)
+    tuner = ProbeTuner(problem, training, CancellablePool(pool, scope),  # type: ignore[arg-type]
+                       30.0, max_evaluations=24)
+    start = time.monotonic()
+    assert tuner(sort_key_program("d[j] + 1.5 * p[j]")) is None
+    assert time.monotonic() - start < 1.0
