@@ -22,13 +22,13 @@ SETS: tuple[BundledSet, ...] = (
     _family("ta", "Taillard1993", "Taillard (1993) ta01-ta80, 15x15 to 100x20", 80, _BEST),
     BundledSet("jssp", "ta51-80",
                tuple(f"{_DIR}/Taillard1993/ta{k:02d}js.txt" for k in range(51, 81)),
-               "Taillard's largest shops ta51-ta80 (50x15, 50x20, 100x20): jssp's default "
-               "validation split", 30, _OPT),
+               "Taillard's largest shops ta51-ta80 (50x15, 50x20, 100x20)", 30, _OPT),
     BundledSet("jssp", "ta-no16",
                tuple(f"{_DIR}/Taillard1993/ta{k:02d}js.txt" for k in range(1, 81)
                      if k % 10 not in (1, 2)),
                "Taillard's ta01-ta80 without the 16 instances SeEvo reports (ta01, 02, 11, "
-               "12, ..., 71, 72: two per size class), a test set that must stay unseen",
+               "12, ..., 71, 72: two per size class, a test set that must stay unseen): "
+               "jssp's default validation split",
                64, _BEST),
     _family("la", "Lawrence1984", "Lawrence (1984) la01-la40, 10x5 to 30x10", 40),
     _family("ft", "FisherThompson1963", "Fisher & Thompson (1963) ft06, ft10, ft20", 3),

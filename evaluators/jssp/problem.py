@@ -155,7 +155,7 @@ class JsspProblem(ProblemBase):
         "evaluation.reference_time_limit": 10.0,
         "evaluation.probe_count": 4,
         # Taillard's largest shops (50x15, 50x20, 100x20), never seen in training.
-        "evaluation.validation": ("jssp:ta51-80",),
+        "evaluation.validation": ("jssp:ta-no16",),
         "evaluation.runtime_reference": "mwkr",
         "evaluation.candidate_time_limit": 30.0,
     }
