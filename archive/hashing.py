@@ -1,6 +1,6 @@
 """Default normalised-code hash for programs recorded without one.
 
-The loop's deduplication (:mod:`discover.dedup`) owns the stronger hash that
+The loop's deduplication (:mod:`discover.search.duplicates`) owns the stronger hash that
 also renames local variables and passes it in :attr:`archive.records.Program.code_hash`.
 This fallback, used when a caller gives none, ignores only formatting,
 comments and docstrings, so it never merges programs the loop would keep apart.

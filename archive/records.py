@@ -8,7 +8,7 @@ The archive imports neither the sandbox nor the evaluators (see the package
 table in ``docs/architecture.md``), so statuses that originate there are
 mirrored here. :class:`EvaluationStatus` is the one vocabulary of a candidate's
 verdict (cascade, archive, events); the sandbox's ``OutcomeStatus`` maps onto it
-through one table, :data:`discover.cascade.SANDBOX_STATUS`. ``ReferenceStatus``
+through one table, :data:`discover.search.cascade.SANDBOX_STATUS`. ``ReferenceStatus``
 has the values of ``evaluators.base.Status``; tests/test_vocabulary.py keeps
 both mirrors in step.
 """
@@ -140,11 +140,11 @@ class Program:
         The model's one-line description of its idea, if any.
     code_hash
         Normalised-code hash used for deduplication. The loop should pass
-        :func:`discover.dedup.normalized_hash`; when empty, the archive fills in
+        :func:`discover.search.duplicates.normalized_hash`; when empty, the archive fills in
         :func:`archive.hashing.code_hash` (formatting- and comment-insensitive).
     behaviour_hash
         Fingerprint of the program's outputs on the probe instances
-        (:func:`discover.dedup.behaviour_fingerprint`), when computed.
+        (:func:`discover.search.duplicates.behaviour_fingerprint`), when computed.
     """
 
     code: str

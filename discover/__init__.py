@@ -23,10 +23,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
     from archive import Archive
-    from discover.baseline_scores import BaselineReport
     from discover.config import RunConfig
-    from discover.export import ExportResult
-    from discover.export_target import ExportTarget
+    from discover.exporting.standalone import ExportResult
+    from discover.exporting.target import ExportTarget
+    from discover.reporting.baselines import BaselineReport
     from discover.runner import RunResult
 
 __all__ = ["__version__", "baselines", "export", "open_archive", "run"]
@@ -44,9 +44,9 @@ def baselines(problem: str, *paths: str, methods: list[str] | None = None,
               by_class: bool = False) -> BaselineReport:
     """Score classic heuristics on instance files.
 
-    See :func:`discover.baseline_scores.run_baselines` for the report's contents.
+    See :func:`discover.reporting.baselines.run_baselines` for the report's contents.
     """
-    from discover.baseline_scores import run_baselines
+    from discover.reporting.baselines import run_baselines
     from evaluators.registry import get_problem
 
     prob = get_problem(problem)
@@ -67,8 +67,8 @@ def export(archive: Archive, target: int | str | ExportTarget, path: str) -> Exp
 
     ``target`` means what ``discover export TARGET`` means: a bare number (``42``,
     ``"p42"``) is a program id, a run is marked (``"r3"``, ``"run:3"``,
-    ``ExportTarget.run(3)``); see :mod:`discover.export_target`.
+    ``ExportTarget.run(3)``); see :mod:`discover.exporting.target`.
     """
-    from discover.export_target import export_target
+    from discover.exporting.target import export_target
 
     return export_target(archive, target, path)

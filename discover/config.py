@@ -158,7 +158,7 @@ class EvaluationConfig:
     """Size of the timing instances of the runtime gate at scale (0: no such gate). The
     training set's per-instance time is dominated by its smallest instances and the
     child's start-up, so extra work that grows with n (wide improvement passes, pool
-    statistics per decision) only shows on larger instances (:mod:`discover.timing`)."""
+    statistics per decision) only shows on larger instances (:mod:`discover.search.timing`)."""
     timing_count: int = 2
     """Timing instances (generated, spread over the generator's classes)."""
     timing_cap: float = 2.0

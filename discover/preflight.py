@@ -118,8 +118,8 @@ def check_prompts(directory: str | None, problem: Any) -> None:
     """
     if directory is None:
         return
-    from discover.prompt_context import Operator, ProblemView, PromptContext
-    from discover.prompting import PromptError, PromptLibrary
+    from discover.prompting.context import Operator, ProblemView, PromptContext
+    from discover.prompting.render import PromptError, PromptLibrary
 
     path = Path(directory)
     if not path.is_dir():

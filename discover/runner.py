@@ -2,8 +2,8 @@
 
 :func:`run` wires the pieces — archive, training and validation splits,
 sandbox pool, proposer (model pool or offline engine), population — into a
-:class:`~discover.loop.SearchLoop`, and returns a :class:`RunResult`. It never
-prints; attach :mod:`discover.progress` callbacks to watch.
+:class:`~discover.search.loop.SearchLoop`, and returns a :class:`RunResult`. It never
+prints; attach :mod:`discover.reporting.progress` callbacks to watch.
 """
 
 from __future__ import annotations
@@ -22,26 +22,8 @@ import numpy as np
 
 from archive import Archive, RunState, RunStatus, Split
 from archive.engine import is_sqlite, resolve_url
-from discover.cascade import (
-    TrainingSet,
-    archived_validation,
-    run_cascade,
-    validation_evaluation,
-)
 from discover.config import ModelSpec, RunConfig
-from discover.datasets import ValidationSet, selection_set, training_set, validation_set
-from discover.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
 from discover.executors import ExecutorLost, open_executor
-from discover.interrupts import CancellablePool, CancellingEvaluator, EvaluationCancelled
-from discover.loop import SearchEfficiency, SearchLoop
-from discover.loop_parts import (
-    ArchiveRecorder,
-    CascadeEvaluator,
-    LoopSettings,
-    ProbeTuner,
-    SlotGenerators,
-)
-from discover.population import Population, PopulationConfig
 from discover.preflight import (
     StartError,
     check_archive_url,
@@ -49,20 +31,38 @@ from discover.preflight import (
     check_prompts,
     check_sandbox,
 )
-from discover.prompting import BaselineView, PromptLibrary
-from discover.proposer import LlmProposer, OfflineProposer, Proposer
+from discover.prompting.render import BaselineView, PromptLibrary
 from discover.providers import BudgetExhausted, CancelScope, Fatal, pool_from_config
 from discover.providers.cancel import CTRL_C, TIME_LIMIT
-from discover.selection import Selector, training_leaders
-from discover.stopping import Stop, StopCriterion, run_criteria
-from discover.summary import (
+from discover.reporting.events import Event, RunCallback, RunFinished, RunStarted, ValidationScored
+from discover.reporting.summary import (
     BaselineScore,
     ProgramScore,
     program_scores,
     score_baselines,
     wins_losses,
 )
-from discover.timing import TimingGate, build_gate
+from discover.search.cascade import (
+    TrainingSet,
+    archived_validation,
+    run_cascade,
+    validation_evaluation,
+)
+from discover.search.collaborators import (
+    ArchiveRecorder,
+    CascadeEvaluator,
+    LoopSettings,
+    ProbeTuner,
+    SlotGenerators,
+)
+from discover.search.interrupts import CancellablePool, CancellingEvaluator, EvaluationCancelled
+from discover.search.loop import SearchEfficiency, SearchLoop
+from discover.search.population import Population, PopulationConfig
+from discover.search.proposer import LlmProposer, OfflineProposer, Proposer
+from discover.search.stopping import Stop, StopCriterion, run_criteria
+from discover.search.timing import TimingGate, build_gate
+from discover.splits.datasets import ValidationSet, selection_set, training_set, validation_set
+from discover.splits.selection import Selector, training_leaders
 from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
@@ -227,7 +227,7 @@ def run(config: RunConfig, *, resume: int | None = None,
     resume
         Id of an archived run to continue to its original budget.
     callbacks
-        Receive every :mod:`discover.events` event.
+        Receive every :mod:`discover.reporting.events` event.
     environ
         Where API keys are read (default ``os.environ``); never passed to the sandbox.
     setup_progress
@@ -475,7 +475,7 @@ def _runtime_limit(problem: Problem[Any], config: RunConfig, training: Any,
 
 def _timing_gate(problem: Problem[Any], config: RunConfig, pool: SandboxPool
                  ) -> TimingGate | None:
-    """The runtime gate at scale (``evaluation.timing_n``; :mod:`discover.timing`)."""
+    """The runtime gate at scale (``evaluation.timing_n``; :mod:`discover.search.timing`)."""
     ev = config.evaluation
     code = problem.seed_programs.get(ev.runtime_reference)
     if ev.timing_n <= 0 or code is None:

@@ -12,7 +12,7 @@ A *problem spec* is one of
   directory on ``sys.path`` so that its harness package is importable.
 
 The same text resolves the same problem in every process: the orchestrator,
-spawned reference workers (:mod:`discover.references`), sandbox workers (through
+spawned reference workers (:mod:`discover.splits.references`), sandbox workers (through
 the harness package, :attr:`evaluators.base.CandidateSpec.harness_package`) and
 Dask workers. :func:`spec_of` gives the text to send to them.
 """

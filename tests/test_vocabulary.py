@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archive import EvaluationStatus, ReferenceStatus
-from discover.cascade import SANDBOX_STATUS
+from discover.search.cascade import SANDBOX_STATUS
 from evaluators.base import Status
 from sandbox import OutcomeStatus
 

@@ -25,7 +25,7 @@ from archive import (
 )
 from discover.cli.common import emit_json, err_console, fmt, out_console
 from discover.cli.literal import literal
-from discover.export_target import ExportTarget
+from discover.exporting.target import ExportTarget
 from sandbox.text import visible
 
 _RUN = re.compile(r"^(?:r|run[:#-]?)(\d+)$", re.IGNORECASE)
@@ -51,7 +51,7 @@ def parse_program_id(text: str) -> int:
 def parse_target(text: str) -> tuple[str, int]:
     """``r3``/``run:3`` → ("run", 3); ``12``/``p12`` → ("program", 12).
 
-    The same meaning as :class:`discover.export_target.ExportTarget`.
+    The same meaning as :class:`discover.exporting.target.ExportTarget`.
     """
     try:
         target = ExportTarget.parse(text)

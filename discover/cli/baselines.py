@@ -7,7 +7,6 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from discover.baseline_scores import BaselineReport, MethodSummary, run_baselines
 from discover.cli.common import (
     emit_json,
     err_console,
@@ -19,6 +18,7 @@ from discover.cli.common import (
     problem_option,
     resolve_problem,
 )
+from discover.reporting.baselines import BaselineReport, MethodSummary, run_baselines
 from evaluators.base import ReferenceRole
 
 

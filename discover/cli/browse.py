@@ -7,9 +7,9 @@ import click
 from archive import ArchiveError
 from archive.browser import DEFAULT_HOST, DEFAULT_PORT, make_server
 from archive.browser.server import is_loopback
-from discover.browse import browser_app
 from discover.cli.archive import archive_option, json_option
 from discover.cli.common import emit_json, err_console, out_console
+from discover.reporting.browser import browser_app
 
 
 @click.command(epilog="""\b

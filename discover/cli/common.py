@@ -11,12 +11,12 @@ from typing import Any
 import click
 import numpy as np
 
-from discover.terminal import OutputConsole
+from discover.reporting.consoles import OutputConsole
 from evaluators.base import GeneratorSpec, InstanceError, Problem
 from evaluators.registry import get_problem, problem_names
 
 # Diagnostics go to stderr so that --json output on stdout stays parseable. Neither
-# wraps nor truncates when redirected to a file or pipe (see discover.terminal).
+# wraps nor truncates when redirected to a file or pipe (see discover.reporting.consoles).
 err_console = OutputConsole(stderr=True)
 out_console = OutputConsole()
 

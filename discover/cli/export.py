@@ -9,8 +9,8 @@ import click
 from archive import ArchiveError, to_jsonable
 from discover.cli.archive import archive_option, json_option, open_archive
 from discover.cli.common import emit_json, err_console, out_console
-from discover.export import ExportError, ExportResult, export_baseline
-from discover.export_target import ExportTarget, export_target
+from discover.exporting.standalone import ExportError, ExportResult, export_baseline
+from discover.exporting.target import ExportTarget, export_target
 
 
 @click.command(epilog="""\b

@@ -19,7 +19,7 @@ from discover.cli.started import process_start, skip_final_collection
 from discover.config import ConfigError, ModelSpec, RunConfig
 from discover.executors import ExecutorError
 from discover.preflight import StartError, check_resume_flags, one_line
-from discover.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
+from discover.reporting.progress import JsonLinesWriter, LiveDisplay, QuietDisplay
 from discover.runner import RunResult, run
 from evaluators.base import InstanceError, ReferenceRole
 from sandbox import SandboxError

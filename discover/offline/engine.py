@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.dedup import normalized_hash
 from discover.offline import mutations as m
 from discover.offline.crossover import crossover
 from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
@@ -47,6 +46,7 @@ from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
 from discover.offline.vocabulary import Feature, Vocabulary
+from discover.search.duplicates import normalized_hash
 from evaluators.base import CandidateSpec
 
 #: Probability that an operator applies a structural move (:mod:`.structure`) instead of

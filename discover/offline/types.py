@@ -52,7 +52,7 @@ class Proposal:
     code
         Source of the child; it parses and defines the candidate function with
         the specified parameters, and differs from every parent after
-        normalisation (:func:`discover.dedup.normalized_hash`).
+        normalisation (:func:`discover.search.duplicates.normalized_hash`).
     idea
         One line saying what was changed, for the archive and the progress view.
     operator

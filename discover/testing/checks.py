@@ -169,7 +169,7 @@ def check_sandbox(problem: Problem[Any], instances: Sequence[Any],
 
 def check_export(problem_spec: str, directory: Path, heuristic: str | None = None) -> Path:
     """A baseline exports, and the exported module's self-check passes under plain python."""
-    from discover.export import export_baseline
+    from discover.exporting.standalone import export_baseline
     from evaluators.registry import get_problem
 
     problem = get_problem(problem_spec)

@@ -29,7 +29,7 @@ import psutil
 
 from archive import Archive, Split
 from discover.config import EvaluationConfig, LlmConfig, ModelSpec, RunConfig, SearchConfig
-from discover.events import CandidateEvaluated, Event, RunStarted
+from discover.reporting.events import CandidateEvaluated, Event, RunStarted
 from discover.runner import run
 
 EXECUTORS = ("local", "dask-local:1", "dask-local:2")

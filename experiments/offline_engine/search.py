@@ -2,7 +2,7 @@
 
 NOT the product path. ``discover run`` evaluates candidates in the sandbox and
 archives everything; this script exists to develop and tune
-:class:`discover.offline.OfflineEngine` and :class:`discover.population.Population`
+:class:`discover.offline.OfflineEngine` and :class:`discover.search.population.Population`
 before the loop is wired. It executes candidate code with ``exec`` in this very
 process — acceptable only because every candidate here is produced by the
 engine from the problem's seed programs (trusted code), never by a model.
@@ -43,10 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from discover.dedup import behaviour_fingerprint, normalized_hash
 from discover.offline import EngineError, OfflineEngine, Operator, ParentInfo
 from discover.offline.rewrite import node_count
-from discover.population import Member, Population, PopulationConfig
+from discover.search.duplicates import behaviour_fingerprint, normalized_hash
+from discover.search.population import Member, Population, PopulationConfig
 from evaluators.bundled import bundled_file
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from archive import Evaluation, ModelCall, Parent, Program
-from discover.islands import Member
-from discover.proposer import Candidate
+from discover.search.islands import Member
+from discover.search.proposer import Candidate
 from evaluators.base import CandidateSpec
 from evaluators.smtt.generate import SmttFamily, generate_instance
 from evaluators.smtt.instance import SmttInstance

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import discover.loop
-import discover.loop_parts
-import discover.tune_slots
+import discover.search.collaborators
+import discover.search.loop
+import discover.search.tune_slots
 from archive import Archive, Split
 from discover.cli import eval as eval_cli
 from discover.cli import main
@@ -129,14 +129,14 @@ def permissive_smtt(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = SmttProblem.candidate_spec
     monkeypatch.setattr(SmttProblem, "candidate_spec", CandidateSpec(
         **{**spec.__dict__, "allowed_imports": (*spec.allowed_imports, "os")}))
-    real = discover.loop_parts.run_cascade
+    real = discover.search.collaborators.run_cascade
 
     def faulty(problem, code, *args, **kwargs):  # type: ignore[no-untyped-def]
         if TRUSTED_FAULT in code:
             raise RuntimeError("an evaluation bug this candidate triggers")
         return real(problem, code, *args, **kwargs)
 
-    monkeypatch.setattr(discover.loop_parts, "run_cascade", faulty)
+    monkeypatch.setattr(discover.search.collaborators, "run_cascade", faulty)
 
 
 @pytest.fixture
@@ -170,8 +170,9 @@ def test_run_completes_its_budget_through_hostile_candidates(
         state = archive.run_state(summary.run.id)
         assert state.counters.evaluated == budget
         # A tune slot whose numeric tuning found nothing archives the model's idea
-        # behind discover.tune_slots.UNTUNED (so that a resumed run knows the parent was tried).
-        by_idea = {(ps.program.idea or "").removeprefix(discover.tune_slots.UNTUNED): ps
+        # behind discover.search.tune_slots.UNTUNED (so that a resumed run knows the parent was
+        # tried).
+        by_idea = {(ps.program.idea or "").removeprefix(discover.search.tune_slots.UNTUNED): ps
                    for ps in state.programs}
         ids = {}
         for name, (idea, _, status, detail) in HOSTILE.items():
@@ -248,14 +249,14 @@ def test_eval_prints_candidate_text_literally(tmp_path: Path, instance_file: Pat
 def test_an_unexpected_error_closes_the_run_as_failed(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever escapes the loop, the archive never keeps the run as ``running``."""
-    real = discover.loop.SearchLoop._report
+    real = discover.search.loop.SearchLoop._report
 
     def report(self, outcome, program_id):  # type: ignore[no-untyped-def]
         if self.state.evaluated > 4:
             raise RuntimeError("an unforeseen bug in the loop")
         return real(self, outcome, program_id)
 
-    monkeypatch.setattr(discover.loop.SearchLoop, "_report", report)
+    monkeypatch.setattr(discover.search.loop.SearchLoop, "_report", report)
     config = small_config(tmp_path, budget=8, workers=1)
     with pytest.raises(RuntimeError, match="unforeseen"):
         run(config)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from archive import Archive
-from discover.export import export_program
+from discover.exporting.standalone import export_program
 from discover.runner import run
 from tests.discover.loop_fixtures import small_config
 

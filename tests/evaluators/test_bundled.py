@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from discover.datasets import validation_set
+from discover.splits.datasets import validation_set
 from evaluators.base import InstanceError
 from evaluators.bundled import (
     PROBLEM_PACKAGES,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discover.references import compute_references
+from discover.splits.references import compute_references
 from evaluators.base import GeneratorSpec
 from evaluators.registry import ProblemNotFound, get_problem, problem_names, spec_of
 

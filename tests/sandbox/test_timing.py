@@ -11,7 +11,7 @@ while an honest fast rule passes the same gate.
 from __future__ import annotations
 
 from archive import EvaluationStatus
-from discover.cascade import TrainingSet, run_cascade, runtime_of
+from discover.search.cascade import TrainingSet, run_cascade, runtime_of
 from evaluators.smtt.instance import SmttInstance
 from sandbox import SandboxPool, evaluate
 from tests.sandbox.support import EDD, PermissiveSmtt, edd_objectives

@@ -7,7 +7,7 @@ Create Date: 2026-12-07
 The cascade used to archive a candidate slower than the run's runtime cap as
 ``timeout``, the status of a candidate the sandbox stopped at its deadline, so
 the archive could not tell the two apart. A too-slow verdict's error always
-starts with ``too slow:`` (written by ``discover.cascade``); those rows become
+starts with ``too slow:`` (written by ``discover.search.cascade``); those rows become
 ``too_slow``. Statuses are stored as text without a CHECK constraint
 (``archive.models.enum_column``), so only data changes.
 """

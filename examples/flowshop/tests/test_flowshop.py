@@ -93,8 +93,8 @@ def test_ta20x5_bounds_are_our_cpsat_results() -> None:
 
 
 def test_prompts_use_the_plugins_own_template() -> None:
-    from discover.prompt_context import ProblemView, PromptContext
-    from discover.prompting import Operator, PromptLibrary
+    from discover.prompting.context import ProblemView, PromptContext
+    from discover.prompting.render import Operator, PromptLibrary
 
     view = ProblemView.from_problem(get_problem("flowshop"))
     user = PromptLibrary().render(Operator.I1, PromptContext(view)).user

@@ -16,7 +16,7 @@ import pytest
 
 from discover.executors import ExecutorError, ExecutorLost, open_executor
 from discover.executors.dask_executor import DaskExecutor
-from discover.references import compute_references
+from discover.splits.references import compute_references
 from evaluators.base import GeneratorSpec
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool, evaluate

@@ -24,10 +24,10 @@ from distributed import Client
 
 from archive import Archive, RunStatus
 from discover.config import RunConfig
-from discover.events import CandidateEvaluated, Event
 from discover.executors import open_executor
 from discover.executors.dask_pool import FETCH_TIMEOUT, RemoteSandboxPool
 from discover.executors.errors import ExecutorError
+from discover.reporting.events import CandidateEvaluated, Event
 from discover.runner import run
 from evaluators.base import GeneratorSpec
 from evaluators.registry import get_problem

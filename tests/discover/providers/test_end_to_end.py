@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from discover.extract import ExtractionFailure, extract_code
+from discover.answers.extract import ExtractionFailure, extract_code
 from discover.providers import (
     AttemptOutcome,
     AttemptRecord,

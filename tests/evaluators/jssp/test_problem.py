@@ -85,7 +85,7 @@ def test_stored_reference_is_upper_bound(taillard_dir: Path) -> None:
 
 
 def test_generic_baselines_run_on_jssp(taillard_dir: Path) -> None:
-    from discover.baseline_scores import run_baselines
+    from discover.reporting.baselines import run_baselines
 
     problem = JsspProblem()
     instances = problem.load(taillard_dir / "ta01js.txt")

@@ -189,7 +189,7 @@ def test_instances_pickle_for_worker_pools(windows: list[ServingInstance]) -> No
 @pytest.mark.slow
 def test_export_contract_pieces(problem: ServingProblem, tmp_path: Path) -> None:
     """The problem's own contract (public API): a baseline exports and self-checks."""
-    from discover.export import export_baseline
+    from discover.exporting.standalone import export_baseline
     from evaluators.serving.export import export_samples
 
     assert problem.export_contract().samples is export_samples

@@ -1,0 +1,98 @@
+"""The selection split: generated larger instances that decide which programs are validated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archive import Archive
+from discover.config import ConfigError, EvaluationConfig
+from discover.splits.datasets import ValidationSet, selection_set
+from discover.splits.selection import SelectionScore, Selector, training_leaders
+from evaluators.registry import get_problem
+from evaluators.smtt.heuristics import HEURISTICS
+from evaluators.smtt.objective import total_tardiness
+from sandbox import SandboxPool
+
+SMTT = get_problem("smtt")
+BROKEN = "def schedule(processing_times, due_dates):\n    return [0]\n"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite'}") as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[SandboxPool]:
+    with SandboxPool(workers=1, isolation="none") as opened:
+        yield opened
+
+
+def small_selection(n: int = 10) -> EvaluationConfig:
+    """One instance per class of ``n`` jobs (20 instances)."""
+    return EvaluationConfig(selection_n=n, selection_per_class=1, selection_seed=7)
+
+
+def test_training_leaders_order_and_ties() -> None:
+    scores = {5: 1.0, 2: 0.5, 9: 0.5, 1: 3.0}
+    assert training_leaders(scores, 3) == [2, 9, 5]
+    assert training_leaders(scores, 0) == []
+
+
+def test_config_rejects_bad_selection_values() -> None:
+    with pytest.raises(ConfigError, match="selection"):
+        EvaluationConfig(selection_n=-1)
+    with pytest.raises(ConfigError, match="selection"):
+        EvaluationConfig(selection_top=0)
+    with pytest.raises(ConfigError, match="selection_metric"):
+        EvaluationConfig(selection_metric="best")
+
+
+
+
+
+def _figures(rule: str, split: ValidationSet) -> tuple[float, float]:
+    """Mean gap (%) and aggregate ratio of a classic rule, computed in-process."""
+    values = [float(total_tardiness(i, HEURISTICS[rule](i))) for i in split.instances]
+    refs = [float(r or 0.0) for r in split.references]
+    gaps = [100 * (v - r) / r for v, r in zip(values, refs, strict=True) if r > 0]
+    return float(np.mean(gaps)), sum(values) / sum(refs)
+
+
+@pytest.mark.parametrize("metric", ["ratio", "gap"])
+def test_selector_ranks_on_the_selection_split(archive: Archive, pool: SandboxPool,
+                                               metric: str) -> None:
+    split = selection_set(SMTT, small_selection(12), archive, workers=1)
+    seeds = SMTT.seed_programs
+    names = {1: "edd", 2: "spt", 3: "mdd"}
+    codes = {pid: seeds[name] for pid, name in names.items()} | {4: BROKEN}
+    # Training scores deliberately unrelated to the selection figures.
+    train = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.05}
+    selector = Selector(SMTT, split, pool, time_limit=60.0, metric=metric)
+    ranked = selector.rank(train, codes, top=4)
+    figures = {pid: _figures(name, split) for pid, name in names.items()}
+    column = 1 if metric == "ratio" else 0
+    assert [s.program_id for s in ranked] == [
+        *sorted(figures, key=lambda pid: figures[pid][column]), 4]
+    for s in ranked[:3]:
+        assert isinstance(s, SelectionScore)
+        assert (s.gap, s.ratio) == pytest.approx(figures[s.program_id])
+    assert ranked[-1].gap is None and ranked[-1].ratio is None
+    # Scores are cached: a program runs on the split once.
+    before = selector.scores()
+    assert selector.rank(train, {}, top=4) == ranked
+    assert selector.scores() == before
+    # Only the training leaders are considered.
+    assert {s.program_id for s in selector.rank(train, codes, top=2)} == {4, 1}
+
+
+def test_selector_needs_a_split(pool: SandboxPool) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        Selector(SMTT, ValidationSet((), (), ()), pool, time_limit=1.0)
+    with pytest.raises(ValueError, match="metric"):
+        Selector(SMTT, ValidationSet((object(),), (1.0,), ("x",)), pool, 1.0, metric="best")
