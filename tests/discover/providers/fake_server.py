@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -192,6 +193,16 @@ def _anthropic_events(step: Step, model: str) -> list[bytes]:
     return [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up are expected (a cut request shuts its socket down):
+    no traceback on the test output for them; anything else is still reported."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeServer:
     """A threaded HTTP server on 127.0.0.1 with a script of responses.
 
@@ -213,7 +224,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         handler = self._handler_class()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
