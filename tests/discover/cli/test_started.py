@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # sleeps before reading, on purpose
 def test_process_start_includes_the_time_spent_before_it_is_read() -> None:
     # The child sleeps 1.5 s before asking: its start lies at least that far back.
     code = ("import time; time.sleep(1.5); from discover.cli.started import process_start; "

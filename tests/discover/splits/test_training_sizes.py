@@ -27,6 +27,7 @@ def archive(tmp_path: Path) -> Iterator[Archive]:
         yield opened
 
 
+@pytest.mark.slow
 def test_training_sizes_are_balanced_and_probed(archive: Archive) -> None:
     config = EvaluationConfig(train_n=8, train_per_class=1, probe_count=6,
                               train_sizes=(10, 12), train_sizes_per_class=2)

@@ -103,6 +103,7 @@ def test_time_limit_is_honoured_and_reported(scheduleopt_dir: Path) -> None:
         solve_cpsat(ta, time_limit=0)
 
 
+@pytest.mark.slow
 def test_deterministic_limit_gives_the_same_reference(scheduleopt_dir: Path) -> None:
     # 30x20 is far from provable in 0.3 deterministic seconds: the search is cut by that
     # limit, and two solves must still agree on the schedule, the bound and the status.
