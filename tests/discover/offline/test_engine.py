@@ -331,7 +331,7 @@ def test_the_seed2_winner_of_issue_16_breaks_the_size_rule() -> None:
 def test_new_literals_never_scale_shrinking_quantities(seed: int) -> None:
     # Terms that will carry a new literal have degree exactly 0 where it is asked for:
     # never p[j]/p_total or p[j]/t (degree -1), whose literal sets a size.
-    engine, ctx = _context(SEED_PROGRAMS["mdd"])
+    _engine, ctx = _context(SEED_PROGRAMS["mdd"])
     ctx.rng = np.random.default_rng(seed)  # type: ignore[attr-defined]
     degrees = ctx.feature_degrees  # type: ignore[attr-defined]
     assert any(d == 0 for d in degrees.values())
