@@ -62,7 +62,7 @@ from discover.search.proposer import LlmProposer, OfflineProposer, Proposer
 from discover.search.stopping import Stop, StopCriterion, run_criteria
 from discover.search.timing import TimingGate, build_gate
 from discover.splits.datasets import ValidationSet, selection_set, training_set, validation_set
-from discover.splits.selection import Selector, training_leaders
+from discover.splits.selection import Selector, rule_score, training_leaders
 from evaluators.base import Problem, ReferenceRole, reference_role
 from evaluators.registry import get_problem, spec_of
 from sandbox import SandboxPool
@@ -495,16 +495,25 @@ def _selector(problem: Problem[Any], config: RunConfig, archive: Archive, execut
     if split.empty:
         return None
     return Selector(problem, split, pool, VALIDATION_TIME_LIMIT, config.workers,
-                    config.evaluation.selection_metric)
+                    config.evaluation.selection_metric,
+                    bar=rule_score(problem, split, config.evaluation.runtime_reference))
 
 
 def _validation_candidates(run: _Setup, top: int) -> list[int]:
-    """Which programs to validate: the selection split's leaders, else the training leaders."""
+    """Which programs to validate: the selection split's leaders, else the training leaders.
+
+    A leader worse than the reference rule on the selection split is skipped (see
+    :mod:`discover.splits.selection`); only while nothing is validated yet does the
+    split's best stand in, so that a run always has a validated program.
+    """
     if run.selector is None:
         return training_leaders(run.loop.train_scores(), top)
     ranked = run.selector.rank(run.loop.train_scores(), run.loop.codes(),
                                run.config.evaluation.selection_top)
-    return [s.program_id for s in ranked[:top]]
+    picks = [s for s in ranked if run.selector.eligible(s)]
+    if not picks and not run.validated:
+        picks = ranked[:1]
+    return [s.program_id for s in picks[:top]]
 
 
 def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:

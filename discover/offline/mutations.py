@@ -74,14 +74,16 @@ class MutationContext:
         f = self.pick(self.item_features if item_only else self.features)
         return f.tree(), f.source
 
-    def term(self, max_degree: int | None = 0) -> tuple[ast.expr, str] | None:
+    def term(self, degree: int | None = 0) -> tuple[ast.expr, str] | None:
         """An item-dependent feature, or its protected ratio to another feature.
 
         New terms always vary with the item: a term that is the same for every
         item cannot change a ranking except by calibrating against the size of
-        the instance. When the term will carry a new literal, ``max_degree``
-        bounds its size degree so that the literal transfers across sizes
-        (``None``: no bound); ``None`` is returned if no such term exists here.
+        the instance. When the term will carry a new literal, ``degree`` fixes
+        the size degree of the term (``None``: any) so that the literal's monomial
+        is size-independent — a literal on a growing *or* shrinking quantity
+        (``c·p_j/p_total``) is calibrated to the training size; ``None`` is
+        returned if no such term exists here.
         """
         nums = self.item_features
         if not nums:
@@ -93,10 +95,10 @@ class MutationContext:
                 den = self.pick([f for f in self.features if f.source != num.source])
                 dden = self.feature_degree(den)
                 ratio = None if deg is None or dden is None else deg - dden
-                if max_degree is None or (ratio is not None and ratio <= max_degree):
+                if degree is None or ratio == degree:
                     return (ast.BinOp(num.tree(), ast.Div(), protect(den.tree())),
                             f"{num.source}/{den.source}")
-            elif max_degree is None or (deg is not None and deg <= max_degree):
+            elif degree is None or deg == degree:
                 return num.tree(), num.source
         return None
 

@@ -4,9 +4,12 @@ The engine trains on small instances and must produce rules for large ones. A
 literal that scales a quantity growing with the instance size (a clock, a
 total, a count, anything compared with them) calibrates the rule to the
 training size: ``0.99·t`` or ``1.03·d`` can win on 20 jobs and lose badly on 100.
-A literal on a size-independent quantity (a single item's attribute, a mean, a
-ratio) transfers. So new coefficients only multiply expressions of degree ≤ 0,
-and feature substitution preserves degree.
+A literal on a shrinking quantity calibrates just the same: ``91.4·p_j/p_total``
+is negligible beside a single item's attribute once the pool holds far more
+than 91 items, and dominant when it holds far fewer, so the rule flips with the
+size. A literal on a size-independent quantity (a single item's attribute, a
+mean, a ratio of two growing quantities) transfers. So new coefficients only
+multiply expressions of degree 0, and feature substitution preserves degree.
 
 Degrees are inferred by a generic analysis of the parent program and the
 feature vocabulary, without knowing what any name means:
@@ -134,23 +137,23 @@ class ScaleModel:
         return None
 
     def transferable(self, node: ast.AST) -> bool:
-        """Whether a new literal may multiply ``node`` (degree known and ≤ 0)."""
-        deg = self.degree(node)
-        return deg is not None and deg <= 0
+        """Whether a new literal may multiply ``node`` (degree known and exactly 0)."""
+        return self.degree(node) == 0
 
     def violations(self, node: ast.AST) -> int:
-        """Literal coefficients on growing quantities inside ``node``.
+        """Literal coefficients on growing or shrinking quantities inside ``node``.
 
         Every arithmetic region (``+ - * /`` and unary minus) is expanded into
         monomials over its atoms (names, element accesses, calls); a monomial whose
-        coefficient is a literal other than ±1 and whose degree is positive (e.g.
+        coefficient is a literal other than ±1 and whose degree is not 0 (e.g.
         ``0.99·t``, ``1.03·d[j]``, ``c·x·y`` from ``x·(1 + c·y)`` with ``x`` growing and
-        ``y`` not shrinking) counts once. Arguments of calls are regions of their own.
+        ``y`` not shrinking, or ``91.4·p[j]/p_total`` with ``p_total`` a pool total)
+        counts once. Arguments of calls are regions of their own.
         """
         count = 0
         for region in self._regions(node):
             for coef, deg in self._monomials(region) or ():
-                if deg is not None and deg > 0 and coef != 0 and abs(abs(coef) - 1) > 1e-9:
+                if deg is not None and deg != 0 and coef != 0 and abs(abs(coef) - 1) > 1e-9:
                     count += 1
         return count
 

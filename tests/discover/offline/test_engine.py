@@ -265,7 +265,10 @@ def test_scale_model_arithmetic() -> None:
     assert deg("xs[0] / n") == -1 and deg("acc / n") == 0 and deg("acc * ys[0]") == 2
     assert deg("sum(xs[i] for i in range(n)) / len(xs)") == 0
     assert deg("foo(acc)") is None and deg("xs.count(1)") is None
-    assert model.transferable(ast.parse("xs[0] / n", mode="eval").body)
+    assert model.transferable(ast.parse("xs[0] / xs[1]", mode="eval").body)
+    assert model.transferable(ast.parse("acc / n", mode="eval").body)
+    # A shrinking quantity is calibrated to the size as much as a growing one.
+    assert not model.transferable(ast.parse("xs[0] / n", mode="eval").body)
     assert not model.transferable(ast.parse("acc + 1", mode="eval").body)
 
 
@@ -287,6 +290,13 @@ def test_new_literals_never_scale_growing_quantities(seed: int) -> None:
     ("max(t + 1.49 * processing_times[j], due_dates[j]) * max(t, due_dates[j])", 0),
     ("max(-0.79, due_dates[j] - t - 0.923 * processing_times[j])", 0),  # offsets are fine
     ("(processing_times[j] + 2) * 3", 0),
+    # A literal on a quantity that shrinks with the pool: 91.4·p_j/Σp outweighs p_j
+    # below ~91 jobs and vanishes above (issue 16, seed-2 winner #3860).
+    ("due_dates[j] + processing_times[j]"
+     " + 91.4 * (processing_times[j] / max(sum(processing_times), 1))", 1),
+    ("processing_times[j] / max(max(min(sum(processing_times), processing_times[j]), 1)"
+     " + 91.4 * (processing_times[j] / max(sum(processing_times), 1)), 1)", 1),
+    ("due_dates[j] + 0.5 * processing_times[j] / max(t, 1)", 1),  # p/t shrinks too
 ])
 def test_literal_coefficients_on_growing_quantities_are_counted(source: str,
                                                                 expected: int) -> None:
@@ -294,6 +304,49 @@ def test_literal_coefficients_on_growing_quantities_are_counted(source: str,
     assert func is not None
     model = ScaleModel(func, [])
     assert model.violations(ast.parse(source, mode="eval").body) == expected
+
+
+SEED2_WINNER_KEY = (
+    "due_dates[j] + p_total * (processing_times[j] / max(max(min(p_total, processing_times[j]"
+    " * (1 + (p_max - 27.9 * (processing_times[j] / max(p_mean, 1))))), 1)"
+    " + 91.4 * (processing_times[j] / max(p_total, 1)), 1))")
+
+
+def test_the_seed2_winner_of_issue_16_breaks_the_size_rule() -> None:
+    # Exported by `discover run --problem smtt --budget 2000 --seed 2`: 1.2 % at n = 20/100,
+    # 23.9 % at n = 500. Its 91.4 multiplies p_j/p_total, a quantity that shrinks with n.
+    body = ["p_total = sum(processing_times)", "p_max = max(processing_times)",
+            "p_mean = p_total / len(processing_times)"]
+    probe = ("def schedule(processing_times, due_dates):\n"
+             + "".join(f"    {line}\n" for line in body)
+             + f"    return sorted(range(len(due_dates)), key=lambda j: {SEED2_WINNER_KEY})\n")
+    func = find_function(ast.parse(probe), "schedule")
+    assert func is not None
+    model = ScaleModel(func, [])
+    assert model.snapshot()["p_total"] == 1 and "p_mean" not in model.snapshot()
+    assert model.violations(ast.parse(SEED2_WINNER_KEY, mode="eval").body) == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_new_literals_never_scale_shrinking_quantities(seed: int) -> None:
+    # Terms that will carry a new literal have degree exactly 0 where it is asked for:
+    # never p[j]/p_total or p[j]/t (degree -1), whose literal sets a size.
+    _engine, ctx = _context(SEED_PROGRAMS["mdd"])
+    ctx.rng = np.random.default_rng(seed)  # type: ignore[attr-defined]
+    degrees = ctx.feature_degrees  # type: ignore[attr-defined]
+    assert any(d == 0 for d in degrees.values())
+    for _ in range(50):
+        term = ctx.term(0)  # type: ignore[attr-defined]
+        if term is None:
+            continue
+        source = term[1]
+        if source in degrees:
+            assert degrees[source] == 0, source
+        else:  # "num/den": degree of num minus degree of den
+            splits = [(source[:k], source[k + 1:]) for k, ch in enumerate(source) if ch == "/"
+                      and source[:k] in degrees and source[k + 1:] in degrees]
+            assert splits, source
+            assert degrees[splits[0][0]] - degrees[splits[0][1]] == 0, source
 
 
 def test_lineages_from_mdd_never_calibrate_to_the_training_size() -> None:

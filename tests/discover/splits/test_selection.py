@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from archive import Archive
 from discover.config import ConfigError, EvaluationConfig
+from discover.runner import _validation_candidates
 from discover.splits.datasets import ValidationSet, selection_set
-from discover.splits.selection import SelectionScore, Selector, training_leaders
+from discover.splits.selection import (
+    SelectionScore,
+    Selector,
+    rule_score,
+    training_leaders,
+)
 from evaluators.registry import get_problem
 from evaluators.smtt.heuristics import HEURISTICS
 from evaluators.smtt.objective import total_tardiness
@@ -96,3 +103,43 @@ def test_selector_needs_a_split(pool: SandboxPool) -> None:
         Selector(SMTT, ValidationSet((), (), ()), pool, time_limit=1.0)
     with pytest.raises(ValueError, match="metric"):
         Selector(SMTT, ValidationSet((object(),), (1.0,), ("x",)), pool, 1.0, metric="best")
+
+
+def test_rule_score_is_the_rules_figures(archive: Archive) -> None:
+    split = selection_set(SMTT, small_selection(12), archive, workers=1)
+    assert rule_score(SMTT, split, "mdd") == pytest.approx(_figures("mdd", split))
+    assert rule_score(SMTT, split, "no-such-rule") is None
+
+
+@pytest.mark.parametrize("metric", ["ratio", "gap"])
+def test_programs_worse_than_the_rule_on_the_split_are_not_validated(
+        archive: Archive, pool: SandboxPool, metric: str) -> None:
+    # Issue 16: a training leader that loses to the reference rule at the selection size
+    # (there a sort calibrated to n <= 100) must not reach validation, whatever its training
+    # lead: the validation files could still make it the exported winner.
+    split = selection_set(SMTT, small_selection(12), archive, workers=1)
+    seeds = SMTT.seed_programs
+    names = {1: "edd", 2: "spt", 3: "mdd"}
+    codes = {pid: seeds[name] for pid, name in names.items()} | {4: BROKEN}
+    train = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.05}  # EDD and SPT lead on training
+    selector = Selector(SMTT, split, pool, time_limit=60.0, metric=metric,
+                        bar=rule_score(SMTT, split, "mdd"))
+    ranked = selector.rank(train, codes, top=4)
+    assert [s.program_id for s in ranked if selector.eligible(s)] == [3]  # MDD ties the bar
+    run = SimpleNamespace(
+        selector=selector, validated=set(),
+        loop=SimpleNamespace(train_scores=lambda: train, codes=lambda: codes),
+        config=SimpleNamespace(evaluation=SimpleNamespace(selection_top=4)))
+    assert _validation_candidates(run, 5) == [3]  # type: ignore[arg-type]
+    # Without MDD among the leaders: the split's best stands in while nothing is validated,
+    # and nothing once a program has been validated.
+    selector = Selector(SMTT, split, pool, time_limit=60.0, metric=metric,
+                        bar=rule_score(SMTT, split, "mdd"))
+    run.selector = selector
+    run.loop.codes = lambda: {pid: c for pid, c in codes.items() if pid != 3}
+    run.loop.train_scores = lambda: {pid: v for pid, v in train.items() if pid != 3}
+    best = selector.rank(run.loop.train_scores(), run.loop.codes(), top=4)[0].program_id
+    assert best in (1, 2)
+    assert _validation_candidates(run, 5) == [best]  # type: ignore[arg-type]
+    run.validated = {best}
+    assert _validation_candidates(run, 5) == []  # type: ignore[arg-type]
