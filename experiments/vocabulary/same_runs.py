@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 
-def run(tree: Path, archive: Path, seed: int, budget: int, workers: int) -> float:
+def run(tree: Path, archive: Path, seed: int, budget: int, workers: int,
+        config: Path | None = None) -> float:
     """One offline run of ``tree``'s code into ``archive``; returns wall seconds."""
     if archive.exists():
         return 0.0
@@ -39,6 +40,8 @@ def run(tree: Path, archive: Path, seed: int, budget: int, workers: int) -> floa
            "--problem", "smtt", "--model", "offline", "--budget", str(budget),
            "--seed", str(seed), "--workers", str(workers), "--progress", "quiet",
            "--archive", f"sqlite:///{archive}"]
+    if config is not None:
+        cmd += ["--config", str(config)]
     done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{tree} seed {seed} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -82,6 +85,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", choices=["before", "after"], help="run one side only")
+    parser.add_argument("--config", type=Path, help="a run config (TOML) both sides use, e.g. "
+                        "one that switches the CPU-timed runtime gate off (timing_n = 0)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, object] = {}
@@ -92,7 +97,8 @@ def main() -> None:
         for side in ("before", "after"):
             if args.only in (None, side):
                 tree = args.before if side == "before" else args.after
-                seconds[side] = run(tree.resolve(), paths[side], seed, args.budget, args.workers)
+                seconds[side] = run(tree.resolve(), paths[side], seed, args.budget, args.workers,
+                                    None if args.config is None else args.config.resolve())
         if args.only is not None:
             continue
         before, after = programs(paths["before"]), programs(paths["after"])
