@@ -162,8 +162,9 @@ class EvaluationConfig:
     timing_count: int = 2
     """Timing instances (generated, spread over the generator's classes)."""
     timing_cap: float = 2.0
-    """Candidates whose CPU time on the timing instances exceeds this multiple of the
-    runtime reference's (``runtime_reference``) are rejected as too slow."""
+    """Candidates whose steps on the timing instances (trace events of their own code:
+    a count that does not depend on the machine) exceed this multiple of the runtime
+    reference's (``runtime_reference``) are rejected as too slow."""
     selection_n: int = 0
     """Size of the generated instances of the selection split (0: no selection split).
     Which of the best training programs are validated (and so exported) is decided on

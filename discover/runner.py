@@ -24,6 +24,7 @@ from archive import Archive, RunState, RunStatus, Split
 from archive.engine import is_sqlite, resolve_url
 from discover.config import ModelSpec, RunConfig
 from discover.executors import ExecutorLost, open_executor
+from discover.executors.astlock import serialise_ast_parse
 from discover.preflight import (
     StartError,
     check_archive_url,
@@ -237,6 +238,10 @@ def run(config: RunConfig, *, resume: int | None = None,
         passes its process's start); default: now.
     """
     environ = os.environ if environ is None else environ
+    # The loop parses candidates in several threads (proposals, dedup, pre-checks); on
+    # CPython < 3.13 two parses at once can corrupt the AST constructor's depth counter
+    # (gh-106905; seen with the local pool too, not only under Dask).
+    serialise_ast_parse()
 
     def emit(event: Event) -> None:
         for cb in callbacks:

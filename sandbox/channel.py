@@ -80,6 +80,7 @@ class FrameKind(enum.IntEnum):
     ERROR = ord("E")     # body: {"i": index or -1, "kind": ErrorKind, "type", "msg", "tb"}
     MEMORY = ord("M")    # body: {} (pre-encoded: writable without allocating)
     DONE = ord("D")      # body: {}
+    STEPS = ord("C")     # body: {"i": index, "s": count} (after output i, when counting)
 
 
 class ErrorKind(enum.Enum):
@@ -416,10 +417,15 @@ class ChildReport:
     unsendable: tuple[int, str] | None
     error: dict[str, Any] | None
     memory: bool
+    steps: tuple[int, ...] = ()
+    """Per finished payload, the trace events the candidate's code ran (only when the job
+    asked for them: see :func:`sandbox.child.counting_tracer`)."""
 
     def __post_init__(self) -> None:
         if len(self.outputs) != len(self.seconds):
             raise ValueError("outputs and seconds differ in length")
+        if len(self.steps) > len(self.outputs):
+            raise ValueError("more step counts than outputs")
 
 
 def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
@@ -442,6 +448,7 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
     budget = DecodeBudget(max_items, decode_budget)
     outputs: list[RawOutput] = []
     seconds: list[float] = []
+    steps: list[int] = []
     unsendable: tuple[int, str] | None = None
     error: dict[str, Any] | None = None
     for kind, begin, end in _frame_spans(data):
@@ -477,6 +484,14 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
                 value = check_value(body["v"])
             outputs.append(value)
             seconds.append(as_seconds(raw_seconds))
+        elif kind is FrameKind.STEPS:
+            body = _json_span(data, begin, end, budget)
+            if as_index(body.get("i"), n_payloads) != len(steps) or len(steps) >= len(outputs):
+                raise ChannelError("step count out of order")
+            count = body.get("s")
+            if type(count) is not int or count < 0:
+                raise ChannelError("step count is not a non-negative integer")
+            steps.append(count)
         elif kind is FrameKind.ERROR:
             body = _json_span(data, begin, end, budget)
             if error is not None:
@@ -502,4 +517,5 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
             }
     if done and len(outputs) != n_payloads and unsendable is None and error is None:
         raise ChannelError(f"end marker after {len(outputs)} of {n_payloads} outputs")
-    return ChildReport(started, done, tuple(outputs), tuple(seconds), unsendable, error, memory)
+    return ChildReport(started, done, tuple(outputs), tuple(seconds), unsendable, error, memory,
+                       tuple(steps))

@@ -102,6 +102,40 @@ class CandidateJob:
     max_items: int
     refusal: str = ""
     """Why the worker's check of the source refused it (empty: it passed)."""
+    count_steps: bool = False
+    """Count the trace events of the candidate's code per payload (:func:`counting_tracer`)."""
+
+
+def counting_tracer(filename: str) -> tuple[Callable[..., Any], list[int]]:
+    """A :func:`sys.settrace` function that counts what code from ``filename`` runs.
+
+    Every call, line, return and exception event of a frame whose code comes from
+    ``filename`` counts one step; other frames (the harness, the standard library) are
+    not traced, and work inside C functions (``sorted``, ``min``) counts only through
+    the candidate's Python callbacks (a ``key`` lambda). The count depends only on the
+    path the candidate takes, never on the machine or its load, which is what a
+    reproducible runtime decision needs (:mod:`discover.search.timing`). It is a
+    measure for the search, not a limit: the wall-clock and CPU limits still contain
+    a candidate that gets around it.
+
+    Returns
+    -------
+    tuple
+        The trace function and a one-element list holding the running count.
+    """
+    count = [0]
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        count[0] += 1
+        return local
+
+    def start(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != filename:
+            return None
+        count[0] += 1
+        return local
+
+    return start, count
 
 
 def _write(data: bytes) -> None:
@@ -298,9 +332,18 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         if not callable(function):
             raise NameError(f"the module does not define a function `{job.function_name}`")
         call = job.harness.call
+        tracer, steps = counting_tracer(CANDIDATE_FILENAME) if job.count_steps else (None, [0])
         for index, payload in enumerate(job.payloads):
+            steps[0] = 0
             start = _perf_counter()
-            result = call(function, payload)
+            if tracer is not None:
+                sys.settrace(tracer)
+                try:
+                    result = call(function, payload)
+                finally:
+                    sys.settrace(None)
+            else:
+                result = call(function, payload)
             elapsed = _perf_counter() - start
             try:
                 data = output_frame(index, elapsed, result, job.max_items)
@@ -309,6 +352,8 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
                                                     "why": str(exc)[:500]}))
                 return 0
             _emit(data)
+            if tracer is not None:
+                _emit(frame(FrameKind.STEPS, {"i": index, "s": steps[0]}))
             del result, data
         _write(frame(FrameKind.DONE))
     except MemoryError as exc:

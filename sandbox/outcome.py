@@ -93,6 +93,9 @@ class Outcome:
         Size of the batch.
     isolation_level
         The pool's isolation level (see :attr:`sandbox.SandboxPool.isolation_level`).
+    steps
+        Per finished payload, the trace events the candidate's code ran, when the
+        evaluation asked for them (``count_steps``; :func:`sandbox.child.counting_tracer`).
     """
 
     status: OutcomeStatus
@@ -105,6 +108,7 @@ class Outcome:
     max_rss_kb: int | None = None
     n_payloads: int = 0
     isolation_level: str = ""
+    steps: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, OutcomeStatus):
@@ -119,6 +123,15 @@ class Outcome:
             raise ValueError(f"a {self.status.value} outcome needs error details")
         if not math.isfinite(self.total_seconds) or self.total_seconds < 0:
             raise ValueError("total_seconds must be finite and non-negative")
+        if len(self.steps) > len(self.outputs) or any(s < 0 for s in self.steps):
+            raise ValueError("steps: at most one non-negative count per output")
+
+    @property
+    def total_steps(self) -> int | None:
+        """All payloads' step counts summed; None unless every payload has one."""
+        if self.n_payloads == 0 or len(self.steps) != self.n_payloads:
+            return None
+        return sum(self.steps)
 
     @property
     def ok(self) -> bool:

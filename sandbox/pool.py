@@ -63,6 +63,7 @@ class _Job:
     spec: CandidateSpec
     payloads: PayloadSet
     time_limit: float
+    count_steps: bool = False
 
 
 class _WorkerProcess:
@@ -382,7 +383,7 @@ class SandboxPool:
     # --------------------------------------------------------------- running
     def submit(self, code: str, spec: CandidateSpec,
                payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
-               check: bool = True) -> Future[Outcome]:
+               check: bool = True, count_steps: bool = False) -> Future[Outcome]:
         """Queue one candidate for evaluation on a batch of payloads.
 
         Parameters
@@ -399,6 +400,11 @@ class SandboxPool:
         check
             Run :func:`~sandbox.precheck.precheck` first; a failure completes the
             future at once with ``precheck_failed``.
+        count_steps
+            Count the trace events of the candidate's code per payload
+            (:attr:`Outcome.steps`; :func:`sandbox.child.counting_tracer`): a measure of
+            its work that does not depend on the machine, at about three times the
+            candidate's run time.
 
         Returns
         -------
@@ -409,7 +415,7 @@ class SandboxPool:
         if future.done():
             return future
         self.start()
-        self._queue.put((future, _Job(code, spec, pset, float(time_limit))))
+        self._queue.put((future, _Job(code, spec, pset, float(time_limit), count_steps)))
         return future
 
     def _accept(self, code: str, spec: CandidateSpec,
@@ -434,9 +440,10 @@ class SandboxPool:
 
     def run(self, code: str, spec: CandidateSpec,
             payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
-            check: bool = True) -> Outcome:
+            check: bool = True, count_steps: bool = False) -> Outcome:
         """Evaluate one candidate and wait for the outcome (see :meth:`submit`)."""
-        return self.submit(code, spec, payloads, time_limit, check=check).result()
+        return self.submit(code, spec, payloads, time_limit, check=check,
+                           count_steps=count_steps).result()
 
     def _serve(self, slot: int) -> None:
         while True:
@@ -473,7 +480,8 @@ class SandboxPool:
                   # The same set the pre-check accepts (it adds __future__ and typing).
                   "allowed_imports": sorted(set(spec.allowed_imports) | ALWAYS_ALLOWED_IMPORTS),
                   "payloads": pset.key,
-                  "time_limit": job.time_limit, "limits": self.limits.to_wire()}
+                  "time_limit": job.time_limit, "limits": self.limits.to_wire(),
+                  "count_steps": job.count_steps}
         # Transfer time of a fresh payload set is not the candidate's.
         deadline = (time.monotonic() + job.time_limit + self.limits.kill_grace
                     + len(pset.blob) / 20e6)

@@ -169,7 +169,7 @@ def _validate(problem: Problem[Any], instance: Any, raw: object) -> Sequence[int
 
 def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: SandboxPool,
              time_limit: float, *, references: Sequence[float | None] | None = None,
-             check: bool = True) -> CandidateEvaluation:
+             check: bool = True, count_steps: bool = False) -> CandidateEvaluation:
     """Run a candidate in the sandbox on ``instances`` and score it.
 
     Parameters
@@ -188,6 +188,9 @@ def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: S
         Reference value per instance; defaults to ``problem.stored_reference``.
     check
         Run the static pre-check first.
+    count_steps
+        Count the candidate's steps per instance (``outcome.steps``; see
+        :meth:`sandbox.SandboxPool.submit`).
 
     Returns
     -------
@@ -199,7 +202,7 @@ def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: S
     if references is not None and len(references) != len(instances):
         raise ValueError(f"{len(references)} references for {len(instances)} instances")
     outcome = pool.run(code, problem.candidate_spec, payload_set(problem, instances),
-                       time_limit, check=check)
+                       time_limit, check=check, count_steps=count_steps)
     scores = []
     for k, inst in enumerate(instances):
         ref = references[k] if references is not None else problem.stored_reference(inst)

@@ -63,9 +63,10 @@ class _Context:
                 report: ChildReport | None) -> Outcome:
         outputs = report.outputs if report is not None else ()
         seconds = report.seconds if report is not None else ()
+        steps = report.steps if report is not None else ()
         if status is not OutcomeStatus.OK:
             # a prefix of finished payloads is kept for diagnostics
-            outputs, seconds = outputs[:self.n], seconds[:self.n]
+            outputs, seconds, steps = outputs[:self.n], seconds[:self.n], steps[:self.n]
         cpu = self.reply.get("cpu")
         rss = self.reply.get("maxrss_kb")
         return Outcome(
@@ -74,7 +75,7 @@ class _Context:
             stdout=storable(str(self.reply.get("stdout", ""))),
             cpu_seconds=float(cpu) if isinstance(cpu, int | float) else None,
             max_rss_kb=int(rss) if isinstance(rss, int) else None,
-            n_payloads=self.n, isolation_level=self.level)
+            n_payloads=self.n, isolation_level=self.level, steps=steps)
 
 
 def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,

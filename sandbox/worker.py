@@ -217,7 +217,8 @@ class Worker:
         job = CandidateJob(code=header["code"], function_name=header["function"],
                            harness=harness, payloads=payloads, allowed_imports=allowed,
                            max_items=int(header["limits"]["max_output_items"]),
-                           refusal=_source_refusal(header["code"], allowed))
+                           refusal=_source_refusal(header["code"], allowed),
+                           count_steps=bool(header.get("count_steps", False)))
         spare, self.spare = self.spare, None
         if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
                                   or not _alive(spare.pid)):
@@ -267,7 +268,8 @@ class Worker:
         return CandidateJob(code=str(header["code"]), function_name=str(header["function"]),
                             harness=harness, payloads=payloads,
                             allowed_imports=frozenset(header["allowed_imports"]),
-                            max_items=int(header["max_items"]), refusal=str(header["refusal"]))
+                            max_items=int(header["max_items"]), refusal=str(header["refusal"]),
+                            count_steps=bool(header.get("count_steps", False)))
 
     def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
                    spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
@@ -292,7 +294,7 @@ class Worker:
                 "code": job.code, "function": job.function_name,
                 "harness": job.harness.__name__, "payloads": key,
                 "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
-                "refusal": job.refusal,
+                "refusal": job.refusal, "count_steps": job.count_steps,
                 "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
                 protocol.send(spare.job_w, job_header)

@@ -1,4 +1,4 @@
-"""A process-wide lock around ``ast.parse`` for processes that host a Dask client or worker."""
+"""A process-wide lock around ``ast.parse`` for processes that run a search or a Dask worker."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def serialise_ast_parse() -> None:
     inside it runs Python finalizers, as the Dask client's futures have — the
     counter is corrupted and ``ast.parse`` raises ``SystemError: AST constructor
     recursion depth mismatch`` (cpython gh-106905). The loop parses candidates
-    in several threads (proposals, dedup, pre-checks), so with a Dask client in
-    the process every ``ast.parse`` goes through one lock. Re-entrant, so a
+    in several threads (proposals, dedup, pre-checks), so in a process that runs
+    a search (:func:`discover.runner.run`) or hosts a Dask worker every
+    ``ast.parse`` goes through one lock. Re-entrant, so a
     finalizer that parses in the same thread cannot deadlock.
     """
     if sys.version_info >= (3, 13) or getattr(ast.parse, "_discover_locked", False):

@@ -213,7 +213,8 @@ class RemoteSandboxPool(SandboxPool):
 
     # --------------------------------------------------------------- running
     def submit(self, code: str, spec: CandidateSpec,
-               payloads: Any, time_limit: float, *, check: bool = True) -> Future[Outcome]:
+               payloads: Any, time_limit: float, *, check: bool = True,
+               count_steps: bool = False) -> Future[Outcome]:
         """Queue one candidate on the cluster (see :meth:`sandbox.SandboxPool.submit`).
 
         The returned future fails with :class:`ExecutorLost` when the cluster is gone.
@@ -230,7 +231,8 @@ class RemoteSandboxPool(SandboxPool):
             future.set_exception(ExecutorLost(self._lost))
             return future
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
-                                        self.isolation, self.limits, self.problem)
+                                        self.isolation, self.limits, self.problem,
+                                        count_steps)
         self._launch(_Task(future, request))
         return future
 

@@ -54,6 +54,8 @@ class SandboxRequest:
     limits: Limits
     problem: str = ""
     """The problem spec, resolved on the worker (empty: the built-in packages only)."""
+    count_steps: bool = False
+    """Count the candidate's steps per payload (:func:`sandbox.child.counting_tracer`)."""
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
@@ -103,7 +105,7 @@ def evaluate_request(request: SandboxRequest) -> bytes:
     """Run ``request`` in this process's sandbox; the outcome as wire bytes."""
     pool = worker_pool(request.isolation, request.limits, request.problem)
     outcome = pool.run(request.code, request.spec, request.payloads, request.time_limit,
-                       check=request.check)
+                       check=request.check, count_steps=request.count_steps)
     return encode_outcome(outcome)
 
 

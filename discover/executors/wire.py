@@ -19,7 +19,7 @@ from typing import Any
 from sandbox import ErrorInfo, IsolationReport, Layer, LayerStatus, Outcome, OutcomeStatus
 from sandbox.channel import ChannelError, check_value
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 """Bumped whenever the format changes; workers and orchestrator must agree."""
 
 MAX_TEXT = 64 * 2**10
@@ -27,7 +27,7 @@ MAX_TEXT = 64 * 2**10
 
 _OUTCOME_KEYS = frozenset({"v", "status", "outputs", "seconds", "total_seconds", "error",
                            "stdout", "cpu_seconds", "max_rss_kb", "n_payloads",
-                           "isolation_level"})
+                           "isolation_level", "steps"})
 _ERROR_KEYS = frozenset({"message", "exception_type", "traceback", "signal", "refused",
                          "payload_index"})
 
@@ -54,6 +54,7 @@ def encode_outcome(outcome: Outcome) -> bytes:
         "max_rss_kb": outcome.max_rss_kb,
         "n_payloads": outcome.n_payloads,
         "isolation_level": outcome.isolation_level,
+        "steps": list(outcome.steps),
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -87,8 +88,11 @@ def decode_outcome(data: object, n_payloads: int, max_bytes: int) -> Outcome:
         raise WireError(f"reply for {body['n_payloads']!r} payloads, {n_payloads} were sent")
     outputs = body["outputs"]
     seconds = body["seconds"]
-    if type(outputs) is not list or type(seconds) is not list:
-        raise WireError("outputs and seconds must be lists")
+    steps = body["steps"]
+    if type(outputs) is not list or type(seconds) is not list or type(steps) is not list:
+        raise WireError("outputs, seconds and steps must be lists")
+    if any(type(s) is not int or s < 0 for s in steps):
+        raise WireError("steps must be non-negative integers")
     try:
         checked = tuple(check_value(v) for v in outputs)
     except ChannelError as exc:
@@ -105,6 +109,7 @@ def decode_outcome(data: object, n_payloads: int, max_bytes: int) -> Outcome:
             max_rss_kb=_optional_count(body["max_rss_kb"]),
             n_payloads=n_payloads,
             isolation_level=_text(body["isolation_level"], 200),
+            steps=tuple(steps),
         )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, WireError):

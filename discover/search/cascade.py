@@ -45,8 +45,8 @@ class TrainingSet:
     probe: int
     groups: tuple[int, ...] = ()
     """Size of each instance when the set mixes sizes (empty: one size). The
-    ``ratio`` score averages over sizes. (The runtime gate is the supervisor's CPU
-    time per instance over the whole set: :func:`runtime_of`.)"""
+    ``ratio`` score averages over sizes. (The runtime cap on this set is the
+    supervisor's CPU time per instance: :func:`runtime_of`.)"""
 
     def __post_init__(self) -> None:
         if len(self.instances) != len(self.references):
@@ -188,12 +188,23 @@ def run_cascade(
         return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
     if timing is not None:
         timed = timing.run(problem, code, pool)
+        if timed.status is OutcomeStatus.TIMEOUT:
+            # Too slow either way: the wall-clock limit is ten times the allowance, and
+            # naming it like the step limit keeps the archived status independent of
+            # which limit a slow candidate reached first on a busy machine.
+            return _too_slow(timed, None, time.monotonic() - start, fingerprint, "timing",
+                             f"too slow: did not finish the {len(timing.instances)} larger "
+                             f"timing instances within {timing.time_limit:.3g} s")
         if not timed.ok:
             return _failed(_status_of(timed), "timing", timed, time.monotonic() - start,
                            "on the larger timing instances: " + _describe(timed), fingerprint)
-        exceeded = timing.exceeded(problem, timed, pool)
-        if exceeded is not None:
-            return _too_slow(timed, exceeded, time.monotonic() - start, fingerprint, "timing")
+        steps = timing.exceeded(timed)
+        if steps is not None:
+            message = (f"too slow: {steps:,} steps on the {len(timing.instances)} larger timing "
+                       f"instances, limit {timing.limit:,} (a multiple of the reference "
+                       f"heuristic's steps)")
+            return _too_slow(timed, None, time.monotonic() - start, fingerprint, "timing",
+                             message)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
@@ -271,11 +282,12 @@ def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | 
     )
 
 
-def _too_slow(result: CandidateEvaluation, limit: float, seconds: float,
-              fingerprint: str, stage: str | None = None) -> CascadeResult:
+def _too_slow(result: CandidateEvaluation, limit: float | None, seconds: float,
+              fingerprint: str, stage: str | None = None, message: str = "") -> CascadeResult:
     runtime = runtime_of(result)
-    message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
-               f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
+    if limit is not None:
+        message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
+                   f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
         status=EvaluationStatus.TOO_SLOW,
         stage=stage or ("probe" if len(result.scores) else "full"),

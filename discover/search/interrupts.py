@@ -75,7 +75,7 @@ class CancellablePool:
             interrupt()
 
     def run(self, code: str, spec: CandidateSpec, payloads: Sequence[dict[str, Any]] | Any,
-            time_limit: float, *, check: bool = True) -> Outcome:
+            time_limit: float, *, check: bool = True, count_steps: bool = False) -> Outcome:
         """Evaluate like ``pool.run``; raise :class:`EvaluationCancelled` when cut.
 
         An evaluation that completes before the cut keeps its outcome, even when the
@@ -84,7 +84,8 @@ class CancellablePool:
         start = time.monotonic()
         if self._scope.cancelled:
             raise EvaluationCancelled(self._scope.reason or "cancelled", 0.0)
-        future = self._pool.submit(code, spec, payloads, time_limit, check=check)
+        future = self._pool.submit(code, spec, payloads, time_limit, check=check,
+                                   count_steps=count_steps)
         cut_at: float | None = None
         while True:
             try:

@@ -1,4 +1,4 @@
-"""The runtime gate at scale: a candidate's CPU time on a few large instances.
+"""The runtime gate at scale: a candidate's work on a few large instances, in steps.
 
 Training instances are small (n = 20-100) and the training set's per-instance
 CPU time is dominated by the smallest ones and by the child's start-up cost, so
@@ -6,11 +6,20 @@ a cap on it lets through programs whose extra work (an improvement pass with a
 wide window, pool statistics recomputed for every decision) only shows at the
 sizes the rules are meant for. This gate runs the candidate on ``count``
 generated instances of ``n`` jobs, larger than any training instance, and
-rejects it when the supervisor-measured CPU time of that batch
-(:func:`discover.search.cascade.runtime_of`, never the times the candidate reports)
-exceeds ``cap`` times the reference seed program's on the same instances. No
-references are needed: only the time counts (the training set scores the
-program). The cascade runs it after the probe, before the full training set.
+rejects it when its *steps* there (the trace events its own code runs:
+:func:`sandbox.child.counting_tracer`) exceed ``cap`` times the reference seed
+program's on the same instances.
+
+Steps, not seconds: a CPU-time gate is a measurement, and a candidate within
+timing noise of its limit passed in one run and failed in the next, so the
+same seed gave different searches (two runs of seed 1 parted at program 85:
+docs/offline-engine.md). A step count depends only on the path the program
+takes. It misses work done inside C functions (a ``sorted`` call counts only
+through its ``key`` callbacks), which for these rules grows with the Python
+work around it; the batch's wall-clock limit (ten times the reference's
+allowance) still stops a candidate that gets around the count. No references
+are needed: only the work counts (the training set scores the program). The
+cascade runs the gate after the probe, before the full training set.
 """
 
 from __future__ import annotations
@@ -29,54 +38,45 @@ TIMING_SEED = 777
 
 @dataclass(frozen=True)
 class TimingGate:
-    """Rejects candidates slower than ``limit`` CPU seconds per timing instance.
+    """Rejects candidates that run more than ``limit`` steps on the timing instances.
 
     Parameters
     ----------
     instances
         The timing instances (generated, no references).
     limit
-        CPU seconds per instance (``cap`` × the reference program's).
+        Steps on the whole batch (``cap`` × the reference program's).
     time_limit
-        Wall seconds for the batch (a hung candidate is cut there).
+        Wall seconds for the batch (a hung candidate, or one whose work the count
+        misses, is cut there).
     """
 
     instances: tuple[Any, ...]
-    limit: float
+    limit: int
     time_limit: float
-    reference_code: str = ""
-    """The reference program: re-timed before a rejection (see :meth:`exceeded`)."""
-    cap: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.instances:
             raise ValueError("a timing gate needs at least one instance")
-        if self.limit <= 0 or self.time_limit <= 0 or self.cap < 0:
+        if self.limit <= 0 or self.time_limit <= 0:
             raise ValueError("timing limits must be positive")
 
     def run(self, problem: Problem[Any], code: str, pool: SandboxPool) -> CandidateEvaluation:
-        """The candidate's run on the timing instances (see :func:`runtime_of`)."""
+        """The candidate's run on the timing instances, its steps counted."""
         return evaluate(problem, self.instances, code, pool, self.time_limit,
-                        references=[None] * len(self.instances), check=False)
+                        references=[None] * len(self.instances), check=False,
+                        count_steps=True)
 
-    def exceeded(self, problem: Problem[Any], result: CandidateEvaluation,
-                 pool: SandboxPool) -> float | None:
-        """The limit ``result`` exceeds, or None when it is fast enough.
+    def exceeded(self, result: CandidateEvaluation) -> int | None:
+        """``result``'s steps when they exceed the limit, or None when within it.
 
-        CPU time per instruction rises when the machine gets busier (shared caches and
-        cores), so a candidate over the limit measured at start-up is compared once
-        more with the reference timed now, and rejected only when it exceeds both.
+        A run that came back without a count for every instance (only a candidate
+        that writes to the result channel itself can cause that) counts as over.
         """
-        from discover.search.cascade import runtime_of  # cascade imports this module
-
-        runtime = runtime_of(result)
-        if runtime <= self.limit:
-            return None
-        if not self.reference_code or self.cap <= 0:
-            return self.limit
-        now = self.run(problem, self.reference_code, pool)
-        limit = max(self.limit, self.cap * runtime_of(now)) if now.ok else self.limit
-        return None if runtime <= limit else limit
+        steps = result.outcome.total_steps
+        if steps is None:
+            return self.limit + 1
+        return steps if steps > self.limit else None
 
 
 def timing_instances(problem: Problem[Any], n: int, count: int,
@@ -92,25 +92,23 @@ def timing_instances(problem: Problem[Any], n: int, count: int,
 
 def build_gate(problem: Problem[Any], reference_code: str, n: int, count: int, cap: float,
                pool: SandboxPool, *, params: dict[str, Any] | None = None,
-               repeats: int = 3, time_limit: float = 60.0) -> TimingGate | None:
-    """The gate for ``cap`` × ``reference_code``'s CPU time on the timing instances.
+               time_limit: float = 60.0) -> TimingGate | None:
+    """The gate for ``cap`` × ``reference_code``'s steps on the timing instances.
 
-    The reference is timed ``repeats`` times and the median kept (one measurement on
-    a shared machine can be off by a factor). None when the reference fails there.
+    One run of the reference suffices: its count is the same every time. None when
+    the reference fails there.
     """
     from discover.search.cascade import runtime_of  # cascade imports this module
 
     if cap <= 0 or count < 1 or n < 1:
         raise ValueError("timing gate: n, count and cap must be positive")
     instances = timing_instances(problem, n, count, params)
-    probe = TimingGate(instances, 1.0, time_limit)
-    times = []
-    for _ in range(max(1, repeats)):
-        result = probe.run(problem, reference_code, pool)
-        if not result.ok:
-            return None
-        times.append(runtime_of(result))
-    reference = float(np.median(times))
-    # Candidates time out after a generous multiple of their allowance, not later.
-    allowance = cap * reference * len(instances)
-    return TimingGate(instances, cap * reference, max(2.0, 10 * allowance), reference_code, cap)
+    result = evaluate(problem, instances, reference_code, pool, time_limit,
+                      references=[None] * len(instances), check=False, count_steps=True)
+    steps = result.outcome.total_steps
+    if not result.ok or steps is None:
+        return None
+    # Candidates time out after a generous multiple of their allowance, not later
+    # (the reference's traced run time: candidates are traced too).
+    allowance = cap * runtime_of(result) * len(instances)
+    return TimingGate(instances, max(1, int(cap * steps)), max(2.0, 10 * allowance))

@@ -152,7 +152,7 @@ class SmttProblem(ProblemBase):
         "evaluation.selection_n": 200,
         "evaluation.selection_per_class": 3,
         "evaluation.selection_top": 20,
-        # The runtime gate at scale: at most twice MDD's CPU time on three n = 300
+        # The runtime gate at scale: at most twice MDD's steps on three n = 300
         # instances. The training set's time is dominated by n = 20 and start-up, and
         # let through winners at 18-33x MDDC's time per instance at n = 500 (wide
         # improvement passes, pool sums recomputed for every decision).

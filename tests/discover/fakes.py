@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from evaluators.base import CandidateSpec
 from evaluators.smtt.generate import SmttFamily, generate_instance
 from evaluators.smtt.instance import SmttInstance
 from sandbox import ErrorInfo, Outcome, OutcomeStatus
+from sandbox.child import counting_tracer
 from sandbox.payloads import PayloadSet
 
 
@@ -47,8 +49,9 @@ class InProcessPool:
     runs: list[str] = field(default_factory=list)
 
     def run(self, code: str, spec: CandidateSpec, payloads: PayloadSet | Sequence[Any],
-            time_limit: float, *, check: bool = True) -> Outcome:
-        """Run ``spec.function_name`` of ``code`` on every payload."""
+            time_limit: float, *, check: bool = True, count_steps: bool = False) -> Outcome:
+        """Run ``spec.function_name`` of ``code`` on every payload (counting its steps
+        with the sandbox's own tracer when asked)."""
         self.runs.append(code)
         items = json.loads(payloads.blob) if isinstance(payloads, PayloadSet) else list(payloads)
         marks = dict(line.strip()[2:].split("=", 1) for line in code.splitlines()
@@ -60,11 +63,22 @@ class InProcessPool:
         namespace: dict[str, Any] = {}
         exec(compile(code, "<test candidate>", "exec"), namespace)  # trusted test code only
         function: Callable[..., Any] = namespace[spec.function_name]
-        outputs = tuple(tuple(function(**payload)) for payload in items)
+        outputs, steps = [], []
+        for payload in items:
+            tracer, count = counting_tracer("<test candidate>")
+            previous = sys.gettrace()
+            if count_steps:
+                sys.settrace(tracer)
+            try:
+                outputs.append(tuple(function(**payload)))
+            finally:
+                sys.settrace(previous)
+            steps.append(count[0])
         seconds = float(marks.get("seconds", "0.001"))
-        return Outcome(OutcomeStatus.OK, outputs=outputs, seconds=(seconds,) * len(items),
+        return Outcome(OutcomeStatus.OK, outputs=tuple(outputs), seconds=(seconds,) * len(items),
                        total_seconds=seconds * len(items), n_payloads=len(items),
-                       isolation_level=self.isolation_level)
+                       isolation_level=self.isolation_level,
+                       steps=tuple(steps) if count_steps else ())
 
 
 @dataclass(frozen=True)

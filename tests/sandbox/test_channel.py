@@ -138,6 +138,19 @@ def test_report_of_a_complete_run() -> None:
     assert report.seconds == (0.001, 0.001)
 
 
+def _steps(i: int, count: object) -> bytes:
+    return frame(FrameKind.STEPS, {"i": i, "s": count})
+
+
+def test_step_counts_follow_their_outputs() -> None:
+    data = _stream(frame(FrameKind.STARTED), _out(0, [1, 0]), _steps(0, 12), _out(1, [0, 1]),
+                   _steps(1, 0), frame(FrameKind.DONE))
+    report = parse_report(data, 2)
+    assert report.steps == (12, 0) and report.outputs == ([1, 0], [0, 1])
+    assert parse_report(_stream(frame(FrameKind.STARTED), _out(0, [0]), _out(1, [0]),
+                                frame(FrameKind.DONE)), 2).steps == ()
+
+
 def test_report_of_an_error() -> None:
     data = _stream(frame(FrameKind.STARTED), _out(0, [0]),
                    frame(FrameKind.ERROR, {"i": 1, "kind": "exception", "type": "KeyError",
@@ -170,6 +183,12 @@ def test_report_of_an_error() -> None:
         frame(FrameKind.DONE),  # end marker without the outputs
         frame(FrameKind.DONE) + frame(FrameKind.STARTED),
         frame(FrameKind.ERROR, {"i": 0, "kind": "bogus"}),
+        _steps(0, 5),  # a count before its output
+        _out(0, [0]) + _steps(1, 5),  # a count for another payload
+        _out(0, [0]) + _steps(0, 5) + _steps(0, 5),  # two counts for one payload
+        _out(0, [0]) + _steps(0, -1),
+        _out(0, [0]) + _steps(0, True),
+        _out(0, [0]) + _steps(0, 2.5),
         b"cos\nsystem\n(S'echo pwned'\ntR.",  # a pickle is just garbage here
     ],
 )

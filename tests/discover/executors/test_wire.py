@@ -53,7 +53,8 @@ def outcomes(draw: st.DrawFn) -> Outcome:
         error=None if status is OutcomeStatus.OK and draw(st.booleans()) else draw(errors),
         stdout=draw(st.text(max_size=100)), cpu_seconds=draw(st.none() | durations),
         max_rss_kb=draw(st.none() | st.integers(0, 2**40)), n_payloads=n,
-        isolation_level=draw(st.sampled_from(["full", "none", "partial:rlimits"])))
+        isolation_level=draw(st.sampled_from(["full", "none", "partial:rlimits"])),
+        steps=tuple(draw(st.integers(0, 2**40)) for _ in range(draw(st.integers(0, done)))))
 
 
 @pytest.mark.slow
@@ -64,8 +65,8 @@ def test_outcomes_cross_unchanged(outcome: Outcome) -> None:
     back = decode_outcome(data, outcome.n_payloads, CAP)
     # Byte equality also covers NaN outputs, which never compare equal.
     assert encode_outcome(back) == data
-    assert (back.status, back.error, back.seconds, back.n_payloads) == \
-        (outcome.status, outcome.error, outcome.seconds, outcome.n_payloads)
+    assert (back.status, back.error, back.seconds, back.n_payloads, back.steps) == \
+        (outcome.status, outcome.error, outcome.seconds, outcome.n_payloads, outcome.steps)
 
 
 def _ok_body(**changes: Any) -> dict[str, Any]:
@@ -101,10 +102,19 @@ def test_the_reference_reply_decodes() -> None:
     ({"max_rss_kb": -5}, "non-negative"),
     ({"error": {"message": "m"}}, "fields"),
     ({"extra": 1}, "unexpected"),
+    ({"steps": [1, -2]}, "non-negative"),
+    ({"steps": [1, True]}, "non-negative"),
+    ({"steps": "12"}, "lists"),
+    ({"steps": [1, 2, 3]}, "inconsistent"),
 ])
 def test_malformed_replies_are_rejected(changes: dict[str, Any], why: str) -> None:
     with pytest.raises(WireError, match=why):
         decode_outcome(_bytes(_ok_body(**changes)), 2, CAP)
+
+
+def test_step_counts_cross() -> None:
+    outcome = decode_outcome(_bytes(_ok_body(steps=[7, 9])), 2, CAP)
+    assert outcome.steps == (7, 9) and outcome.total_steps == 16
 
 
 def test_a_missing_field_is_rejected() -> None:

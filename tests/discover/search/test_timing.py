@@ -12,7 +12,7 @@ from discover.config import ConfigError, EvaluationConfig, RunConfig
 from discover.search.cascade import CascadeResult, TrainingSet, run_cascade
 from discover.search.timing import TimingGate, build_gate, timing_instances
 from evaluators.registry import get_problem
-from sandbox import SandboxPool
+from sandbox import SandboxPool, evaluate
 
 SMTT: Any = get_problem("smtt")
 MDD = SMTT.seed_programs["mdd"]
@@ -62,10 +62,10 @@ def test_the_gate_rejects_work_that_grows_with_n(pool: SandboxPool) -> None:
     assert gate is not None and gate.limit > 0
     slow = run_cascade(SMTT, CUBIC, training, pool, time_limit=30.0, timing=gate)
     assert isinstance(slow, CascadeResult)
-    # Too slow, or on a very busy machine cut by the gate's wall-clock limit first.
-    assert slow.stage == "timing"
-    assert slow.status in (EvaluationStatus.TOO_SLOW, EvaluationStatus.TIMEOUT)
-    assert slow.status is EvaluationStatus.TIMEOUT or "too slow" in slow.message
+    # Too slow, by its steps or (on a busy machine) by the gate's wall-clock limit: the
+    # same status either way.
+    assert slow.stage == "timing" and slow.status is EvaluationStatus.TOO_SLOW
+    assert "too slow" in slow.message
     fast = run_cascade(SMTT, MDD, training, pool, time_limit=30.0, timing=gate)
     assert isinstance(fast, CascadeResult) and fast.ok and fast.stage == "full"
 
@@ -75,7 +75,7 @@ def test_a_crash_on_the_timing_instances_is_a_failure(pool: SandboxPool) -> None
                                      "    n = len(processing_times)\n"
                                      "    if n > 100:\n        raise ValueError('large')\n", 1)
     assert crashes_when_large != MDD
-    gate = TimingGate(timing_instances(SMTT, 200, 1), 1.0, 10.0)
+    gate = TimingGate(timing_instances(SMTT, 200, 1), 1, 10.0)
     result = run_cascade(SMTT, crashes_when_large, _training(), pool, time_limit=30.0,
                          timing=gate)
     assert isinstance(result, CascadeResult) and not result.ok
@@ -88,7 +88,9 @@ def test_bad_gate_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="timing"):
         EvaluationConfig(timing_cap=0.0)
     with pytest.raises(ValueError):
-        TimingGate((), 1.0, 1.0)
+        TimingGate((), 1, 1.0)
+    with pytest.raises(ValueError):
+        TimingGate(timing_instances(SMTT, 20, 1), 0, 1.0)
 
 
 def test_smtt_runs_gate_at_n300() -> None:
@@ -96,19 +98,30 @@ def test_smtt_runs_gate_at_n300() -> None:
     assert ev.timing_n == 300 and ev.timing_cap == 2.0
 
 
-def test_a_busier_machine_moves_the_limit_not_the_verdict(pool: SandboxPool) -> None:
-    """Over the start-up limit, a candidate is compared with the reference timed now."""
+def test_the_limit_is_cap_times_the_reference_steps(pool: SandboxPool) -> None:
     gate = build_gate(SMTT, MDD, 300, 2, 2.0, pool)
     assert gate is not None
-    # A limit measured on an idle machine a hundred times faster than now: MDD itself
-    # exceeds it, but not twice MDD's time measured now.
-    stale = TimingGate(gate.instances, gate.limit / 100, gate.time_limit, MDD, 2.0)
-    result = stale.run(SMTT, MDD, pool)
-    assert result.ok and stale.exceeded(SMTT, result, pool) is None
-    slow = stale.run(SMTT, CUBIC, pool)
-    if slow.ok:  # (on a very busy machine the wall-clock limit may cut it first)
-        limit = stale.exceeded(SMTT, slow, pool)
-        assert limit is not None and limit > stale.limit
-    # Without a reference to re-time, the stale limit stands.
-    bare = TimingGate(gate.instances, gate.limit / 100, gate.time_limit)
-    assert bare.exceeded(SMTT, result, pool) == bare.limit
+    reference = gate.run(SMTT, MDD, pool)
+    steps = reference.outcome.total_steps
+    assert reference.ok and steps is not None and gate.limit == int(2.0 * steps)
+    assert gate.exceeded(reference) is None
+    # The same count on every run, however busy the machine: the verdict is reproducible.
+    assert gate.run(SMTT, MDD, pool).outcome.total_steps == steps
+    tight = TimingGate(gate.instances, steps - 1, gate.time_limit)
+    assert tight.exceeded(reference) == steps
+
+
+def test_a_run_without_counts_is_over_the_limit(pool: SandboxPool) -> None:
+    gate = build_gate(SMTT, MDD, 300, 1, 2.0, pool)
+    assert gate is not None
+    uncounted = evaluate(SMTT, gate.instances, MDD, pool, 30.0,
+                         references=[None] * len(gate.instances), check=False)
+    assert uncounted.ok and gate.exceeded(uncounted) == gate.limit + 1
+
+
+def test_a_timeout_on_the_timing_instances_is_too_slow(pool: SandboxPool) -> None:
+    gate = TimingGate(timing_instances(SMTT, 300, 1), 10**12, 0.3)
+    result = run_cascade(SMTT, CUBIC, _training(), pool, time_limit=30.0, timing=gate)
+    assert isinstance(result, CascadeResult)
+    assert result.status is EvaluationStatus.TOO_SLOW and result.stage == "timing"
+    assert "did not finish" in result.message

@@ -1,0 +1,77 @@
+"""Step counts: a measure of a candidate's work that does not depend on the machine."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from evaluators.smtt.instance import SmttInstance
+from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
+from sandbox import OutcomeStatus, SandboxPool, evaluate
+from sandbox.child import counting_tracer
+
+LOOP = """\
+def work(n):
+    total = 0
+    for k in range(n):
+        total += k
+    return total
+"""
+
+
+def _compiled(code: str, filename: str) -> Any:
+    namespace: dict[str, Any] = {}
+    exec(compile(code, filename, "exec"), namespace)
+    return namespace["work"]
+
+
+def _counted(function: Any, filename: str, *args: Any) -> int:
+    tracer, count = counting_tracer(filename)
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(previous)
+    return count[0]
+
+
+def test_the_count_grows_with_the_work_and_repeats_exactly() -> None:
+    work = _compiled(LOOP, "<candidate>")
+    small, again, large = (_counted(work, "<candidate>", n) for n in (100, 100, 1000))
+    assert small == again > 100
+    # One line event per pass through the loop's two lines, plus a constant.
+    assert large - small == 2 * 900
+
+
+def test_only_the_named_file_counts() -> None:
+    work = _compiled(LOOP, "<elsewhere>")
+    assert _counted(work, "<candidate>", 1000) == 0
+
+
+def test_counts_cross_the_sandbox_unchanged(strict_pool: SandboxPool, smtt: SmttProblem,
+                                            honest_instances: list[SmttInstance]) -> None:
+    runs = [evaluate(smtt, honest_instances, SEED_PROGRAMS["mdd"], strict_pool, 30.0,
+                     count_steps=True) for _ in range(2)]
+    assert all(r.ok for r in runs)
+    assert runs[0].outcome.steps == runs[1].outcome.steps
+    assert len(runs[0].outcome.steps) == len(honest_instances)
+    assert runs[0].outcome.total_steps == sum(runs[0].outcome.steps) > 0
+    plain = evaluate(smtt, honest_instances, SEED_PROGRAMS["mdd"], strict_pool, 30.0)
+    assert plain.ok and plain.outcome.steps == () and plain.outcome.total_steps is None
+
+
+def test_a_failed_run_keeps_the_counts_of_finished_payloads(
+        strict_pool: SandboxPool, smtt: SmttProblem,
+        honest_instances: list[SmttInstance]) -> None:
+    fails_third = SEED_PROGRAMS["edd"].replace(
+        "    n = len(processing_times)\n",
+        "    n = len(processing_times)\n    if processing_times == LATER:\n"
+        "        raise ValueError('third')\n", 1).replace(
+        "def schedule", f"LATER = {list(honest_instances[2].processing_times)}\n\n"
+                        "def schedule", 1)
+    result = evaluate(smtt, honest_instances, fails_third, strict_pool, 30.0,
+                      count_steps=True)
+    assert result.status is OutcomeStatus.EXCEPTION
+    assert len(result.outcome.steps) == len(result.outcome.outputs) == 2
+    assert result.outcome.total_steps is None
