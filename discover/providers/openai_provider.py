@@ -81,6 +81,8 @@ class OpenAIProvider:
             http_client=openai.DefaultHttpxClient(transport=AbortableTransport()),
         )
         self._warned_usage = False
+        self._usage_option = True
+        """Ask for the usage in the stream (``stream_options``) until the server refuses."""
 
     @property
     def name(self) -> str:
@@ -104,7 +106,10 @@ class OpenAIProvider:
         The answer is streamed (``stream_options.include_usage`` asks for the usage
         in a last event), so that a request cut by ``cancel`` still knows the tokens
         it received: it raises :class:`Cancelled` carrying them. ``timeout`` bounds
-        the whole request (default: the provider's).
+        the whole request (default: the provider's). A server that rejects
+        ``stream_options`` with a 400 gets the request again without it, and no later
+        request asks; without a usage event, tokens are estimated (prompt characters/4,
+        answer stream events).
         """
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
@@ -116,37 +121,36 @@ class OpenAIProvider:
             ],
             ("max_tokens" if self.legacy_max_tokens else "max_completion_tokens"): max_tokens,
             "stream": True,
-            "stream_options": {"include_usage": True},
         }
         if temperature is not None:
             kwargs["temperature"] = temperature
         limit = self.timeout if timeout is None else min(timeout, self.timeout)
         kwargs["timeout"] = limit
-        got = _Streamed()
         start = time.monotonic()
         try:
-            with abortable(cancel, limit) as guard:
-                for chunk in self._client.chat.completions.create(**kwargs):
-                    got.take(chunk)
-        except Exception as error:
-            if cancel is not None and cancel.cancelled:
-                raise self._cut(cancel, got, system, user, start) from error
-            if guard.timed_out:
-                raise Unavailable(f"request timed out after {limit:g} s",
-                                  provider=self._name) from error
-            typed = self._error(error)
-            if typed is None:
-                raise
-            raise typed from error
+            got = self._stream(kwargs, cancel, limit, system, user, start)
+        except openai.BadRequestError as error:
+            if not (self._usage_option and "stream_options" in str(error.message)):
+                raise self._typed(error) from error  # a 400 always translates
+            # Some compatible servers reject the option (an older vLLM or gateway): the
+            # same request without it, and this provider stops asking.
+            self._usage_option = False
+            log.warning("%s rejects stream_options: token usage is estimated from here on",
+                        self._name)
+            got = self._stream(kwargs, cancel, limit, system, user, start)
         latency = time.monotonic() - start
         if got.finish is None and cancel is not None and cancel.cancelled:
             raise self._cut(cancel, got, system, user, start)  # the stream just stopped
         if not got.choices:
             raise Unavailable("malformed response: no choices", provider=self._name)
-        if got.usage is None and not self._warned_usage:
-            self._warned_usage = True
-            log.warning("%s reports no token usage: tokens are counted as 0", self._name)
-        tokens_in, tokens_out = got.usage or (0, 0)
+        if got.usage is not None:
+            tokens_in, tokens_out = got.usage
+        else:
+            if not self._warned_usage:
+                self._warned_usage = True
+                log.warning("%s reports no token usage: prompt tokens are estimated as "
+                            "characters/4, answer tokens as stream events", self._name)
+            tokens_in, tokens_out = estimate_tokens(system) + estimate_tokens(user), got.events
         return Completion(
             text=storable("".join(got.text)),
             model=str(got.model or self.model),
@@ -157,6 +161,36 @@ class OpenAIProvider:
             latency=latency,
             finish_reason=_FINISH.get(str(got.finish), FinishReason.OTHER),
         )
+
+    def _stream(self, kwargs: dict[str, Any], cancel: CancelScope | None, limit: float,
+                system: str, user: str, start: float) -> _Streamed:
+        """One streamed request; what it delivered. A 400 is raised as the SDK's
+        ``BadRequestError`` (the caller may retry without ``stream_options``)."""
+        if self._usage_option:
+            kwargs = {**kwargs, "stream_options": {"include_usage": True}}
+        got = _Streamed()
+        try:
+            with abortable(cancel, limit) as guard:
+                for chunk in self._client.chat.completions.create(**kwargs):
+                    got.take(chunk)
+        except Exception as error:
+            if cancel is not None and cancel.cancelled:
+                raise self._cut(cancel, got, system, user, start) from error
+            if guard.timed_out:
+                raise Unavailable(f"request timed out after {limit:g} s",
+                                  provider=self._name) from error
+            if isinstance(error, openai.BadRequestError):
+                raise
+            typed = self._error(error)
+            if typed is None:
+                raise
+            raise typed from error
+        return got
+
+    def _typed(self, error: openai.BadRequestError) -> ProviderError:
+        typed = self._error(error)
+        assert typed is not None  # an API status error always has a typed counterpart
+        return typed
 
     def _cut(self, cancel: CancelScope, got: _Streamed, system: str, user: str,
              start: float) -> Cancelled:

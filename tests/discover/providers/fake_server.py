@@ -210,8 +210,12 @@ class FakeServer:
     ``base_url`` values for the two SDKs.
     """
 
-    def __init__(self, default: Step | None = None) -> None:
+    def __init__(self, default: Step | None = None, *,
+                 rejects_stream_options: bool = False) -> None:
         self.default = default or Step()
+        self.rejects_stream_options = rejects_stream_options
+        """Answer a request carrying ``stream_options`` with a 400, as some compatible
+        servers do (the request is recorded but takes no step from the script)."""
         self.script: deque[Step] = deque()
         self.received: list[Received] = []
         self.in_flight = 0
@@ -293,6 +297,12 @@ class FakeServer:
             def _answer(self, body: dict[str, Any]) -> None:
                 if not self.path.endswith(("/chat/completions", "/messages")):
                     self._send(404, json.dumps({"error": {"message": "no such path"}}).encode(), {})
+                    return
+                if server.rejects_stream_options and "stream_options" in body:
+                    self._send(400, json.dumps({"error": {
+                        "message": "Unrecognized request argument supplied: stream_options",
+                        "type": "invalid_request_error", "param": "stream_options",
+                        "code": None}}).encode(), {})
                     return
                 step = server._next()
                 if step.delay and server._stop.wait(step.delay):

@@ -20,6 +20,7 @@ from discover.providers import (
     Budget,
     Cancelled,
     CancelScope,
+    RequestRejected,
     Unavailable,
     build_pool,
 )
@@ -183,3 +184,25 @@ def test_the_scope_cancels_once_at_its_deadline_and_the_first_reason_wins() -> N
     scope.subscribe(lambda: seen.append("after"))  # work starting now is cut at once
     assert seen == ["kept", "after"]
     scope.close()
+
+
+def test_a_server_that_rejects_stream_options_is_asked_again_without_them(
+        server: FakeServer, make_pool: PoolFactory, caplog: pytest.LogCaptureFixture) -> None:
+    server.rejects_stream_options = True
+    pool = make_pool("openai-compatible")
+    first = pool.complete("s" * 400, "u" * 800, max_tokens=100)
+    second = pool.complete("s" * 400, "u" * 800, max_tokens=100)
+    assert first.text == second.text == CODE_ANSWER
+    # The rejected request, its repeat without the option, then only requests without it.
+    assert ["stream_options" in r.body for r in server.received] == [True, False, False]
+    # No usage event: estimated (prompt characters/4, one answer token per streamed piece).
+    assert (first.tokens_in, first.tokens_out) == ((400 + 800) // 4, len(pieces(CODE_ANSWER)))
+    assert sum("rejects stream_options" in r.message for r in caplog.records) == 1
+
+
+def test_another_bad_request_is_not_repeated(server: FakeServer,
+                                             make_pool: PoolFactory) -> None:
+    server.push(Step(status=400))
+    with pytest.raises(RequestRejected):
+        make_pool("openai-compatible").complete("system", "user", max_tokens=100)
+    assert len(server.received) == 1
