@@ -162,7 +162,7 @@ class EvaluationConfig:
     timing_count: int = 2
     """Timing instances (generated, spread over the generator's classes)."""
     timing_cap: float = 2.0
-    """Candidates whose steps on the timing instances (trace events of their own code:
+    """Candidates whose steps on the timing instances (bytecode instructions of the lines they run:
     a count that does not depend on the machine) exceed this multiple of the runtime
     reference's (``runtime_reference``) are rejected as too slow."""
     selection_n: int = 0

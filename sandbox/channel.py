@@ -418,8 +418,8 @@ class ChildReport:
     error: dict[str, Any] | None
     memory: bool
     steps: tuple[int, ...] = ()
-    """Per finished payload, the trace events the candidate's code ran (only when the job
-    asked for them: see :func:`sandbox.child.counting_tracer`)."""
+    """Per finished payload, the candidate's steps (only when the job
+    asked for them: see :func:`sandbox.steps.counting_tracer`)."""
 
     def __post_init__(self) -> None:
         if len(self.outputs) != len(self.seconds):

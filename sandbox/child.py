@@ -45,6 +45,7 @@ from sandbox.channel import (
     output_frame,
 )
 from sandbox.guard import Refused, SourceRefused, candidate_builtins
+from sandbox.steps import counting_tracer
 
 # Bound once: a candidate that patches time.perf_counter changes nothing here. The
 # per-payload times stay informational (a candidate can forge its frames); what
@@ -103,39 +104,7 @@ class CandidateJob:
     refusal: str = ""
     """Why the worker's check of the source refused it (empty: it passed)."""
     count_steps: bool = False
-    """Count the trace events of the candidate's code per payload (:func:`counting_tracer`)."""
-
-
-def counting_tracer(filename: str) -> tuple[Callable[..., Any], list[int]]:
-    """A :func:`sys.settrace` function that counts what code from ``filename`` runs.
-
-    Every call, line, return and exception event of a frame whose code comes from
-    ``filename`` counts one step; other frames (the harness, the standard library) are
-    not traced, and work inside C functions (``sorted``, ``min``) counts only through
-    the candidate's Python callbacks (a ``key`` lambda). The count depends only on the
-    path the candidate takes, never on the machine or its load, which is what a
-    reproducible runtime decision needs (:mod:`discover.search.timing`). It is a
-    measure for the search, not a limit: the wall-clock and CPU limits still contain
-    a candidate that gets around it.
-
-    Returns
-    -------
-    tuple
-        The trace function and a one-element list holding the running count.
-    """
-    count = [0]
-
-    def local(frame: Any, event: str, arg: Any) -> Any:
-        count[0] += 1
-        return local
-
-    def start(frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename != filename:
-            return None
-        count[0] += 1
-        return local
-
-    return start, count
+    """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
 
 
 def _write(data: bytes) -> None:

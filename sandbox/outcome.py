@@ -94,8 +94,8 @@ class Outcome:
     isolation_level
         The pool's isolation level (see :attr:`sandbox.SandboxPool.isolation_level`).
     steps
-        Per finished payload, the trace events the candidate's code ran, when the
-        evaluation asked for them (``count_steps``; :func:`sandbox.child.counting_tracer`).
+        Per finished payload, the candidate's steps, when the
+        evaluation asked for them (``count_steps``; :func:`sandbox.steps.counting_tracer`).
     """
 
     status: OutcomeStatus

@@ -401,8 +401,8 @@ class SandboxPool:
             Run :func:`~sandbox.precheck.precheck` first; a failure completes the
             future at once with ``precheck_failed``.
         count_steps
-            Count the trace events of the candidate's code per payload
-            (:attr:`Outcome.steps`; :func:`sandbox.child.counting_tracer`): a measure of
+            Count the candidate's steps per payload
+            (:attr:`Outcome.steps`; :func:`sandbox.steps.counting_tracer`): a measure of
             its work that does not depend on the machine, at about three times the
             candidate's run time.
 

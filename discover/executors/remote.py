@@ -55,7 +55,7 @@ class SandboxRequest:
     problem: str = ""
     """The problem spec, resolved on the worker (empty: the built-in packages only)."""
     count_steps: bool = False
-    """Count the candidate's steps per payload (:func:`sandbox.child.counting_tracer`)."""
+    """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:

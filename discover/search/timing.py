@@ -6,17 +6,17 @@ a cap on it lets through programs whose extra work (an improvement pass with a
 wide window, pool statistics recomputed for every decision) only shows at the
 sizes the rules are meant for. This gate runs the candidate on ``count``
 generated instances of ``n`` jobs, larger than any training instance, and
-rejects it when its *steps* there (the trace events its own code runs:
-:func:`sandbox.child.counting_tracer`) exceed ``cap`` times the reference seed
+rejects it when its *steps* there (the bytecode instructions of the lines its
+own code runs: :mod:`sandbox.steps`) exceed ``cap`` times the reference seed
 program's on the same instances.
 
 Steps, not seconds: a CPU-time gate is a measurement, and a candidate within
 timing noise of its limit passed in one run and failed in the next, so the
 same seed gave different searches (two runs of seed 1 parted at program 85:
 docs/offline-engine.md). A step count depends only on the path the program
-takes. It misses work done inside C functions (a ``sorted`` call counts only
-through its ``key`` callbacks), which for these rules grows with the Python
-work around it; the batch's wall-clock limit (ten times the reference's
+takes; it follows CPU time within about 25 % on a search's programs, and misses
+work done inside C functions (a ``sorted`` call counts only through its ``key``
+callbacks, a list slice not at all). The batch's wall-clock limit (ten times the reference's
 allowance) still stops a candidate that gets around the count. No references
 are needed: only the work counts (the training set scores the program). The
 cascade runs the gate after the probe, before the full training set.

@@ -25,8 +25,8 @@ from evaluators.base import CandidateSpec
 from evaluators.smtt.generate import SmttFamily, generate_instance
 from evaluators.smtt.instance import SmttInstance
 from sandbox import ErrorInfo, Outcome, OutcomeStatus
-from sandbox.child import counting_tracer
 from sandbox.payloads import PayloadSet
+from sandbox.steps import counting_tracer
 
 
 def smtt_instances(count: int, n: int = 8, seed: int = 0) -> list[SmttInstance]:

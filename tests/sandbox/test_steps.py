@@ -8,7 +8,7 @@ from typing import Any
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
 from sandbox import OutcomeStatus, SandboxPool, evaluate
-from sandbox.child import counting_tracer
+from sandbox.steps import counting_tracer, line_weights
 
 LOOP = """\
 def work(n):
@@ -17,6 +17,8 @@ def work(n):
         total += k
     return total
 """
+# The same loop with a longer expression on the loop's line of work.
+HEAVY = LOOP.replace("total += k", "total += (k * 3 + k // 2 - k % 5) * (k + 1)")
 
 
 def _compiled(code: str, filename: str) -> Any:
@@ -38,10 +40,19 @@ def _counted(function: Any, filename: str, *args: Any) -> int:
 
 def test_the_count_grows_with_the_work_and_repeats_exactly() -> None:
     work = _compiled(LOOP, "<candidate>")
-    small, again, large = (_counted(work, "<candidate>", n) for n in (100, 100, 1000))
+    small, again, medium, large = (_counted(work, "<candidate>", n)
+                                   for n in (100, 100, 200, 1000))
     assert small == again > 100
-    # One line event per pass through the loop's two lines, plus a constant.
-    assert large - small == 2 * 900
+    # Linear in the passes through the loop, each pass the same weight.
+    per_pass = (medium - small) / 100
+    assert per_pass >= 2 and large - small == 900 * per_pass
+
+
+def test_a_line_weighs_its_instructions() -> None:
+    plain, heavy = _compiled(LOOP, "<candidate>"), _compiled(HEAVY, "<candidate>")
+    # Line 4 is the loop's work.
+    assert line_weights(plain.__code__)[4] < line_weights(heavy.__code__)[4]
+    assert _counted(heavy, "<candidate>", 1000) > 2 * _counted(plain, "<candidate>", 1000)
 
 
 def test_only_the_named_file_counts() -> None:
