@@ -95,7 +95,7 @@ def test_bad_gate_settings_are_config_errors() -> None:
 
 def test_smtt_runs_gate_at_n300() -> None:
     ev = RunConfig.for_problem("smtt").evaluation
-    assert ev.timing_n == 300 and ev.timing_cap == 1.5
+    assert ev.timing_n == 300 and ev.timing_cap == 2.0
 
 
 def test_the_limit_is_cap_times_the_reference_steps(pool: SandboxPool) -> None:
