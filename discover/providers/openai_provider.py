@@ -137,7 +137,10 @@ class OpenAIProvider:
             self._usage_option = False
             log.warning("%s rejects stream_options: token usage is estimated from here on",
                         self._name)
-            got = self._stream(kwargs, cancel, limit, system, user, start)
+            try:
+                got = self._stream(kwargs, cancel, limit, system, user, start)
+            except openai.BadRequestError as again:
+                raise self._typed(again) from again
         latency = time.monotonic() - start
         if got.finish is None and cancel is not None and cancel.cancelled:
             raise self._cut(cancel, got, system, user, start)  # the stream just stopped

@@ -206,3 +206,12 @@ def test_another_bad_request_is_not_repeated(server: FakeServer,
     with pytest.raises(RequestRejected):
         make_pool("openai-compatible").complete("system", "user", max_tokens=100)
     assert len(server.received) == 1
+
+
+def test_a_bad_request_after_the_retry_without_stream_options_is_typed(
+        server: FakeServer, make_pool: PoolFactory) -> None:
+    server.rejects_stream_options = True
+    server.push(Step(status=400))  # the repeat without the option is refused too
+    with pytest.raises(RequestRejected):
+        make_pool("openai-compatible").complete("system", "user", max_tokens=100)
+    assert ["stream_options" in r.body for r in server.received] == [True, False]
