@@ -45,7 +45,7 @@ from sandbox.channel import (
     output_frame,
 )
 from sandbox.guard import Refused, SourceRefused, candidate_builtins
-from sandbox.steps import counting_tracer
+from sandbox.steps import counting_tracer, traced
 
 # Bound once: a candidate that patches time.perf_counter changes nothing here. The
 # per-payload times stay informational (a candidate can forge its frames); what
@@ -305,13 +305,7 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         for index, payload in enumerate(job.payloads):
             steps[0] = 0
             start = _perf_counter()
-            if tracer is not None:
-                sys.settrace(tracer)
-                try:
-                    result = call(function, payload)
-                finally:
-                    sys.settrace(None)
-            else:
+            with traced(tracer):
                 result = call(function, payload)
             elapsed = _perf_counter() - start
             try:

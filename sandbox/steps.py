@@ -22,8 +22,10 @@ around it.
 
 from __future__ import annotations
 
+import contextlib
 import dis
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from types import CodeType
 from typing import Any
 
@@ -69,3 +71,17 @@ def counting_tracer(filename: str) -> tuple[Callable[..., Any], list[int]]:
         return local
 
     return start, count
+
+
+@contextlib.contextmanager
+def traced(tracer: Callable[..., Any] | None) -> Iterator[None]:
+    """Run the block under ``tracer`` (nothing when None), then restore the previous one."""
+    if tracer is None:
+        yield
+        return
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)

@@ -185,14 +185,15 @@ def run_cascade(
     if is_known_behaviour is not None and is_known_behaviour(fingerprint):
         return fingerprint
     if runtime_limit is not None and runtime_of(probe) > runtime_limit:
-        return _too_slow(probe, runtime_limit, time.monotonic() - start, fingerprint)
+        return _too_slow(probe, time.monotonic() - start, fingerprint, "probe",
+                         _over_cpu(probe, runtime_limit))
     if timing is not None:
         timed = timing.run(problem, code, pool)
         if timed.status is OutcomeStatus.TIMEOUT:
             # Too slow either way: the wall-clock limit is ten times the allowance, and
             # naming it like the step limit keeps the archived status independent of
             # which limit a slow candidate reached first on a busy machine.
-            return _too_slow(timed, None, time.monotonic() - start, fingerprint, "timing",
+            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing",
                              f"too slow: did not finish the {len(timing.instances)} larger "
                              f"timing instances within {timing.time_limit:.3g} s")
         if not timed.ok:
@@ -203,15 +204,14 @@ def run_cascade(
             message = (f"too slow: {steps:,} steps on the {len(timing.instances)} larger timing "
                        f"instances, limit {timing.limit:,} (a multiple of the reference "
                        f"heuristic's steps)")
-            return _too_slow(timed, None, time.monotonic() - start, fingerprint, "timing",
-                             message)
+            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
     if not full.ok:
         return _failed(_status_of(full), "full", full, elapsed, _describe(full), fingerprint)
     if runtime_limit is not None and runtime_of(full) > runtime_limit:
-        return _too_slow(full, runtime_limit, elapsed, fingerprint)
+        return _too_slow(full, elapsed, fingerprint, "full", _over_cpu(full, runtime_limit))
     gap = full.mean_gap
     value = training_score(full, training, score)
     ratio = (full.total_objective / full.total_reference
@@ -282,15 +282,18 @@ def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | 
     )
 
 
-def _too_slow(result: CandidateEvaluation, limit: float | None, seconds: float,
-              fingerprint: str, stage: str | None = None, message: str = "") -> CascadeResult:
+def _over_cpu(result: CandidateEvaluation, limit: float) -> str:
+    """Why ``result`` is too slow for the CPU limit per instance of the training set."""
+    return (f"too slow: {runtime_of(result) * 1e3:.2f} ms CPU per instance, limit "
+            f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
+
+
+def _too_slow(result: CandidateEvaluation, seconds: float, fingerprint: str, stage: str,
+              message: str) -> CascadeResult:
     runtime = runtime_of(result)
-    if limit is not None:
-        message = (f"too slow: {runtime * 1e3:.2f} ms CPU per instance, limit "
-                   f"{limit * 1e3:.2f} ms (a multiple of the reference heuristic's time)")
     return CascadeResult(
         status=EvaluationStatus.TOO_SLOW,
-        stage=stage or ("probe" if len(result.scores) else "full"),
+        stage=stage,
         score=None, gap=None, ratio=None, runtime=runtime, signature=(),
         behaviour_hash=fingerprint,
         message=message,

@@ -103,8 +103,7 @@ def build_gate(problem: Problem[Any], reference_code: str, n: int, count: int, c
     if cap <= 0 or count < 1 or n < 1:
         raise ValueError("timing gate: n, count and cap must be positive")
     instances = timing_instances(problem, n, count, params)
-    result = evaluate(problem, instances, reference_code, pool, time_limit,
-                      references=[None] * len(instances), check=False, count_steps=True)
+    result = TimingGate(instances, 1, time_limit).run(problem, reference_code, pool)
     steps = result.outcome.total_steps
     if not result.ok or steps is None:
         return None

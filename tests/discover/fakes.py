@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from evaluators.smtt.generate import SmttFamily, generate_instance
 from evaluators.smtt.instance import SmttInstance
 from sandbox import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
-from sandbox.steps import counting_tracer
+from sandbox.steps import counting_tracer, traced
 
 
 def smtt_instances(count: int, n: int = 8, seed: int = 0) -> list[SmttInstance]:
@@ -66,13 +65,8 @@ class InProcessPool:
         outputs, steps = [], []
         for payload in items:
             tracer, count = counting_tracer("<test candidate>")
-            previous = sys.gettrace()
-            if count_steps:
-                sys.settrace(tracer)
-            try:
+            with traced(tracer if count_steps else None):
                 outputs.append(tuple(function(**payload)))
-            finally:
-                sys.settrace(previous)
             steps.append(count[0])
         seconds = float(marks.get("seconds", "0.001"))
         return Outcome(OutcomeStatus.OK, outputs=tuple(outputs), seconds=(seconds,) * len(items),

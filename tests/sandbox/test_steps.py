@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
 from sandbox import OutcomeStatus, SandboxPool, evaluate
-from sandbox.steps import counting_tracer, line_weights
+from sandbox.steps import counting_tracer, line_weights, traced
 
 LOOP = """\
 def work(n):
@@ -29,12 +28,8 @@ def _compiled(code: str, filename: str) -> Any:
 
 def _counted(function: Any, filename: str, *args: Any) -> int:
     tracer, count = counting_tracer(filename)
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
+    with traced(tracer):
         function(*args)
-    finally:
-        sys.settrace(previous)
     return count[0]
 
 
