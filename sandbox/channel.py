@@ -78,6 +78,7 @@ class FrameKind(enum.IntEnum):
     FLOATS = ord("F")    # body: u32 index, f64 seconds, float64 values (a flat list of floats)
     UNSENDABLE = ord("U")  # body: {"i": index, "t": seconds, "why": text}
     ERROR = ord("E")     # body: {"i": index or -1, "kind": ErrorKind, "type", "msg", "tb"}
+    #                      (step_limit: {"i": index, "kind": "step_limit", "s": batch's count})
     MEMORY = ord("M")    # body: {} (pre-encoded: writable without allocating)
     DONE = ord("D")      # body: {}
     STEPS = ord("C")     # body: {"i": index, "s": count} (after output i, when counting)
@@ -90,6 +91,8 @@ class ErrorKind(enum.Enum):
     FORBIDDEN = "forbidden"
     MEMORY = "memory"
     SETUP = "setup"
+    STEP_LIMIT = "step_limit"
+    """The batch's step count passed the job's limit (:class:`sandbox.steps.StepCounter`)."""
 
 
 class Unsendable(Exception):
@@ -429,7 +432,8 @@ class ChildReport:
 
 
 def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
-                 decode_budget: int | None = None) -> ChildReport:
+                 decode_budget: int | None = None, step_limit: int | None = None
+                 ) -> ChildReport:
     """Decode a whole channel stream into a :class:`ChildReport`.
 
     Outputs must arrive in payload order (0, 1, 2, ...); anything else means
@@ -437,7 +441,10 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
     of one output (``Limits.max_output_items``); with ``decode_budget`` (the
     whole stream's, in values) it bounds what is decoded (see
     :class:`DecodeBudget`). A ``setup`` error is only accepted before the
-    ``started`` frame: after it, the candidate holds the channel.
+    ``started`` frame: after it, the candidate holds the channel. A
+    ``step_limit`` error is only accepted from a job with ``step_limit``, and
+    must be consistent with it (see :func:`_step_limit_count`); its count is
+    the error's ``"steps"``.
 
     Raises
     ------
@@ -515,7 +522,32 @@ def parse_report(data: bytes, n_payloads: int, max_items: int = 1_000_000,
                 "msg": as_text(body.get("msg", "")),
                 "tb": tuple(as_text(line, 500) for line in tb[-20:]),
             }
+            if error_kind is ErrorKind.STEP_LIMIT:
+                error["steps"] = _step_limit_count(body, error["index"], step_limit, outputs,
+                                                   steps, unsendable)
     if done and len(outputs) != n_payloads and unsendable is None and error is None:
         raise ChannelError(f"end marker after {len(outputs)} of {n_payloads} outputs")
     return ChildReport(started, done, tuple(outputs), tuple(seconds), unsendable, error, memory,
                        tuple(steps))
+
+
+def _step_limit_count(body: dict[str, Any], index: int, limit: int | None,
+                      outputs: list[RawOutput], steps: list[int],
+                      unsendable: tuple[int, str] | None) -> int:
+    """The count of a ``step_limit`` error, checked against what the stream said before.
+
+    The child stops in the payload after the last one it finished, each finished
+    one followed by its count, and only once the batch's count passes the job's
+    limit: not before the finished payloads' counts do.
+    """
+    if limit is None:
+        raise ChannelError("step-limit error from a job without a step limit")
+    count = body.get("s")
+    if type(count) is not int or count <= limit:
+        raise ChannelError(f"step-limit error with a count {count!r} not above the "
+                           f"limit {limit}")
+    if index != len(outputs) or len(steps) != len(outputs) or unsendable is not None:
+        raise ChannelError(f"step-limit error out of order (payload {index})")
+    if sum(steps) > limit:
+        raise ChannelError("step-limit error after the counts had passed the limit")
+    return count

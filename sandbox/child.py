@@ -45,7 +45,7 @@ from sandbox.channel import (
     output_frame,
 )
 from sandbox.guard import Refused, SourceRefused, candidate_builtins
-from sandbox.steps import counting_tracer, traced
+from sandbox.steps import StepCounter, traced
 
 # Bound once: a candidate that patches time.perf_counter changes nothing here. The
 # per-payload times stay informational (a candidate can forge its frames); what
@@ -105,6 +105,9 @@ class CandidateJob:
     """Why the worker's check of the source refused it (empty: it passed)."""
     count_steps: bool = False
     """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
+    step_limit: int | None = None
+    """With ``count_steps``: stop once the steps of the batch so far exceed this
+    (:func:`_stop_at_step_limit`)."""
 
 
 def _write(data: bytes) -> None:
@@ -301,11 +304,13 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         if not callable(function):
             raise NameError(f"the module does not define a function `{job.function_name}`")
         call = job.harness.call
-        tracer, steps = counting_tracer(CANDIDATE_FILENAME) if job.count_steps else (None, [0])
+        counter = (StepCounter(CANDIDATE_FILENAME, job.step_limit, _stop_at_step_limit)
+                   if job.count_steps else None)
         for index, payload in enumerate(job.payloads):
-            steps[0] = 0
+            if counter is not None:
+                counter.next_payload()
             start = _perf_counter()
-            with traced(tracer):
+            with traced(counter.tracer if counter is not None else None):
                 result = call(function, payload)
             elapsed = _perf_counter() - start
             try:
@@ -315,8 +320,8 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
                                                     "why": str(exc)[:500]}))
                 return 0
             _emit(data)
-            if tracer is not None:
-                _emit(frame(FrameKind.STEPS, {"i": index, "s": steps[0]}))
+            if counter is not None:
+                _emit(frame(FrameKind.STEPS, {"i": index, "s": counter.count}))
             del result, data
         _write(frame(FrameKind.DONE))
     except MemoryError as exc:
@@ -331,6 +336,24 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
     except BaseException as exc:
         _write(_error_frame(index, exc))
     return 0
+
+
+def _stop_at_step_limit(counter: StepCounter) -> NoReturn:
+    """Report the step limit and end the child: called by the tracer as the count passes it.
+
+    Ending here, inside the trace function, is what makes the limit hold: CPython
+    removes a trace function that raises, so the :class:`~sandbox.steps.StepLimitReached`
+    it would raise next could be caught by the candidate, which would then go on
+    untraced. Earlier payloads' outputs and counts are still buffered and go first.
+    """
+    sys.settrace(None)
+    code = 0
+    try:
+        _write(frame(FrameKind.ERROR, {"i": counter.payload, "kind": ErrorKind.STEP_LIMIT.value,
+                                       "s": counter.total}))
+    except BaseException:  # the channel closed under us: nothing left to report
+        code = 70
+    _finish(code)
 
 
 def _proc_status() -> dict[str, str]:

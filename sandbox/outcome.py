@@ -19,7 +19,7 @@ class OutcomeStatus(enum.Enum):
     EXCEPTION = "exception"
     """The candidate raised (at import or in the function)."""
     TIMEOUT = "timeout"
-    """The wall-clock deadline (or the CPU limit) was hit."""
+    """The wall-clock deadline, the CPU limit or the step limit was hit."""
     MEMORY = "memory"
     """The candidate ran out of its address-space allowance."""
     CRASHED = "crashed"
@@ -66,6 +66,16 @@ class ErrorInfo:
         return f"{self.message}{where}"
 
 
+STEP_LIMIT_MESSAGE = "step limit reached"
+"""How the message of a ``timeout`` at the step limit begins (:func:`step_limit_error`)."""
+
+
+def step_limit_error(steps: int, limit: int, payload_index: int) -> ErrorInfo:
+    """The error of a run stopped at its step limit (``steps`` counted when it stopped)."""
+    return ErrorInfo(f"{STEP_LIMIT_MESSAGE}: more than {limit:,} steps (stopped at "
+                     f"{steps:,})", payload_index=payload_index)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Result of one candidate on a batch of payloads.
@@ -96,6 +106,8 @@ class Outcome:
     steps
         Per finished payload, the candidate's steps, when the
         evaluation asked for them (``count_steps``; :func:`sandbox.steps.counting_tracer`).
+        A run stopped at its ``step_limit`` is a ``timeout`` whose message begins
+        with :data:`STEP_LIMIT_MESSAGE` (:attr:`step_limit_reached`).
     """
 
     status: OutcomeStatus
@@ -132,6 +144,12 @@ class Outcome:
         if self.n_payloads == 0 or len(self.steps) != self.n_payloads:
             return None
         return sum(self.steps)
+
+    @property
+    def step_limit_reached(self) -> bool:
+        """True when the run was stopped at its step limit (a ``timeout``)."""
+        return (self.status is OutcomeStatus.TIMEOUT and self.error is not None
+                and self.error.message.startswith(STEP_LIMIT_MESSAGE))
 
     @property
     def ok(self) -> bool:

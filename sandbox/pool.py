@@ -36,6 +36,7 @@ from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Lim
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
 from sandbox.precheck import ALWAYS_ALLOWED_IMPORTS, precheck
+from sandbox.steps import check_step_limit
 from sandbox.text import storable
 from sandbox.verdict import classify
 
@@ -64,6 +65,7 @@ class _Job:
     payloads: PayloadSet
     time_limit: float
     count_steps: bool = False
+    step_limit: int | None = None
 
 
 class _WorkerProcess:
@@ -383,7 +385,8 @@ class SandboxPool:
     # --------------------------------------------------------------- running
     def submit(self, code: str, spec: CandidateSpec,
                payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
-               check: bool = True, count_steps: bool = False) -> Future[Outcome]:
+               check: bool = True, count_steps: bool = False,
+               step_limit: int | None = None) -> Future[Outcome]:
         """Queue one candidate for evaluation on a batch of payloads.
 
         Parameters
@@ -405,28 +408,38 @@ class SandboxPool:
             (:attr:`Outcome.steps`; :func:`sandbox.steps.counting_tracer`): a measure of
             its work that does not depend on the machine, at about three times the
             candidate's run time.
+        step_limit
+            With ``count_steps``: stop the candidate as soon as its steps on the batch
+            so far exceed this; the outcome is then a ``timeout`` whose message begins
+            "step limit reached" (:attr:`Outcome.step_limit_reached`). The counts of the
+            payloads it finished are kept. A candidate is stopped iff its total would
+            exceed the limit (the count only grows), unless it fails first.
 
         Returns
         -------
         Future[Outcome]
             Completed by a dispatcher thread.
         """
-        pset, future = self._accept(code, spec, payloads, time_limit, check)
+        pset, future = self._accept(code, spec, payloads, time_limit, check, count_steps,
+                                    step_limit)
         if future.done():
             return future
         self.start()
-        self._queue.put((future, _Job(code, spec, pset, float(time_limit), count_steps)))
+        self._queue.put((future, _Job(code, spec, pset, float(time_limit), count_steps,
+                                      step_limit)))
         return future
 
     def _accept(self, code: str, spec: CandidateSpec,
                 payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float,
-                check: bool) -> tuple[PayloadSet, Future[Outcome]]:
+                check: bool, count_steps: bool = False, step_limit: int | None = None
+                ) -> tuple[PayloadSet, Future[Outcome]]:
         """Check the arguments and make the caller's future, already completed with
         ``precheck_failed`` when the pre-check rejects the code (before start(): a
         rejected candidate costs no worker)."""
         if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)
                 and time_limit > 0):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        check_step_limit(step_limit, count_steps)
         pset = payloads if isinstance(payloads, PayloadSet) else PayloadSet.from_payloads(payloads)
         future: Future[Outcome] = Future()
         if check:
@@ -440,10 +453,11 @@ class SandboxPool:
 
     def run(self, code: str, spec: CandidateSpec,
             payloads: Sequence[dict[str, Any]] | PayloadSet, time_limit: float, *,
-            check: bool = True, count_steps: bool = False) -> Outcome:
+            check: bool = True, count_steps: bool = False,
+            step_limit: int | None = None) -> Outcome:
         """Evaluate one candidate and wait for the outcome (see :meth:`submit`)."""
         return self.submit(code, spec, payloads, time_limit, check=check,
-                           count_steps=count_steps).result()
+                           count_steps=count_steps, step_limit=step_limit).result()
 
     def _serve(self, slot: int) -> None:
         while True:
@@ -481,7 +495,7 @@ class SandboxPool:
                   "allowed_imports": sorted(set(spec.allowed_imports) | ALWAYS_ALLOWED_IMPORTS),
                   "payloads": pset.key,
                   "time_limit": job.time_limit, "limits": self.limits.to_wire(),
-                  "count_steps": job.count_steps}
+                  "count_steps": job.count_steps, "step_limit": job.step_limit}
         # Transfer time of a fresh payload set is not the candidate's.
         deadline = (time.monotonic() + job.time_limit + self.limits.kill_grace
                     + len(pset.blob) / 20e6)
@@ -517,7 +531,8 @@ class SandboxPool:
         worker.known.add(pset.key)
         return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
                         level, self.limits.max_output_items,
-                        stream_budget(self.limits.max_output_items, len(pset.blob)))
+                        stream_budget(self.limits.max_output_items, len(pset.blob)),
+                        job.step_limit)
 
     def interrupt(self) -> None:
         """Kill every worker now, from any thread: the evaluations they run end at once.

@@ -169,7 +169,8 @@ def _validate(problem: Problem[Any], instance: Any, raw: object) -> Sequence[int
 
 def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: SandboxPool,
              time_limit: float, *, references: Sequence[float | None] | None = None,
-             check: bool = True, count_steps: bool = False) -> CandidateEvaluation:
+             check: bool = True, count_steps: bool = False,
+             step_limit: int | None = None) -> CandidateEvaluation:
     """Run a candidate in the sandbox on ``instances`` and score it.
 
     Parameters
@@ -191,6 +192,9 @@ def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: S
     count_steps
         Count the candidate's steps per instance (``outcome.steps``; see
         :meth:`sandbox.SandboxPool.submit`).
+    step_limit
+        With ``count_steps``: stop the candidate once its steps on the batch so far
+        exceed this (a ``timeout``; see :meth:`sandbox.SandboxPool.submit`).
 
     Returns
     -------
@@ -202,7 +206,8 @@ def evaluate(problem: Problem[Any], instances: Sequence[Any], code: str, pool: S
     if references is not None and len(references) != len(instances):
         raise ValueError(f"{len(references)} references for {len(instances)} instances")
     outcome = pool.run(code, problem.candidate_spec, payload_set(problem, instances),
-                       time_limit, check=check, count_steps=count_steps)
+                       time_limit, check=check, count_steps=count_steps,
+                       step_limit=step_limit)
     scores = []
     for k, inst in enumerate(instances):
         ref = references[k] if references is not None else problem.stored_reference(inst)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sandbox.channel import ChannelError, ChildReport, ErrorKind, parse_report
 from sandbox.child import EXIT_SETUP_FAILED
-from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
+from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus, step_limit_error
 from sandbox.refusal import last_hint
 from sandbox.text import storable
 
@@ -80,7 +80,7 @@ class _Context:
 
 def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: str,
              time_limit: float, isolation_level: str = "", max_items: int = 1_000_000,
-             decode_budget: int | None = None) -> Outcome:
+             decode_budget: int | None = None, step_limit: int | None = None) -> Outcome:
     """Build the outcome of one evaluation.
 
     Parameters
@@ -100,11 +100,14 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
     max_items, decode_budget
         The child's cap on one output's values and the budget of the whole stream
         (see :class:`sandbox.channel.DecodeBudget`): they bound what is decoded.
+    step_limit
+        The job's step limit: a ``step_limit`` error is a ``timeout`` (and one from a
+        job without a limit, or inconsistent with it, a corrupted channel).
     """
     ctx = _Context(reply, n_payloads, isolation_level)
     try:
         report: ChildReport | None = parse_report(channel, n_payloads, max_items,
-                                                    decode_budget)
+                                                    decode_budget, step_limit)
         corrupt = None
     except ChannelError as exc:
         report, corrupt = None, str(exc)
@@ -139,6 +142,9 @@ def classify(reply: Mapping[str, Any], channel: bytes, n_payloads: int, code: st
             return ctx.outcome(OutcomeStatus.FORBIDDEN, ErrorInfo(
                 info.message, info.exception_type, info.traceback, refused=report.error["msg"],
                 payload_index=info.payload_index), report)
+        if kind is ErrorKind.STEP_LIMIT and step_limit is not None:  # parse_report checked it
+            return ctx.outcome(OutcomeStatus.TIMEOUT, step_limit_error(
+                report.error["steps"], step_limit, report.error["index"]), report)
         if kind is ErrorKind.SETUP:
             return ctx.outcome(OutcomeStatus.CRASHED, ErrorInfo(
                 f"sandbox setup failed: {report.error['type']}: {report.error['msg']}"), report)

@@ -218,7 +218,8 @@ class Worker:
                            harness=harness, payloads=payloads, allowed_imports=allowed,
                            max_items=int(header["limits"]["max_output_items"]),
                            refusal=_source_refusal(header["code"], allowed),
-                           count_steps=bool(header.get("count_steps", False)))
+                           count_steps=bool(header.get("count_steps", False)),
+                           step_limit=_step_limit(header))
         spare, self.spare = self.spare, None
         if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
                                   or not _alive(spare.pid)):
@@ -269,7 +270,8 @@ class Worker:
                             harness=harness, payloads=payloads,
                             allowed_imports=frozenset(header["allowed_imports"]),
                             max_items=int(header["max_items"]), refusal=str(header["refusal"]),
-                            count_steps=bool(header.get("count_steps", False)))
+                            count_steps=bool(header.get("count_steps", False)),
+                            step_limit=_step_limit(header))
 
     def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
                    spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
@@ -295,6 +297,7 @@ class Worker:
                 "harness": job.harness.__name__, "payloads": key,
                 "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
                 "refusal": job.refusal, "count_steps": job.count_steps,
+                "step_limit": job.step_limit,
                 "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
                 protocol.send(spare.job_w, job_header)
@@ -434,6 +437,12 @@ class Worker:
                     self.fork_spare()
             else:
                 protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
+
+
+def _step_limit(header: dict[str, Any]) -> int | None:
+    """The job's step limit (absent from a header before step limits: None)."""
+    value = header.get("step_limit")
+    return None if value is None else int(value)
 
 
 def _source_refusal(code: str, allowed: frozenset[str]) -> str:

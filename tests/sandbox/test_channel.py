@@ -151,6 +151,41 @@ def test_step_counts_follow_their_outputs() -> None:
                                 frame(FrameKind.DONE)), 2).steps == ()
 
 
+def _step_limit(i: object, count: object) -> bytes:
+    return frame(FrameKind.ERROR, {"i": i, "kind": "step_limit", "s": count})
+
+
+def test_a_step_limit_error_carries_the_batch_count() -> None:
+    data = _stream(frame(FrameKind.STARTED), _out(0, [0]), _steps(0, 12), _step_limit(1, 21))
+    report = parse_report(data, 3, step_limit=20)
+    assert report.error is not None and report.error["kind"] is ErrorKind.STEP_LIMIT
+    assert (report.error["index"], report.error["steps"]) == (1, 21)
+    assert report.steps == (12,) and not report.done
+
+
+@pytest.mark.parametrize(
+    ("frames", "limit"),
+    [
+        ((_step_limit(0, 21),), None),  # the job asked for no limit
+        ((_step_limit(0, 20),), 20),  # not over the limit
+        ((_step_limit(0, True),), 0),
+        ((_step_limit(0, 21.0),), 20),
+        ((_step_limit(0, "21"),), 20),
+        ((frame(FrameKind.ERROR, {"i": 0, "kind": "step_limit"}),), 20),
+        ((_step_limit(-1, 21),), 20),  # no step is counted at import
+        ((_out(0, [0]), _steps(0, 5), _step_limit(0, 21)), 20),  # a finished payload
+        ((_out(0, [0]), _steps(0, 5), _step_limit(2, 21)), 20),  # skips a payload
+        ((_out(0, [0]), _step_limit(1, 21)), 20),  # payload 0's count missing
+        ((_out(0, [0]), _steps(0, 25), _step_limit(1, 30)), 20),  # should have stopped on 0
+        ((frame(FrameKind.UNSENDABLE, {"i": 0, "t": 0.1, "why": "x"}), _step_limit(0, 21)), 20),
+    ],
+)
+def test_malformed_step_limit_errors_are_rejected(frames: tuple[bytes, ...],
+                                                   limit: int | None) -> None:
+    with pytest.raises(ChannelError, match="step"):
+        parse_report(_stream(frame(FrameKind.STARTED), *frames), 3, step_limit=limit)
+
+
 def test_report_of_an_error() -> None:
     data = _stream(frame(FrameKind.STARTED), _out(0, [0]),
                    frame(FrameKind.ERROR, {"i": 1, "kind": "exception", "type": "KeyError",

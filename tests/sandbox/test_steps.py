@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
 from typing import Any
+
+import pytest
 
 from evaluators.smtt.instance import SmttInstance
 from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
-from sandbox import OutcomeStatus, SandboxPool, evaluate
-from sandbox.steps import counting_tracer, line_weights, traced
+from sandbox import CandidateEvaluation, OutcomeStatus, SandboxPool, evaluate
+from sandbox.channel import ErrorKind, FrameKind, frame
+from sandbox.outcome import STEP_LIMIT_MESSAGE
+from sandbox.steps import (
+    StepCounter,
+    StepLimitReached,
+    counting_tracer,
+    line_weights,
+    traced,
+)
+from sandbox.verdict import classify
+from tests.sandbox.support import PermissiveSmtt
 
 LOOP = """\
 def work(n):
@@ -81,3 +95,195 @@ def test_a_failed_run_keeps_the_counts_of_finished_payloads(
     assert result.status is OutcomeStatus.EXCEPTION
     assert len(result.outcome.steps) == len(result.outcome.outputs) == 2
     assert result.outcome.total_steps is None
+
+
+# -- the step limit ----------------------------------------------------------------------
+DEF = "def schedule(processing_times, due_dates):\n"
+EDD_RETURN = "    return sorted(range(len(due_dates)), key=lambda j: (due_dates[j], j))\n"
+# The same work on every payload (the loop does not depend on the instance, all of size 25).
+LOOPING = DEF + "    total = 0\n    for k in range(ITERATIONS):\n        total += k\n" + EDD_RETURN
+ENDLESS = LOOPING.replace("ITERATIONS", "10 ** 12")
+# Candidates that catch everything, in the loop and around it, and carry on.
+CATCHING = [
+    DEF + textwrap.indent(textwrap.dedent("""\
+        total = 0
+        for k in range(10 ** 12):
+            try:
+                total += k
+            except BaseException:
+                pass
+    """), "    ") + EDD_RETURN,
+    DEF + textwrap.indent(textwrap.dedent("""\
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:
+                try:
+                    continue
+                except BaseException:
+                    continue
+    """), "    "),
+]
+
+
+def _limited(pool: SandboxPool, code: str, instances: list[SmttInstance],
+             limit: int | None, problem: SmttProblem | None = None) -> CandidateEvaluation:
+    return evaluate(problem or SmttProblem(), instances, code, pool, 30.0, count_steps=True,
+                    step_limit=limit)
+
+
+def _assert_stopped(result: CandidateEvaluation, limit: int, at: int) -> None:
+    outcome = result.outcome
+    assert outcome.status is OutcomeStatus.TIMEOUT and outcome.step_limit_reached, result.message
+    assert outcome.error is not None and outcome.error.payload_index == at
+    assert outcome.error.message.startswith(f"{STEP_LIMIT_MESSAGE}: more than {limit:,} steps")
+    assert len(outcome.outputs) == len(outcome.steps) == at < outcome.n_payloads
+
+
+def test_a_long_loop_stops_at_a_small_limit(strict_pool: SandboxPool,
+                                            honest_instances: list[SmttInstance]) -> None:
+    # Without the limit it would run until the 30 s deadline ("exceeded the time limit").
+    result = _limited(strict_pool, ENDLESS, honest_instances, 1_000)
+    _assert_stopped(result, 1_000, 0)
+    assert result.outcome.error is not None
+    stopped_at = int(result.outcome.error.message.rsplit(" ", 1)[1].rstrip(")").replace(",", ""))
+    assert 1_000 < stopped_at < 1_100  # stopped at once, not at the end of a payload
+
+
+@pytest.mark.parametrize("code", CATCHING, ids=["try-in-loop", "nested-handlers"])
+def test_a_candidate_that_catches_everything_is_stopped_too(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance], code: str) -> None:
+    compile(code, "<candidate>", "exec")
+    _assert_stopped(_limited(strict_pool, code, honest_instances, 5_000), 5_000, 0)
+
+
+def test_under_the_limit_the_counts_are_those_of_an_unlimited_run(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance]) -> None:
+    code = LOOPING.replace("ITERATIONS", "2_000")
+    free = _limited(strict_pool, code, honest_instances, None)
+    assert free.ok and free.outcome.total_steps is not None
+    exact = _limited(strict_pool, code, honest_instances, free.outcome.total_steps)
+    assert exact.ok and exact.outcome.steps == free.outcome.steps  # equal is not over
+    # One step short: stopped on the last payload, the others' counts unchanged.
+    short = _limited(strict_pool, code, honest_instances, free.outcome.total_steps - 1)
+    _assert_stopped(short, free.outcome.total_steps - 1, len(honest_instances) - 1)
+    assert short.outcome.steps == free.outcome.steps[:-1]
+
+
+def test_the_limit_is_on_the_batch_not_on_each_payload(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance]) -> None:
+    code = LOOPING.replace("ITERATIONS", "2_000")
+    steps = _limited(strict_pool, code, honest_instances, None).outcome.steps
+    limit = sum(steps[:3]) + steps[3] // 2
+    assert max(steps) < limit  # every payload alone is within it
+    result = _limited(strict_pool, code, honest_instances, limit)
+    _assert_stopped(result, limit, 3)
+    assert result.outcome.steps == steps[:3]
+    assert [s.objective for s in result.scores[:3]] == \
+        [s.objective for s in evaluate(SmttProblem(), honest_instances[:3], code,
+                                       strict_pool, 30.0).scores]
+
+
+def test_a_step_limit_needs_counting_and_a_positive_int(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance]) -> None:
+    for kwargs in ({"step_limit": 10}, {"count_steps": True, "step_limit": 0},
+                   {"count_steps": True, "step_limit": True},
+                   {"count_steps": True, "step_limit": 2.5}):
+        with pytest.raises(ValueError, match="step_limit"):
+            evaluate(SmttProblem(), honest_instances, EDD_RETURN, strict_pool, 30.0,
+                     **kwargs)  # type: ignore[arg-type]
+
+
+FORGED_STEP_LIMIT = DEF + """\
+    import os
+    body = b'{"i":0,"kind":"step_limit","s":COUNT}'
+    os.write(3, b"E" + len(body).to_bytes(4, "little") + body)
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(("count", "limit"), [("1000000000", None), ("5", 10**6),
+                                               ('"1e9"', 10**6)],
+                         ids=["no-limit-asked", "count-within-limit", "count-not-an-int"])
+def test_a_forged_step_limit_report_is_a_corrupted_channel(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance], count: str,
+        limit: int | None) -> None:
+    code = FORGED_STEP_LIMIT.replace("COUNT", count)
+    result = _limited(strict_pool, code, honest_instances, limit, PermissiveSmtt())
+    assert result.status is OutcomeStatus.INVALID_OUTPUT, result.message
+    assert "result channel corrupted" in result.message and "step-limit" in result.message
+
+
+def _channel(*frames: bytes) -> bytes:
+    return frame(FrameKind.STARTED) + b"".join(frames)
+
+
+STOPPED = frame(FrameKind.ERROR, {"i": 1, "kind": ErrorKind.STEP_LIMIT.value, "s": 1_234})
+FINISHED = (frame(FrameKind.OUTPUT, {"i": 0, "t": 0.1, "v": [0]}),
+            frame(FrameKind.STEPS, {"i": 0, "s": 600}))
+REPLY = {"exit_code": 0, "elapsed": 0.2, "stdout": "", "cpu": 0.1}
+
+
+def test_the_verdict_of_a_step_limit_error() -> None:
+    outcome = classify(REPLY, _channel(*FINISHED, STOPPED), 3, "", 10.0, step_limit=1_200)
+    assert outcome.status is OutcomeStatus.TIMEOUT and outcome.step_limit_reached
+    assert outcome.error is not None and outcome.error.payload_index == 1
+    assert outcome.error.message == \
+        "step limit reached: more than 1,200 steps (stopped at 1,234)"
+    assert outcome.outputs == ([0],) and outcome.steps == (600,)
+    # The supervisor's facts come first: the wall-clock deadline, a signal.
+    late = classify({**REPLY, "timed_out": True}, _channel(*FINISHED, STOPPED), 3, "", 10.0,
+                    step_limit=1_200)
+    assert late.status is OutcomeStatus.TIMEOUT and not late.step_limit_reached
+    assert "exceeded the time limit of 10 s" in str(late.error)
+    killed = classify({**REPLY, "signal": 11}, _channel(*FINISHED, STOPPED), 3, "", 10.0,
+                      step_limit=1_200)
+    assert killed.status is OutcomeStatus.CRASHED
+
+
+@pytest.mark.parametrize(("channel", "limit"), [
+    (_channel(*FINISHED, STOPPED), None),  # no limit was asked for
+    (_channel(*FINISHED, STOPPED), 1_234),  # the count is not over the limit
+    (_channel(*FINISHED, STOPPED.replace(b"1234", b"1e99")), 1_200),
+    (_channel(STOPPED), 1_200),  # payload 0 did not finish
+    (_channel(*FINISHED, STOPPED), 500),  # payload 0 alone was over: it should have stopped
+], ids=["no-limit", "not-over", "count-not-an-int", "unfinished-payload", "over-before"])
+def test_a_malformed_step_limit_error_is_a_corrupted_channel(channel: bytes,
+                                                              limit: int | None) -> None:
+    outcome = classify(REPLY, channel, 3, "", 10.0, step_limit=limit)
+    assert outcome.status is OutcomeStatus.INVALID_OUTPUT and not outcome.step_limit_reached
+    assert outcome.error is not None
+    assert outcome.error.message.startswith("result channel corrupted: step-limit error")
+
+
+# -- the counter in-process ----------------------------------------------------------------
+def test_the_counter_stops_at_the_batch_total_and_reports_once() -> None:
+    work = _compiled(LOOP, "<candidate>")
+    per_payload = _counted(work, "<candidate>", 100)
+    calls: list[int] = []
+    counter = StepCounter("<candidate>", 2 * per_payload + 1, lambda c: calls.append(c.total))
+    for _ in range(2):
+        counter.next_payload()
+        with traced(counter.tracer):
+            work(100)
+        assert counter.count == per_payload and not counter.over
+    counter.next_payload()
+    with pytest.raises(StepLimitReached), traced(counter.tracer):
+        work(100)
+    assert counter.over and counter.payload == 2 and calls == [counter.total]
+    assert 0 < counter.total - (2 * per_payload + 1) < 10  # at the event that passed it
+
+
+def test_cpython_drops_a_trace_function_that_raises() -> None:
+    """Why the sandbox child ends itself at the limit instead of relying on the exception:
+    once the candidate catches it, nothing is traced any more."""
+    swallows = ("def work(n):\n    try:\n        for k in range(n):\n            pass\n"
+                "    except BaseException:\n        pass\n    return 'carried on'\n")
+    work = _compiled(swallows, "<candidate>")
+    counter = StepCounter("<candidate>", 500)
+    counter.next_payload()
+    with traced(counter.tracer):
+        assert work(10_000) == "carried on"
+        assert sys.gettrace() is None
+    assert counter.over and counter.total < 1_000
