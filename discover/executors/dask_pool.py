@@ -214,13 +214,14 @@ class RemoteSandboxPool(SandboxPool):
     # --------------------------------------------------------------- running
     def submit(self, code: str, spec: CandidateSpec,
                payloads: Any, time_limit: float, *, check: bool = True,
-               count_steps: bool = False) -> Future[Outcome]:
+               count_steps: bool = False, step_limit: int | None = None) -> Future[Outcome]:
         """Queue one candidate on the cluster (see :meth:`sandbox.SandboxPool.submit`).
 
         The returned future fails with :class:`ExecutorLost` when the cluster is gone.
         """
         # The pre-check is cheap and local: a rejected candidate costs no round trip.
-        pset, future = self._accept(code, spec, payloads, time_limit, check)
+        pset, future = self._accept(code, spec, payloads, time_limit, check, count_steps,
+                                    step_limit)
         if future.done():
             return future
         self.start()
@@ -232,7 +233,7 @@ class RemoteSandboxPool(SandboxPool):
             return future
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
                                         self.isolation, self.limits, self.problem,
-                                        count_steps)
+                                        count_steps, step_limit)
         self._launch(_Task(future, request))
         return future
 

@@ -56,6 +56,8 @@ class SandboxRequest:
     """The problem spec, resolved on the worker (empty: the built-in packages only)."""
     count_steps: bool = False
     """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
+    step_limit: int | None = None
+    """Stop the candidate once its steps on the batch exceed this (with ``count_steps``)."""
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
@@ -105,7 +107,8 @@ def evaluate_request(request: SandboxRequest) -> bytes:
     """Run ``request`` in this process's sandbox; the outcome as wire bytes."""
     pool = worker_pool(request.isolation, request.limits, request.problem)
     outcome = pool.run(request.code, request.spec, request.payloads, request.time_limit,
-                       check=request.check, count_steps=request.count_steps)
+                       check=request.check, count_steps=request.count_steps,
+                       step_limit=request.step_limit)
     return encode_outcome(outcome)
 
 

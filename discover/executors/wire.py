@@ -19,8 +19,14 @@ from typing import Any
 from sandbox import ErrorInfo, IsolationReport, Layer, LayerStatus, Outcome, OutcomeStatus
 from sandbox.channel import ChannelError, check_value
 
-WIRE_VERSION = 2
-"""Bumped whenever the format changes; workers and orchestrator must agree."""
+WIRE_VERSION = 3
+"""Bumped whenever the format changes; workers and orchestrator must agree.
+
+Checked at each worker's hello, so it also covers the requests
+(:class:`~discover.executors.remote.SandboxRequest`): 2 added the step counts,
+3 the requests' ``step_limit`` (a worker that ignored it would run candidates
+over the runtime gate's limit to the end; the outcome's fields are those of 2).
+"""
 
 MAX_TEXT = 64 * 2**10
 """Longest text field accepted (messages, stdout tails, traceback lines)."""

@@ -75,7 +75,8 @@ class CancellablePool:
             interrupt()
 
     def run(self, code: str, spec: CandidateSpec, payloads: Sequence[dict[str, Any]] | Any,
-            time_limit: float, *, check: bool = True, count_steps: bool = False) -> Outcome:
+            time_limit: float, *, check: bool = True, count_steps: bool = False,
+            step_limit: int | None = None) -> Outcome:
         """Evaluate like ``pool.run``; raise :class:`EvaluationCancelled` when cut.
 
         An evaluation that completes before the cut keeps its outcome, even when the
@@ -85,7 +86,7 @@ class CancellablePool:
         if self._scope.cancelled:
             raise EvaluationCancelled(self._scope.reason or "cancelled", 0.0)
         future = self._pool.submit(code, spec, payloads, time_limit, check=check,
-                                   count_steps=count_steps)
+                                   count_steps=count_steps, step_limit=step_limit)
         cut_at: float | None = None
         while True:
             try:

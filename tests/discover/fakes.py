@@ -24,8 +24,9 @@ from evaluators.base import CandidateSpec
 from evaluators.smtt.generate import SmttFamily, generate_instance
 from evaluators.smtt.instance import SmttInstance
 from sandbox import ErrorInfo, Outcome, OutcomeStatus
+from sandbox.outcome import step_limit_error
 from sandbox.payloads import PayloadSet
-from sandbox.steps import counting_tracer, traced
+from sandbox.steps import StepCounter, StepLimitReached, check_step_limit, traced
 
 
 def smtt_instances(count: int, n: int = 8, seed: int = 0) -> list[SmttInstance]:
@@ -48,9 +49,12 @@ class InProcessPool:
     runs: list[str] = field(default_factory=list)
 
     def run(self, code: str, spec: CandidateSpec, payloads: PayloadSet | Sequence[Any],
-            time_limit: float, *, check: bool = True, count_steps: bool = False) -> Outcome:
+            time_limit: float, *, check: bool = True, count_steps: bool = False,
+            step_limit: int | None = None) -> Outcome:
         """Run ``spec.function_name`` of ``code`` on every payload (counting its steps
-        with the sandbox's own tracer when asked)."""
+        with the sandbox's own counter when asked, and stopping at ``step_limit`` like
+        the sandbox child: a ``timeout`` with the sandbox's step-limit error)."""
+        check_step_limit(step_limit, count_steps)
         self.runs.append(code)
         items = json.loads(payloads.blob) if isinstance(payloads, PayloadSet) else list(payloads)
         marks = dict(line.strip()[2:].split("=", 1) for line in code.splitlines()
@@ -62,13 +66,23 @@ class InProcessPool:
         namespace: dict[str, Any] = {}
         exec(compile(code, "<test candidate>", "exec"), namespace)  # trusted test code only
         function: Callable[..., Any] = namespace[spec.function_name]
+        counter = StepCounter("<test candidate>", step_limit)
         outputs, steps = [], []
-        for payload in items:
-            tracer, count = counting_tracer("<test candidate>")
-            with traced(tracer if count_steps else None):
-                outputs.append(tuple(function(**payload)))
-            steps.append(count[0])
         seconds = float(marks.get("seconds", "0.001"))
+        for payload in items:
+            counter.next_payload()
+            try:
+                with traced(counter.tracer if count_steps else None):
+                    outputs.append(tuple(function(**payload)))
+            except StepLimitReached:  # trusted test code does not catch it
+                assert step_limit is not None and counter.over
+                done = len(outputs)
+                return Outcome(OutcomeStatus.TIMEOUT, outputs=tuple(outputs),
+                               seconds=(seconds,) * done, total_seconds=seconds * (done + 1),
+                               error=step_limit_error(counter.total, step_limit, done),
+                               n_payloads=len(items), isolation_level=self.isolation_level,
+                               steps=tuple(steps))
+            steps.append(counter.count)
         return Outcome(OutcomeStatus.OK, outputs=tuple(outputs), seconds=(seconds,) * len(items),
                        total_seconds=seconds * len(items), n_payloads=len(items),
                        isolation_level=self.isolation_level,

@@ -101,6 +101,24 @@ def test_remote_evaluation_equals_local(executor: DaskExecutor, instances: list[
     assert remote.status is expected[name]
 
 
+def test_step_counts_and_the_step_limit_reach_the_workers(executor: DaskExecutor,
+                                                          instances: list[object]) -> None:
+    counted = evaluate(SMTT, instances, CANDIDATES["mdd"], executor.pool, 10.0, check=False,
+                       count_steps=True)
+    with SandboxPool(workers=1) as local_pool:
+        local = evaluate(SMTT, instances, CANDIDATES["mdd"], local_pool, 10.0, check=False,
+                         count_steps=True)
+    assert counted.ok and counted.outcome.steps == local.outcome.steps
+    total = counted.outcome.total_steps
+    assert total is not None
+    stopped = evaluate(SMTT, instances, CANDIDATES["mdd"], executor.pool, 10.0, check=False,
+                       count_steps=True, step_limit=total - 1)
+    assert stopped.outcome.step_limit_reached, stopped.message
+    assert stopped.outcome.steps == counted.outcome.steps[:-1]
+    with pytest.raises(ValueError, match="step_limit"):
+        executor.pool.submit(CANDIDATES["mdd"], SMTT.candidate_spec, [], 10.0, step_limit=5)
+
+
 def test_references_solved_on_the_workers_equal_local_ones(executor: DaskExecutor,
                                                            instances: list[object]) -> None:
     assert executor.map_ordered is not None

@@ -55,6 +55,16 @@ def test_a_slow_evaluation_is_cut_at_once_and_the_pool_runs_on(pool: SandboxPool
     guarded.close()
 
 
+def test_the_step_limit_passes_through(pool: SandboxPool) -> None:
+    problem, payloads = _payloads()
+    scope = CancelScope()
+    guarded = CancellablePool(pool, scope)
+    outcome = guarded.run(SLOW, problem.candidate_spec, payloads, 300.0, count_steps=True,
+                          step_limit=10_000)
+    assert outcome.step_limit_reached and outcome.outputs == ()
+    guarded.close()
+
+
 def test_the_cut_candidate_is_archived_as_cancelled_not_crashed(pool: SandboxPool) -> None:
     problem = get_problem("smtt")
     instances = smtt_instances(4)
