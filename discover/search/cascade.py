@@ -190,12 +190,18 @@ def run_cascade(
     if timing is not None:
         timed = timing.run(problem, code, pool)
         if timed.status is OutcomeStatus.TIMEOUT:
-            # Too slow either way: the wall-clock limit is ten times the allowance, and
-            # naming it like the step limit keeps the archived status independent of
-            # which limit a slow candidate reached first on a busy machine.
-            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing",
-                             f"too slow: did not finish the {len(timing.instances)} larger "
-                             f"timing instances within {timing.time_limit:.3g} s")
+            # Too slow either way: the child stops at the step limit, the wall-clock limit
+            # is ten times the allowance, and naming both alike keeps the archived status
+            # independent of which limit a slow candidate reached first on a busy machine.
+            error = timed.outcome.error
+            if timed.outcome.step_limit_reached and error is not None:
+                message = (f"too slow on the {len(timing.instances)} larger timing instances: "
+                           f"{error.message}; the limit is a multiple of the reference "
+                           f"heuristic's steps")
+            else:
+                message = (f"too slow: did not finish the {len(timing.instances)} larger "
+                           f"timing instances within {timing.time_limit:.3g} s")
+            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message)
         if not timed.ok:
             return _failed(_status_of(timed), "timing", timed, time.monotonic() - start,
                            "on the larger timing instances: " + _describe(timed), fingerprint)

@@ -16,7 +16,9 @@ same seed gave different searches (two runs of seed 1 parted at program 85:
 docs/offline-engine.md). A step count depends only on the path the program
 takes; it follows CPU time within about 25 % on a search's programs, and misses
 work done inside C functions (a ``sorted`` call counts only through its ``key``
-callbacks, a list slice not at all). The batch's wall-clock limit (ten times the reference's
+callbacks, a list slice not at all). The limit goes to the sandbox child, which
+stops the candidate once its count passes it: a rejection costs at most the
+limit's steps. The batch's wall-clock limit (ten times the reference's
 allowance) still stops a candidate that gets around the count. No references
 are needed: only the work counts (the training set scores the program). The
 cascade runs the gate after the probe, before the full training set.
@@ -61,11 +63,19 @@ class TimingGate:
         if self.limit <= 0 or self.time_limit <= 0:
             raise ValueError("timing limits must be positive")
 
-    def run(self, problem: Problem[Any], code: str, pool: SandboxPool) -> CandidateEvaluation:
-        """The candidate's run on the timing instances, its steps counted."""
+    def run(self, problem: Problem[Any], code: str, pool: SandboxPool, *,
+            stop_at_limit: bool = True) -> CandidateEvaluation:
+        """The candidate's run on the timing instances, its steps counted.
+
+        With ``stop_at_limit`` the child stops the candidate as soon as its steps
+        exceed :attr:`limit` (a ``timeout`` whose outcome has
+        :attr:`~sandbox.Outcome.step_limit_reached`), so a rejection costs at most
+        the limit's steps. The count only grows, so a candidate is stopped iff its
+        total would exceed the limit, unless it fails first.
+        """
         return evaluate(problem, self.instances, code, pool, self.time_limit,
                         references=[None] * len(self.instances), check=False,
-                        count_steps=True)
+                        count_steps=True, step_limit=self.limit if stop_at_limit else None)
 
     def exceeded(self, result: CandidateEvaluation) -> int | None:
         """``result``'s steps when they exceed the limit, or None when within it.
@@ -103,7 +113,8 @@ def build_gate(problem: Problem[Any], reference_code: str, n: int, count: int, c
     if cap <= 0 or count < 1 or n < 1:
         raise ValueError("timing gate: n, count and cap must be positive")
     instances = timing_instances(problem, n, count, params)
-    result = TimingGate(instances, 1, time_limit).run(problem, reference_code, pool)
+    result = TimingGate(instances, 1, time_limit).run(problem, reference_code, pool,
+                                                      stop_at_limit=False)
     steps = result.outcome.total_steps
     if not result.ok or steps is None:
         return None

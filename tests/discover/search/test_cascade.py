@@ -8,6 +8,7 @@ import pytest
 
 from archive import EvaluationStatus, Split
 from discover.search.cascade import CascadeResult, TrainingSet, archived_validation, run_cascade
+from discover.search.timing import TimingGate
 from evaluators.registry import get_problem
 from sandbox import CandidateEvaluation, ErrorInfo, Outcome, OutcomeStatus
 from tests.discover.fakes import InProcessPool, smtt_instances, sort_key_program
@@ -94,3 +95,25 @@ def test_a_known_behaviour_returns_its_fingerprint_without_the_full_run() -> Non
     again = _cascade(sort_key_program("d[j] + 0"), pool,
                      is_known_behaviour=lambda h: h == first.behaviour_hash)
     assert again == first.behaviour_hash and len(pool.runs) == 3
+
+
+def test_the_timing_gate_stops_a_program_at_its_step_limit() -> None:
+    code = sort_key_program("d[j] * p[j] - d[j] // 2")
+    instances = tuple(smtt_instances(3, n=30, seed=1))
+    spec = SMTT.candidate_spec
+    counted = InProcessPool().run(code, spec, [SMTT.payload(i) for i in instances], 10.0,
+                                  count_steps=True)
+    assert counted.ok and counted.total_steps is not None
+    steps = counted.steps
+    # Over the limit within the second instance: stopped there, too_slow, the limit named.
+    tight = TimingGate(instances, steps[0] + steps[1] // 2, 10.0)
+    result = _cascade(code, InProcessPool(), timing=tight)
+    assert isinstance(result, CascadeResult)
+    assert (result.status, result.stage) == (EvaluationStatus.TOO_SLOW, "timing")
+    assert result.message.startswith(
+        f"too slow on the 3 larger timing instances: step limit reached: more than "
+        f"{tight.limit:,} steps (stopped at ")
+    assert result.evaluation.error == result.message
+    # At exactly its total the same program passes the gate (equal is not over).
+    exact = TimingGate(instances, counted.total_steps, 10.0)
+    assert _cascade(code, InProcessPool(), timing=exact).ok  # type: ignore[union-attr]

@@ -125,3 +125,30 @@ def test_a_timeout_on_the_timing_instances_is_too_slow(pool: SandboxPool) -> Non
     assert isinstance(result, CascadeResult)
     assert result.status is EvaluationStatus.TOO_SLOW and result.stage == "timing"
     assert "did not finish" in result.message
+
+
+def test_the_gate_stops_a_candidate_once_it_passes_the_limit(pool: SandboxPool) -> None:
+    gate = build_gate(SMTT, MDD, 300, 2, 2.0, pool)
+    assert gate is not None
+    timed = gate.run(SMTT, CUBIC, pool)
+    # Stopped within the first instance (CUBIC does about n times MDD's work), not run on
+    # both to the end; the second check agrees (no count for every instance is over).
+    assert timed.outcome.step_limit_reached and timed.outcome.outputs == ()
+    assert gate.exceeded(timed) == gate.limit + 1
+    result = run_cascade(SMTT, CUBIC, _training(), pool, time_limit=30.0, timing=gate)
+    assert isinstance(result, CascadeResult)
+    assert result.status is EvaluationStatus.TOO_SLOW and result.stage == "timing"
+    assert result.message.startswith("too slow on the 2 larger timing instances: step limit "
+                                     f"reached: more than {gate.limit:,} steps")
+
+
+def test_stopping_early_gives_the_verdict_of_counting_to_the_end(pool: SandboxPool) -> None:
+    instances = timing_instances(SMTT, 300, 2)
+    reference = TimingGate(instances, 1, 60.0).run(SMTT, MDD, pool, stop_at_limit=False)
+    steps = reference.outcome.steps
+    assert reference.ok and len(steps) == 2
+    at_total = TimingGate(instances, sum(steps), 60.0)
+    passed = at_total.run(SMTT, MDD, pool)
+    assert passed.ok and passed.outcome.steps == steps and at_total.exceeded(passed) is None
+    below = TimingGate(instances, sum(steps) - 1, 60.0).run(SMTT, MDD, pool)
+    assert below.outcome.step_limit_reached and below.outcome.steps == steps[:1]
