@@ -16,8 +16,8 @@ from sandbox.outcome import STEP_LIMIT_MESSAGE
 from sandbox.steps import (
     StepCounter,
     StepLimitReached,
-    counting_tracer,
     line_weights,
+    straight_line,
     traced,
 )
 from sandbox.verdict import classify
@@ -41,10 +41,10 @@ def _compiled(code: str, filename: str) -> Any:
 
 
 def _counted(function: Any, filename: str, *args: Any) -> int:
-    tracer, count = counting_tracer(filename)
-    with traced(tracer):
+    counter = StepCounter(filename)
+    with traced(counter.tracer):
         function(*args)
-    return count[0]
+    return counter.count
 
 
 def test_the_count_grows_with_the_work_and_repeats_exactly() -> None:
@@ -67,6 +67,128 @@ def test_a_line_weighs_its_instructions() -> None:
 def test_only_the_named_file_counts() -> None:
     work = _compiled(LOOP, "<elsewhere>")
     assert _counted(work, "<candidate>", 1000) == 0
+
+
+# -- counting straight-line code once ----------------------------------------------------
+def _by_line(function: Any, filename: str, *args: Any) -> int:
+    """The count of plain line-by-line tracing (the oracle the memoised tracer must match)."""
+    count = 0
+    tables: dict[Any, dict[int, int]] = {}
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        count += tables[frame.f_code].get(frame.f_lineno, 1) if event == "line" else 1
+        return local
+
+    def start(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if frame.f_code.co_filename != filename:
+            return None
+        tables.setdefault(frame.f_code, line_weights(frame.f_code))
+        count += 1
+        return local
+
+    with traced(start):
+        function(*args)
+    return count
+
+
+VARIED = {
+    "key lambda": """def work(n):
+    t = 0
+    left = list(range(n))
+    while left:
+        j = min(left, key=lambda j: (max(t + j % 7, 3 * j - t), j))
+        left.remove(j)
+        t += j % 5
+    return t
+""",
+    "helpers, multi-line expression": """def key(t, p, d):
+    return max(t + p,
+               d) + 0.5 * (p
+                           - d)
+
+
+def work(n):
+    return sorted(range(n), key=lambda j: key(j % 3, j % 11, n - j))
+""",
+    "branches, comprehension, generator": """def gen(n):
+    for k in range(n):
+        yield k * k
+
+
+def work(n):
+    total = sum(x for x in gen(n) if x % 2) + len([k for k in range(n) if k > 3 or k == 1])
+    return total if n > 5 else -total
+""",
+    "recursion through a straight-line function": """def half(n):
+    return down(n // 2)
+
+
+def down(n):
+    if n <= 1:
+        return 1
+    return half(n) + half(n - 1)
+
+
+def work(n):
+    return down(n)
+""",
+    "handled exceptions around straight-line calls": """def ratio(a, b):
+    return a / b
+
+
+def work(n):
+    total = 0
+    for k in range(n):
+        try:
+            total += ratio(k, 1 + k % 3)
+        except ZeroDivisionError:
+            total -= 1
+    return total
+""",
+}
+
+
+@pytest.mark.parametrize("name", VARIED)
+def test_memoised_counts_equal_line_by_line_tracing(name: str) -> None:
+    work = _compiled(VARIED[name], "<candidate>")
+    for n in (0, 1, 9, 60):
+        assert _counted(work, "<candidate>", n) == _by_line(work, "<candidate>", n) > 0
+
+
+@pytest.mark.parametrize("name", sorted(SEED_PROGRAMS))
+def test_seed_programs_count_as_line_by_line(name: str, honest_instances: list[SmttInstance]
+                                             ) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(SEED_PROGRAMS[name], "<candidate>", "exec"), namespace)
+    schedule = namespace["schedule"]
+    for instance in honest_instances:
+        args = (list(instance.processing_times), list(instance.due_dates))
+        assert _counted(schedule, "<candidate>", *args) == _by_line(schedule, "<candidate>",
+                                                                   *args)
+
+
+def test_straight_line_code_is_only_code_without_branches() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(VARIED["branches, comprehension, generator"] + VARIED["key lambda"]
+                 + "def plain(a, b):\n    c = a + b\n    return max(c, a) * b\n",
+                 "<candidate>", "exec"), namespace)
+    assert straight_line(namespace["plain"].__code__)
+    assert not straight_line(namespace["work"].__code__)  # the while loop
+    assert not straight_line(namespace["gen"].__code__)   # a generator
+    ternary = compile("lambda x: 1 if x else 2", "<candidate>", "eval").co_consts[0]
+    guarded = compile("def f(x):\n    try:\n        return 1 / x\n    except Exception:\n"
+                      "        return 0\n", "<candidate>", "exec").co_consts[0]
+    assert not straight_line(ternary) and not straight_line(guarded)
+
+
+def test_a_straight_line_call_that_raises_counts_as_a_complete_one() -> None:
+    # The one difference from line-by-line tracing, and still the same every run.
+    work = _compiled(VARIED["handled exceptions around straight-line calls"].replace(
+        "1 + k % 3", "k % 3"), "<candidate>")
+    counts = {_counted(work, "<candidate>", 30) for _ in range(3)}
+    assert len(counts) == 1 and counts.pop() != _by_line(work, "<candidate>", 30)
 
 
 def test_counts_cross_the_sandbox_unchanged(strict_pool: SandboxPool, smtt: SmttProblem,
