@@ -36,13 +36,9 @@ from discover.offline import mutations as m
 from discover.offline.crossover import crossover
 from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
 from discover.offline.scale import ScaleModel
-from discover.offline.shape import (
-    add_or_vary_lookahead,
-    add_state_feature,
-    has_lookahead,
-    has_state_features,
-)
+from discover.offline.shape import add_or_vary_lookahead, has_lookahead
 from discover.offline.sites import Site, find_function, find_sites
+from discover.offline.state import add_state_feature, has_state_features
 from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
 from discover.offline.vocabulary import Feature, Vocabulary
@@ -209,7 +205,7 @@ class OfflineEngine:
         return self._finish(tree, func, "; ".join(descriptions), tuple(names))
 
     def _structural(self, tree: ast.Module, func: ast.FunctionDef) -> _Child | None:
-        """One structural move (:mod:`.structure`, :mod:`.shape`); the others if it cannot apply."""
+        """One structural move (.structure, .shape, .state); the others if it cannot apply."""
         spec = self.spec
         moves = (
             lambda: add_or_vary_improvement(tree, spec.function_name, spec.parameters,

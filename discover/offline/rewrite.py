@@ -152,30 +152,45 @@ def blocks(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
 def remove_dead_assignments(func: ast.FunctionDef) -> list[str]:
     """Drop assignments to names never read whose value is pure; returns their names.
 
-    Repeats until nothing changes, since dropping one helper can orphan another.
+    A name only ever read by its own augmented assignments (``_s10 -= d[best]`` once
+    the feature that used the running sum is gone) is not read either: its plain and
+    augmented assignments go together. Names used inside lambdas (a key reading a
+    hoisted ``_f0``) are read. Repeats until nothing changes, since dropping one
+    helper can orphan another.
     """
     removed: list[str] = []
+    declared = {name for n in ast.walk(func) if isinstance(n, (ast.Global, ast.Nonlocal))
+                for name in n.names}
     while True:
-        # ``x += y`` reads x although its target is a Store node.
+        # ``x += y`` reads x, but only to write x again: not a use that keeps x alive.
         loaded = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
-                  and isinstance(n.ctx, ast.Load)}
-        loaded |= {n.target.id for n in ast.walk(func) if isinstance(n, ast.AugAssign)
-                   and isinstance(n.target, ast.Name)}
+                  and isinstance(n.ctx, ast.Load)} | declared
         changed = False
         for body in blocks(func.body):
             for stmt in list(body):
-                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                        and isinstance(stmt.targets[0], ast.Name)
-                        and stmt.targets[0].id not in loaded and _pure(stmt.value)
-                        and len(body) > 1):
+                target = _assigned_name(stmt)
+                if (target is not None and target not in loaded and len(body) > 1
+                        and isinstance(stmt, (ast.Assign, ast.AugAssign))
+                        and is_pure(stmt.value)):
                     body.remove(stmt)
-                    removed.append(stmt.targets[0].id)
+                    if target not in removed:
+                        removed.append(target)
                     changed = True
         if not changed:
             return removed
 
 
-def _pure(node: ast.AST) -> bool:
+def _assigned_name(stmt: ast.stmt) -> str | None:
+    """``x`` of ``x = ...`` or ``x op= ...`` (a single plain name), else None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return None
+
+
+def is_pure(node: ast.AST) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
             if not (isinstance(n.func, ast.Name) and n.func.id in PURE_CALLS):

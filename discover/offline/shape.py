@@ -1,4 +1,4 @@
-"""Structural moves on a construction loop: look-ahead and state features.
+"""Structural moves on a construction loop: finding the decision, look-ahead.
 
 A constructive rule decides, inside a ``while`` loop, with a statement of the form
 ``best = min(pool, key=lambda j: KEY)`` and then advances its own state with
@@ -16,12 +16,8 @@ as steps (``CandidateSpec.cost_source``, see :mod:`.structure`):
     would tie the rule to the training size (see .scale).
     O(n + m²) key evaluations per decision instead of O(n).
 ``state``
-    Track the objective over the sequence built so far (``_step`` after every
-    choice) and expose two state features to the key: the share of late choices
-    so far (steps with a positive cost) and the share of the items placed. The key
-    gains a term ``c·feature·x`` with ``x`` one of its item attributes that does not
-    grow with the instance (so the literal transfers across sizes, see .scale);
-    ``c`` is then ordinary material for the tuner and the other mutations.
+    Features of the sequence built so far added to the key, computed once per
+    decision: see :mod:`.state`.
 
 Nothing here names a rule: the short-list, the state advance and the features
 are built from the program's own key, its own state updates and the problem's
@@ -36,17 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.offline.rewrite import number
-from discover.offline.scale import ScaleModel
-from discover.offline.structure import INITIAL, PREPARE, STEP, install_cost_helpers
-
 TOP = "_top"
 TOP_SIZES = (2, 3, 4, 5, 6)
-LATE = "_late"
-DONE = "_done"
-TRACK = "_track"
-DATA = "_data"
-STATE_FEATURES = (f"{LATE} / max({DONE}, 1)", f"{DONE} / max({DONE} + len({{pool}}), 1)")
 
 
 @dataclass
@@ -87,7 +74,7 @@ def find_decision(func: ast.FunctionDef) -> Decision | None:
             updates = []
             for later in loop.body[index + 1:]:
                 if (isinstance(later, ast.AugAssign) and isinstance(later.op, ast.Add)
-                        and isinstance(later.target, ast.Name) and _uses(later.value, target)):
+                        and isinstance(later.target, ast.Name) and uses(later.value, target)):
                     updates.append((later.target.id, later.value))
             return Decision(loop, index, target, pool, lam.args.args[0].arg, lam, updates)
     return None
@@ -110,11 +97,11 @@ def _decision(stmt: ast.stmt) -> tuple[str, str, ast.Lambda] | None:
     return stmt.targets[0].id, call.args[0].id, lam
 
 
-def _uses(node: ast.AST, name: str) -> bool:
+def uses(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
-def _replace_names(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+def replace_names(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     """A copy of ``node`` with free uses of the mapped names replaced (lambdas respected)."""
 
     class Swap(ast.NodeTransformer):
@@ -138,11 +125,11 @@ def _replace_names(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     return result
 
 
-def _first(key: ast.expr) -> ast.expr:
+def first_component(key: ast.expr) -> ast.expr:
     return key.elts[0] if isinstance(key, ast.Tuple) and key.elts else key
 
 
-def _with_first(key: ast.expr, first: ast.expr) -> ast.expr:
+def with_first_component(key: ast.expr, first: ast.expr) -> ast.expr:
     if isinstance(key, ast.Tuple) and key.elts:
         return ast.Tuple([first, *key.elts[1:]], ast.Load())
     return first
@@ -162,33 +149,34 @@ def add_or_vary_lookahead(func: ast.FunctionDef, rng: np.random.Generator) -> st
         return None
     key = decision.key
     states = {name for name, _ in decision.updates}
-    if not states or not any(_uses(key, s) for s in states):
+    if not states or not any(uses(key, s) for s in states):
         return None  # the key does not depend on the state: one step later is the same
     item = decision.item
     other = "_i" if item != "_i" else "_k"
     # The state after choosing ``item``: every update with the choice replaced by it.
     advanced: dict[str, ast.expr] = {}
     for name, value in decision.updates:
-        step = _replace_names(value, {decision.target: ast.Name(item, ast.Load())})
+        step = replace_names(value, {decision.target: ast.Name(item, ast.Load())})
         base = advanced.get(name, ast.Name(name, ast.Load()))
         advanced[name] = ast.BinOp(base, ast.Add(), step)
-    later = _replace_names(_first(key), {**advanced, item: ast.Name(other, ast.Load())})
-    ahead = _replace_names(ast.parse(
+    later = replace_names(first_component(key), {**advanced, item: ast.Name(other, ast.Load())})
+    ahead = replace_names(ast.parse(
         f"min((_later for {other} in {TOP} if {other} != {item}), default=0)", mode="eval").body,
         {"_later": later})
     # No literal weight: a coefficient on the (growing) key would calibrate the rule to
     # the training size (see .scale). (The key one step later alone, with the key now
     # as the tie-break, was tried: with a short-list of two it picks the wrong job.)
-    scored = _with_first(key, ast.BinOp(copy.deepcopy(_first(key)), ast.Add(), ahead))
+    first = first_component(key)
+    scored = with_first_component(key, ast.BinOp(copy.deepcopy(first), ast.Add(), ahead))
     size = int(rng.choice(TOP_SIZES))
     shortlist = ast.Assign([ast.Name(TOP, ast.Store())], ast.Subscript(
         ast.Call(ast.Name("sorted", ast.Load()), [ast.Name(decision.pool, ast.Load())],
-                 [ast.keyword("key", ast.Lambda(_args(item), copy.deepcopy(key)))]),
+                 [ast.keyword("key", ast.Lambda(lambda_args(item), copy.deepcopy(key)))]),
         ast.Slice(None, ast.Constant(size)), ast.Load()))
     stmt = decision.statement
     assert isinstance(stmt.value, ast.Call)
     stmt.value = ast.Call(ast.Name("min", ast.Load()), [ast.Name(TOP, ast.Load())],
-                          [ast.keyword("key", ast.Lambda(_args(item), scored))])
+                          [ast.keyword("key", ast.Lambda(lambda_args(item), scored))])
     decision.loop.body.insert(decision.index, shortlist)
     ast.fix_missing_locations(func)
     return f"structure: look-ahead over the {size} best choices (key now + one step later)"
@@ -209,58 +197,5 @@ def _vary_top(func: ast.FunctionDef, rng: np.random.Generator) -> str | None:
     return None
 
 
-def _args(name: str) -> ast.arguments:
+def lambda_args(name: str) -> ast.arguments:
     return ast.arguments([], [ast.arg(name)], None, [], [], None, [])
-
-
-def has_state_features(func: ast.FunctionDef) -> bool:
-    """Whether the function already tracks the objective over its choices."""
-    return any(isinstance(n, ast.Name) and n.id == TRACK for n in ast.walk(func))
-
-
-def add_state_feature(tree: ast.Module, func: ast.FunctionDef, parameters: tuple[str, ...],
-                      cost_source: str, rng: np.random.Generator) -> str | None:
-    """Apply the state-feature move in place; a description or None.
-
-    The first application adds the tracking (``_track``, ``_late``, ``_done``); every
-    application adds a term ``c·feature·x`` to the key (``x`` an item attribute).
-    """
-    if not cost_source.strip():
-        return None
-    decision = find_decision(func)
-    if decision is None or decision.loop not in func.body:
-        return None
-    if not has_state_features(func):
-        install_cost_helpers(tree, func, cost_source)
-        start = func.body.index(decision.loop)
-        params = ", ".join(parameters)
-        func.body[start:start] = ast.parse(
-            f"{DATA} = {PREPARE}({params})\n{TRACK} = {INITIAL}({DATA})\n"
-            f"{LATE} = 0\n{DONE} = 0\n").body
-        decision.loop.body += ast.parse(
-            f"{TRACK}, _cost = {STEP}({TRACK}, {decision.target}, {DATA})\n"
-            f"{LATE} += 1 if _cost > 0 else 0\n{DONE} += 1\n").body
-    # The term c·F·x: F a state feature (degree 0), x an item attribute of degree ≤ 0
-    # in the key, so the literal never scales a growing quantity (see .scale).
-    model = ScaleModel(func, [])
-    items = [n for n in ast.walk(_first(decision.key))
-             if isinstance(n, ast.Subscript) and _uses(n.slice, decision.item)
-             and (model.degree(n) or 0) <= 0]
-    if not items:
-        return None
-    item = copy.deepcopy(items[int(rng.integers(len(items)))])
-    feature_text = STATE_FEATURES[int(rng.integers(len(STATE_FEATURES)))].format(
-        pool=decision.pool)
-    feature = ast.parse(feature_text, mode="eval").body
-    coefficient = float(np.round(rng.uniform(-1.0, 1.0), 2)) or 0.1
-    term = ast.BinOp(ast.BinOp(number(coefficient), ast.Mult(), feature), ast.Mult(), item)
-    first = _first(decision.key)
-    new_first = ast.BinOp(first, ast.Add(), term)
-    if isinstance(decision.key, ast.Tuple) and decision.key.elts:
-        decision.key.elts[0] = new_first
-    else:
-        decision.lam.body = new_first
-    ast.fix_missing_locations(tree)
-    text = ast.unparse(term)
-    return f"structure: state feature term {text} added to the key"
-

@@ -136,7 +136,8 @@ class Vocabulary:
         gen = f"{seq}[{i}] for {i} in {pool}"
         kind = agg.group(2)
         if kind in ("mean", "avg"):
-            return f"{name} = sum({gen}) / len({pool})" if sized else None
+            # Protected like every division a mutation writes (an empty pool, n = 0).
+            return f"{name} = sum({gen}) / max(len({pool}), 1)" if sized else None
         fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
         return f"{name} = {fn}({gen})"
 

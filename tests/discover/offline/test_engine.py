@@ -154,7 +154,8 @@ def test_features_are_bound_with_helpers(instances: list[tuple[list[int], list[i
                      lines[helper])
     assert lines[helper - 1].strip() == "while remaining:"
     assert "n_left = len(remaining)" in codes["n_left"]
-    assert "sum((processing_times[i] for i in remaining)) / len(remaining)" in codes["p_mean"]
+    mean = "sum((processing_times[i] for i in remaining)) / max(len(remaining), 1)"
+    assert mean in codes["p_mean"]
     assert "max(t + processing_times[j], due_dates[j])" in codes["max(t + p[j], d[j])"]
 
 

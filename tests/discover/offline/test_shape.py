@@ -9,15 +9,9 @@ from typing import Any
 import numpy as np
 
 from discover.offline import OfflineEngine, ParentInfo
-from discover.offline.shape import (
-    TOP,
-    add_or_vary_lookahead,
-    add_state_feature,
-    find_decision,
-    has_lookahead,
-    has_state_features,
-)
+from discover.offline.shape import TOP, add_or_vary_lookahead, find_decision, has_lookahead
 from discover.offline.sites import find_function
+from discover.offline.state import STATE_FEATURES, add_state_feature, has_state_features
 from evaluators.smtt.generate import generate_classes
 from evaluators.smtt.objective import total_tardiness
 from evaluators.smtt.problem import COST_SOURCE, SEED_PROGRAMS, SmttProblem
@@ -92,18 +86,18 @@ def test_a_second_lookahead_move_changes_the_short_list() -> None:
     assert ast.unparse(tree).count(f"{TOP} = sorted(") == 1
 
 
-def _with_state(seed: int) -> tuple[str, str]:
+def _with_state(seed: int, kind: str | None = None) -> tuple[str, str]:
     tree = ast.parse(MDD)
     func = find_function(tree, "schedule")
     assert func is not None
     desc = add_state_feature(tree, func, SPEC.parameters, COST_SOURCE,
-                             np.random.default_rng(seed))
+                             np.random.default_rng(seed), kind=kind)
     assert desc is not None and has_state_features(func)
     return ast.unparse(tree), desc
 
 
 def test_state_features_track_the_objective_over_the_choices() -> None:
-    code, _ = _with_state(0)
+    code, _ = _with_state(0, STATE_FEATURES[0])
     # Expose the tracked features at the end of the run.
     exposed = code.replace("    return order", "    return (order, _late, _done, _track)")
     assert exposed != code
