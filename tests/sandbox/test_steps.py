@@ -84,7 +84,8 @@ def _by_line(function: Any, filename: str, *args: Any) -> int:
         nonlocal count
         if frame.f_code.co_filename != filename:
             return None
-        tables.setdefault(frame.f_code, line_weights(frame.f_code))
+        if frame.f_code not in tables:
+            tables[frame.f_code] = line_weights(frame.f_code)
         count += 1
         return local
 
