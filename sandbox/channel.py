@@ -422,7 +422,7 @@ class ChildReport:
     memory: bool
     steps: tuple[int, ...] = ()
     """Per finished payload, the candidate's steps (only when the job
-    asked for them: see :func:`sandbox.steps.counting_tracer`)."""
+    asked for them: see :class:`sandbox.steps.StepCounter`)."""
 
     def __post_init__(self) -> None:
         if len(self.outputs) != len(self.seconds):

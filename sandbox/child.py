@@ -104,7 +104,7 @@ class CandidateJob:
     refusal: str = ""
     """Why the worker's check of the source refused it (empty: it passed)."""
     count_steps: bool = False
-    """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
+    """Count the candidate's steps per payload (:class:`sandbox.steps.StepCounter`)."""
     step_limit: int | None = None
     """With ``count_steps``: stop once the steps of the batch so far exceed this
     (:func:`_stop_at_step_limit`)."""

@@ -105,7 +105,7 @@ class Outcome:
         The pool's isolation level (see :attr:`sandbox.SandboxPool.isolation_level`).
     steps
         Per finished payload, the candidate's steps, when the
-        evaluation asked for them (``count_steps``; :func:`sandbox.steps.counting_tracer`).
+        evaluation asked for them (``count_steps``; :class:`sandbox.steps.StepCounter`).
         A run stopped at its ``step_limit`` is a ``timeout`` whose message begins
         with :data:`STEP_LIMIT_MESSAGE` (:attr:`step_limit_reached`).
     """

@@ -405,7 +405,7 @@ class SandboxPool:
             future at once with ``precheck_failed``.
         count_steps
             Count the candidate's steps per payload
-            (:attr:`Outcome.steps`; :func:`sandbox.steps.counting_tracer`): a measure of
+            (:attr:`Outcome.steps`; :class:`sandbox.steps.StepCounter`): a measure of
             its work that does not depend on the machine, at about three times the
             candidate's run time.
         step_limit

@@ -55,7 +55,7 @@ class SandboxRequest:
     problem: str = ""
     """The problem spec, resolved on the worker (empty: the built-in packages only)."""
     count_steps: bool = False
-    """Count the candidate's steps per payload (:func:`sandbox.steps.counting_tracer`)."""
+    """Count the candidate's steps per payload (:class:`sandbox.steps.StepCounter`)."""
     step_limit: int | None = None
     """Stop the candidate once its steps on the batch exceed this (with ``count_steps``)."""
 
