@@ -34,7 +34,9 @@ PROBLEM_PACKAGES: dict[str, str] = {
 """Built-in problem name → package holding a ``bundled`` module and a ``data/`` directory.
 
 Other problems declare theirs as :attr:`evaluators.base.Problem.data_package`;
-:func:`package_of` finds either.
+:func:`package_of` finds either. A problem whose ``data_package`` is another's
+(``jssp-active`` and ``jssp``) uses that problem's sets under their own names
+(``jssp:ta``), owns none and is not listed twice.
 """
 
 
@@ -155,14 +157,22 @@ def data_dir(problem: str) -> Path:
 
 
 def bundled_sets(problem: str | None = None) -> tuple[BundledSet, ...]:
-    """Every bundled set, or those of one problem, in declaration order."""
+    """Every bundled set, or those of one problem, in declaration order.
+
+    A problem that shares another's data package (``jssp-active``) has that
+    problem's sets; listed over all problems, each package's sets appear once.
+    """
     problems = known_problems() if problem is None else [problem]
     out: list[BundledSet] = []
+    seen: set[str] = set()
     for name in problems:
         package = package_of(name)
         if package is None:
             raise KeyError(f"unknown problem {name!r} or it bundles no data "
                            f"(known: {', '.join(known_problems())})")
+        if package in seen:
+            continue
+        seen.add(package)
         module = importlib.import_module(f"{package}.bundled")
         out.extend(module.SETS)
     return tuple(out)
@@ -186,7 +196,8 @@ def find_set(name: str, problem: str | None = None) -> BundledSet:
     Parameters
     ----------
     problem
-        When given, a set of another problem is an error too.
+        When given, a set of another problem is an error too, unless that problem
+        shares ``problem``'s data package (``jssp-active`` loads ``jssp:ta``).
 
     Raises
     ------
@@ -198,7 +209,7 @@ def find_set(name: str, problem: str | None = None) -> BundledSet:
     if not owner or package_of(owner) is None:
         raise UnknownDataset(name, "not a bundled set name (PROBLEM:SET, see `discover "
                                    "datasets`)")
-    if problem is not None and owner != problem:
+    if problem is not None and owner != problem and package_of(owner) != package_of(problem):
         raise UnknownDataset(name, f"a {owner} set, not a {problem} one (see `discover "
                                    f"datasets --problem {problem}`)")
     sets = bundled_sets(owner)

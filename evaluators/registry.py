@@ -2,8 +2,8 @@
 
 A *problem spec* is one of
 
-* a name: a built-in problem (``smtt``, ``jssp``, ``serving``), one added with
-  :func:`register`, or one an installed package declares in the
+* a name: a built-in problem (``smtt``, ``jssp``, ``jssp-active``, ``serving``), one
+  added with :func:`register`, or one an installed package declares in the
   ``discover.problems`` entry-point group (``flowshop = "flowshop:FlowshopProblem"``);
 * ``package.module:factory``: an importable module and a callable in it that
   returns the problem (a class is a callable);
@@ -35,6 +35,7 @@ ENTRY_POINT_GROUP = "discover.problems"
 BUILTIN: dict[str, str] = {
     "smtt": "evaluators.smtt.problem:SmttProblem",
     "jssp": "evaluators.jssp.problem:JsspProblem",
+    "jssp-active": "evaluators.jssp.problem:ActiveJsspProblem",
     "serving": "evaluators.serving.problem:ServingProblem",
 }
 """The problems shipped with discover, as ``module:factory`` specs."""

@@ -35,7 +35,7 @@ from sandbox.limits import ISOLATION_MODES
 # Default bundled set per problem (see `discover datasets`): instances with stored
 # reference values, so an evaluation needs no exact solve.
 DEFAULT_SETS: dict[str, str] = {"smtt": "smtt:n20_uniform", "jssp": "jssp:la",
-                                "serving": "serving:code-windows"}
+                                "jssp-active": "jssp:la", "serving": "serving:code-windows"}
 
 
 def default_instance_set(problem_name: str) -> str:
@@ -62,7 +62,8 @@ Examples:
 @click.option("--instances", "instance_paths", multiple=True, metavar="FILE|SET",
               help="Instance file, directory or bundled set such as smtt:n100 (repeatable; "
                    "`discover datasets` lists the sets). Default: smtt:n20_uniform (800 "
-                   "instances with proven optima), jssp:la, serving:code-windows.")
+                   "instances with proven optima), jssp:la (jssp, jssp-active), "
+                   "serving:code-windows.")
 @click.option("--sandbox", "isolation", type=click.Choice(ISOLATION_MODES), default="auto",
               show_default=True,
               help="Isolation: auto (warn about missing layers), strict (refuse without "

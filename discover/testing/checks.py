@@ -34,8 +34,9 @@ def sample_instances(problem: Problem[Any]) -> list[Any]:
 def check_protocol(problem: Problem[Any]) -> None:
     """Every member of the protocol is present and consistent."""
     name = problem.name
-    if not name or not name.replace("_", "").isalnum():
-        raise ConformanceError(f"problem name {name!r} must be a short identifier")
+    if not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ConformanceError(f"problem name {name!r} must be a short identifier "
+                               "(letters, digits, _ and -)")
     if not problem.description.strip():
         raise ConformanceError(f"{name}: empty description")
     spec = problem.candidate_spec

@@ -7,6 +7,7 @@ times, which the trusted side validates and scores by makespan.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from evaluators.base import CandidateSpec, Failure, GeneratorSpec, Reference, ReferenceRole
 from evaluators.bundled import expand
 from evaluators.contract import ExportContract
-from evaluators.jssp.builder import FEATURES, NON_DELAY, VARIANTS
+from evaluators.jssp.builder import ACTIVE, FEATURES, NON_DELAY, VARIANTS
 from evaluators.jssp.contract import CONTRACT
 from evaluators.jssp.export import standalone_source
 from evaluators.jssp.generate import TaillardFamily, generate_set
@@ -244,3 +245,55 @@ class JsspProblem(ProblemBase):
         """Call adapter (the Giffler-Thompson builder), makespan check, samples."""
         return CONTRACT
 
+
+ACTIVE_NOTE = """\
+This is the ACTIVE variant of the builder: at every step it finds the operation with the
+earliest possible completion time C* and its machine; the conflict set is every operation
+on that machine that can start before C*, including ones whose job is still busy elsewhere.
+A rule may therefore leave the machine idle for a better operation that arrives soon:
+``t`` is the earliest start in the conflict set and ``est - t`` is how long the machine
+would stay idle if this operation were chosen (0 for an operation that can start now).
+A rule that always prefers ``est == t`` never waits; one that penalises ``est - t`` only
+lightly can wait for a critical operation instead.
+"""
+
+ACTIVE_DESCRIPTION = DESCRIPTION + ACTIVE_NOTE
+
+ACTIVE_DOCSTRING = DOCSTRING.replace(
+    "    t: decision time, the smallest est among the competing operations.\n",
+    "    t: decision time, the smallest est among the competing operations; est - t is how\n"
+    "        long the machine would stay idle if this operation were chosen (the active\n"
+    "        builder offers operations that can start before the earliest completion on\n"
+    "        the machine, so est - t may be positive).\n",
+)
+
+ACTIVE_CONTRACT = dataclasses.replace(
+    CONTRACT, problem="jssp-active",
+    title="job-shop scheduling (J||Cmax), a priority rule in an active Giffler-Thompson "
+          "builder")
+
+
+class ActiveJsspProblem(JsspProblem):
+    """The job shop with the active Giffler–Thompson builder (``--problem jssp-active``).
+
+    The conflict set holds every operation that can start before the earliest completion
+    time on the machine, so a rule can leave the machine idle (``est - t``) for a better
+    operation; the non-delay builder of ``jssp`` never does. Instances, bundled sets
+    (``jssp:...``), references and heuristics are those of ``jssp``.
+    """
+
+    name = "jssp-active"
+    description = ACTIVE_DESCRIPTION
+    candidate_spec = dataclasses.replace(JsspProblem.candidate_spec, docstring=ACTIVE_DOCSTRING)
+    summary_heuristics = ("spt_active", "mwkr_active", "mopnr_active", "fdd_mwkr_active",
+                          "mwkr", "fdd_mwkr")
+    """The classic rules under the active builder, then non-delay mwkr and fdd_mwkr to
+    compare with (what a ``jssp`` run shows)."""
+
+    def __init__(self) -> None:
+        super().__init__(ACTIVE)
+
+    def export_contract(self) -> ExportContract:
+        """The job shop's contract under this problem's name (the builder is the module's
+        own ``VARIANT``, "active" in a module exported from this problem)."""
+        return ACTIVE_CONTRACT

@@ -116,6 +116,20 @@ def test_unknown_names_are_one_line_errors_listing_the_sets() -> None:
         get_problem("smtt").load("smtt:n1000")
 
 
+def test_jssp_active_shares_the_jssp_sets() -> None:
+    """jssp-active (same data package) uses jssp's sets and lists none of its own."""
+    assert bundled_sets("jssp-active") == bundled_sets("jssp")
+    assert find_set("jssp:ta-no16", "jssp-active") == find_set("jssp:ta-no16", "jssp")
+    assert len(expand("jssp:ta51-80", "jssp-active")) == 30
+    with pytest.raises(UnknownDataset, match="a smtt set, not a jssp-active one"):
+        expand("smtt:n100", "jssp-active")
+    assert not is_set_name("jssp-active:ta")
+    problems = {s.problem for s in bundled_sets()}
+    assert "jssp" in problems and "jssp-active" not in problems
+    split = validation_set(get_problem("jssp-active"), ["jssp:ta51-80"])
+    assert len(split.instances) == 30 and None not in split.references
+
+
 def test_validation_accepts_set_names() -> None:
     problem = get_problem("smtt")
     split = validation_set(problem, ["smtt:n100"])

@@ -45,7 +45,7 @@ def problem_file(tmp_path: Path) -> Path:
 
 
 def test_builtin_names_and_module_factory_resolve_alike() -> None:
-    assert {"smtt", "jssp", "serving"} <= set(problem_names())
+    assert {"smtt", "jssp", "jssp-active", "serving"} <= set(problem_names())
     by_name = get_problem("smtt")
     by_factory = get_problem("evaluators.smtt.problem:SmttProblem")
     assert type(by_name) is type(by_factory)

@@ -31,6 +31,8 @@ def test_datasets_filters_by_problem_and_has_help() -> None:
     result = CliRunner().invoke(main, ["datasets", "--problem", "jssp", "--json"])
     assert result.exit_code == 0
     assert {r["problem"] for r in json.loads(result.output)} == {"jssp"}
+    active = CliRunner().invoke(main, ["datasets", "--problem", "jssp-active", "--json"])
+    assert active.exit_code == 0 and active.output == result.output  # jssp's sets
     text = CliRunner().invoke(main, ["datasets", "--problem", "serving"]).output
     assert "serving:conv" in text and "smtt:n100" not in text
     helped = CliRunner().invoke(main, ["datasets", "--help"]).output

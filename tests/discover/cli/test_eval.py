@@ -119,7 +119,7 @@ def test_default_instance_set_is_bundled(monkeypatch: pytest.MonkeyPatch,
                                          smtt_paper_dir: Path) -> None:
     assert eval_cli.default_instance_set("smtt") == "smtt:n20_uniform"
     assert bundled_file("smtt:n20_uniform").samefile(smtt_paper_dir / "n20_uniform.json")
-    for problem in ("smtt", "jssp", "serving"):
+    for problem in ("smtt", "jssp", "jssp-active", "serving"):
         find_set(eval_cli.default_instance_set(problem), problem)  # every default exists
     monkeypatch.delitem(eval_cli.DEFAULT_SETS, "jssp")
     with pytest.raises(click.UsageError, match="no default instance set"):

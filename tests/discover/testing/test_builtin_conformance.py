@@ -35,6 +35,14 @@ class TestJsspConformance(_ProcessChecksAreSlow):
     generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=6, count=2, params={"machines": 4})
 
 
+class TestJsspActiveConformance(_ProcessChecksAreSlow):
+    """The job shop with the active builder: its export runs the active builder (the
+    first summary heuristic is spt_active)."""
+
+    problem_spec = "jssp-active"
+    generator: ClassVar[GeneratorSpec] = GeneratorSpec(n=6, count=2, params={"machines": 4})
+
+
 @pytest.mark.slow
 class TestServingConformance(ProblemConformance):
     problem_spec = "serving"

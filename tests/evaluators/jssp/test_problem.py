@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from evaluators.base import Failure, FailureReason, GeneratorSpec, Status
+from evaluators.bundled import UnknownDataset
 from evaluators.jssp import harness
 from evaluators.jssp.builder import FEATURES
 from evaluators.jssp.instance import JsspInstance
-from evaluators.jssp.problem import JsspProblem
-from evaluators.jssp.rules import compile_priority
-from evaluators.registry import get_problem, problem_names
+from evaluators.jssp.problem import ActiveJsspProblem, JsspProblem
+from evaluators.jssp.rules import compile_priority, schedule_with
+from evaluators.registry import get_problem, problem_names, spec_of
 
 
 def test_registered() -> None:
@@ -115,3 +116,71 @@ def test_cpsat_method_name_agrees() -> None:
     assert problem.CPSAT == cpsat.METHOD
     assert problem.CPSAT_DET == cpsat.DETERMINISTIC_METHOD
     assert JsspProblem.reference_methods == (cpsat.METHOD, cpsat.DETERMINISTIC_METHOD)
+
+
+# The probe study's rule: waits (est - t > 0) only for an operation worth it.
+WAITING_RULE = (f"def priority({', '.join(FEATURES)}):\n"
+                "    wr = work_remaining\n"
+                "    return (p / max(wr - p, 1) / max(wr, 1) * (1 + 8 * next_machine_queue / "
+                "max(wr, 1))\n"
+                "            * (1 + 30 * (est - t) / max(p, 1)))\n")
+
+
+def test_active_problem_registered(ft06: JsspInstance) -> None:
+    assert "jssp-active" in problem_names()
+    problem = get_problem("jssp-active")
+    assert isinstance(problem, ActiveJsspProblem) and problem.name == "jssp-active"
+    assert problem.variant == "active" and problem.payload(ft06)["variant"] == "active"
+    assert spec_of(problem) == "jssp-active"
+    again = get_problem(spec_of(problem))
+    assert again.name == "jssp-active" and isinstance(again, JsspProblem)
+    assert again.variant == "active"
+    assert get_problem("jssp").variant == "non_delay"  # jssp itself is unchanged
+    assert "est - t" in problem.description and "est - t" in problem.candidate_spec.docstring
+    assert "est - t" not in JsspProblem.description
+    assert problem.export_contract().problem == "jssp-active"
+    assert set(problem.summary_heuristics) <= set(problem.heuristics)
+    assert problem.for_heuristic("mwkr_active") is problem
+    plain = problem.for_heuristic("mwkr")
+    assert plain.name == "jssp" and plain.variant == "non_delay"
+
+
+def test_active_problem_loads_jssp_sets() -> None:
+    problem = get_problem("jssp-active")
+    assert len(problem.load("jssp:ta-no16")) == 64
+    with pytest.raises(UnknownDataset):
+        problem.load("smtt:n100")
+
+
+def test_active_standalone_source_uses_active_builder(taillard_dir: Path) -> None:
+    (ta01,) = JsspProblem().load(taillard_dir / "ta01js.txt")
+    source = get_problem("jssp-active").standalone_source(WAITING_RULE)
+    assert "VARIANT = 'active'" in source
+    namespace: dict[str, object] = {"__name__": "exported"}
+    exec(source, namespace)
+    schedule = namespace["schedule"]
+    assert callable(schedule)
+    flat = [s for row in schedule(ta01) for s in row]
+    assert flat == list(schedule_with(ta01, compile_priority(WAITING_RULE), "active"))
+
+
+@pytest.mark.slow
+def test_variant_reaches_the_sandbox(taillard_dir: Path) -> None:
+    from sandbox import OutcomeStatus, SandboxPool
+
+    (ta01,) = JsspProblem().load(taillard_dir / "ta01js.txt")
+    rule = compile_priority(WAITING_RULE)
+    expected = {v: list(schedule_with(ta01, rule, v)) for v in ("non_delay", "active")}
+    assert expected["non_delay"] != expected["active"]
+    spec = JsspProblem.candidate_spec
+    with SandboxPool(workers=1, isolation="auto",
+                     harness_packages=spec.sandbox_packages) as pool:
+        for name, variant in (("jssp", "non_delay"), ("jssp-active", "active")):
+            problem = get_problem(name)
+            outcome = pool.run(WAITING_RULE, problem.candidate_spec, [problem.payload(ta01)],
+                               30.0)
+            assert outcome.status is OutcomeStatus.OK, outcome.error
+            (raw,) = outcome.outputs
+            solution = problem.validate(ta01, raw)
+            assert not isinstance(solution, Failure)
+            assert solution == expected[variant], name
