@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, RunState, Split
-from evaluators.jssp.problem import JsspProblem
+from evaluators.jssp.problem import ActiveJsspProblem, JsspProblem
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes
@@ -148,14 +148,14 @@ def jssp_report(archive_url: str, run_id: int, pool: SandboxPool, variant: str =
                 ) -> bool:
     """Job shop: the run's winner on the 16 Taillard instances (gap to best known).
 
-    ``variant`` is the builder the run's candidates used (the archive records only the
-    problem's name, ``jssp``).
+    ``variant`` is the builder a ``jssp`` run's candidates used (its archive records only
+    the problem's name); a ``jssp-active`` run's name says it: the active builder.
     """
-    problem = JsspProblem(variant)
     found = winner(archive_url, run_id, "jssp run")
     if found is None:
         return False
     state, pid, code = found
+    problem = ActiveJsspProblem() if state.run.problem == "jssp-active" else JsspProblem(variant)
     validation = state.run.config.get("evaluation", {}).get("validation", ())
     leaked = [v for v in validation if any(f"ta{k:02d}js" in v for k in TAILLARD_16)]
     taillard = problem.load("jssp:ta")  # bundled, ta01..ta80 in order
