@@ -143,3 +143,20 @@ def test_programs_worse_than_the_rule_on_the_split_are_not_validated(
     assert _validation_candidates(run, 5) == [best]  # type: ignore[arg-type]
     run.validated = {best}
     assert _validation_candidates(run, 5) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("gap", "ratio", "eligible"), [
+    (1.5, 1.010, True),    # better on both
+    (2.0, 1.015, True),    # ties the bar on both
+    (2.5, 1.010, False),   # better ratio, worse mean gap (seed 3 of issue 16's acceptance)
+    (1.5, 1.020, False),   # better mean gap, worse ratio
+    (None, None, False),   # failed on the split
+])
+@pytest.mark.parametrize("metric", ["ratio", "gap"])
+def test_the_bar_holds_on_both_measures(pool: SandboxPool, metric: str, gap: float | None,
+                                        ratio: float | None, eligible: bool) -> None:
+    split = ValidationSet((object(),), (1.0,), ("x",))
+    selector = Selector(SMTT, split, pool, 1.0, metric=metric, bar=(2.0, 1.015))
+    assert selector.eligible(SelectionScore(7, 0.5, gap, ratio)) is eligible
+    assert Selector(SMTT, split, pool, 1.0, metric=metric).eligible(
+        SelectionScore(7, 0.5, gap, ratio)) is (gap is not None)
