@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any
 
 import numpy as np
 
@@ -12,19 +11,9 @@ from discover.offline import OfflineEngine, ParentInfo
 from discover.offline.shape import TOP, add_or_vary_lookahead, find_decision, has_lookahead
 from discover.offline.sites import find_function
 from discover.offline.state import STATE_FEATURES, add_state_feature, has_state_features
-from evaluators.smtt.generate import generate_classes
 from evaluators.smtt.objective import total_tardiness
-from evaluators.smtt.problem import COST_SOURCE, SEED_PROGRAMS, SmttProblem
-
-SPEC = SmttProblem.candidate_spec
-MDD = SEED_PROGRAMS["mdd"]
-INSTANCES = generate_classes(25, 1, np.random.default_rng(4))
-
-
-def _function(code: str) -> Any:
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "<child>", "exec"), namespace)
-    return namespace["schedule"]
+from evaluators.smtt.problem import COST_SOURCE
+from tests.discover.offline.support import EDD, INSTANCES, MDD, SPEC, schedule_of
 
 
 def _lookahead(seed: int) -> tuple[str, int]:
@@ -54,12 +43,12 @@ def test_lookahead_scores_a_choice_by_the_key_one_step_later() -> None:
     differs = 0
     for seed in range(4):
         code, size = _lookahead(seed)
-        schedule = _function(code)
+        schedule = schedule_of(code)
         for inst in INSTANCES:
             p, d = list(inst.processing_times), list(inst.due_dates)
             got = schedule(p, d)
             assert got == _specified_lookahead(p, d, size)
-            differs += got != _function(MDD)(p, d)
+            differs += got != schedule_of(MDD)(p, d)
     assert differs > 0  # the move changes decisions, not just the text
 
 
@@ -71,7 +60,7 @@ def test_lookahead_needs_a_key_that_depends_on_the_state() -> None:
     assert func is not None and find_decision(func) is not None
     assert add_or_vary_lookahead(func, np.random.default_rng(0)) is None
     # ... and a function without a construction loop has no decision at all.
-    sorted_rule = ast.parse(SEED_PROGRAMS["edd"])
+    sorted_rule = ast.parse(EDD)
     func = find_function(sorted_rule, "schedule")
     assert func is not None and find_decision(func) is None
 
@@ -102,7 +91,7 @@ def test_state_features_track_the_objective_over_the_choices() -> None:
     exposed = code.replace("    return order", "    return (order, _late, _done, _track)")
     assert exposed != code
     for inst in INSTANCES:
-        order, late, done, track = _function(exposed)(list(inst.processing_times),
+        order, late, done, track = schedule_of(exposed)(list(inst.processing_times),
                                                       list(inst.due_dates))
         assert done == inst.size == len(order)
         assert track == sum(inst.processing_times)
@@ -119,7 +108,7 @@ def test_state_feature_terms_scale_only_item_attributes() -> None:
         func = find_function(tree, "schedule")
         assert func is not None and engine._violations(tree, func) == 0
         for inst in INSTANCES[:3]:
-            out = _function(code)(list(inst.processing_times), list(inst.due_dates))
+            out = schedule_of(code)(list(inst.processing_times), list(inst.due_dates))
             assert sorted(out) == list(range(inst.size))
             assert total_tardiness(inst, out) >= 0
 
@@ -132,7 +121,7 @@ def test_engine_draws_every_structural_move() -> None:
         if "structure:" in child.idea:
             kinds[child.idea.split("structure: ")[1].split(" ")[0]] += 1
             for inst in INSTANCES[:2]:
-                out = _function(child.code)(list(inst.processing_times), list(inst.due_dates))
+                out = schedule_of(child.code)(list(inst.processing_times), list(inst.due_dates))
                 assert sorted(out) == list(range(inst.size))
     assert kinds["improvement"] > 0 and kinds["look-ahead"] > 0 and kinds["state"] > 0
     again = [engine.propose("new_idea", [ParentInfo(MDD, 1.0)], rng=np.random.default_rng(k))

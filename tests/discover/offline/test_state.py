@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -23,18 +22,8 @@ from discover.offline.state import (
     has_state_features,
     state_free_attributes,
 )
-from evaluators.smtt.generate import generate_classes
-from evaluators.smtt.problem import COST_SOURCE, SEED_PROGRAMS, SmttProblem
-
-SPEC = SmttProblem.candidate_spec
-MDD = SEED_PROGRAMS["mdd"]
-INSTANCES = generate_classes(25, 1, np.random.default_rng(4))
-
-
-def _function(code: str) -> Any:
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "<child>", "exec"), namespace)
-    return namespace["schedule"]
+from evaluators.smtt.problem import COST_SOURCE
+from tests.discover.offline.support import INSTANCES, MDD, SPEC, schedule_of
 
 
 def _parse(code: str) -> tuple[ast.Module, ast.FunctionDef]:
@@ -72,7 +61,7 @@ def test_a_tracked_feature_is_computed_once_per_decision_not_per_item() -> None:
         assert "_late" not in key and "_done" not in key and "len(" not in key
         # Hoisted names are plain assignments, never taken for the loop's state updates.
         assert [name for name, _ in decision.updates] == ["t"]
-        out = _function(ast.unparse(tree))(list(INSTANCES[0].processing_times),
+        out = schedule_of(ast.unparse(tree))(list(INSTANCES[0].processing_times),
                                            list(INSTANCES[0].due_dates))
         assert sorted(out) == list(range(INSTANCES[0].size))
 
@@ -112,9 +101,9 @@ def test_the_spread_runs_and_its_running_sums_match_a_fresh_recomputation() -> N
         assert code.count("_s10 = sum(") == 1 and code.count("_s10 -= ") == 1
         for inst in INSTANCES:
             p, d = list(inst.processing_times), list(inst.due_dates)
-            assert sorted(_function(code)(p, d)) == list(range(inst.size))
+            assert sorted(schedule_of(code)(p, d)) == list(range(inst.size))
         checked = _checked(*_parse(code))
-        order, checks, _ = _function(checked)(p, d)
+        order, checks, _ = schedule_of(checked)(p, d)
         assert len(checks) == 2 * len(order)
     assert seen == {"due_dates[j] over remaining", "processing_times[j] over remaining"}
 
@@ -136,7 +125,7 @@ def test_the_incremental_spread_is_the_coefficient_of_variation_over_the_pool(
     loop.body.insert(at + 1, ast.parse("trace.append((_f0, list(remaining)))").body[0])
     func.body.insert(0, ast.parse("trace = []").body[0])
     code = ast.unparse(tree).replace("    return order", "    return trace")
-    for feature, pool in _function(code)([p for p, _ in jobs], [d for _, d in jobs]):
+    for feature, pool in schedule_of(code)([p for p, _ in jobs], [d for _, d in jobs]):
         a = np.array([values[j] for j in pool])
         expected = a.std() / max(abs(a.mean()), 1 / len(a))
         assert abs(feature - expected) < 1e-7 * max(1.0, expected)
@@ -214,7 +203,7 @@ def test_tracking_is_reinstalled_after_its_counters_were_dropped() -> None:
     code = ast.unparse(tree)
     assert "_late = 0" in code and "_done += 1" in code
     for inst in INSTANCES[:3]:
-        out = _function(code)(list(inst.processing_times), list(inst.due_dates))
+        out = schedule_of(code)(list(inst.processing_times), list(inst.due_dates))
         assert sorted(out) == list(range(inst.size))
 
 
@@ -231,5 +220,5 @@ def test_engine_draws_spread_children_deterministically() -> None:
     for code in codes:
         if "_f0" in code:
             inst = INSTANCES[0]
-            out = _function(code)(list(inst.processing_times), list(inst.due_dates))
+            out = schedule_of(code)(list(inst.processing_times), list(inst.due_dates))
             assert sorted(out) == list(range(inst.size))
