@@ -168,7 +168,7 @@ def remove_dead_assignments(func: ast.FunctionDef) -> list[str]:
         changed = False
         for body in blocks(func.body):
             for stmt in list(body):
-                target = _assigned_name(stmt)
+                target = assigned_name(stmt)
                 if (target is not None and target not in loaded and len(body) > 1
                         and isinstance(stmt, (ast.Assign, ast.AugAssign))
                         and is_pure(stmt.value)):
@@ -180,7 +180,7 @@ def remove_dead_assignments(func: ast.FunctionDef) -> list[str]:
             return removed
 
 
-def _assigned_name(stmt: ast.stmt) -> str | None:
+def assigned_name(stmt: ast.stmt) -> str | None:
     """``x`` of ``x = ...`` or ``x op= ...`` (a single plain name), else None."""
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
             and isinstance(stmt.targets[0], ast.Name):

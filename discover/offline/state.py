@@ -40,7 +40,7 @@ import re
 
 import numpy as np
 
-from discover.offline.rewrite import is_pure, number
+from discover.offline.rewrite import assigned_name, is_pure, number
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import (
     TOP,
@@ -162,7 +162,7 @@ def _pool(decision: Decision) -> str:
     """The loop's pool: the short-list's source when the decision picks from ``_top``."""
     if decision.pool == TOP:
         for stmt in decision.loop.body:
-            if (isinstance(stmt, ast.Assign) and _target(stmt) == TOP
+            if (isinstance(stmt, ast.Assign) and assigned_name(stmt) == TOP
                     and isinstance(stmt.value, ast.Subscript)
                     and isinstance(stmt.value.value, ast.Call) and stmt.value.value.args
                     and isinstance(stmt.value.value.args[0], ast.Name)):
@@ -170,18 +170,12 @@ def _pool(decision: Decision) -> str:
     return decision.pool
 
 
-def _target(stmt: ast.stmt) -> str | None:
-    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)):
-        return stmt.targets[0].id
-    return None
-
-
 def _before_decision(decision: Decision) -> int:
     """Where per-decision features go: before the deciding statement and its short-list."""
     body = decision.loop.body
     index = body.index(decision.statement)
-    while index > 0 and _target(body[index - 1]) == TOP:
+    while index > 0 and isinstance(body[index - 1], ast.Assign) \
+            and assigned_name(body[index - 1]) == TOP:
         index -= 1
     return index
 
@@ -200,7 +194,7 @@ def _hoist(func: ast.FunctionDef, decision: Decision, feature: ast.expr,
     """``_f<k> = feature`` once per decision (reused when already there); its name."""
     text = ast.unparse(feature)
     for stmt in decision.loop.body:
-        name = _target(stmt)
+        name = assigned_name(stmt)
         if (isinstance(stmt, ast.Assign) and name and _FEATURE_NAME.match(name)
                 and ast.unparse(stmt.value) == text):
             return name
@@ -282,7 +276,7 @@ def _spread(func: ast.FunctionDef, decision: Decision,
     # The same attribute's sums may be there already (a second spread term): reuse them.
     start = func.body.index(decision.loop)
     k = next((int(name[len(SUM):]) for stmt in func.body[:start]
-              if isinstance(stmt, ast.Assign) and (name := _target(stmt))
+              if isinstance(stmt, ast.Assign) and (name := assigned_name(stmt))
               and re.fullmatch(rf"{SUM}\d+", name) and ast.unparse(stmt.value) == total), None)
     if k is None:
         k = _fresh(func)
@@ -291,9 +285,8 @@ def _spread(func: ast.FunctionDef, decision: Decision,
             f"{SUM}{k} = {total}\n"
             f"{SQUARES}{k} = sum(({ast.unparse(attribute)}) ** 2 for {item} in {pool})\n").body
         chosen = ast.unparse(replace_names(attribute, {item: ast.Name(target, ast.Load())}))
-        # O(1) per decision, right where the choice leaves the pool.
-        removal = _removal(decision, pool)
-        assert removal is not None
+        # O(1) per decision, right where the choice leaves the pool (the sums went before
+        # the loop, so the removal's index in the loop body is unchanged).
         decision.loop.body[removal + 1:removal + 1] = ast.parse(
             f"{SUM}{k} -= {chosen}\n{SQUARES}{k} -= ({chosen}) ** 2\n").body
     s1, s2 = f"{SUM}{k}", f"{SQUARES}{k}"
