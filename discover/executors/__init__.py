@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from discover.executors.errors import ExecutorError, ExecutorLost
+from discover.executors.errors import ExecutorError, ExecutorLost, PoolClosed
 from discover.executors.spec import ExecutorKind, ExecutorSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,4 +77,4 @@ def open_executor(text: str, *, workers: int, isolation: str = "auto",
 
 
 __all__ = ["Executor", "ExecutorError", "ExecutorKind", "ExecutorLost", "ExecutorSpec",
-           "LocalExecutor", "OrderedMap", "open_executor"]
+           "LocalExecutor", "OrderedMap", "PoolClosed", "open_executor"]

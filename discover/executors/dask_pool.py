@@ -41,7 +41,7 @@ from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from discover.executors import remote
-from discover.executors.errors import ExecutorError, ExecutorLost
+from discover.executors.errors import ExecutorError, ExecutorLost, PoolClosed
 from discover.executors.heartbeats import Heartbeats, worker_info
 from discover.executors.wire import WIRE_VERSION, WireError, decode_outcome, decode_report
 from evaluators.base import CandidateSpec
@@ -268,7 +268,7 @@ class RemoteSandboxPool(SandboxPool):
         try:
             self._fetchers.submit(self._finish, key, task, dask_future)
         except RuntimeError:  # closing
-            self._settle(task, exception=ExecutorError("the remote sandbox pool was closed"))
+            self._settle(task, exception=self._closed_error())
 
     def _finish(self, key: str, task: _Task, dask_future: DaskFuture) -> None:
         """Fetch and decode one copy's result; the first good one completes the caller."""
@@ -337,7 +337,7 @@ class RemoteSandboxPool(SandboxPool):
                     isolation_level=self.isolation_level)
         # cancelled
         if self._state == "closed":
-            raise ExecutorError("the remote sandbox pool was closed")
+            raise self._closed_error()
         self._lost_connection()
 
     def _fetch(self, dask_future: DaskFuture, settled: Callable[[], bool]) -> object:
@@ -370,7 +370,7 @@ class RemoteSandboxPool(SandboxPool):
             if settled() or self._state == "closed":
                 raise ExecutorError("result no longer needed")  # the caller is settled
             if backoff and self._stop.wait(backoff):
-                raise ExecutorError("the remote sandbox pool was closed")
+                raise self._closed_error()
 
     def _lost_connection(self, cause: BaseException | None = None) -> NoReturn:
         """Declare the scheduler lost (naming ``cause``'s type) and raise ``ExecutorLost``."""
@@ -388,6 +388,12 @@ class RemoteSandboxPool(SandboxPool):
             raise error
         raise ExecutorError(f"evaluation failed on a Dask worker: {type(error).__name__}: "
                             f"{error}")
+
+    def _closed_error(self) -> ExecutorError:
+        """What an evaluation cut by ``close()`` fails with: the loss that ended the run, if any."""
+        if self._lost is not None:
+            return ExecutorLost(self._lost)
+        return PoolClosed("the remote sandbox pool was closed")
 
     def _declare_lost(self, why: str) -> None:
         if self._lost is None:
@@ -494,7 +500,7 @@ class RemoteSandboxPool(SandboxPool):
         self._stop.set()
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
-        self._fail_pending(ExecutorError("the remote sandbox pool was closed"))
+        self._fail_pending(self._closed_error())
         self._fetchers.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:

@@ -30,7 +30,7 @@ from archive import (
     ProgramState,
     Split,
 )
-from discover.executors import ExecutorLost
+from discover.executors import ExecutorLost, PoolClosed
 from discover.reporting.events import CandidateEvaluated, Event, ProviderTrouble
 from discover.search.cascade import CascadeResult, evaluation_failed
 from discover.search.collaborators import (
@@ -214,10 +214,12 @@ class SearchLoop:
         run goes on: no single candidate may end a run. Ctrl-C, a lost executor
         and a sandbox that cannot run anything (no worker starts) still stop it:
         going on would only spend the budget on candidates nobody can evaluate.
+        A pool closed under the evaluation (the run is already stopping) is not
+        the candidate's either.
         """
         try:
             return self._evaluate(code, known)
-        except (ExecutorLost, SandboxError):
+        except (ExecutorLost, PoolClosed, SandboxError):
             raise
         except Exception as exc:
             log.warning("evaluating a candidate failed on the trusted side", exc_info=True)

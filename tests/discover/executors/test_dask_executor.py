@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discover.executors import ExecutorError, ExecutorLost, open_executor
+from discover.executors import ExecutorError, ExecutorLost, PoolClosed, open_executor
 from discover.executors.dask_executor import DaskExecutor
 from discover.splits.references import compute_references
 from evaluators.base import GeneratorSpec
 from evaluators.registry import get_problem
 from sandbox import OutcomeStatus, SandboxPool, evaluate
+from sandbox.scoring import payload_set
 from tests.discover.executors.dask_cluster import DaskProcesses
 
 pytestmark = pytest.mark.slow
@@ -164,6 +165,28 @@ def test_a_lost_executor_refuses_new_work(cluster: DaskProcesses,
                 evaluate(SMTT, instances, CANDIDATES["mdd"], lost.pool, 5.0)
     finally:
         private.close()
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["closed", "lost-then-closed"])
+def test_closing_fails_evaluations_in_flight_with_what_ended_the_run(
+        cluster: DaskProcesses, instances: list[object], lost: bool) -> None:
+    """An evaluation cut by ``close()`` is not its candidate's failure: it fails with
+    ``PoolClosed``, or with the loss that made the run close the pool (a run that lost
+    its scheduler must not report the evaluations it abandoned as crashes)."""
+    with open_executor("dask://" + cluster.address.removeprefix("tcp://"), workers=1,
+                       worker_timeout=120) as private:
+        pool = private.pool
+        future = pool.submit(CANDIDATES["too_slow"], SMTT.candidate_spec,
+                             payload_set(SMTT, instances), 20.0, check=False)
+        time.sleep(0.5)
+        assert not future.done()
+        if lost:
+            pool._declare_lost("a test cut")  # as the watchdog or a failed fetch does
+        pool.close()
+        error = future.exception(timeout=10)
+    expected = ExecutorLost if lost else PoolClosed
+    assert type(error) is expected, error
+    assert ("a test cut" in str(error)) is lost
 
 
 def test_a_cluster_without_workers_stops_waiting_evaluations(cluster: DaskProcesses,

@@ -17,6 +17,7 @@ import pytest
 
 from archive import EvaluationStatus, ProgramState, RunStatus, Split
 from discover.config import RunConfig, SearchConfig
+from discover.executors import ExecutorLost, PoolClosed
 from discover.reporting.events import CandidateEvaluated, Event
 from discover.runner import _search, _Setup
 from discover.search.cascade import TrainingSet
@@ -185,3 +186,30 @@ def test_the_runner_stops_at_the_budget(budget: int) -> None:
         loop.close()
     assert (ending.status, ending.reason) == (RunStatus.FINISHED, "budget reached")
     assert loop.evaluated == max(budget, len(SMTT.seed_programs))  # seeds are always recorded
+
+
+@pytest.mark.parametrize(("error", "ends_the_run"), [
+    (RuntimeError("a scoring bug"), False),
+    (PoolClosed("the remote sandbox pool was closed"), True),
+    (ExecutorLost("lost the connection to the Dask scheduler"), True),
+], ids=["trusted-fault", "pool-closed", "executor-lost"])
+def test_only_a_candidates_own_failure_is_recorded_as_its_crash(
+        error: Exception, ends_the_run: bool) -> None:
+    """A trusted-side error is the candidate's ``crashed`` evaluation; a pool closed or
+    lost under it ends the run instead (the candidate did nothing wrong)."""
+    loop = _loop(NEW)
+
+    def failing(code: str, is_known: object) -> object:
+        raise error
+
+    loop.evaluator = failing  # type: ignore[assignment]
+    try:
+        if ends_the_run:
+            with pytest.raises(type(error)):
+                loop._contained(NEW[0])
+        else:
+            result = loop._contained(NEW[0])
+            assert not isinstance(result, str)
+            assert result.status is EvaluationStatus.CRASHED and result.stage == "trusted"
+    finally:
+        loop.close()
