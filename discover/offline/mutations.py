@@ -75,7 +75,8 @@ class MutationContext:
         return f.tree(), f.source
 
     def term(self, degree: int | None = 0) -> tuple[ast.expr, str] | None:
-        """An item-dependent feature, or its protected ratio to another feature.
+        """An item-dependent feature, its protected ratio to another feature, or its
+        product with an instance-level feature.
 
         New terms always vary with the item: a term that is the same for every
         item cannot change a ranking except by calibrating against the size of
@@ -88,10 +89,20 @@ class MutationContext:
         nums = self.item_features
         if not nums:
             return None
+        instance = [f for f in self.features if f.instance_level]
         for _ in range(12):
             num = self.pick(nums)
             deg = self.feature_degree(num)
-            if len(self.features) >= 2 and self.rng.random() < 0.5:
+            if instance and self.rng.random() < 0.25:
+                # An item's attribute weighted by a descriptor of the instance (one value
+                # per instance): the weight of a term can then differ between instances.
+                factor = self.pick(instance)
+                dfac = self.feature_degree(factor)
+                product = None if deg is None or dfac is None else deg + dfac
+                if degree is None or product == degree:
+                    return (ast.BinOp(num.tree(), ast.Mult(), factor.tree()),
+                            f"{num.source}*({factor.source})")
+            elif len(self.features) >= 2 and self.rng.random() < 0.5:
                 den = self.pick([f for f in self.features if f.source != num.source])
                 dden = self.feature_degree(den)
                 ratio = None if deg is None or dden is None else deg - dden

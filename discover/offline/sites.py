@@ -25,6 +25,7 @@ import ast
 import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -66,6 +67,8 @@ class Site:
     anchor: ast.stmt
     bound: frozenset[str]
     kind: str
+    body: list[ast.stmt] = dataclass_field(default_factory=list)
+    """The body of the function the site is in (where instance-level helpers go)."""
 
     def components(self) -> list[Slot]:
         """Slots of the key components: tuple elements, or the whole root.
@@ -95,6 +98,19 @@ class Site:
                     isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
                 return True
         return False
+
+    def instance_helper_assigned(self, name: str) -> bool:
+        """Whether ``name`` is assigned at the top level of the site's function."""
+        return any(isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+            for stmt in self.body)
+
+    def insert_instance_helper(self, stmt: ast.stmt) -> None:
+        """Insert ``stmt`` at the top of the site's function (after its docstring)."""
+        start = 1 if (self.body and isinstance(self.body[0], ast.Expr)
+                      and isinstance(self.body[0].value, ast.Constant)
+                      and isinstance(self.body[0].value.value, str)) else 0
+        self.body.insert(start, stmt)
 
 
 def expression_slots(slot: Slot) -> list[Slot]:
@@ -169,14 +185,14 @@ def find_sites(tree: ast.Module, func: ast.FunctionDef, *, policy: bool = False)
     for block, stmt in _statements(func.body):
         for node in _walk_no_scopes(stmt):
             if isinstance(node, ast.Call):
-                sites.extend(_key_sites(node, block, stmt, base))
+                sites.extend(_key_sites(node, block, stmt, base, func.body))
         if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name):
             item = stmt.target.id
             for inner in stmt.body:
                 if (isinstance(inner, (ast.Assign, ast.AugAssign))
                         and _uses(inner.value, item)):
                     sites.append(Site(Slot(inner, "value"), item, stmt.iter, block, stmt,
-                                      base | {item}, "loop"))
+                                      base | {item}, "loop", func.body))
     if policy and not sites:
         # A policy function (job shop's priority(p, est, ...)) ranks nothing itself:
         # the simulator around it does. Its returned expression is the priority.
@@ -184,12 +200,12 @@ def find_sites(tree: ast.Module, func: ast.FunctionDef, *, policy: bool = False)
             if isinstance(stmt, ast.Return) and stmt.value is not None \
                     and not isinstance(stmt.value, ast.Constant):
                 sites.append(Site(Slot(stmt, "value"), RETURN_ITEM, None, block, stmt, base,
-                                  "return"))
+                                  "return", func.body))
     return sites
 
 
 def _key_sites(call: ast.Call, block: list[ast.stmt], anchor: ast.stmt,
-               base: frozenset[str]) -> Iterator[Site]:
+               base: frozenset[str], body: list[ast.stmt]) -> Iterator[Site]:
     for kw in call.keywords:
         lam = kw.value
         if (kw.arg == "key" and isinstance(lam, ast.Lambda) and len(lam.args.args) == 1
@@ -197,7 +213,7 @@ def _key_sites(call: ast.Call, block: list[ast.stmt], anchor: ast.stmt,
             item = lam.args.args[0].arg
             pool = call.args[0] if call.args and not isinstance(call.args[0], ast.Starred) \
                 else None
-            yield Site(Slot(lam, "body"), item, pool, block, anchor, base | {item}, "key")
+            yield Site(Slot(lam, "body"), item, pool, block, anchor, base | {item}, "key", body)
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[tuple[list[ast.stmt], ast.stmt]]:

@@ -15,7 +15,10 @@ tried in order at the site where a feature is inserted:
 4. **aggregate** — ``<base>_<agg>`` with ``agg`` in max/min/mean/avg/sum/total and
    a sequence ``base`` bound by the rules above becomes a helper assignment
    computed over the site's pool, inserted just before the deciding statement
-   (``p_max = max(processing_times[i] for i in remaining)``);
+   (``p_max = max(processing_times[i] for i in remaining)``); with the suffix
+   ``_all`` (``p_total_all``) it is computed over the whole instance instead,
+   once, at the top of the function: an instance descriptor such as
+   ``d_mean_all / p_total_all`` costs O(n) per run, not per decision;
 5. **count** — ``n_<anything>`` becomes ``len(pool)`` in a helper assignment.
 
 A name none of these rules binds makes the feature ineligible at that site
@@ -32,10 +35,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from discover.offline.rewrite import guard_divisions
 from discover.offline.sites import Site, free_names
 
-_AGGREGATE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(max|min|mean|avg|sum|total)$")
+_AGGREGATE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(max|min|mean|avg|sum|total)(_all)?$")
 _COUNT = re.compile(r"^n_[A-Za-z0-9_]+$")
+_SCOPES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Feature:
     source: str
     free: tuple[str, ...]
     item_dependent: bool = True
+    instance_level: bool = False
+    """Every free name is a whole-instance aggregate (``*_all``): one value per instance."""
 
     def tree(self) -> ast.expr:
         """A fresh expression tree of the feature (callers mutate it)."""
@@ -78,7 +85,9 @@ class Vocabulary:
         self.parameters = tuple(parameters)
         self.item_name = _item_name([f.tree() for f in features])
         self.features: tuple[Feature, ...] = tuple(
-            Feature(f.source, f.free, self.item_name in f.free) for f in features)
+            Feature(f.source, f.free, self.item_name in f.free,
+                    bool(f.free) and all(_is_instance_level(n) for n in f.free))
+            for f in features)
 
     def abbreviation(self, name: str) -> str | None:
         """The single parameter ``name`` abbreviates, if any."""
@@ -98,7 +107,9 @@ class Vocabulary:
     def _rule(self, name: str, site: Site, expr: ast.expr) -> str | None:
         if name in site.bound and not self._is_helper_pattern(name):
             return "bound"
-        if self._is_helper_pattern(name) and site.helper_assigned(name):
+        if self._is_helper_pattern(name) and (
+                site.instance_helper_assigned(name) if _is_instance_level(name)
+                else site.helper_assigned(name)):
             return "bound"
         if name == self.item_name or _used_as_index(expr, name):
             return "item"
@@ -120,6 +131,9 @@ class Vocabulary:
 
     def _helper_source(self, name: str, site: Site, probe: bool = False) -> str | None:
         assert site.pool is not None
+        agg = _AGGREGATE.match(name)
+        if agg is not None and agg.group(3):
+            return self._instance_helper_source(name, agg.group(1), agg.group(2), site)
         pool = ast.unparse(site.pool)
         sized = isinstance(site.pool, (ast.Name, ast.List, ast.Tuple, ast.Attribute)) or (
             isinstance(site.pool, ast.Call) and isinstance(site.pool.func, ast.Name)
@@ -140,6 +154,20 @@ class Vocabulary:
             return f"{name} = sum({gen}) / max(len({pool}), 1)" if sized else None
         fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
         return f"{name} = {fn}({gen})"
+
+    def _instance_helper_source(self, name: str, base: str, kind: str, site: Site
+                                ) -> str | None:
+        """``name = <agg>`` over every item of the instance (the whole sequence)."""
+        seq = self._sequence(base)
+        if seq is None:
+            return None
+        i = _fresh("i", site.bound | {site.item})
+        gen = f"{seq}[{i}] for {i} in range(len({seq}))"
+        if kind in ("mean", "avg"):
+            return f"{name} = sum({gen}) / max(len({seq}), 1)"
+        fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
+        # An empty instance has no extremes: 0, so that the helper never raises.
+        return f"{name} = {fn}(({gen}), default=0)" if fn != "sum" else f"{name} = sum({gen})"
 
     def preview(self, feature: Feature, site: Site) -> ast.expr | None:
         """The feature as it would read once bound at ``site``, helpers inlined.
@@ -190,7 +218,11 @@ class Vocabulary:
                 source = self._helper_source(name, site)
                 assert source is not None
                 stmt = ast.parse(source).body[0]
-                site.block.insert(site.block.index(site.anchor), stmt)
+                if _is_instance_level(name):
+                    site.insert_instance_helper(stmt)
+                else:
+                    site.block.insert(site.block.index(site.anchor), stmt)
+        hoist_instance_expressions(site)
         return True
 
 
@@ -204,6 +236,85 @@ class _Inline(ast.NodeTransformer):
         if isinstance(node.ctx, ast.Load) and node.id in self.values:
             return copy.deepcopy(self.values[node.id])
         return node
+
+
+INSTANCE_PREFIX = "_inst"
+"""Names of hoisted instance-level expressions (``_inst0 = 1 - d_mean_all / ...``)."""
+
+
+def hoist_instance_expressions(site: Site) -> None:
+    """Compute each instance-level part of the site's expression once, at the top.
+
+    A sub-expression that reads only whole-instance helpers (``*_all``, or earlier
+    hoisted ones) has one value per instance; left in a key it would be computed
+    for every item at every decision. It becomes ``_inst<k> = ...`` right after
+    the helpers it reads, and the site reads the name.
+    """
+    assigned = {t.id: k for k, stmt in enumerate(site.body) if isinstance(stmt, ast.Assign)
+                for t in stmt.targets if isinstance(t, ast.Name)}
+    names = {n for n in assigned if _is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
+    if not names:
+        return
+    existing = {ast.unparse(stmt.value): n for n, k in assigned.items()
+                if n.startswith(INSTANCE_PREFIX)
+                and isinstance(stmt := site.body[k], ast.Assign)}
+
+    def instance_only(node: ast.AST) -> bool:
+        loads = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+        return bool(loads) and all(n.id in names or n.id in ("max", "min", "abs")
+                                   for n in loads) and not any(
+            isinstance(n, (ast.Lambda, *_SCOPES)) for n in ast.walk(node)) \
+            and any(n.id in names for n in loads)
+
+    def visit(slot_holder: ast.AST) -> None:
+        for field_name, value in ast.iter_fields(slot_holder):
+            children = value if isinstance(value, list) else [value]
+            for k, child in enumerate(children):
+                if not isinstance(child, ast.expr):
+                    continue
+                if not isinstance(child, (ast.Name, ast.Constant)) and instance_only(child):
+                    source = ast.unparse(child)
+                    name = existing.get(source)
+                    if name is None:
+                        name = _fresh(INSTANCE_PREFIX + "0", set(assigned) | set(site.bound))
+                        reads = [assigned[n.id] for n in ast.walk(child)
+                                 if isinstance(n, ast.Name) and n.id in assigned]
+                        at = max(reads) + 1 if reads else 0
+                        guard_divisions(child)
+                        site.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], child,
+                                                        lineno=0))
+                        assigned.clear()
+                        assigned.update({t.id: j for j, stmt in enumerate(site.body)
+                                         if isinstance(stmt, ast.Assign) for t in stmt.targets
+                                         if isinstance(t, ast.Name)})
+                        names.add(name)
+                        existing[source] = name
+                    replacement = ast.Name(name, ast.Load())
+                    if isinstance(value, list):
+                        value[k] = replacement
+                    else:
+                        setattr(slot_holder, field_name, replacement)
+                else:
+                    visit(child)
+
+    holder = _Holder(site.root.get())
+    visit(holder)
+    site.root.set(holder.value)
+
+
+class _Holder(ast.AST):
+    """A parent for the site's root, so that the root itself can be replaced."""
+
+    _fields = ("value",)
+
+    def __init__(self, value: ast.expr) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _is_instance_level(name: str) -> bool:
+    agg = _AGGREGATE.match(name)
+    return agg is not None and agg.group(3) is not None
 
 
 def _item_name(trees: Sequence[ast.expr]) -> str | None:

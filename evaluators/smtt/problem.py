@@ -104,6 +104,11 @@ FEATURES = (
     "p_mean",                 # mean remaining processing time
     "p_total",                # total remaining processing time
     "n_left",                 # jobs remaining
+    # Descriptors of the whole instance, computed once per run of the rule: the
+    # tardiness factor and the relative range of due dates (Potts & Van Wassenhove's
+    # TF and RDD, estimated from the data).
+    "1 - d_mean_all / p_total_all",
+    "(d_max_all - d_min_all) / p_total_all",
 )
 
 

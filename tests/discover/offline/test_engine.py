@@ -343,6 +343,9 @@ def test_new_literals_never_scale_shrinking_quantities(seed: int) -> None:
         source = term[1]
         if source in degrees:
             assert degrees[source] == 0, source
+        elif source.endswith(")") and "*(" in source:  # "num*(instance feature)": degrees add
+            num, factor = source[:-1].split("*(", 1)
+            assert degrees[num] + degrees[factor] == 0, source
         else:  # "num/den": degree of num minus degree of den
             splits = [(source[:k], source[k + 1:]) for k, ch in enumerate(source) if ch == "/"
                       and source[:k] in degrees and source[k + 1:] in degrees]
