@@ -153,7 +153,10 @@ class EvaluationConfig:
     reference_time_limit: float | None = None
     """Seconds per training instance for time-limited reference methods (cpsat, mip)."""
     runtime_reference: str = "mdd"
-    """Seed program whose runtime sets the cap (runtime_cap × its mean seconds)."""
+    """Seed program whose runtime sets the cap (runtime_cap × its mean seconds), and the
+    reference rule programs are compared with: the selection bar and the validation
+    wins/losses use the problem's heuristic ``problem.reference_heuristic(runtime_reference)``
+    (the rule itself, or ``mwkr_active`` for ``jssp-active``'s ``mwkr``)."""
     timing_n: int = 0
     """Size of the timing instances of the runtime gate at scale (0: no such gate). The
     training set's per-instance time is dominated by its smallest instances and the

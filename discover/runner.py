@@ -40,6 +40,7 @@ from discover.reporting.summary import (
     BaselineScore,
     ProgramScore,
     program_scores,
+    reference_objectives,
     score_baselines,
     wins_losses,
 )
@@ -101,11 +102,13 @@ class RunResult:
     best: tuple[ProgramScore, ...]
     baselines: tuple[BaselineScore, ...]
     reference_rule: str = "mdd"
+    """The classic heuristic that wins/losses and the selection bar are measured against
+    (``problem.reference_heuristic(evaluation.runtime_reference)``: ``mwkr_active`` for
+    ``jssp-active``)."""
     reference_role: ReferenceRole = ReferenceRole.OPTIMUM
     """Optima (gaps are reported) or a reference score (ratios), see :class:`ReferenceRole`."""
     efficiency: SearchEfficiency | None = None
     """New programs per minute, duplicates and redrawn proposals of this session."""
-    """The classic rule that wins/losses and the runtime cap are measured against."""
 
     @property
     def export_command(self) -> str:
@@ -430,13 +433,14 @@ def _result(run: _Setup, ending: _Ending, start: float, search_seconds: float) -
     selector = run.selector
     best = program_scores(run.archive, run.run_id, run.loop.train_scores(),
                           config.evaluation.validate_top, run.validation.references,
-                          _reference_objectives(run.problem, run.validation,
-                                                config.evaluation.runtime_reference),
+                          reference_objectives(run.problem, run.validation.instances,
+                                               config.evaluation.runtime_reference),
                           selector.scores() if selector is not None else None)
     return RunResult(run.run_id, ending.status.value, ending.reason, run.loop.evaluated,
                      config.budget, time.monotonic() - start, run.archive.url, run.isolation,
                      tuple(m.spec for m in config.llm.models), best, run.baselines,
-                     config.evaluation.runtime_reference, reference_role(run.problem),
+                     run.problem.reference_heuristic(config.evaluation.runtime_reference),
+                     reference_role(run.problem),
                      run.loop.efficiency(search_seconds))
 
 
@@ -527,8 +531,8 @@ def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:
     validation = run.validation
     if validation.empty or top <= 0:
         return
-    mdd = _reference_objectives(run.problem, validation,
-                                run.config.evaluation.runtime_reference)
+    reference = reference_objectives(run.problem, validation.instances,
+                                     run.config.evaluation.runtime_reference)
     try:
         candidates = _validation_candidates(run, top)
     except EvaluationCancelled:
@@ -546,25 +550,9 @@ def _validate(run: _Setup, emit: Callable[[Event], None], top: int) -> None:
         run.archive.add_evaluations(program_id, [archived_validation(result,
                                                                      time.monotonic() - start)])
         validated.add(program_id)
-        wins, losses = wins_losses(result.objectives, mdd)
+        wins, losses = wins_losses(result.objectives, reference)
         ratio = (result.total_objective / result.total_reference
                  if result.total_objective is not None and result.total_reference else None)
         emit(ValidationScored(program_id, result.mean_gap, ratio, wins, losses))
-
-
-_RULE_CACHE: dict[tuple[str, ...], tuple[float, ...]] = {}
-
-
-def _reference_objectives(problem: Problem[Any], validation: ValidationSet, rule: str
-                          ) -> tuple[float, ...] | None:
-    """Objectives of the reference rule (MDD for SMTT) on the validation split, cached."""
-    heuristic = problem.heuristics.get(rule)
-    if heuristic is None:
-        return None
-    key = (problem.name, rule, *(inst.fingerprint for inst in validation.instances))
-    if key not in _RULE_CACHE:
-        _RULE_CACHE[key] = tuple(problem.objective(inst, heuristic(inst))
-                                 for inst in validation.instances)
-    return _RULE_CACHE[key]
 
 

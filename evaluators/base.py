@@ -357,6 +357,16 @@ class Problem(Protocol, Generic[InstanceT]):
         (a job-shop rule that builds active schedules); usually ``self``."""
         ...
 
+    def reference_heuristic(self, rule: str) -> str:
+        """The classic heuristic (a key of :attr:`heuristics`) that discovered programs are
+        compared against when the run configuration names reference rule ``rule``
+        (``evaluation.runtime_reference``, a seed program's name): the selection split's
+        bar, the validation wins/losses and the run summary use it. Usually ``rule``
+        itself; a problem whose candidates run differently from the heuristic of the same
+        name maps it (``jssp-active``: ``"mwkr"`` → ``"mwkr_active"``, the same rule in
+        the active builder its candidates use)."""
+        ...
+
     def standalone_source(self, code: str) -> str:
         """A module that runs candidate ``code`` on its own (``code`` itself for a
         whole-solution function; the simulator plus the policy for a policy)."""

@@ -53,6 +53,22 @@ class ProblemBase:
         """``self``: one configuration serves every heuristic."""
         return self
 
+    def reference_heuristic(self, rule: str) -> str:
+        """``rule`` itself: the heuristic of the configured reference rule's name.
+
+        Parameters
+        ----------
+        rule
+            The run configuration's reference rule (``evaluation.runtime_reference``).
+
+        Returns
+        -------
+        str
+            The name of the heuristic (a key of ``heuristics``) that discovered programs
+            are compared against: the selection bar, the wins/losses, the run summary.
+        """
+        return rule
+
     def standalone_source(self, code: str) -> str:
         """``code`` itself: a whole-solution function runs on its own."""
         return code

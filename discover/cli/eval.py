@@ -20,7 +20,7 @@ from discover.cli.common import (
     resolve_problem,
 )
 from discover.cli.literal import literal
-from evaluators.base import ReferenceRole, reference_role
+from evaluators.base import Problem, ReferenceRole, reference_role
 from sandbox import (
     CandidateEvaluation,
     OutcomeStatus,
@@ -32,17 +32,37 @@ from sandbox import (
 )
 from sandbox.limits import ISOLATION_MODES
 
-# Default bundled set per problem (see `discover datasets`): instances with stored
-# reference values, so an evaluation needs no exact solve.
-DEFAULT_SETS: dict[str, str] = {"smtt": "smtt:n20_uniform", "jssp": "jssp:la",
-                                "jssp-active": "jssp:la", "serving": "serving:code-windows"}
+# Default bundled set per data package (see `discover datasets`): instances with stored
+# reference values, so an evaluation needs no exact solve. Keyed by the problem's
+# ``data_package``, so that a problem reading another's sets (``jssp-active`` reads
+# jssp's) has that problem's default without an entry of its own.
+DEFAULT_SETS: dict[str, str] = {"evaluators.smtt": "smtt:n20_uniform",
+                                "evaluators.jssp": "jssp:la",
+                                "evaluators.serving": "serving:code-windows"}
 
 
-def default_instance_set(problem_name: str) -> str:
-    """The bundled set ``discover eval`` uses when no ``--instances`` is given."""
-    name = DEFAULT_SETS.get(problem_name)
+def default_instance_set(problem: Problem[Any]) -> str:
+    """The bundled set ``discover eval`` uses when no ``--instances`` is given.
+
+    Parameters
+    ----------
+    problem
+        The problem; its ``data_package`` decides the set.
+
+    Returns
+    -------
+    str
+        A bundled set name (``"jssp:la"``).
+
+    Raises
+    ------
+    click.UsageError
+        When the problem's data package has no default set (or it bundles none).
+    """
+    package = problem.data_package
+    name = DEFAULT_SETS.get(package) if package is not None else None
     if name is None:
-        raise click.UsageError(f"problem {problem_name!r} has no default instance set; "
+        raise click.UsageError(f"problem {problem.name!r} has no default instance set; "
                                "pass --instances FILE")
     return name
 
@@ -88,7 +108,7 @@ def eval_command(problem_name: str, candidate: Path, instance_paths: tuple[str, 
         code = candidate.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{candidate}: cannot read candidate: {exc}") from None
-    paths = list(instance_paths) or [default_instance_set(problem.name)]
+    paths = list(instance_paths) or [default_instance_set(problem)]
     instances = load_instances(problem, paths)
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -1,9 +1,10 @@
 """End-of-run figures: best programs and classic heuristics on both splits.
 
 Besides the paper's mean relative gap, the summary gives the aggregate ratio
-ΣH/ΣOPT and per-instance wins and losses against MDD: the mean gap is
-dominated by instances with tiny optima, and a rule can lower it while losing
-on most instances.
+ΣH/ΣOPT and per-instance wins and losses against the problem's reference rule
+(MDD for SMTT; :func:`reference_objectives`): the mean gap is dominated by
+instances with tiny optima, and a rule can lower it while losing on most
+instances.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from archive import Archive, Split
 from discover.reporting.baselines import InstanceReference, summarize
+from evaluators.base import Problem
 
 SUMMARY_BASELINES = ("edd", "mdd", "psk", "eddc", "mddc", "aug_mddc")
 
@@ -95,6 +97,41 @@ def score_baselines(problem: Any, training: Any, validation: Any,
     return out
 
 
+_REFERENCE_CACHE: dict[tuple[str, ...], tuple[float, ...]] = {}
+
+
+def reference_objectives(problem: Problem[Any], instances: Sequence[Any], rule: str
+                         ) -> tuple[float, ...] | None:
+    """Objectives of the reference rule on ``instances`` (in order), cached: what
+    :func:`wins_losses` counts against.
+
+    Parameters
+    ----------
+    problem
+        The problem; the heuristic run is ``problem.reference_heuristic(rule)`` (trusted,
+        in-process): ``mdd`` for SMTT, ``mwkr_active`` for ``jssp-active`` (the rule in
+        the builder its candidates use).
+    instances
+        The validation split's instances.
+    rule
+        The configured reference rule (``evaluation.runtime_reference``).
+
+    Returns
+    -------
+    tuple of float or None
+        One objective per instance; None when the problem has no such heuristic.
+    """
+    name = problem.reference_heuristic(rule)
+    heuristic = problem.heuristics.get(name)
+    if heuristic is None:
+        return None
+    key = (problem.name, name, *(inst.fingerprint for inst in instances))
+    if key not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE[key] = tuple(float(problem.objective(inst, heuristic(inst)))
+                                      for inst in instances)
+    return _REFERENCE_CACHE[key]
+
+
 def wins_losses(objectives: Sequence[float | None],
                 reference: Sequence[float] | None) -> tuple[int, int]:
     """Instances where a program beats / loses to the reference heuristic."""
@@ -108,13 +145,14 @@ def wins_losses(objectives: Sequence[float | None],
 
 def program_scores(archive: Archive, run_id: int, train_scores: Mapping[int, float],
                    top: int, references: Sequence[float | None],
-                   mdd: Sequence[float] | None,
+                   reference: Sequence[float] | None,
                    selection: Mapping[int, tuple[float | None, float | None]] | None = None
                    ) -> tuple[ProgramScore, ...]:
     """The best programs: by validation gap where validated, else by training gap.
 
-    ``references`` and ``mdd`` are the validation split's reference values and
-    MDD's objectives, in instance order, for the ratio and the wins/losses;
+    ``references`` and ``reference`` are the validation split's reference values and
+    the reference rule's objectives (:func:`reference_objectives`), in instance order,
+    for the ratio and the wins/losses;
     ``selection`` maps programs to their selection-split (gap, ratio) (shown, not
     ranked on: the selection split chose which programs were validated).
     """
@@ -133,8 +171,8 @@ def program_scores(archive: Archive, run_id: int, train_scores: Mapping[int, flo
                      if o is not None and r is not None]
             total_ref = sum(r for _, r in pairs)
             ratio = sum(o for o, _ in pairs) / total_ref if total_ref else None
-            if mdd is not None:
-                wins, losses = wins_losses(objectives, mdd)
+            if reference is not None:
+                wins, losses = wins_losses(objectives, reference)
             times = [r.seconds for r in ev.per_instance if r.seconds is not None]
             runtime = sum(times) / len(times) if times else None
         out.append(ProgramScore(

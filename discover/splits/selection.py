@@ -11,11 +11,13 @@ leaders of that ranking instead of the training leaders.
 Scores are cached per program, so periodic re-ranking only runs new programs.
 
 A program that does worse than the problem's reference rule on the selection
-split (``bar``) is not validated: its training lead does not carry over to the
-target size, and the validation files (often smaller than the selection
-instances) could still make it the exported winner — in issue 16 a sort with
-size-calibrated constants led the n = 100 validation at 0.97 % with a selection
-ratio of 1.061 against MDD's 1.015 at n = 200, and scored 23.9 % at n = 500.
+split (``bar``, :func:`rule_score`: the heuristic the problem compares programs
+with, :meth:`evaluators.base.Problem.reference_heuristic`) is not validated: its
+training lead does not carry over to the target size, and the validation files
+(often smaller than the selection instances) could still make it the exported
+winner — in issue 16 a sort with size-calibrated constants led the n = 100
+validation at 0.97 % with a selection ratio of 1.061 against MDD's 1.015 at
+n = 200, and scored 23.9 % at n = 500.
 The bar holds on both measures, the mean gap and the aggregate ratio, whichever
 ranks: seed 3 of issue 16's acceptance (2026-12-07) exported a look-ahead rule that
 led the selection split on the ratio, beat MDD's ratio at every size, and lost to
@@ -63,12 +65,28 @@ class SelectionScore:
 
 def rule_score(problem: Problem[Any], split: ValidationSet, rule: str
                ) -> tuple[float | None, float | None] | None:
-    """(mean gap %, ratio ΣH/Σref) of the problem's classic heuristic ``rule`` on ``split``.
+    """(mean gap %, ratio ΣH/Σref) of the reference rule ``rule`` on ``split``: the bar.
 
-    The heuristic is the problem's own library code (trusted), run in-process;
-    None when the problem has no such heuristic.
+    Parameters
+    ----------
+    problem
+        The problem; the heuristic run is ``problem.reference_heuristic(rule)``
+        (``jssp-active``: ``"mwkr"`` is scored as ``"mwkr_active"``, the rule in the
+        builder its candidates use), the problem's own library code (trusted), run
+        in-process.
+    split
+        The instances and their references; instances without a reference are skipped.
+    rule
+        The configured reference rule (``evaluation.runtime_reference``).
+
+    Returns
+    -------
+    tuple of (float or None, float or None) or None
+        The mean gap (None when no reference is positive) and the aggregate ratio
+        (None when the references sum to zero); None when the problem has no such
+        heuristic.
     """
-    heuristic = problem.heuristics.get(rule)
+    heuristic = problem.heuristics.get(problem.reference_heuristic(rule))
     if heuristic is None:
         return None
     pairs = [(float(problem.objective(inst, heuristic(inst))), ref)

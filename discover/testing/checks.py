@@ -49,6 +49,11 @@ def check_protocol(problem: Problem[Any]) -> None:
         raise ConformanceError(f"{name}: summary heuristics {unknown} are not heuristics")
     if not isinstance(dict(problem.run_defaults), dict):
         raise ConformanceError(f"{name}: run_defaults is not a mapping")
+    rule = problem.run_defaults.get("evaluation.runtime_reference")
+    if isinstance(rule, str) and rule in problem.heuristics \
+            and problem.reference_heuristic(rule) not in problem.heuristics:
+        raise ConformanceError(f"{name}: reference_heuristic({rule!r}) = "
+                               f"{problem.reference_heuristic(rule)!r} is not a heuristic")
     harness = importlib.import_module(spec.harness)
     if not callable(vars(harness).get("call")):
         raise ConformanceError(f"{name}: harness {spec.harness} defines no call()")

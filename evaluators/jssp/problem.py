@@ -24,7 +24,13 @@ from evaluators.jssp.generate import TaillardFamily, generate_set
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.loaders import load_instances
 from evaluators.jssp.objective import makespan, validate_schedule
-from evaluators.jssp.rules import HEURISTICS, RULE_SOURCES, SIGNATURE, split_heuristic_name
+from evaluators.jssp.rules import (
+    HEURISTICS,
+    RULE_SOURCES,
+    SIGNATURE,
+    heuristic_name,
+    split_heuristic_name,
+)
 from evaluators.problem_base import ProblemBase
 
 DESCRIPTION = """\
@@ -237,6 +243,26 @@ class JsspProblem(ProblemBase):
         _, variant = split_heuristic_name(name)
         return self if variant == self.variant else JsspProblem(variant)
 
+    def reference_heuristic(self, rule: str) -> str:
+        """The classic rule ``rule`` in this problem's builder variant.
+
+        Parameters
+        ----------
+        rule
+            The configured reference rule (``evaluation.runtime_reference``): a rule name
+            such as ``"mwkr"``, which is also the seed program the runtime cap times in
+            the candidates' builder.
+
+        Returns
+        -------
+        str
+            ``rule`` for the non-delay builder, ``rule + "_active"`` for the active one
+            (``"mwkr_active"``), so that candidates are compared with the rule built the
+            way they are; a name that is not a bare rule (``"mwkr_active"`` itself, or
+            unknown) is returned unchanged.
+        """
+        return heuristic_name(rule, self.variant) if rule in RULE_SOURCES else rule
+
     def standalone_source(self, code: str) -> str:
         """Standalone module for a discovered ``priority`` program (export contract)."""
         return standalone_source(code, self.variant)
@@ -279,7 +305,9 @@ class ActiveJsspProblem(JsspProblem):
     The conflict set holds every operation that can start before the earliest completion
     time on the machine, so a rule can leave the machine idle (``est - t``) for a better
     operation; the non-delay builder of ``jssp`` never does. Instances, bundled sets
-    (``jssp:...``), references and heuristics are those of ``jssp``.
+    (``jssp:...``), references and heuristics are those of ``jssp``; the reference rule
+    programs are compared with is the configured one in the active builder
+    (:meth:`JsspProblem.reference_heuristic`: ``mwkr`` → ``mwkr_active``).
     """
 
     name = "jssp-active"

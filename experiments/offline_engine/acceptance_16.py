@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, RunState, Split
-from evaluators.jssp.problem import ActiveJsspProblem, JsspProblem
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes
@@ -144,18 +143,17 @@ def report(archive_url: str, run_id: int, cache: Path, pool: SandboxPool) -> boo
     return ok
 
 
-def jssp_report(archive_url: str, run_id: int, pool: SandboxPool, variant: str = "non_delay"
-                ) -> bool:
+def jssp_report(archive_url: str, run_id: int, pool: SandboxPool) -> bool:
     """Job shop: the run's winner on the 16 Taillard instances (gap to best known).
 
-    ``variant`` is the builder a ``jssp`` run's candidates used (its archive records only
-    the problem's name); a ``jssp-active`` run's name says it: the active builder.
+    The archived run's problem decides the builder its winner is scored in: ``jssp``
+    the non-delay one, ``jssp-active`` the active one.
     """
     found = winner(archive_url, run_id, "jssp run")
     if found is None:
         return False
     state, pid, code = found
-    problem = ActiveJsspProblem() if state.run.problem == "jssp-active" else JsspProblem(variant)
+    problem = get_problem(state.run.problem)
     validation = state.run.config.get("evaluation", {}).get("validation", ())
     leaked = [v for v in validation if any(f"ta{k:02d}js" in v for k in TAILLARD_16)]
     taillard = problem.load("jssp:ta")  # bundled, ta01..ta80 in order
@@ -192,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="compute (and cache) the fresh optima, then stop")
     parser.add_argument("--jssp", action="store_true",
                         help="the runs are job-shop runs: score winners on 16 Taillard instances")
-    parser.add_argument("--jssp-variant", default="non_delay", choices=("non_delay", "active"),
-                        help="builder variant of the job-shop runs' candidates")
     args = parser.parse_args(argv)
     if args.optima_only:
         for n in SIZES:
@@ -203,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give an archive URL and run ids")
     with SandboxPool(workers=1, isolation="auto") as pool:
         if args.jssp:
-            results = [jssp_report(args.archive, r, pool, args.jssp_variant) for r in args.runs]
+            results = [jssp_report(args.archive, r, pool) for r in args.runs]
         else:
             results = [report(args.archive, r, args.cache, pool) for r in args.runs]
     print("all criteria met" if all(results) else "some criteria missed")

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from discover.cli import eval as eval_cli
 from discover.cli import main
 from evaluators.bundled import bundled_file, find_set
+from evaluators.jssp.problem import JsspProblem
+from evaluators.registry import get_problem
 from evaluators.smtt.problem import SmttProblem
 from sandbox import SandboxPool
 from tests.sandbox.support import strict_expectation
@@ -117,13 +119,47 @@ def test_bad_input_gives_clear_errors(tmp_path: Path, instance_file: Path) -> No
 
 def test_default_instance_set_is_bundled(monkeypatch: pytest.MonkeyPatch,
                                          smtt_paper_dir: Path) -> None:
-    assert eval_cli.default_instance_set("smtt") == "smtt:n20_uniform"
+    assert eval_cli.default_instance_set(get_problem("smtt")) == "smtt:n20_uniform"
     assert bundled_file("smtt:n20_uniform").samefile(smtt_paper_dir / "n20_uniform.json")
-    for problem in ("smtt", "jssp", "jssp-active", "serving"):
-        find_set(eval_cli.default_instance_set(problem), problem)  # every default exists
-    monkeypatch.delitem(eval_cli.DEFAULT_SETS, "jssp")
+    for name in ("smtt", "jssp", "jssp-active", "serving"):
+        # every default exists
+        find_set(eval_cli.default_instance_set(get_problem(name)), name)
+    monkeypatch.delitem(eval_cli.DEFAULT_SETS, "evaluators.jssp")
     with pytest.raises(click.UsageError, match="no default instance set"):
-        eval_cli.default_instance_set("jssp")
+        eval_cli.default_instance_set(get_problem("jssp"))
+
+
+def test_default_set_follows_the_data_package() -> None:
+    """jssp-active has no entry of its own: it reads jssp's sets, so it gets jssp's default;
+    a problem without a default (or without data) is told to pass --instances."""
+    assert eval_cli.default_instance_set(get_problem("jssp-active")) == "jssp:la"
+    assert "jssp-active" not in eval_cli.DEFAULT_SETS
+    assert eval_cli.DEFAULT_SETS.keys() == {get_problem(name).data_package
+                                           for name in ("smtt", "jssp", "serving")}
+    for data_package in (None, "elsewhere"):
+        problem = JsspProblem()
+        problem.data_package = data_package
+        with pytest.raises(click.UsageError, match="'jssp' has no default instance set"):
+            eval_cli.default_instance_set(problem)
+
+
+@pytest.mark.slow
+def test_jssp_active_evaluates_on_the_default_set(tmp_path: Path) -> None:
+    """``discover eval --problem jssp-active`` without --instances scores the rule on
+    jssp:la in the active builder: its total is MWKR_ACTIVE's, not non-delay MWKR's."""
+    problem = get_problem("jssp-active")
+    instances = problem.load("jssp:la")
+    args = ["eval", "--problem", "jssp-active",
+            str(_candidate(tmp_path, problem.seed_programs["mwkr"])), "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["instance_files"] == ["jssp:la"] and data["instances"] == len(instances) == 40
+
+    def total(heuristic: str) -> float:
+        return sum(problem.objective(i, problem.heuristics[heuristic](i)) for i in instances)
+
+    assert data["total_objective"] == total("mwkr_active") != total("mwkr")
 
 
 def test_help_has_an_example() -> None:

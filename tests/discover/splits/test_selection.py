@@ -12,7 +12,7 @@ import pytest
 from archive import Archive
 from discover.config import ConfigError, EvaluationConfig
 from discover.runner import _validation_candidates
-from discover.splits.datasets import ValidationSet, selection_set
+from discover.splits.datasets import ValidationSet, selection_set, validation_set
 from discover.splits.selection import (
     SelectionScore,
     Selector,
@@ -160,3 +160,58 @@ def test_the_bar_holds_on_both_measures(pool: SandboxPool, metric: str, gap: flo
     assert selector.eligible(SelectionScore(7, 0.5, gap, ratio)) is eligible
     assert Selector(SMTT, split, pool, 1.0, metric=metric).eligible(
         SelectionScore(7, 0.5, gap, ratio)) is (gap is not None)
+
+
+# The job shop's reference rule: the configured ``mwkr`` in the builder the candidates use.
+JSSP = get_problem("jssp")
+JSSP_ACTIVE = get_problem("jssp-active")
+
+
+@pytest.fixture(scope="module")
+def lawrence() -> ValidationSet:
+    """Lawrence's 40 shops (10x5 to 15x15) with their stored optima, read as jssp-active."""
+    return validation_set(JSSP_ACTIVE, ["jssp:la"])
+
+
+def _shop_figures(heuristic: str, split: ValidationSet) -> tuple[float, float]:
+    """Mean gap (%) and aggregate ratio of a job-shop heuristic, computed in-process."""
+    values = [JSSP.objective(i, JSSP.heuristics[heuristic](i)) for i in split.instances]
+    refs = [float(r or 0.0) for r in split.references]
+    gaps = [100 * (v - r) / r for v, r in zip(values, refs, strict=True) if r > 0]
+    return float(np.mean(gaps)), sum(values) / sum(refs)
+
+
+def test_jssp_active_bar_is_the_rule_in_the_active_builder(lawrence: ValidationSet) -> None:
+    """jssp-active's candidates run in the active builder: its bar is MWKR_ACTIVE's figures,
+    which differ from the non-delay MWKR's that jssp (and smtt's MDD, above) keep."""
+    active = _shop_figures("mwkr_active", lawrence)
+    non_delay = _shop_figures("mwkr", lawrence)
+    assert active != pytest.approx(non_delay)
+    assert rule_score(JSSP_ACTIVE, lawrence, "mwkr") == pytest.approx(active)
+    assert rule_score(JSSP, lawrence, "mwkr") == pytest.approx(non_delay)
+    # An explicit heuristic name is taken as it is, by either problem.
+    assert rule_score(JSSP_ACTIVE, lawrence, "mwkr_active") == pytest.approx(active)
+    assert rule_score(JSSP, lawrence, "mwkr_active") == pytest.approx(active)
+    assert rule_score(JSSP_ACTIVE, lawrence, "no-such-rule") is None
+
+
+@pytest.mark.slow
+def test_jssp_active_selector_bars_by_the_active_rule(lawrence: ValidationSet,
+                                                      pool: SandboxPool) -> None:
+    """The seeds run in the sandbox's active builder. Against the active MWKR's bar, MWKR
+    itself (a tie) and FDD/MWKR pass and SPT does not; against the non-delay MWKR's (better
+    on these shops than any rule built actively) none would."""
+    seeds = JSSP_ACTIVE.seed_programs
+    names = {1: "mwkr", 2: "fdd_mwkr", 3: "spt"}
+    codes = {pid: seeds[name] for pid, name in names.items()}
+    train = {1: 0.3, 2: 0.2, 3: 0.1}
+    selector = Selector(JSSP_ACTIVE, lawrence, pool, time_limit=120.0,
+                        bar=rule_score(JSSP_ACTIVE, lawrence, "mwkr"))
+    ranked = selector.rank(train, codes, top=3)
+    for score in ranked:  # the sandbox's figures are the active heuristics'
+        expected = _shop_figures(f"{names[score.program_id]}_active", lawrence)
+        assert (score.gap, score.ratio) == pytest.approx(expected)
+    assert sorted(s.program_id for s in ranked if selector.eligible(s)) == [1, 2]
+    non_delay_bar = Selector(JSSP_ACTIVE, lawrence, pool, time_limit=120.0,
+                             bar=rule_score(JSSP, lawrence, "mwkr"))
+    assert not [s for s in ranked if non_delay_bar.eligible(s)]

@@ -35,6 +35,13 @@ class _BadSummary(SmttProblem):
     summary_heuristics = ("edd", "no_such_rule")
 
 
+class _BadReferenceHeuristic(SmttProblem):
+    run_defaults: ClassVar[Mapping[str, Any]] = {"evaluation.runtime_reference": "mdd"}
+
+    def reference_heuristic(self, rule: str) -> str:
+        return f"{rule}_elsewhere"  # names no heuristic
+
+
 class _BrokenHeuristic(SmttProblem):
     heuristics: ClassVar[Mapping[str, Any]] = {"broken": lambda inst: [0] * inst.size}
 
@@ -59,6 +66,11 @@ def test_reference_worse_than_a_baseline_is_caught() -> None:
 def test_unknown_summary_heuristic_is_caught() -> None:
     with pytest.raises(ConformanceError, match="no_such_rule"):
         check_protocol(_BadSummary())
+
+
+def test_reference_heuristic_that_is_no_heuristic_is_caught() -> None:
+    with pytest.raises(ConformanceError, match="reference_heuristic\\('mdd'\\) = 'mdd_elsewhere'"):
+        check_protocol(_BadReferenceHeuristic())
 
 
 def test_invalid_heuristic_output_is_caught() -> None:

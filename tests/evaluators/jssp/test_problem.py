@@ -16,7 +16,7 @@ from evaluators.jssp import harness
 from evaluators.jssp.builder import FEATURES
 from evaluators.jssp.instance import JsspInstance
 from evaluators.jssp.problem import ActiveJsspProblem, JsspProblem
-from evaluators.jssp.rules import compile_priority, schedule_with
+from evaluators.jssp.rules import RULE_NAMES, compile_priority, schedule_with
 from evaluators.registry import get_problem, problem_names, spec_of
 
 
@@ -184,3 +184,19 @@ def test_variant_reaches_the_sandbox(taillard_dir: Path) -> None:
             solution = problem.validate(ta01, raw)
             assert not isinstance(solution, Failure)
             assert solution == expected[variant], name
+
+
+def test_reference_heuristic_is_the_rule_in_the_candidates_builder() -> None:
+    """The run compares programs with the configured rule built the way they are."""
+    active, plain = get_problem("jssp-active"), get_problem("jssp")
+    rule = active.run_defaults["evaluation.runtime_reference"]
+    assert rule == plain.run_defaults["evaluation.runtime_reference"] == "mwkr"
+    assert active.reference_heuristic(rule) == "mwkr_active"
+    assert plain.reference_heuristic(rule) == "mwkr"  # jssp: unchanged
+    assert JsspProblem("active").reference_heuristic("fdd_mwkr") == "fdd_mwkr_active"
+    for name in RULE_NAMES:
+        mapped = active.reference_heuristic(name)
+        assert mapped == f"{name}_active" and mapped in active.heuristics
+        assert active.reference_heuristic(mapped) == mapped  # a full name stays as it is
+        assert plain.reference_heuristic(name) == name
+    assert active.reference_heuristic("no-such-rule") == "no-such-rule"
