@@ -41,7 +41,7 @@ from discover.offline.sites import Site, find_function, find_sites
 from discover.offline.state import add_state_feature, has_state_features
 from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
-from discover.offline.vocabulary import Feature, Vocabulary
+from discover.offline.vocabulary import Feature, Vocabulary, inline_instance_names
 from discover.search.duplicates import normalized_hash
 from evaluators.base import CandidateSpec
 
@@ -298,6 +298,7 @@ class OfflineEngine:
             return None
         site = sites[int(self.rng.integers(len(sites)))]
         donor = donor_sites[int(self.rng.integers(len(donor_sites)))]
+        inline_instance_names(donor)
         desc = crossover(site, donor, self.rng)
         if desc is None or not self.vocabulary.bind(site):
             return None

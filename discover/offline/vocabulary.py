@@ -273,14 +273,16 @@ def hoist_instance_expressions(site: Site) -> None:
                 if not isinstance(child, ast.expr):
                     continue
                 if not isinstance(child, (ast.Name, ast.Constant)) and instance_only(child):
+                    guard_divisions(child)  # as the engine does to every child, before comparing
                     source = ast.unparse(child)
                     name = existing.get(source)
                     if name is None:
-                        name = _fresh(INSTANCE_PREFIX + "0", set(assigned) | set(site.bound))
+                        taken = set(assigned) | set(site.bound)
+                        name = next(f"{INSTANCE_PREFIX}{k}" for k in range(len(taken) + 1)
+                                    if f"{INSTANCE_PREFIX}{k}" not in taken)
                         reads = [assigned[n.id] for n in ast.walk(child)
                                  if isinstance(n, ast.Name) and n.id in assigned]
                         at = max(reads) + 1 if reads else 0
-                        guard_divisions(child)
                         site.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], child,
                                                         lineno=0))
                         assigned.clear()
@@ -300,6 +302,25 @@ def hoist_instance_expressions(site: Site) -> None:
     holder = _Holder(site.root.get())
     visit(holder)
     site.root.set(holder.value)
+
+
+def inline_instance_names(site: Site) -> None:
+    """Replace the site's hoisted ``_inst<k>`` names by the expressions they stand for.
+
+    A crossover donor's ``_inst0`` may mean something else in the recipient (or
+    nothing): grafts carry the expression instead, which :meth:`Vocabulary.bind`
+    hoists again in the recipient.
+    """
+    definitions = {t.id: stmt.value for stmt in site.body if isinstance(stmt, ast.Assign)
+                   for t in stmt.targets
+                   if isinstance(t, ast.Name) and t.id.startswith(INSTANCE_PREFIX)}
+    if not definitions:
+        return
+    for _ in range(len(definitions)):  # a hoisted expression may read earlier ones
+        root = site.root.get()
+        if not any(isinstance(n, ast.Name) and n.id in definitions for n in ast.walk(root)):
+            return
+        site.root.set(_Inline(definitions).visit(root))
 
 
 class _Holder(ast.AST):

@@ -9,7 +9,7 @@ import pytest
 
 from discover.offline import OfflineEngine, ParentInfo
 from discover.offline.sites import find_function, find_sites
-from discover.offline.vocabulary import INSTANCE_PREFIX, Vocabulary
+from discover.offline.vocabulary import INSTANCE_PREFIX, Vocabulary, inline_instance_names
 from evaluators.smtt.generate import generate_classes
 from evaluators.smtt.problem import SEED_PROGRAMS, SmttProblem
 
@@ -123,3 +123,38 @@ def test_the_engine_writes_descriptor_terms_that_run() -> None:
             order, _ = _run(child.code, list(inst.processing_times), list(inst.due_dates))
             assert sorted(order) == list(range(len(inst.processing_times)))
     assert hoisted >= 5
+
+
+def test_inlining_gives_a_site_the_expressions_its_names_stand_for() -> None:
+    tree = ast.parse(_bound(RDD))
+    func = find_function(tree, "schedule")
+    assert func is not None
+    site = find_sites(tree, func)[0]
+    assert "_inst0" in ast.unparse(site.root.get())
+    inline_instance_names(site)
+    key = ast.unparse(site.root.get())
+    assert INSTANCE_PREFIX not in key
+    assert "(d_max_all - d_min_all) / max(p_total_all, 1)" in key
+
+
+def test_crossover_carries_the_donors_descriptor_not_its_name() -> None:
+    """Both parents call their descriptor ``_inst0`` (one TF, the other RDD): a graft
+    brings the donor's expression, hoisted again in the recipient under a free name
+    (read as the recipient's ``_inst0`` it would silently mean the other descriptor)."""
+    parents = [ParentInfo(_bound(TF), 1.0), ParentInfo(_bound(RDD), 2.0)]
+    engine = OfflineEngine(SPEC, np.random.default_rng(0))
+    both = 0
+    for k in range(120):
+        child = engine.propose("crossover", parents, np.random.default_rng([5, k]))
+        func = find_function(ast.parse(child.code), "schedule")
+        assert func is not None
+        defined = {t.id: s.value for s in func.body if isinstance(s, ast.Assign)
+                   for t in s.targets if isinstance(t, ast.Name)
+                   and t.id.startswith(INSTANCE_PREFIX)}
+        read = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
+                and n.id.startswith(INSTANCE_PREFIX) and isinstance(n.ctx, ast.Load)}
+        assert read <= set(defined), child.code
+        sources = [ast.unparse(v) for v in defined.values()]
+        both += any("d_mean_all" in v for v in sources) and any("d_max_all" in v
+                                                                 for v in sources)
+    assert both >= 3
