@@ -268,6 +268,9 @@ def _local_purity(func: ast.FunctionDef, defs: dict[str, ast.FunctionDef]) -> se
             return None  # ``x += y`` changes a list x in place: x must be the helper's own
         if isinstance(node, ast.Call) and not _pure_call(node, bound, owned):
             return None
+        if isinstance(node, ast.keyword) and node.arg == "key" \
+                and isinstance(node.value, ast.Name) and node.value.id in bound:
+            return None  # ``sorted(x, key=f)`` with f a parameter calls what the caller passes
     return needs
 
 

@@ -173,10 +173,14 @@ def is_pure(node: ast.AST, helpers: frozenset[str] = frozenset()) -> bool:
         Names of functions known to be pure besides :data:`PURE_CALLS` (the
         module's own helpers, see :func:`.deadcode.pure_helpers`).
     """
+    known = PURE_CALLS | helpers
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
-            if not (isinstance(n.func, ast.Name)
-                    and (n.func.id in PURE_CALLS or n.func.id in helpers)):
+            if not (isinstance(n.func, ast.Name) and n.func.id in known):
+                return False
+            # ``max(x, key=print)`` calls its key: a named key must be pure itself.
+            if any(kw.arg == "key" and isinstance(kw.value, ast.Name)
+                   and kw.value.id not in known for kw in n.keywords):
                 return False
         elif not isinstance(n, (*_PURE_NODES, ast.keyword)):
             return False

@@ -113,6 +113,7 @@ def test_a_tuple_target_with_one_name_read_later_stays() -> None:
     "def _h(x):\n    del x[0]\n    return 0\n",
     "def _h(x):\n    return sorted(x, key=print)\n",
     "def _h(x):\n    return x()\n",
+    "def _h(x):\n    f = x\n    return max(x, key=f)\n",
     "def _h(x):\n    return _g(x)\n\ndef _g(x):\n    return _h(print(x))\n",
     "@cache\ndef _h(x):\n    return x\n",
     "def _h(x):\n    return x\n\n_h = print\n",
@@ -136,6 +137,14 @@ def test_a_pure_helper_call_is_dead_code(helper: str) -> None:
     removed, code = _clean(_schedule("_unused = _h(p)\nreturn list(range(len(p)))\n",
                                      helper))
     assert removed == ["_unused"] and "_h(p)" not in code.split("def schedule")[1]
+
+
+@pytest.mark.parametrize("value", ["max(p, key=print)", "_h(p, print)"])
+def test_a_named_key_is_called_so_it_must_be_pure_too(value: str) -> None:
+    helper = "def _h(x, f):\n    return sorted(x, key=f)\n"
+    removed, code = _clean(_schedule(f"_unused = {value}\nreturn []\n", helper))
+    assert removed == [] and f"_unused = {value}" in code
+    assert _clean(_schedule("_unused = max(p, key=abs)\nreturn []\n"))[0] == ["_unused"]
 
 
 @pytest.mark.parametrize("reader", [
