@@ -8,6 +8,9 @@ rewrite here is purely syntactic and meaning-preserving for numbers:
 - ``max``/``min`` flattened (``max(max(a, b), c)`` → ``max(a, b, c)``) and
   repeated arguments dropped;
 - dead terms: ``0 * x`` and ``x * 0`` → ``0`` (``x`` free of calls), then folded;
+- dead code: assignments nothing reads whose value is pure, calls of the
+  program's own pure helpers included, then the helpers the candidate function
+  no longer reaches (:mod:`discover.offline.deadcode`);
 - repeated sub-expressions of a ``key=lambda`` named: the lambda becomes a local
   function whose first lines name each repeated part.
 
@@ -22,6 +25,7 @@ import ast
 from collections import Counter
 from dataclasses import dataclass
 
+from discover.offline.deadcode import remove_dead_assignments, remove_unused_helpers
 from discover.offline.rewrite import fold, is_number, node_count, value_of
 from discover.offline.sites import find_function
 
@@ -62,6 +66,8 @@ def simplify(code: str, function_name: str, abbreviations: dict[str, str] | None
     if func is None:
         return Simplified(code, None, False)
     _Cleaner().visit(func)
+    remove_dead_assignments(func, tree)
+    remove_unused_helpers(tree, function_name)
     formula = _formula(func, abbreviations or {})
     _name_repeats(func, abbreviations or {})
     ast.fix_missing_locations(tree)

@@ -211,7 +211,8 @@ def _readable(problem: Problem[Any], config: Any, code: str, timeout: float
                      f"(of {len(payloads)})")
         return code, notes
     notes.append(f"simplified  same output on all {len(payloads)} evaluation instances "
-                 "(folded constants, flattened max/min, dead terms, named repeats)")
+                 "(folded constants, flattened max/min, dead terms, dead code, named "
+                 "repeats)")
     return result.code, notes
 
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from discover.offline import mutations as m
 from discover.offline.crossover import crossover
-from discover.offline.rewrite import guard_divisions, node_count, remove_dead_assignments
+from discover.offline.deadcode import remove_dead_assignments
+from discover.offline.rewrite import guard_divisions, node_count
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, has_lookahead
 from discover.offline.sites import Site, find_function, find_sites
@@ -306,7 +307,7 @@ class OfflineEngine:
 
     def _finish(self, tree: ast.Module, func: ast.FunctionDef, idea: str,
                 names: tuple[str, ...]) -> _Child | None:
-        remove_dead_assignments(func)
+        remove_dead_assignments(func, tree)
         _drop_docstring(func)
         for site in find_sites(tree, func, policy=self.spec.policy):
             guard_divisions(site.root.get())

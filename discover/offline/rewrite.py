@@ -1,4 +1,7 @@
-"""Small tree rewrites shared by the operators: numbers, protected division, folding, cleanup."""
+"""Small tree rewrites shared by the operators: numbers, protected division, folding, purity.
+
+Dead-code removal built on :func:`is_pure` lives in :mod:`.deadcode`.
+"""
 
 from __future__ import annotations
 
@@ -149,37 +152,6 @@ def blocks(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
             yield from blocks(handler.body)
 
 
-def remove_dead_assignments(func: ast.FunctionDef) -> list[str]:
-    """Drop assignments to names never read whose value is pure; returns their names.
-
-    A name only ever read by its own augmented assignments (``_s10 -= d[best]`` once
-    the feature that used the running sum is gone) is not read either: its plain and
-    augmented assignments go together. Names used inside lambdas (a key reading a
-    hoisted ``_f0``) are read. Repeats until nothing changes, since dropping one
-    helper can orphan another.
-    """
-    removed: list[str] = []
-    declared = {name for n in ast.walk(func) if isinstance(n, (ast.Global, ast.Nonlocal))
-                for name in n.names}
-    while True:
-        # ``x += y`` reads x, but only to write x again: not a use that keeps x alive.
-        loaded = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
-                  and isinstance(n.ctx, ast.Load)} | declared
-        changed = False
-        for body in blocks(func.body):
-            for stmt in list(body):
-                target = assigned_name(stmt)
-                if (target is not None and target not in loaded and len(body) > 1
-                        and isinstance(stmt, (ast.Assign, ast.AugAssign))
-                        and is_pure(stmt.value)):
-                    body.remove(stmt)
-                    if target not in removed:
-                        removed.append(target)
-                    changed = True
-        if not changed:
-            return removed
-
-
 def assigned_name(stmt: ast.stmt) -> str | None:
     """``x`` of ``x = ...`` or ``x op= ...`` (a single plain name), else None."""
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
@@ -190,10 +162,25 @@ def assigned_name(stmt: ast.stmt) -> str | None:
     return None
 
 
-def is_pure(node: ast.AST) -> bool:
+def is_pure(node: ast.AST, helpers: frozenset[str] = frozenset()) -> bool:
+    """Whether evaluating ``node`` has no side effects.
+
+    Parameters
+    ----------
+    node
+        An expression.
+    helpers
+        Names of functions known to be pure besides :data:`PURE_CALLS` (the
+        module's own helpers, see :func:`.deadcode.pure_helpers`).
+    """
+    known = PURE_CALLS | helpers
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
-            if not (isinstance(n.func, ast.Name) and n.func.id in PURE_CALLS):
+            if not (isinstance(n.func, ast.Name) and n.func.id in known):
+                return False
+            # ``max(x, key=print)`` calls its key: a named key must be pure itself.
+            if any(kw.arg == "key" and isinstance(kw.value, ast.Name)
+                   and kw.value.id not in known for kw in n.keywords):
                 return False
         elif not isinstance(n, (*_PURE_NODES, ast.keyword)):
             return False

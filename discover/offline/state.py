@@ -29,7 +29,7 @@ reads the bare name. The key runs once per item, so a feature written inside it
 would be recomputed n times per decision, and the runtime gate (bytecode steps
 against the seed's) rejects such children. ``_f<k>`` is a plain assignment, so
 :func:`.shape.find_decision` never mistakes it for a state update, and
-:func:`.rewrite.remove_dead_assignments` drops it once no key reads it.
+:func:`.deadcode.remove_dead_assignments` drops it once no key reads it.
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def _install_tracking(tree: ast.Module, func: ast.FunctionDef, decision: Decisio
     """``_track``/``_late``/``_done`` advanced after every choice (whichever are missing).
 
     Dead-assignment removal drops ``_late`` or ``_done`` once no feature reads them,
-    while ``_track`` (a tuple assignment) stays: a later feature re-installs them.
+    and ``_data``/``_track`` and their step once ``_late`` is gone too (the cost
+    helpers are pure): a later feature re-installs whatever is missing.
     """
     names = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)}
     start = func.body.index(decision.loop)

@@ -73,3 +73,47 @@ def test_export_writes_the_simplified_program_when_it_behaves_the_same(tmp_path:
     assert "simplified  same output on all" in doc
     text = (tmp_path / "out.py").read_text()
     assert "p_j = processing_times[j]" in text and "max(max(" not in text
+
+
+TRACKED = '''\
+def _prepare(processing_times, due_dates):
+    return processing_times, due_dates
+
+
+def _initial(data):
+    return 0
+
+
+def _step(state, job, data):
+    processing_times, due_dates = data
+    t = state + processing_times[job]
+    return t, max(0, t - due_dates[job])
+
+
+def schedule(processing_times, due_dates):
+    remaining = list(range(len(processing_times)))
+    order = []
+    t = 0
+    _data = _prepare(processing_times, due_dates)
+    _track = _initial(_data)
+    while remaining:
+        best = min(remaining, key=lambda j: (max(t + processing_times[j], due_dates[j])
+                                             + 0 * _track, j))
+        remaining.remove(best)
+        order.append(best)
+        t += processing_times[best]
+        _track, _cost = _step(_track, best, _data)
+    return order
+'''
+
+
+def test_simplify_drops_dead_state_and_the_helpers_only_it_used() -> None:
+    # ``0 * _track`` folds away; then nothing reads the tracked state or its helpers.
+    result = simplify(TRACKED, "schedule", SHORT)
+    assert result.changed and result.formula == "key(j) = (max(t + p[j], d[j]), j)"
+    code = result.code
+    for gone in ("_track", "_data", "_cost", "def _prepare", "def _initial", "def _step"):
+        assert gone not in code
+    for inst in generate_classes(15, 1, np.random.default_rng(3)):
+        p, d = list(inst.processing_times), list(inst.due_dates)
+        assert _run(code, p, d) == _run(TRACKED, p, d)

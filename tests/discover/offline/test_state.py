@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from discover.offline import OfflineEngine, ParentInfo
-from discover.offline.rewrite import remove_dead_assignments
+from discover.offline.deadcode import remove_dead_assignments
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, find_decision
 from discover.offline.sites import find_function
