@@ -42,17 +42,21 @@ class ProblemConformance:
     export_heuristic: ClassVar[str | None] = None
     sandbox_isolation: ClassVar[str] = "strict"
 
+    # Class-scoped fixtures are classmethods: they run once per class, before any
+    # instance exists (pytest deprecates instance-method class fixtures).
     @pytest.fixture(scope="class")
-    def problem(self) -> Problem[Any]:
+    @classmethod
+    def problem(cls) -> Problem[Any]:
         """The problem under test, resolved like the command line does."""
         from evaluators.registry import get_problem
 
-        if not self.problem_spec:
-            pytest.fail(f"{type(self).__name__}.problem_spec is not set")
-        return get_problem(self.problem_spec)
+        if not cls.problem_spec:
+            pytest.fail(f"{cls.__name__}.problem_spec is not set")
+        return get_problem(cls.problem_spec)
 
     @pytest.fixture(scope="class")
-    def samples(self, problem: Problem[Any]) -> list[Any]:
+    @classmethod
+    def samples(cls, problem: Problem[Any]) -> list[Any]:
         """The export contract's self-check instances."""
         return checks.sample_instances(problem)
 
