@@ -58,6 +58,33 @@ def test_selection_references_are_optimal_and_cached(archive: Archive) -> None:
     assert again.instances == split.instances and again.references == split.references
 
 
+def test_selection_split_with_a_second_family(archive: Archive) -> None:
+    # Issue 16, seed 3: 3 instances per class at the selection size missed the rare
+    # instances with tiny optima; a second, smaller family adds more of each class.
+    config = small_selection()
+    both = EvaluationConfig(selection_n=10, selection_per_class=1, selection_seed=7,
+                            selection_extra_n=12, selection_extra_per_class=2)
+    first = selection_set(SMTT, config, archive, workers=1)
+    split = selection_set(SMTT, both, archive, workers=1)
+    assert [i.size for i in split.instances] == [10] * 20 + [12] * 40
+    # The first family is the same with or without the second.
+    assert split.instances[:20] == first.instances
+    assert split.references[:20] == first.references
+    assert len(split.sources) == 2 and "n=12 (seed [7, 12], 40 instances" in split.sources[1]
+    # Independent truth: the B&B (the references come from the DP at these sizes).
+    assert list(split.references[20:]) == [solve(i, "exact").objective
+                                           for i in split.instances[20:]]
+    assert all(archive.get_reference(i.fingerprint, "dp") is not None
+               for i in split.instances)
+
+
+def test_config_rejects_bad_second_selection_family() -> None:
+    with pytest.raises(ConfigError, match="selection_extra_n"):
+        EvaluationConfig(selection_extra_n=-1)
+    with pytest.raises(ConfigError, match="selection_extra_per_class"):
+        EvaluationConfig(selection_extra_per_class=0)
+
+
 def test_selection_seed_is_not_the_training_seed(archive: Archive) -> None:
     config = small_selection()
     split = selection_set(SMTT, config, archive, workers=1)
