@@ -33,9 +33,10 @@ ranked and barred on both families together, the replay of the three issue-16 ru
 (``experiments/offline_engine/selection_study.py``) exports #2103 for seed 3 (fresh
 1.21 / 1.30 / 1.51 %, ratios 1.0096 / 1.0111 / 1.0123 below MDDC's, n100.json 0.99 %),
 keeps seed 1's #1205 and takes #1270 for seed 2 (1.59 / 1.94 / 1.72 %, n100.json
-1.01 %). Rejected by the same replay: 10 per class at n = 200 alone (seed 1 then exports
-a rule at 2.77 % on fresh n = 200: that split's mean gap turns on one instance with
-optimum 2, which seeds 1 and 2's good winners lose at 16); a check of the validated
+1.01 %); 5 per class at n = 100 export the same three. Rejected by the same replay:
+10 per class at n = 200 alone (seed 1 then exports a rule at 2.77 % on fresh n = 200:
+that split's mean gap turns on one instance with optimum 2, which seeds 1 and 2's good
+winners schedule at 16); a check of the validated
 programs on it, with or without a bar on the count of instances much worse than MDD's
 (same result for seed 1); bars per TF level or per class on the 60 instances (they are
 not there to see).

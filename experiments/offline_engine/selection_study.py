@@ -12,8 +12,8 @@ once in the sandbox on instance sets, keeping the per-instance objectives in
     (RDD, TF) class, seed 54321);
 ``sel10``
     the same generator with 10 per class (200 instances);
-``add100``
-    n = 100, 10 per class, seed [54321, 100] (an added smaller-size set);
+``add100``, ``add100h``
+    n = 100, 10 (5) per class, seed [54321, 100] (an added smaller-size family);
 ``n100``
     the paper's ``smtt:n100`` (the validation split: picks the exported winner);
 ``fresh20``, ``fresh100``, ``fresh200`` (``fresh500`` with ``--fresh500``)
@@ -69,6 +69,7 @@ SELECTION_SEED = 54_321
 TOP = 20
 VALIDATE_EVERY = 200
 VALIDATE_TOP = 5
+SELECTION_SETS = ("sel3", "sel10", "add100", "add100h")
 
 
 def generated(n: int, per_class: int, seed: Any) -> list[SmttInstance]:
@@ -100,7 +101,8 @@ def instance_sets(optima_path: Path, fresh_cache: Path, fresh500: bool
     sets: dict[str, tuple[list[SmttInstance], list[float]]] = {}
     for name, insts in (("sel3", generated(200, 3, SELECTION_SEED)),
                         ("sel10", generated(200, 10, SELECTION_SEED)),
-                        ("add100", generated(100, 10, [SELECTION_SEED, 100]))):
+                        ("add100", generated(100, 10, [SELECTION_SEED, 100])),
+                        ("add100h", generated(100, 5, [SELECTION_SEED, 100]))):
         sets[name] = (insts, exact_optima(insts, optima_path))
     bench = PROBLEM.load("smtt:n100")
     sets["n100"] = (bench, [float(PROBLEM.stored_reference(i) or 0.0) for i in bench])
@@ -194,6 +196,7 @@ RULES: dict[str, tuple[str, str, Rule]] = {
     "current (sel3 bar)": ("sel3", "sel3", bar),
     "sel10 bar": ("sel10", "sel10", bar),
     "sel3+add100 bar": ("sel3+add100", "sel3+add100", bar),
+    "sel3+add100h bar": ("sel3+add100h", "sel3+add100h", bar),
     "sel3 bar + per-TF": ("sel3", "sel3", lambda f: bar(f) and f["tf_excess"] <= 0),
     "sel10 bar + per-TF": ("sel10", "sel10", lambda f: bar(f) and f["tf_excess"] <= 0),
     "sel3 bar + per-class<=1pt": ("sel3", "sel3", lambda f: bar(f) and f["class_excess"] <= 1.0),
@@ -312,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sets = instance_sets(args.optima, args.fresh_cache, args.fresh500)
     cost = json.loads(args.optima.read_text())
-    for name in ("sel3", "sel10", "add100"):
+    for name in SELECTION_SETS:
         secs = [cost[i.fingerprint][1] for i in sets[name][0]]
         print(f"{name}: {len(secs)} instances, B&B {sum(secs):.1f} s "
               f"(max {max(secs):.2f} s)")
@@ -326,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             pool_ids = sorted({p for top in leaders for p in top} | validated)
             start = time.monotonic()
             for pid in pool_ids:
-                for name in ("sel3", "sel10", "add100"):
+                for name in SELECTION_SETS:
                     ensure(store, args.scores, db, pid, name, sets, pool)
             print(f"\n== {db.name}: {len(pool_ids)} programs scored on the selection sets "
                   f"({time.monotonic() - start:.0f} s)")
