@@ -176,6 +176,15 @@ class EvaluationConfig:
     ones; it never uses the validation files."""
     selection_per_class: int = 1
     """Selection instances per instance class (per generated instance without classes)."""
+    selection_extra_n: int = 0
+    """Size of a second family of the selection split (0: none), drawn from its own seed
+    (``[selection_seed, selection_extra_n]``), references computed like the first's. The
+    programs are ranked, and held to the reference rule's bar, on both families
+    together: a handful of instances per class at ``selection_n`` can miss the rare
+    instances with small reference values that decide the mean gap of a fresh set
+    (:mod:`discover.splits.selection`)."""
+    selection_extra_per_class: int = 1
+    """Instances per class of the second selection family (``selection_extra_n``)."""
     selection_seed: int = 54321
     """Seed of the selection split (fixed, and different from train_seed)."""
     selection_top: int = 20
@@ -203,6 +212,9 @@ class EvaluationConfig:
         if self.selection_n < 0 or self.selection_per_class < 1 or self.selection_top < 1:
             raise ConfigError("evaluation.selection_n must be >= 0, selection_per_class and "
                               "selection_top >= 1")
+        if self.selection_extra_n < 0 or self.selection_extra_per_class < 1:
+            raise ConfigError("evaluation.selection_extra_n must be >= 0 and "
+                              "selection_extra_per_class >= 1")
         if self.probe_count < 1:
             raise ConfigError("evaluation.probe_count must be >= 1")
         for entry in self.validation:

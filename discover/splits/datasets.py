@@ -130,23 +130,34 @@ def selection_set(problem: Problem[Any], config: EvaluationConfig, archive: Arch
     The split that decides which of the best training programs are validated
     (:mod:`discover.splits.selection`). Empty when ``selection_n`` is 0. Like the
     training set it is drawn from a fixed seed, so runs share its cached optima;
-    unlike the validation split it never reads a benchmark file.
+    unlike the validation split it never reads a benchmark file. With
+    ``selection_extra_n`` a second family of that size follows the first, drawn from
+    its own seed, so the first family is the same with or without it.
     """
     if config.selection_n <= 0:
         return ValidationSet((), (), ())
-    rng = np.random.default_rng(config.selection_seed)
-    spec = GeneratorSpec(n=config.selection_n, count=config.selection_per_class,
-                         params=dict(config.train_params))
-    instances = problem.generate(spec, rng)
-    method = resolve_method(problem, config.reference, config.selection_n,
-                            weighted=bool(config.train_params.get("weighted", False)))
-    refs = compute_references(problem, instances, method, cache=ArchiveReferenceCache(archive),
-                              time_limit=config.reference_time_limit, workers=workers,
-                              progress=progress, mapper=mapper)
+    families: list[tuple[int, int, int | list[int]]] = [
+        (config.selection_n, config.selection_per_class, config.selection_seed)]
+    if config.selection_extra_n > 0:
+        families.append((config.selection_extra_n, config.selection_extra_per_class,
+                         [config.selection_seed, config.selection_extra_n]))
+    weighted = bool(config.train_params.get("weighted", False))
+    instances: list[Any] = []
+    refs: list[Reference] = []
+    sources: list[str] = []
+    for size, per_class, seed in families:
+        family = problem.generate(GeneratorSpec(n=size, count=per_class,
+                                                params=dict(config.train_params)),
+                                  np.random.default_rng(seed))
+        method = resolve_method(problem, config.reference, size, weighted=weighted)
+        refs += compute_references(problem, family, method,
+                                   cache=ArchiveReferenceCache(archive),
+                                   time_limit=config.reference_time_limit, workers=workers,
+                                   progress=progress, mapper=mapper)
+        instances += family
+        sources.append(f"generated n={size} (seed {seed}, {len(family)} instances, {method})")
     # Unproven references (time-limited methods) still rank programs consistently.
-    return ValidationSet(tuple(instances), tuple(r.objective for r in refs),
-                         (f"generated n={config.selection_n} (seed {config.selection_seed}, "
-                          f"{len(instances)} instances, {method})",))
+    return ValidationSet(tuple(instances), tuple(r.objective for r in refs), tuple(sources))
 
 
 def _probe_first(groups: Sequence[int], probe: int) -> list[int]:

@@ -23,6 +23,25 @@ ranks: seed 3 of issue 16's acceptance (2026-12-07) exported a look-ahead rule t
 led the selection split on the ratio, beat MDD's ratio at every size, and lost to
 MDD's mean gap on fresh instances at n = 100, 200 and 500 (2.8 % against 2.0-2.1 %):
 a few instances with small optima, which the ratio does not see.
+
+Which instances the split holds matters as much as the bar. Seed 3's winner (#1680)
+passed it on 3 instances per class at n = 200 (mean gap 1.52 % against MDD's 2.34 %,
+ratio 1.0133 against 1.0165): none of them was one of the rare low-tardiness instances
+(nearly all RDD 0.4, TF 0.2; optima 2-95) where it loses to MDD by 10-300 % of the
+optimum, and 2-5 of those in each fresh set of 200 decided its mean gap (2.78 / 2.78 / 4.25 % at
+n = 100 / 200 / 500 against MDDC's 2.11 / 2.08 / 1.91 %). The SMTT defaults add a second
+family (``selection_extra_n``: 10 per class at n = 100, B&B optima in under a second):
+ranked and barred on both families together, the replay of the three issue-16 runs
+(``experiments/offline_engine/selection_study.py``) exports #2103 for seed 3 (fresh
+1.21 / 1.30 / 1.51 %, ratios 1.0096 / 1.0111 / 1.0123 below MDDC's, n100.json 0.99 %),
+keeps seed 1's #1205 and takes #1270 for seed 2 (1.59 / 1.94 / 1.72 %, n100.json
+1.01 %); 5 per class at n = 100 export the same three. Rejected by the same replay:
+10 per class at n = 200 alone (seed 1 then exports a rule at 2.77 % on fresh n = 200:
+that split's mean gap turns on one instance with optimum 2, which seeds 1 and 2's good
+winners schedule at 16); a check of the programs about to be validated on it, with or
+without a bar on the count of instances much worse than MDD's (same result for seed 1);
+bars per TF level or per class, or on that count, on the 60 instances (the instances
+are not there to see).
 """
 
 from __future__ import annotations

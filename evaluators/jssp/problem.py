@@ -148,6 +148,8 @@ class JsspProblem(ProblemBase):
         "evaluation.validation": "Instance files of the validation split (best-known bounds "
                                  "from bks.json).",
         "evaluation.selection_per_class": "Selection instances in all (no instance classes).",
+        "evaluation.selection_extra_per_class": "Instances of the second selection family in "
+                                                "all (no instance classes).",
         "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref, ties by "
                                        "mean gap) or ``gap`` (mean gap to the optima or "
                                        "bounds).",

@@ -172,6 +172,8 @@ class ServingProblem(ProblemBase):
         "evaluation.validation": "Workload files of the validation split (each window scored "
                                  "against the reference score).",
         "evaluation.selection_per_class": "Selection windows in all (no classes).",
+        "evaluation.selection_extra_per_class": "Windows of the second selection family in "
+                                                "all (no classes).",
         "evaluation.selection_metric": "What ranks them there: ``ratio`` (ΣH/Σref) or ``gap`` "
                                        "(mean relative difference to the reference score).",
     }
