@@ -292,8 +292,13 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         _write(frame(FrameKind.STARTED))  # also starts the flush clock
         # The candidate sees only its restricted builtins and views of its allowed
         # modules; the worker checked the source rules, whatever the caller did.
+        counter = (StepCounter(CANDIDATE_FILENAME, job.step_limit, _stop_at_step_limit)
+                   if job.count_steps else None)
+        allowed_builtins = candidate_builtins(job.allowed_imports)
+        if counter is not None:  # sorting is charged (C work the tracer cannot see)
+            allowed_builtins = {**allowed_builtins, "sorted": counter.counted_sorted()}
         namespace: dict[str, Any] = {"__name__": CANDIDATE_MODULE,
-                                     "__builtins__": candidate_builtins(job.allowed_imports)}
+                                     "__builtins__": allowed_builtins}
         if job.refusal:  # the worker checked the source (warm, off this child's clock)
             raise SourceRefused(job.refusal)
         linecache.cache[CANDIDATE_FILENAME] = (len(job.code), None,
@@ -304,8 +309,6 @@ def _run_candidate(setup: ChildSetup, job: CandidateJob, detached: bool = False)
         if not callable(function):
             raise NameError(f"the module does not define a function `{job.function_name}`")
         call = job.harness.call
-        counter = (StepCounter(CANDIDATE_FILENAME, job.step_limit, _stop_at_step_limit)
-                   if job.count_steps else None)
         for index, payload in enumerate(job.payloads):
             if counter is not None:
                 counter.next_payload()

@@ -151,7 +151,7 @@ class StepCounter:
         self._before = 0
         self._on_limit = on_limit
         self.tracer: Callable[..., Any]
-        self.tracer, self._read, self._begin = self._make_tracer(filename)
+        self.tracer, self._read, self._begin, self._charge = self._make_tracer(filename)
         self._begin(self._room())
 
     @property
@@ -170,6 +170,28 @@ class StepCounter:
         self.payload += 1
         self._begin(self._room())
 
+    def counted_sorted(self) -> Callable[..., list[Any]]:
+        """``sorted`` for the candidate, charged ``n·⌈log2 n⌉`` steps for ``n`` items.
+
+        The comparisons of a sort run in C, where the line tracer cannot see
+        them; at n = 500 a short-list that sorts the pool at every decision ran
+        at 11× MDDC's time while its traced steps stayed within the gate. One C
+        comparison of key tuples costs about one step (0.86 of a bytecode of a
+        key, measured). The key function's own calls are traced as usual.
+        ``list.sort`` is not charged (its method cannot be replaced).
+        """
+        charge = self._charge
+        real_sorted = sorted
+
+        def counted(iterable: Any, /, *, key: Any = None, reverse: bool = False) -> list[Any]:
+            items = list(iterable)
+            if len(items) > 1:
+                charge(len(items) * len(items).bit_length())
+            return real_sorted(items, key=key, reverse=reverse)
+
+        counted.__name__ = counted.__qualname__ = "sorted"
+        return counted
+
     def _room(self) -> int:
         """Steps the current payload may take before the limit is passed."""
         return _UNLIMITED if self.limit is None else self.limit - self._before
@@ -182,8 +204,9 @@ class StepCounter:
         raise StepLimitReached(f"more than {self.limit:,} steps")
 
     def _make_tracer(self, filename: str) -> tuple[Callable[..., Any], Callable[[], int],
-                                                   Callable[[int], None]]:
-        """The trace function, a reader of the payload's count, and ``begin(room)``.
+                                                   Callable[[int], None], Callable[[int], None]]:
+        """The trace function, a reader of the payload's count, ``begin(room)`` and
+        ``charge(steps)`` (work the tracer cannot see: :meth:`counted_sorted`).
 
         Frames of code from other files are not traced. A frame of
         :func:`straight_line` code is traced line by line on its first complete
@@ -257,4 +280,10 @@ class StepCounter:
             nonlocal count, room
             count, room = 0, allowed
 
-        return start, read, begin
+        def charge(steps: int) -> None:
+            nonlocal count
+            count += max(0, steps)
+            if count > room:
+                reached()
+
+        return start, read, begin, charge

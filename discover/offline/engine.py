@@ -35,7 +35,7 @@ import numpy as np
 from discover.offline import mutations as m
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
-from discover.offline.rewrite import guard_divisions, node_count
+from discover.offline.rewrite import guard_divisions, misuses, node_count
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, has_lookahead
 from discover.offline.sites import Site, find_function, find_sites
@@ -315,6 +315,8 @@ class OfflineEngine:
                 > self.config.max_site_nodes:
             return None
         if self._violations(tree, func) > self._violation_limit:
+            return None
+        if misuses(func) is not None:
             return None
         code = ast.unparse(tree) + "\n"
         try:

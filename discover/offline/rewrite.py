@@ -185,3 +185,70 @@ def is_pure(node: ast.AST, helpers: frozenset[str] = frozenset()) -> bool:
         elif not isinstance(n, (*_PURE_NODES, ast.keyword)):
             return False
     return True
+
+
+_NUMBER_CALLS = frozenset({"abs", "float", "int", "round", "len"})
+"""Builtins whose result is always a number."""
+
+
+def misuses(func: ast.FunctionDef) -> str | None:
+    """A type or name error that any run of ``func`` would raise, found statically; or None.
+
+    Edits that move sub-expressions around (subtree crossover, substitutions) can
+    leave a generator where a number is expected (``max(t, (… for _i in _top))``),
+    a reducer with ``default=`` over a number (``min(max(a, b), default=0)``), or a
+    short-list whose key reads the list being built (``_top = sorted(…, key=lambda
+    j: … _top …)``). Such children crash on the first instance: they are rejected
+    before they cost an evaluation.
+    """
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(func):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    values: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(node.value)
+                else:  # unpacked: its values are unknown
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            values.setdefault(name.id, []).append(ast.List([], ast.Load()))
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            for name in ast.walk(node.target):
+                if isinstance(name, ast.Name):
+                    values.setdefault(name.id, []).append(ast.List([], ast.Load()))
+
+    def scalar(arg: ast.expr) -> bool:
+        """Certainly a number: arithmetic, a literal, a scalar builtin, or a local name
+        every assignment of which is one of these (``t = 0``, ``t += p[best]``)."""
+        if isinstance(arg, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Compare)):
+            return True
+        if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name):
+            name = arg.func.id
+            # min/max of several arguments is one of them; of one, an element (unknown).
+            return name in _NUMBER_CALLS or (name in ("min", "max") and len(arg.args) > 1)
+        if isinstance(arg, ast.Name) and arg.id in values:
+            return all(isinstance(v, (ast.BinOp, ast.UnaryOp, ast.Constant))
+                       or (isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
+                           and v.func.id in _NUMBER_CALLS) for v in values[arg.id])
+        return False
+    for node in ast.walk(func):
+        if isinstance(node, ast.GeneratorExp):
+            parent = parents.get(id(node))
+            if not (isinstance(parent, ast.Call) and parent.args == [node]):
+                return f"a generator used as a value: {ast.unparse(node)[:60]}"
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("min", "max")
+              and any(k.arg == "default" for k in node.keywords)):
+            if len(node.args) != 1:
+                return f"{node.func.id}() with default= and several arguments"
+            if scalar(node.args[0]):
+                return f"{node.func.id}() with default= over a number"
+        elif isinstance(node, ast.Assign):
+            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
+            for lam in (n for n in ast.walk(node.value) if isinstance(n, ast.Lambda)):
+                if any(isinstance(n, ast.Name) and n.id in targets for n in ast.walk(lam.body)):
+                    return f"a key that reads the list it builds: {sorted(targets)[0]}"
+    return None

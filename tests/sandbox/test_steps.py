@@ -410,3 +410,50 @@ def test_cpython_drops_a_trace_function_that_raises() -> None:
         assert work(10_000) == "carried on"
         assert sys.gettrace() is None
     assert counter.over and counter.total < 1_000
+
+
+# -- sorting: C work the tracer cannot see, charged n·⌈log2 n⌉ -------------------------------
+def test_counted_sorted_sorts_like_sorted_and_charges_the_comparisons() -> None:
+    counter = StepCounter("<candidate>")
+    counter.next_payload()
+    counted = counter.counted_sorted()
+    data = [5, 3, 9, 1, 7] * 40
+    assert counted(data) == sorted(data) and counter.count == 200 * (200).bit_length()
+    assert counted(iter(data), key=lambda x: -x, reverse=True) == sorted(data)
+    assert counter.count == 2 * 200 * (200).bit_length()
+    assert counted([]) == [] and counted([4]) == [4]  # nothing to compare: no charge
+    assert counter.count == 2 * 200 * (200).bit_length()
+    with pytest.raises(TypeError):
+        counted(data, lambda x: x)  # type: ignore[misc]  # key is keyword-only, as for sorted
+
+
+def test_a_sort_counts_toward_the_limit() -> None:
+    reached: list[int] = []
+    counter = StepCounter("<candidate>", limit=1_000, on_limit=lambda c: reached.append(c.total))
+    counter.next_payload()
+    with pytest.raises(StepLimitReached):
+        counter.counted_sorted()(range(200))
+    assert counter.over and reached == [200 * 8]
+
+
+SORTING = DEF + "    x = sorted(list(range(SIZE)))\n" + EDD_RETURN
+
+
+def test_a_candidates_sort_is_charged_in_the_sandbox(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance]) -> None:
+    small, large = (_limited(strict_pool, SORTING.replace("SIZE", str(size)), honest_instances,
+                             None) for size in (1, 1000))
+    assert small.ok and large.ok
+    # The same lines run; the larger sort costs its comparisons, on every payload.
+    assert [b - a for a, b in zip(small.outcome.steps, large.outcome.steps, strict=True)] \
+        == [1000 * (1000).bit_length()] * len(honest_instances)
+    # Without counting, the candidate gets the real sorted (nothing is charged anywhere).
+    plain = evaluate(SmttProblem(), honest_instances, SORTING.replace("SIZE", "1000"),
+                     strict_pool, 30.0)
+    assert plain.ok and plain.outcome.steps == ()
+
+
+def test_a_huge_sort_is_stopped_by_the_limit(
+        strict_pool: SandboxPool, honest_instances: list[SmttInstance]) -> None:
+    result = _limited(strict_pool, SORTING.replace("SIZE", "10 ** 6"), honest_instances, 100_000)
+    _assert_stopped(result, 100_000, 0)
