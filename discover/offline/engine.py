@@ -61,7 +61,8 @@ _PLANS: dict[Operator, tuple[tuple[m.Mutation, float], ...]] = {
                         (m.insert_term, 2.0), (m.edit_key_tuple, 1.0)),
     Operator.MODIFY: ((m.swap_operator, 2.0), (m.swap_function, 2.0), (m.insert_term, 3.0),
                       (m.delete_term, 2.0), (m.substitute_feature, 2.0),
-                      (m.edit_key_tuple, 1.0), (m.perturb_constant, 1.0)),
+                      (m.edit_key_tuple, 1.0), (m.perturb_constant, 1.0),
+                      (m.adapt_coefficient, 1.5)),
     Operator.TUNE: ((m.perturb_constant, 1.0),),
     Operator.SIMPLIFY: ((m.delete_term, 3.0), (m.fold_constants, 2.0), (m.snap_constant, 1.0),
                         (m.drop_key_component, 1.0)),
@@ -118,6 +119,7 @@ class OfflineEngine:
         self.rng = rng
         self.config = config or EngineConfig()
         self.vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
+        self._descriptors = any(f.instance_level for f in self.vocabulary.features)
         self._violation_limit = 0
         self._facts: dict[str, tuple[str, int]] = {}
         self._contexts: dict[tuple[str, int], tuple[list[Feature], dict[str, int | None],
@@ -225,7 +227,10 @@ class OfflineEngine:
         if op is Operator.TUNE:
             count = 1 + int(self.rng.choice(3, p=[0.6, 0.3, 0.1]))
             return [m.perturb_constant] * count
-        plan = _PLANS[op]
+        # Without instance descriptors the move cannot apply: the plan (and the draws
+        # of problems without descriptors) stays as it was.
+        plan = tuple(step for step in _PLANS[op] if step[0] is not m.adapt_coefficient
+                     or self._descriptors)
         weights = np.array([w for _, w in plan])
         count = 2 if op is Operator.NEW_IDEA and self.rng.random() < 0.3 else 1
         picks = self.rng.choice(len(plan), size=count, p=weights / weights.sum())

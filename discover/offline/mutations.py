@@ -150,6 +150,29 @@ def perturb_constant(ctx: MutationContext) -> str | None:
     return f"constant {old:g} -> {value_of(slot.get()):g}"
 
 
+def adapt_coefficient(ctx: MutationContext) -> str | None:
+    """Let a literal depend on the instance: ``c`` → ``c*(1 ± k*F)``, ``F`` a descriptor.
+
+    A weight that suits instances with many late jobs may not suit those with few
+    (see docs/offline-engine.md, *Instance descriptors*); ``F`` is one of the
+    vocabulary's instance-level features (one value per instance, degree 0), and
+    the tuner then varies ``c`` and ``k`` together.
+    """
+    descriptors = [f for f in ctx.features if f.instance_level]
+    slots = [s for s in ctx.site.slots() if is_number(s.get()) and value_of(s.get()) != 0]
+    if not descriptors or not slots:
+        return None
+    slot = ctx.pick(slots)
+    descriptor = ctx.pick(descriptors)
+    k = number(ctx.log_uniform(0.1, 3.0))
+    op: ast.operator = ctx.pick((ast.Add(), ast.Sub()))
+    before = _src(slot.get())
+    factor = ast.BinOp(ast.Constant(1), op, ast.BinOp(k, ast.Mult(), descriptor.tree()))
+    slot.set(ast.BinOp(slot.get(), ast.Mult(), factor))
+    return f"{before} -> {before}*(1 {'+' if isinstance(op, ast.Add) else '-'} " \
+        f"{value_of(k):g}*({descriptor.source}))"
+
+
 def insert_coefficient(ctx: MutationContext) -> str | None:
     """Scale an item-dependent leaf by a literal near one: ``x`` → ``c*x``.
 

@@ -246,7 +246,8 @@ def hoist_instance_expressions(site: Site) -> None:
     """Compute each instance-level part of the site's expression once, at the top.
 
     A sub-expression that reads only whole-instance helpers (``*_all``, or earlier
-    hoisted ones) has one value per instance; left in a key it would be computed
+    hoisted ones) and holds no literal the tuner could vary (only 0 and 1, as in a
+    descriptor and its guards) has one value per instance; left in a key it would be computed
     for every item at every decision. It becomes ``_inst<k> = ...`` right after
     the helpers it reads, and the site reads the name.
     """
@@ -264,7 +265,9 @@ def hoist_instance_expressions(site: Site) -> None:
         return bool(loads) and all(n.id in names or n.id in ("max", "min", "abs")
                                    for n in loads) and not any(
             isinstance(n, (ast.Lambda, *_SCOPES)) for n in ast.walk(node)) \
-            and any(n.id in names for n in loads)
+            and any(n.id in names for n in loads) and not any(
+                isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
+                and n.value not in (0, 1) for n in ast.walk(node))
 
     def visit(slot_holder: ast.AST) -> None:
         for field_name, value in ast.iter_fields(slot_holder):

@@ -7,7 +7,7 @@ import ast
 import numpy as np
 import pytest
 
-from discover.offline import OfflineEngine, ParentInfo
+from discover.offline import OfflineEngine, Operator, ParentInfo
 from discover.offline.sites import find_function, find_sites
 from discover.offline.vocabulary import INSTANCE_PREFIX, Vocabulary, inline_instance_names
 from evaluators.smtt.generate import generate_classes
@@ -158,3 +158,42 @@ def test_crossover_carries_the_donors_descriptor_not_its_name() -> None:
         both += any("d_mean_all" in v for v in sources) and any("d_max_all" in v
                                                                  for v in sources)
     assert both >= 3
+
+
+def test_a_coefficient_can_be_made_to_depend_on_the_instance() -> None:
+    """``c`` → ``c*(1 ± k*F)``: the descriptor is hoisted, both literals stay in the key
+    (where the tuner varies them), and the child runs."""
+    parent = ParentInfo(SEED_PROGRAMS["mdd"].replace(
+        "max(t + processing_times[j], due_dates[j])",
+        "max(t + processing_times[j], due_dates[j]) + 0.7 * processing_times[j]"), 1.0)
+    insts = generate_classes(12, 1, np.random.default_rng(2))[::5]
+    engine = OfflineEngine(SPEC, np.random.default_rng(0))
+    adapted = 0
+    for k in range(200):
+        child = engine.propose("modify", [parent], np.random.default_rng([11, k]))
+        if "adapt_coefficient" not in child.mutations:
+            continue
+        adapted += 1
+        lam = next(n for n in ast.walk(ast.parse(child.code)) if isinstance(n, ast.Lambda))
+        key = ast.unparse(lam.body)
+        assert "* (1 + " in key or "* (1 - " in key, key
+        assert f"{INSTANCE_PREFIX}0" in key and "_all" not in key
+        literals = [n.value for n in ast.walk(lam.body) if isinstance(n, ast.Constant)
+                    and isinstance(n.value, float)]
+        assert len(literals) >= 2, key  # c and k, both tunable in the key
+        for inst in insts:
+            order, _ = _run(child.code, list(inst.processing_times), list(inst.due_dates))
+            assert sorted(order) == list(range(len(inst.processing_times)))
+    assert adapted >= 5
+
+
+def test_problems_without_descriptors_keep_their_plans() -> None:
+    """The job shop has no instance-level feature: the move is never drawn for it, so its
+    proposals are drawn exactly as before the move existed; SMTT draws it."""
+    from evaluators.jssp.problem import JsspProblem
+
+    jssp = OfflineEngine(JsspProblem.candidate_spec, np.random.default_rng(0))
+    smtt = OfflineEngine(SPEC, np.random.default_rng(0))
+    drawn = {name: {step.__name__ for _ in range(300) for step in engine._steps(Operator.MODIFY)}
+             for name, engine in (("jssp", jssp), ("smtt", smtt))}
+    assert "adapt_coefficient" not in drawn["jssp"] and "adapt_coefficient" in drawn["smtt"]
