@@ -12,6 +12,7 @@ from archive import Archive, Program
 from discover.exporting.simplify import simplify
 from discover.exporting.standalone import export_program
 from evaluators.smtt.generate import generate_classes
+from evaluators.smtt.problem import COST_SOURCE
 
 MESSY = """\
 def schedule(processing_times, due_dates):
@@ -75,20 +76,7 @@ def test_export_writes_the_simplified_program_when_it_behaves_the_same(tmp_path:
     assert "p_j = processing_times[j]" in text and "max(max(" not in text
 
 
-TRACKED = '''\
-def _prepare(processing_times, due_dates):
-    return processing_times, due_dates
-
-
-def _initial(data):
-    return 0
-
-
-def _step(state, job, data):
-    processing_times, due_dates = data
-    t = state + processing_times[job]
-    return t, max(0, t - due_dates[job])
-
+TRACKED = COST_SOURCE + '''
 
 def schedule(processing_times, due_dates):
     remaining = list(range(len(processing_times)))

@@ -23,20 +23,7 @@ from discover.offline.structure import add_or_vary_improvement
 from evaluators.smtt.problem import COST_SOURCE
 from tests.discover.offline.support import INSTANCES, MDD, SPEC, schedule_of
 
-PURE = """\
-def _prepare(p, d):
-    return p, d
-
-
-def _initial(data):
-    return 0
-
-
-def _step(state, job, data):
-    p, d = data
-    t = state + p[job]
-    return t, max(0, t - d[job])
-"""
+PURE = COST_SOURCE
 
 TRACKED = PURE + """
 
