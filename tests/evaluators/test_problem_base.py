@@ -22,7 +22,8 @@ def test_reference_heuristic_defaults_to_the_configured_rule() -> None:
                                             ("serving", "fcfs"), ("flowshop", "neh")])
 def test_built_in_and_plugin_problems_keep_their_reference_rule(spec: str, rule: str) -> None:
     if spec == "flowshop":
-        pytest.importorskip("flowshop", reason="the example plugin is not installed")
+        pytest.importorskip("flowshop", reason="the example plugin is not installed: "
+                            "pip install --no-deps -e examples/flowshop")
     problem = get_problem(spec)
     configured = problem.run_defaults.get("evaluation.runtime_reference", "mdd")
     assert configured == rule
