@@ -247,8 +247,8 @@ def hoist_instance_expressions(site: Site) -> None:
 
     A sub-expression that reads only whole-instance helpers (``*_all``, or earlier
     hoisted ones) and holds no literal the tuner could vary (only 0 and 1, as in a
-    descriptor and its guards) has one value per instance; left in a key it would be computed
-    for every item at every decision. It becomes ``_inst<k> = ...`` right after
+    descriptor and its guards) has one value per instance; left in a key it would be
+    computed for every item at every decision. It becomes ``_inst<k> = ...`` right after
     the helpers it reads, and the site reads the name.
     """
     assigned = {t.id: k for k, stmt in enumerate(site.body) if isinstance(stmt, ast.Assign)
@@ -281,8 +281,8 @@ def hoist_instance_expressions(site: Site) -> None:
                     name = existing.get(source)
                     if name is None:
                         taken = set(assigned) | set(site.bound)
-                        name = next(f"{INSTANCE_PREFIX}{k}" for k in range(len(taken) + 1)
-                                    if f"{INSTANCE_PREFIX}{k}" not in taken)
+                        name = next(f"{INSTANCE_PREFIX}{i}" for i in range(len(taken) + 1)
+                                    if f"{INSTANCE_PREFIX}{i}" not in taken)
                         reads = [assigned[n.id] for n in ast.walk(child)
                                  if isinstance(n, ast.Name) and n.id in assigned]
                         at = max(reads) + 1 if reads else 0
