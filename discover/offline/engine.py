@@ -120,6 +120,10 @@ class OfflineEngine:
         self.config = config or EngineConfig()
         self.vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
         self._descriptors = any(f.instance_level for f in self.vocabulary.features)
+        # Without instance descriptors adapt_coefficient cannot apply: it leaves the plans
+        # (and the draws of problems without descriptors stay as they were).
+        self._plans = {op: tuple(step for step in plan if step[0] is not m.adapt_coefficient
+                                 or self._descriptors) for op, plan in _PLANS.items()}
         self._violation_limit = 0
         self._facts: dict[str, tuple[str, int]] = {}
         self._contexts: dict[tuple[str, int], tuple[list[Feature], dict[str, int | None],
@@ -227,10 +231,7 @@ class OfflineEngine:
         if op is Operator.TUNE:
             count = 1 + int(self.rng.choice(3, p=[0.6, 0.3, 0.1]))
             return [m.perturb_constant] * count
-        # Without instance descriptors the move cannot apply: the plan (and the draws
-        # of problems without descriptors) stays as it was.
-        plan = tuple(step for step in _PLANS[op] if step[0] is not m.adapt_coefficient
-                     or self._descriptors)
+        plan = self._plans[op]
         weights = np.array([w for _, w in plan])
         count = 2 if op is Operator.NEW_IDEA and self.rng.random() < 0.3 else 1
         picks = self.rng.choice(len(plan), size=count, p=weights / weights.sum())

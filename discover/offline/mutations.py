@@ -65,6 +65,11 @@ class MutationContext:
         """Eligible features that vary from item to item."""
         return [f for f in self.features if f.item_dependent]
 
+    @property
+    def instance_features(self) -> list[Feature]:
+        """Eligible features with one value per instance (descriptors, ``*_all``)."""
+        return [f for f in self.features if f.instance_level]
+
     def feature_degree(self, feature: Feature) -> int | None:
         """Size degree of ``feature`` at this site (0 when not analysed)."""
         return self.feature_degrees.get(feature.source, 0)
@@ -89,7 +94,7 @@ class MutationContext:
         nums = self.item_features
         if not nums:
             return None
-        instance = [f for f in self.features if f.instance_level]
+        instance = self.instance_features
         for _ in range(12):
             num = self.pick(nums)
             deg = self.feature_degree(num)
@@ -158,7 +163,7 @@ def adapt_coefficient(ctx: MutationContext) -> str | None:
     vocabulary's instance-level features (one value per instance, degree 0), and
     the tuner then varies ``c`` and ``k`` together.
     """
-    descriptors = [f for f in ctx.features if f.instance_level]
+    descriptors = ctx.instance_features
     slots = [s for s in ctx.site.slots() if is_number(s.get()) and value_of(s.get()) != 0]
     if not descriptors or not slots:
         return None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 BUILTIN_NAMES = frozenset(dir(builtins))
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 RETURN_ITEM = "_no_item_"
 """Item name of return sites: policy functions score one given item, named by parameters."""
 
@@ -99,11 +99,15 @@ class Site:
                 return True
         return False
 
+    def top_assignments(self) -> dict[str, int]:
+        """Names assigned at the top level of the site's function: ``{name: statement index}``
+        (the last assignment of a name)."""
+        return {t.id: k for k, stmt in enumerate(self.body) if isinstance(stmt, ast.Assign)
+                for t in stmt.targets if isinstance(t, ast.Name)}
+
     def instance_helper_assigned(self, name: str) -> bool:
         """Whether ``name`` is assigned at the top level of the site's function."""
-        return any(isinstance(stmt, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
-            for stmt in self.body)
+        return name in self.top_assignments()
 
     def insert_instance_helper(self, stmt: ast.stmt) -> None:
         """Insert ``stmt`` at the top of the site's function (after its docstring)."""
@@ -158,7 +162,7 @@ def function_locals(func: ast.FunctionDef) -> set[str]:
             names.add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update(a.asname or a.name.split(".")[0] for a in node.names)
-        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+        if isinstance(node, (ast.Lambda, *COMPREHENSIONS)):
             continue
         stack.extend(ast.iter_child_nodes(node))
     return names

@@ -36,11 +36,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from discover.offline.rewrite import guard_divisions
-from discover.offline.sites import Site, free_names
+from discover.offline.sites import COMPREHENSIONS, Site, free_names
 
 _AGGREGATE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(max|min|mean|avg|sum|total)(_all)?$")
 _COUNT = re.compile(r"^n_[A-Za-z0-9_]+$")
-_SCOPES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 @dataclass(frozen=True)
@@ -132,42 +131,31 @@ class Vocabulary:
     def _helper_source(self, name: str, site: Site, probe: bool = False) -> str | None:
         assert site.pool is not None
         agg = _AGGREGATE.match(name)
-        if agg is not None and agg.group(3):
-            return self._instance_helper_source(name, agg.group(1), agg.group(2), site)
+        whole = agg is not None and agg.group(3) is not None
         pool = ast.unparse(site.pool)
         sized = isinstance(site.pool, (ast.Name, ast.List, ast.Tuple, ast.Attribute)) or (
             isinstance(site.pool, ast.Call) and isinstance(site.pool.func, ast.Name)
             and site.pool.func.id in ("range", "list", "sorted", "tuple"))
-        if _COUNT.match(name):
+        if not whole and _COUNT.match(name):
             return f"{name} = len({pool})" if sized else None
-        agg = _AGGREGATE.match(name)
         if agg is None:
             return None
         seq = self._sequence(agg.group(1))
         if seq is None:
             return None
         i = _fresh("i", site.bound | {site.item})
-        gen = f"{seq}[{i}] for {i} in {pool}"
+        # Over the whole instance (``*_all``: computed once), or the site's pool.
+        items, size = (f"range(len({seq}))", f"len({seq})") if whole else (pool, f"len({pool})")
+        gen = f"{seq}[{i}] for {i} in {items}"
         kind = agg.group(2)
         if kind in ("mean", "avg"):
             # Protected like every division a mutation writes (an empty pool, n = 0).
-            return f"{name} = sum({gen}) / max(len({pool}), 1)" if sized else None
+            return f"{name} = sum({gen}) / max({size}, 1)" if whole or sized else None
         fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
+        if whole and fn != "sum":
+            # An empty instance has no extremes: 0, so that the helper never raises.
+            return f"{name} = {fn}(({gen}), default=0)"
         return f"{name} = {fn}({gen})"
-
-    def _instance_helper_source(self, name: str, base: str, kind: str, site: Site
-                                ) -> str | None:
-        """``name = <agg>`` over every item of the instance (the whole sequence)."""
-        seq = self._sequence(base)
-        if seq is None:
-            return None
-        i = _fresh("i", site.bound | {site.item})
-        gen = f"{seq}[{i}] for {i} in range(len({seq}))"
-        if kind in ("mean", "avg"):
-            return f"{name} = sum({gen}) / max(len({seq}), 1)"
-        fn = {"max": "max", "min": "min", "sum": "sum", "total": "sum"}[kind]
-        # An empty instance has no extremes: 0, so that the helper never raises.
-        return f"{name} = {fn}(({gen}), default=0)" if fn != "sum" else f"{name} = sum({gen})"
 
     def preview(self, feature: Feature, site: Site) -> ast.expr | None:
         """The feature as it would read once bound at ``site``, helpers inlined.
@@ -251,8 +239,7 @@ def hoist_instance_expressions(site: Site) -> None:
     computed for every item at every decision. It becomes ``_inst<k> = ...`` right after
     the helpers it reads, and the site reads the name.
     """
-    assigned = {t.id: k for k, stmt in enumerate(site.body) if isinstance(stmt, ast.Assign)
-                for t in stmt.targets if isinstance(t, ast.Name)}
+    assigned = site.top_assignments()
     names = {n for n in assigned if _is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
     if not names:
         return
@@ -264,7 +251,7 @@ def hoist_instance_expressions(site: Site) -> None:
         loads = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
         return bool(loads) and all(n.id in names or n.id in ("max", "min", "abs")
                                    for n in loads) and not any(
-            isinstance(n, (ast.Lambda, *_SCOPES)) for n in ast.walk(node)) \
+            isinstance(n, (ast.Lambda, *COMPREHENSIONS)) for n in ast.walk(node)) \
             and any(n.id in names for n in loads) and not any(
                 isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
                 and n.value not in (0, 1) for n in ast.walk(node))
@@ -289,9 +276,7 @@ def hoist_instance_expressions(site: Site) -> None:
                         site.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], child,
                                                         lineno=0))
                         assigned.clear()
-                        assigned.update({t.id: j for j, stmt in enumerate(site.body)
-                                         if isinstance(stmt, ast.Assign) for t in stmt.targets
-                                         if isinstance(t, ast.Name)})
+                        assigned.update(site.top_assignments())
                         names.add(name)
                         existing[source] = name
                     replacement = ast.Name(name, ast.Load())
