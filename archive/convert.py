@@ -46,6 +46,7 @@ def evaluation_values(program_id: int, evaluation: Evaluation,
         "error": evaluation.error,
         "per_instance": [r.to_json() for r in evaluation.per_instance],
         "created_at": created_at,
+        "steps": evaluation.steps,
     }
 
 
@@ -121,6 +122,7 @@ def to_evaluation(row: EvaluationRow, *, per_instance: bool = True) -> Evaluatio
         error=row.error,
         per_instance=tuple(InstanceResult.from_json(r) for r in row.per_instance)
         if per_instance else (),
+        steps=row.steps,
     )
 
 

@@ -145,6 +145,7 @@ class EvaluationRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     per_instance: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    steps: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class ModelCallRow(Base):

@@ -273,6 +273,10 @@ class Evaluation:
         Error text for failed evaluations.
     per_instance
         One result per instance, in evaluation order.
+    steps
+        The program's steps on the run's timing instances (the runtime gate at scale,
+        :mod:`discover.search.timing`), when the gate ran; ``None`` otherwise. A count
+        that does not depend on the machine, so the search may act on it.
     """
 
     split: Split
@@ -282,6 +286,7 @@ class Evaluation:
     seconds: float = 0.0
     error: str | None = None
     per_instance: tuple[InstanceResult, ...] = field(default=())
+    steps: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.split, Split):
@@ -296,6 +301,9 @@ class Evaluation:
         _check_text("error", self.error)
         if not isinstance(self.per_instance, tuple):
             object.__setattr__(self, "per_instance", tuple(self.per_instance))
+        if self.steps is not None and (isinstance(self.steps, bool)
+                                       or not isinstance(self.steps, int) or self.steps < 0):
+            raise ValueError(f"steps must be a non-negative int or None, got {self.steps!r}")
 
 
 @dataclass(frozen=True)

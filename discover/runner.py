@@ -346,14 +346,16 @@ def _set_up(config: RunConfig, resume: int | None, environ: Mapping[str, str],
     # Tuning and the timing gate evaluate through the guarded pool too, so the time
     # limit and Ctrl-C cut them like any evaluation.
     sandbox = cast(SandboxPool, guarded)
+    gate = _timing_gate(problem, config, sandbox)
     evaluator = CancellingEvaluator(CascadeEvaluator(
-        problem, training, sandbox, time_limit, runtime_limit, config.evaluation.score,
-        _timing_gate(problem, config, sandbox)))
+        problem, training, sandbox, time_limit, runtime_limit, config.evaluation.score, gate))
     tuner = ProbeTuner(problem, training, sandbox, time_limit, config.evaluation.score,
                        config.search.tune_evaluations)
     loop = SearchLoop(proposer, evaluator, ArchiveRecorder(archive, run_id),
                       _population(config), SlotGenerators(config.seed),
-                      LoopSettings.from_config(config, deadline), emit, tuner)
+                      LoopSettings.from_config(config, deadline,
+                                               gate.limit if gate is not None else None),
+                      emit, tuner)
     stack.callback(loop.close)
     if state is not None:
         loop.restore(state.programs, config.budget)

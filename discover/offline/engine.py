@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discover.offline import mutations as m
+from discover.offline.budget import LOW, lighten, lighten_probability
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
 from discover.offline.rewrite import guard_divisions, misuses, node_count
@@ -190,11 +191,33 @@ class OfflineEngine:
         if op is Operator.CROSSOVER:
             op = Operator.MODIFY
         tree, func = self._parse(parents[0].code)
+        load = parents[0].load
         if self.spec.cost_source and op in _STRUCTURAL:
             fresh, again = _STRUCTURAL[op]
             shaped = has_improvement(tree) or has_lookahead(func) or has_state_features(func)
             if self.rng.random() < (again if shaped else fresh):
+                if load is not None and load >= LOW:
+                    # Near the step limit a structure added is a child rejected (.budget).
+                    desc = lighten(tree, func, self.rng)
+                    return None if desc is None else self._finish(tree, func, desc,
+                                                                   ("lighten",))
                 return self._structural(tree, func)
+        return self._lightened(self._edit(op, tree, func, parents[0].code), load)
+
+    def _lightened(self, child: _Child | None, load: float | None) -> _Child | None:
+        """``child``, made to do less work with the probability its parent's load gives."""
+        lightening = lighten_probability(load)
+        if child is None or lightening == 0.0 or self.rng.random() >= lightening:
+            return child
+        tree, func = self._parse(child.code)  # _finish unparsed the edited tree
+        desc = lighten(tree, func, self.rng)
+        lightened = None if desc is None else self._finish(
+            tree, func, f"{child.idea}; {desc}", (*child.mutations, "lighten"))
+        return lightened or child
+
+    def _edit(self, op: Operator, tree: ast.Module, func: ast.FunctionDef,
+              code: str) -> _Child | None:
+        """One expression edit (or two for ``new_idea``) at a random site of ``func``."""
         sites = find_sites(tree, func, policy=self.spec.policy)
         if not sites:
             return None
@@ -204,7 +227,7 @@ class OfflineEngine:
         descriptions: list[str] = []
         names: list[str] = []
         for mutation in steps:
-            applied = self._apply(mutation, site, func, (parents[0].code, index))
+            applied = self._apply(mutation, site, func, (code, index))
             if applied is None:
                 return None
             descriptions.append(applied[0])
@@ -309,7 +332,7 @@ class OfflineEngine:
         desc = crossover(site, donor, self.rng)
         if desc is None or not self.vocabulary.bind(site):
             return None
-        return self._finish(tree, func, desc, ("crossover",))
+        return self._lightened(self._finish(tree, func, desc, ("crossover",)), parents[a].load)
 
     def _finish(self, tree: ast.Module, func: ast.FunctionDef, idea: str,
                 names: tuple[str, ...]) -> _Child | None:

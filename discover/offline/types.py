@@ -31,16 +31,23 @@ class ParentInfo:
         Source of the parent; it must parse and define the candidate function.
     score
         Its score (lower is better); ``math.inf`` for an unscored parent.
+    load
+        Share of the run's step budget it uses on the timing instances (0 to 1;
+        ``None`` when unknown or the run has no timing gate): near 1, most children
+        that do more work would be rejected as too slow (see :mod:`.budget`).
     """
 
     code: str
     score: float = math.inf
+    load: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
             raise ValueError("parent code must be a non-empty string")
         if math.isnan(self.score):
             raise ValueError("parent score must not be NaN")
+        if self.load is not None and not (math.isfinite(self.load) and self.load >= 0):
+            raise ValueError(f"parent load must be finite and >= 0, got {self.load}")
 
 
 @dataclass(frozen=True)

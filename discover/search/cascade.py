@@ -85,8 +85,8 @@ class CascadeResult:
 
 
 def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluation | None,
-              seconds: float, message: str | None, score: float | None = None
-              ) -> ArchivedEvaluation:
+              seconds: float, message: str | None, score: float | None = None,
+              steps: int | None = None) -> ArchivedEvaluation:
     per_instance: list[InstanceResult] = []
     if result is not None:
         error_status = (status if status is not EvaluationStatus.OK
@@ -104,7 +104,7 @@ def _archived(split: Split, status: EvaluationStatus, result: CandidateEvaluatio
     return ArchivedEvaluation(split=split, status=status, score=score, gap=gap,
                               seconds=seconds,
                               error=None if message is None else storable(message),
-                              per_instance=tuple(per_instance))
+                              per_instance=tuple(per_instance), steps=steps)
 
 
 def evaluation_failed(exc: BaseException) -> CascadeResult:
@@ -187,8 +187,10 @@ def run_cascade(
     if runtime_limit is not None and runtime_of(probe) > runtime_limit:
         return _too_slow(probe, time.monotonic() - start, fingerprint, "probe",
                          _over_cpu(probe, runtime_limit))
+    steps: int | None = None  # on the timing instances, archived with the verdict
     if timing is not None:
         timed = timing.run(problem, code, pool)
+        steps = timed.outcome.total_steps
         if timed.status is OutcomeStatus.TIMEOUT:
             # Too slow either way: the child stops at the step limit, the wall-clock limit
             # is ten times the allowance, and naming both alike keeps the archived status
@@ -201,23 +203,28 @@ def run_cascade(
             else:
                 message = (f"too slow: did not finish the {len(timing.instances)} larger "
                            f"timing instances within {timing.time_limit:.3g} s")
-            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message)
+            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message,
+                             steps)
         if not timed.ok:
             return _failed(_status_of(timed), "timing", timed, time.monotonic() - start,
-                           "on the larger timing instances: " + _describe(timed), fingerprint)
-        steps = timing.exceeded(timed)
-        if steps is not None:
-            message = (f"too slow: {steps:,} steps on the {len(timing.instances)} larger timing "
+                           "on the larger timing instances: " + _describe(timed), fingerprint,
+                           steps)
+        over = timing.exceeded(timed)
+        if over is not None:
+            message = (f"too slow: {over:,} steps on the {len(timing.instances)} larger timing "
                        f"instances, limit {timing.limit:,} (a multiple of the reference "
                        f"heuristic's steps)")
-            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message)
+            return _too_slow(timed, time.monotonic() - start, fingerprint, "timing", message,
+                             steps)
     full = evaluate(problem, training.instances, code, pool, time_limit,
                     references=training.references, check=False)
     elapsed = time.monotonic() - start
     if not full.ok:
-        return _failed(_status_of(full), "full", full, elapsed, _describe(full), fingerprint)
+        return _failed(_status_of(full), "full", full, elapsed, _describe(full), fingerprint,
+                       steps)
     if runtime_limit is not None and runtime_of(full) > runtime_limit:
-        return _too_slow(full, elapsed, fingerprint, "full", _over_cpu(full, runtime_limit))
+        return _too_slow(full, elapsed, fingerprint, "full", _over_cpu(full, runtime_limit),
+                         steps)
     gap = full.mean_gap
     value = training_score(full, training, score)
     ratio = (full.total_objective / full.total_reference
@@ -227,7 +234,8 @@ def run_cascade(
         status=EvaluationStatus.OK, stage="full", score=value, gap=gap, ratio=ratio,
         runtime=runtime_of(full), signature=signature, behaviour_hash=fingerprint,
         message=full.message,
-        evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, value),
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.OK, full, elapsed, None, value,
+                             steps),
     )
 
 
@@ -280,11 +288,12 @@ def runtime_of(result: CandidateEvaluation) -> float:
 
 
 def _failed(status: EvaluationStatus, stage: str, result: CandidateEvaluation | None,
-            seconds: float, message: str, fingerprint: str | None = None) -> CascadeResult:
+            seconds: float, message: str, fingerprint: str | None = None,
+            steps: int | None = None) -> CascadeResult:
     return CascadeResult(
         status=status, stage=stage, score=None, gap=None, ratio=None, runtime=None,
         signature=(), behaviour_hash=fingerprint, message=message,
-        evaluation=_archived(Split.TRAIN, status, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, status, result, seconds, message, steps=steps),
     )
 
 
@@ -295,7 +304,7 @@ def _over_cpu(result: CandidateEvaluation, limit: float) -> str:
 
 
 def _too_slow(result: CandidateEvaluation, seconds: float, fingerprint: str, stage: str,
-              message: str) -> CascadeResult:
+              message: str, steps: int | None = None) -> CascadeResult:
     runtime = runtime_of(result)
     return CascadeResult(
         status=EvaluationStatus.TOO_SLOW,
@@ -303,7 +312,8 @@ def _too_slow(result: CandidateEvaluation, seconds: float, fingerprint: str, sta
         score=None, gap=None, ratio=None, runtime=runtime, signature=(),
         behaviour_hash=fingerprint,
         message=message,
-        evaluation=_archived(Split.TRAIN, EvaluationStatus.TOO_SLOW, result, seconds, message),
+        evaluation=_archived(Split.TRAIN, EvaluationStatus.TOO_SLOW, result, seconds, message,
+                             steps=steps),
     )
 
 

@@ -196,20 +196,26 @@ class LoopSettings:
     tune_top: int = 0
     """A ``tune`` slot tunes its parent when fewer than this many programs score better
     and the parent was never tuned (``search.tune_top``; 0: never)."""
+    step_limit: int | None = None
+    """The timing gate's step limit (:class:`~discover.search.timing.TimingGate`), or None:
+    members' ``load`` is their archived timing steps over it."""
 
     def __post_init__(self) -> None:
         if self.tune_top < 0:
             raise ValueError(f"tune_top must be >= 0, got {self.tune_top}")
         if self.in_flight < 1:
             raise ValueError(f"in_flight must be >= 1, got {self.in_flight}")
+        if self.step_limit is not None and self.step_limit < 1:
+            raise ValueError(f"step_limit must be >= 1 or None, got {self.step_limit}")
         if not any(w > 0 for w in self.operators.values()):
             raise ValueError("at least one operator needs a positive weight")
 
     @classmethod
-    def from_config(cls, config: RunConfig, deadline: float | None = None) -> LoopSettings:
+    def from_config(cls, config: RunConfig, deadline: float | None = None,
+                    step_limit: int | None = None) -> LoopSettings:
         """The settings of ``config`` (``search.operators``, ``search.in_flight``)."""
         return cls(dict(config.search.operators), in_flight(config), deadline,
-                   config.search.tune_top)
+                   config.search.tune_top, step_limit)
 
 
 def in_flight(config: RunConfig) -> int:

@@ -43,6 +43,11 @@ class Member:
         Size of the code (e.g. AST nodes or characters); ≥ 0.
     island
         Island it belongs to, or ``None`` to place it on every island (seed programs).
+    load
+        Share of the run's step budget the program uses on the timing instances
+        (its steps over the gate's limit, ≤ 1), or ``None`` without a timing gate. A
+        child of a program near 1 that does more work is rejected as too slow, so the
+        offline engine reads it (:mod:`discover.offline.budget`).
     """
 
     program_id: int
@@ -52,6 +57,7 @@ class Member:
     cost: float
     code_size: int
     island: int | None
+    load: float | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.score):
@@ -66,12 +72,14 @@ class Member:
             raise ValueError(f"program {self.program_id}: code_size must be >= 0")
         if self.island is not None and self.island < 0:
             raise ValueError(f"program {self.program_id}: island must be >= 0 or None")
+        if self.load is not None and not (math.isfinite(self.load) and self.load >= 0):
+            raise ValueError(f"program {self.program_id}: load must be finite and >= 0")
 
     def to_json(self) -> dict[str, object]:
         """A JSON-able dict (inverse of :meth:`from_json`)."""
         return {"program_id": self.program_id, "code": self.code, "score": self.score,
                 "signature": list(self.signature), "cost": self.cost,
-                "code_size": self.code_size, "island": self.island}
+                "code_size": self.code_size, "island": self.island, "load": self.load}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Member:
@@ -83,7 +91,9 @@ class Member:
                    # "runtime": the key before the field was named for what it is
                    cost=float(data.get("cost", data.get("runtime"))),  # type: ignore[arg-type]
                    code_size=int(data["code_size"]),  # type: ignore[call-overload]
-                   island=None if island is None else int(island))  # type: ignore[call-overload]
+                   island=None if island is None else int(island),  # type: ignore[call-overload]
+                   load=None if data.get("load") is None
+                   else float(data["load"]))  # type: ignore[arg-type]
 
 
 @dataclass

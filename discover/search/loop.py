@@ -45,7 +45,7 @@ from discover.search.collaborators import (
     slot_rng,
 )
 from discover.search.islands import Member
-from discover.search.loop_state import LoopState, member_of
+from discover.search.loop_state import LoopState, load_of, member_of
 from discover.search.novelty import (
     KnownPrograms,
     RedrawCounts,
@@ -152,6 +152,7 @@ class SearchLoop:
         total = sum(weights[op] for op in self.operators)
         self.op_probs = [weights[op] / total for op in self.operators]
         self.in_flight = settings.in_flight
+        self.step_limit = settings.step_limit
         self.tune_slots = TuneSlots(tuner, settings.tune_top, proposer.name)
         self._pending: deque[_Slot] = deque()
         self._claims: dict[str, int] = {}
@@ -267,7 +268,8 @@ class SearchLoop:
         ok = result is not None and result.ok
         self._admit(program_id, program, outcome.duplicate_of, cand.code,
                     result.score if ok and result is not None else None,
-                    result.signature if ok and result is not None else ())
+                    result.signature if ok and result is not None else (),
+                    result.evaluation.steps if result is not None else None)
         if ok and result is not None:
             found = finding(program_id, cand, result.score, self.state.train_scores)
             if found is not None:
@@ -281,7 +283,7 @@ class SearchLoop:
                                 seconds)
 
     def _admit(self, program_id: int, program: Program, duplicate_of: int | None, code: str,
-               score: float | None, signature: Sequence[float]) -> None:
+               score: float | None, signature: Sequence[float], steps: int | None) -> None:
         """Index a recorded program and register it in the population when it scored.
 
         The one place shared by live recording and resume, so that a resumed run
@@ -291,7 +293,8 @@ class SearchLoop:
         self.state.index(program_id, program, duplicate_of, score)
         if duplicate_of is None and score is not None:
             self.population.register(member_of(program_id, code, program.operator,
-                                               program.island, score, signature))
+                                               program.island, score, signature,
+                                               load_of(steps, self.step_limit)))
 
     def _release(self, work: _Work, index: int) -> None:
         if work.code_hash is not None:
@@ -457,7 +460,8 @@ class SearchLoop:
         score = ev.score if ok and ev is not None else None
         signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance) \
             if ok and ev is not None else ()
-        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature)
+        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature,
+                    ev.steps if ev is not None else None)
 
     def _report(self, outcome: ClassifiedCandidate, program_id: int | None) -> None:
         cand = outcome.candidate

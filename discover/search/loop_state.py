@@ -73,15 +73,23 @@ def cost_proxy(code: str) -> float:
 
 
 def member_of(program_id: int, code: str, operator: str, island: int, score: float,
-              signature: Sequence[float]) -> Member:
+              signature: Sequence[float], load: float | None = None) -> Member:
     """The population's view of a program evaluated on the training set.
 
     The one builder for live runs and resume: seed programs belong to every
-    island, the cost axis is :func:`cost_proxy`.
+    island, the cost axis is :func:`cost_proxy`; ``load`` is the program's share
+    of the step budget (:func:`load_of`).
     """
     return Member(program_id=program_id, code=code, score=score, signature=tuple(signature),
                   cost=cost_proxy(code), code_size=len(code),
-                  island=None if operator == "seed" else island)
+                  island=None if operator == "seed" else island, load=load)
 
 
-__all__ = ["LoopState", "cost_proxy", "member_of"]
+def load_of(steps: int | None, step_limit: int | None) -> float | None:
+    """Share of the timing gate's step budget used (``steps / step_limit``), if both known."""
+    if steps is None or step_limit is None or step_limit <= 0:
+        return None
+    return steps / step_limit
+
+
+__all__ = ["LoopState", "cost_proxy", "load_of", "member_of"]

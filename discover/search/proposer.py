@@ -142,7 +142,7 @@ class OfflineProposer:
     def propose(self, operator: str, parents: Sequence[Member],
                 rng: np.random.Generator, notes: SearchNotes | None = None) -> Candidate:
         """Mutate or cross the parents with the generator of this proposal (no notes)."""
-        infos = [ParentInfo(m.code, m.score) for m in parents]
+        infos = [ParentInfo(m.code, m.score, m.load) for m in parents]
         ids = tuple(m.program_id for m in parents)
         try:
             with self._lock:

@@ -159,3 +159,20 @@ def test_revision_0003_gives_too_slow_its_own_status(database_url: str) -> None:
             assert [r[0] for r in rows] == ["timeout", "timeout"]
         assert upgrade(archive.engine)
         assert archive.program(1).evaluations[Split.TRAIN].status is EvaluationStatus.TOO_SLOW
+
+
+def test_revision_0004_adds_timing_steps_and_keeps_old_rows(database_url: str) -> None:
+    _archive_at_0002_with_timeouts(database_url)
+    with Archive.open(database_url) as archive:
+        assert current_revision(archive.engine) == head_revision()
+        # Rows written before the column have no count.
+        assert archive.program(1).evaluations[Split.TRAIN].steps is None
+        # The column holds counts beyond 32 bits (a BIGINT: counts grow with n).
+        with archive.engine.begin() as c:
+            c.execute(sa.text("UPDATE evaluations SET steps = 5000000000 WHERE program_id = 2"))
+        assert archive.program(2).evaluations[Split.TRAIN].steps == 5_000_000_000
+        assert downgrade(archive.engine, "0003")
+        columns = {c["name"] for c in sa.inspect(archive.engine).get_columns("evaluations")}
+        assert "steps" not in columns
+        assert upgrade(archive.engine)
+        assert archive.program(2).evaluations[Split.TRAIN].steps is None

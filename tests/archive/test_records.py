@@ -121,3 +121,9 @@ def test_statuses_mirror_their_sources() -> None:
 ))
 def test_instance_result_json_roundtrip(result: InstanceResult) -> None:
     assert InstanceResult.from_json(result.to_json()) == result
+
+
+@pytest.mark.parametrize("steps", [-1, 1.5, True, "7"])
+def test_evaluation_steps_must_be_a_count(steps: object) -> None:
+    with pytest.raises(ValueError, match="steps"):
+        Evaluation(Split.TRAIN, EvaluationStatus.OK, steps=steps)  # type: ignore[arg-type]

@@ -55,6 +55,7 @@ evaluations = st.builds(
     seconds=st.floats(0, 1e9),
     error=st.none() | TEXT,
     per_instance=st.lists(instance_results, max_size=5).map(tuple),
+    steps=st.none() | st.integers(min_value=0, max_value=2**62),
 )
 model_calls = st.builds(
     ModelCall,

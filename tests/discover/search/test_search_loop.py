@@ -25,6 +25,7 @@ from discover.search.collaborators import CascadeEvaluator, LoopSettings, SlotGe
 from discover.search.loop import SearchLoop
 from discover.search.population import Population, PopulationConfig
 from discover.search.stopping import MAX_STALLED, FirstOf, MaxEvaluations, Stalled
+from discover.search.timing import TimingGate, timing_instances
 from evaluators.registry import get_problem
 from tests.discover.fakes import (
     InProcessPool,
@@ -48,10 +49,12 @@ def _training() -> TrainingSet:
 
 def _loop(codes: Sequence[str | None], recorder: MemoryRecorder | None = None,
           events: list[Event] | None = None, *, runtime_limit: float | None = None,
-          in_flight: int = 2) -> SearchLoop:
+          in_flight: int = 2, timing: TimingGate | None = None) -> SearchLoop:
     population = Population(PopulationConfig(num_islands=2), np.random.default_rng([1, 0]))
-    evaluator = CascadeEvaluator(SMTT, _training(), InProcessPool(), 10.0, runtime_limit)  # type: ignore[arg-type]
-    settings = LoopSettings({"modify": 1.0}, in_flight)
+    evaluator = CascadeEvaluator(SMTT, _training(), InProcessPool(), 10.0, runtime_limit,  # type: ignore[arg-type]
+                                 timing=timing)
+    settings = LoopSettings({"modify": 1.0}, in_flight,
+                            step_limit=timing.limit if timing is not None else None)
     sink = events if events is not None else []
     return SearchLoop(ScriptedProposer(codes), evaluator, recorder or MemoryRecorder(),
                       population, SlotGenerators(1), settings, sink.append)
@@ -153,6 +156,29 @@ def test_resume_rebuilds_the_live_state_through_the_same_member_builder() -> Non
     assert resumed.state.by_code == live.state.by_code
     assert resumed.state.by_behaviour == live.state.by_behaviour
     assert {m.cost for m in live.population.members} == {1e-4}  # no loops: depth 0
+    assert {m.load for m in live.population.members} == {None}  # no timing gate
+
+
+def test_members_carry_their_share_of_the_step_budget_through_resume() -> None:
+    recorder = MemoryRecorder()
+    gate = TimingGate(timing_instances(SMTT, 40, 2), 10**6, 30.0)
+    live = _loop(NEW, recorder, timing=gate)
+    try:
+        live.record_seeds(SEEDS)
+        _search_to(live, 5)
+    finally:
+        live.close()
+    steps = {r.program_id: r.evaluations[0].steps for r in recorder.programs}
+    assert all(s is not None and s > 0 for s in steps.values())
+    members = live.population.members
+    assert len(members) == 5
+    assert all(m.load == steps[m.program_id] / 10**6 for m in members)
+    resumed = _loop(NEW, timing=gate)
+    try:
+        resumed.restore(_state_of(recorder), 5)
+    finally:
+        resumed.close()
+    assert resumed.population.members == members
 
 
 def test_the_runner_stops_a_stalled_search_as_failed() -> None:

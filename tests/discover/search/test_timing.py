@@ -68,6 +68,9 @@ def test_the_gate_rejects_work_that_grows_with_n(pool: SandboxPool) -> None:
     assert "too slow" in slow.message
     fast = run_cascade(SMTT, MDD, training, pool, time_limit=30.0, timing=gate)
     assert isinstance(fast, CascadeResult) and fast.ok and fast.stage == "full"
+    # The count is archived with the verdict (the search reads a parent's share of it).
+    assert fast.evaluation.steps is not None and 2 * fast.evaluation.steps == gate.limit
+    assert plain.evaluation.steps is None  # no gate, no count
 
 
 def test_a_crash_on_the_timing_instances_is_a_failure(pool: SandboxPool) -> None:
