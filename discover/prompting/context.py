@@ -122,6 +122,10 @@ class ProgramView:
     class_gaps
         ``(instance class, mean gap %)`` on the training split, worst first: where
         the program loses, so a model can aim its change.
+    load
+        Share of the work the runtime gate at scale allows that the program uses (its
+        steps on the large timing instances over the gate's limit), when the run has
+        the gate: near 1, a change that adds work is rejected as too slow.
     """
 
     code: str
@@ -132,14 +136,17 @@ class ProgramView:
     label: str = ""
     failure: str | None = None
     class_gaps: tuple[tuple[str, float], ...] = ()
+    load: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("gap", "runtime", "ratio"):
+        for name in ("gap", "runtime", "ratio", "load"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"{name} must be finite or None, got {value}")
         if self.runtime is not None and self.runtime < 0:
             raise ValueError("runtime must be non-negative")
+        if self.load is not None and self.load < 0:
+            raise ValueError("load must be non-negative")
 
 
 @dataclass(frozen=True)

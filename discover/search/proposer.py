@@ -207,7 +207,8 @@ class LlmProposer:
 
     def _view(self, member: Member) -> ProgramView:
         return ProgramView(member.code, gap=member.score, label=f"#{member.program_id}",
-                           class_gaps=class_gaps(member.signature, self.class_labels))
+                           class_gaps=class_gaps(member.signature, self.class_labels),
+                           load=member.load)
 
     def _context(self, parents: Sequence[Member], diff: bool,
                  notes: SearchNotes | None = None) -> PromptContext:

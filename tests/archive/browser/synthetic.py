@@ -194,8 +194,10 @@ class _Builder:
                                           seconds=round(seconds, 7)))
         mean = sum(r.gap or 0.0 for r in results) / len(results)
         total = sum(r.seconds or 0.0 for r in results) + 0.03
+        # Training evaluations carry timing steps, as with the runtime gate (no draw).
+        steps = int(total * 1e8) if split is Split.TRAIN else None
         return Evaluation(split, EvaluationStatus.OK, score=mean, gap=mean, seconds=total,
-                          per_instance=tuple(results))
+                          per_instance=tuple(results), steps=steps)
 
     def failure(self, status: EvaluationStatus, error: str) -> Evaluation:
         if status is EvaluationStatus.REJECTED:

@@ -112,6 +112,10 @@ def test_program_page_shows_code_parents_calls_and_instances(
         assert call.prompt.splitlines()[0] in text
     for result in next(iter(detail.evaluations.values())).per_instance:
         assert result.instance in text
+    for evaluation in detail.evaluations.values():
+        shown = "—" if evaluation.steps is None else f"{evaluation.steps:,}"
+        assert f'<td class="n steps">{shown}</td>' in page
+    assert any(e.steps is not None for e in detail.evaluations.values())
 
 
 def test_code_download_is_the_exact_code(app: BrowserApp, store: Archive,

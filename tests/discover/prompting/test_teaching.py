@@ -42,3 +42,27 @@ def test_prompt_shows_class_gaps_best_program_and_findings(op: Operator) -> None
     assert FINDING in user
     plain = PromptLibrary().render(op, dataclasses.replace(context, best=None, findings=())).user
     assert "Best program of the run so far" not in plain and FINDING not in plain
+
+
+@pytest.mark.parametrize("op", [Operator.M1, Operator.M2, Operator.E1, Operator.CROSSOVER,
+                                Operator.SIMPLIFY])
+def test_prompt_shows_the_parents_share_of_the_work_limit(op: Operator) -> None:
+    low, _ = op.parent_range
+    problem = ProblemView.from_problem(SmttProblem())
+
+    def user(load: float | None) -> str:
+        parent = ProgramView(SEED_PROGRAMS["mdd"], gap=1.3, label="#5", load=load)
+        context = PromptContext(problem, parents=(parent,) * max(low, 1))
+        return PromptLibrary().render(op, context).user
+
+    near = user(0.93)
+    assert "uses 93 % of the work allowed on large instances" in near
+    assert "close to the runtime gate's work limit" in near
+    roomy = user(0.5)
+    assert "uses 50 % of the work allowed" in roomy and "work limit" not in roomy
+    assert "of the work allowed" not in user(None)  # a run without the gate
+
+
+def test_a_negative_load_is_refused() -> None:
+    with pytest.raises(ValueError, match="load"):
+        ProgramView("def f(): pass", load=-0.1)
