@@ -40,7 +40,7 @@ from discover.offline.rewrite import guard_divisions, misuses, node_count
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, has_lookahead
 from discover.offline.sites import Site, find_function, find_sites
-from discover.offline.state import add_state_feature, has_state_features
+from discover.offline.state import add_state_feature, features_agree, has_state_features
 from discover.offline.structure import add_or_vary_improvement, has_improvement
 from discover.offline.types import EngineError, Operator, ParentInfo, Proposal
 from discover.offline.vocabulary import Feature, Vocabulary, inline_instance_names
@@ -329,6 +329,8 @@ class OfflineEngine:
         site = sites[int(self.rng.integers(len(sites)))]
         donor = donor_sites[int(self.rng.integers(len(donor_sites)))]
         inline_instance_names(donor)
+        if not features_agree(donor.root.get(), donor_func, func):
+            return None  # its state features mean something else here (or nothing)
         desc = crossover(site, donor, self.rng)
         if desc is None or not self.vocabulary.bind(site):
             return None

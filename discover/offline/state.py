@@ -73,6 +73,45 @@ def feature_names(func: ast.FunctionDef) -> set[str]:
             for t in n.targets if isinstance(t, ast.Name) and _FEATURE_NAME.match(t.id)}
 
 
+def feature_meaning(func: ast.FunctionDef, name: str) -> tuple[str, ...] | None:
+    """What the engine-made name ``name`` computes in ``func``, comparable across programs.
+
+    The dumps of every statement that assigns ``name`` or, transitively, an
+    engine-made name (a leading underscore) those statements read: ``_f0`` is
+    defined from ``_s10``/``_s20``, whose sums may run over different attributes in
+    two programs with the same ``_f0`` line. None when ``func`` does not assign it.
+    """
+    wanted, seen, parts = [name], set(), []
+    while wanted:
+        current = wanted.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for stmt in ast.walk(func):
+            if not isinstance(stmt, (ast.Assign, ast.AugAssign)):
+                continue
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if not any(isinstance(n, ast.Name) and n.id == current
+                       for t in targets for n in ast.walk(t)):
+                continue
+            parts.append(ast.dump(stmt))
+            wanted += [n.id for n in ast.walk(stmt.value)
+                       if isinstance(n, ast.Name) and n.id.startswith("_") and n.id not in seen]
+    return tuple(parts) if parts else None
+
+
+def features_agree(graft: ast.AST, donor: ast.FunctionDef, recipient: ast.FunctionDef) -> bool:
+    """Whether each state feature ``graft`` reads means in ``recipient`` what it does in ``donor``.
+
+    A crossover graft carries names, not definitions: the donor's ``_f0`` may be the
+    recipient's ``_f0`` under another meaning (a late share for a spread), or absent.
+    """
+    names = {n.id for n in ast.walk(graft) if isinstance(n, ast.Name)
+             and _FEATURE_NAME.match(n.id)}
+    return all((meaning := feature_meaning(donor, name)) is not None
+               and meaning == feature_meaning(recipient, name) for name in names)
+
+
 def has_state_features(func: ast.FunctionDef) -> bool:
     """Whether the function tracks the objective or has a hoisted state feature."""
     return (any(isinstance(n, ast.Name) and n.id == TRACK for n in ast.walk(func))

@@ -18,6 +18,7 @@ from discover.offline.state import (
     SPREAD,
     STATE_FEATURES,
     add_state_feature,
+    feature_meaning,
     feature_names,
     has_state_features,
     state_free_attributes,
@@ -211,7 +212,7 @@ def test_engine_draws_spread_children_deterministically() -> None:
     def children(seed: int) -> list[str]:
         engine = OfflineEngine(SPEC, np.random.default_rng(seed))
         return [engine.propose("new_idea", [ParentInfo(MDD, 1.0)],
-                               rng=np.random.default_rng(k)).code for k in range(150)]
+                               rng=np.random.default_rng(k)).code for k in range(60)]
 
     codes = children(0)
     assert codes == children(1)  # the per-call generator decides
@@ -222,3 +223,52 @@ def test_engine_draws_spread_children_deterministically() -> None:
             inst = INSTANCES[0]
             out = schedule_of(code)(list(inst.processing_times), list(inst.due_dates))
             assert sorted(out) == list(range(inst.size))
+
+
+def _featured(kind: str, seed: int = 0) -> str:
+    tree, func = _parse(MDD)
+    assert _move(tree, func, seed, kind) is not None
+    return ast.unparse(tree)
+
+
+def _term_of(code: str) -> str:
+    """The key's state-feature term, as written (``0.9 * _f0 * processing_times[j]``)."""
+    decision = find_decision(_parse(code)[1])
+    assert decision is not None
+    return next(ast.unparse(n) for n in ast.walk(decision.key) if isinstance(n, ast.BinOp)
+                and isinstance(n.left, ast.BinOp)
+                and any(isinstance(x, ast.Name) and x.id == "_f0" for x in ast.walk(n.left)))
+
+
+def test_a_features_meaning_includes_the_sums_it_reads() -> None:
+    late, placed = _featured(STATE_FEATURES[0]), _featured(STATE_FEATURES[1])
+    assert feature_meaning(_parse(late)[1], "_f0") != feature_meaning(_parse(placed)[1], "_f0")
+    assert feature_meaning(_parse(late)[1], "_f0") == feature_meaning(_parse(late)[1], "_f0")
+    assert feature_meaning(_parse(MDD)[1], "_f0") is None
+    # Two spreads: the same ``_f0`` line over sums of different attributes.
+    spreads = {}
+    for seed in range(40):
+        code = _featured(SPREAD, seed)
+        line = next(x for x in code.splitlines() if x.strip().startswith("_f0 ="))
+        sums = next(x for x in code.splitlines() if x.strip().startswith("_s10 ="))
+        spreads.setdefault(line.strip(), {}).setdefault(sums.strip(), code)
+    same_line = next(v for v in spreads.values() if len(v) >= 2)
+    first, second = list(same_line.values())[:2]
+    assert feature_meaning(_parse(first)[1], "_f0") != feature_meaning(_parse(second)[1], "_f0")
+
+
+def test_crossover_never_grafts_a_feature_that_means_something_else_here() -> None:
+    recipient = _featured(STATE_FEATURES[1]).replace(_term_of(_featured(STATE_FEATURES[1])),
+                                                     "0.9 * _f0 * processing_times[j]")
+    donor = _featured(STATE_FEATURES[0]).replace(_term_of(_featured(STATE_FEATURES[0])),
+                                                 "-0.46 * _f0 * processing_times[j]")
+    engine = OfflineEngine(SPEC, np.random.default_rng(0))
+    children = [engine.propose("crossover", [ParentInfo(recipient, 1.0), ParentInfo(donor, 2.0)],
+                               rng=np.random.default_rng(k)).code for k in range(60)]
+    assert not any("0.46 * _f0" in c for c in children)
+    # With the same feature on both sides the graft is allowed.
+    same = _featured(STATE_FEATURES[1]).replace(_term_of(_featured(STATE_FEATURES[1])),
+                                                "-0.46 * _f0 * processing_times[j]")
+    grafted = [engine.propose("crossover", [ParentInfo(recipient, 1.0), ParentInfo(same, 2.0)],
+                              rng=np.random.default_rng(k)).code for k in range(60)]
+    assert any("0.46 * _f0" in c for c in grafted)
