@@ -9,149 +9,34 @@ import os
 import queue
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaluators.base import CandidateSpec
-from sandbox import launch, protocol, seccomp
-from sandbox.channel import stream_budget
 from sandbox.errors import SandboxError, SandboxUnavailable
 from sandbox.isolation import IsolationReport, assess
-from sandbox.launch import (
-    INSTALL_HINT,
-    LaunchPlan,
-    host_files_warning,
-    launcher_override,
-    unguarded_refusal,
-)
-from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits, SandboxWarning
+from sandbox.launch import INSTALL_HINT, LaunchPlan, launcher_override
+from sandbox.limits import ISOLATION_MODES, LAUNCHERS, IsolationMode, Layer, Limits
 from sandbox.outcome import ErrorInfo, Outcome, OutcomeStatus
 from sandbox.payloads import PayloadSet
-from sandbox.precheck import ALWAYS_ALLOWED_IMPORTS, precheck
+from sandbox.precheck import precheck
+from sandbox.startup import (
+    SCRATCH_PREFIX,
+    enforce_isolation,
+    launcher_order,
+    remove_stale_scratch,
+    requested_layers,
+    start_first_worker,
+)
 from sandbox.steps import check_step_limit
-from sandbox.text import storable
-from sandbox.verdict import classify
+from sandbox.worker_process import Job, WorkerProcess
 
 NOBODY = 65534
-SCRATCH_PREFIX = "discover-sandbox-"
-
-
-def _remove_stale_scratch() -> None:
-    """Remove scratch directories of orchestrators that died without closing their pool."""
-    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
-        pid_text = path.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-        except PermissionError:
-            pass  # alive, someone else's
-
-
-@dataclass(frozen=True)
-class _Job:
-    code: str
-    spec: CandidateSpec
-    payloads: PayloadSet
-    time_limit: float
-    count_steps: bool = False
-    step_limit: int | None = None
-
-
-class _WorkerProcess:
-    """One worker process and its pipes; used by one dispatcher thread at a time."""
-
-    def __init__(self, plan: LaunchPlan, init: dict[str, Any], log_path: Path) -> None:
-        self.plan = plan
-        self.init = init
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started = 0.0
-        self.tasks = 0
-        self.known: set[str] = set()
-
-    def spawn(self, timeout: float) -> dict[str, Any]:
-        """Start the process and wait for its self-test; return the ``ready`` message."""
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                env=self.plan.env, close_fds=True, start_new_session=True, cwd="/")
-        self.started = time.monotonic()
-        # Non-blocking, so that a frozen worker cannot block the orchestrator
-        # mid-write: every send and receive has a deadline.
-        os.set_blocking(self._in, False)
-        os.set_blocking(self._out, False)
-        try:
-            protocol.send(self._in, self.init, deadline=time.monotonic() + timeout)
-            message = protocol.receive(self._out, time.monotonic() + timeout)
-        except (protocol.ProtocolError, OSError) as exc:
-            self.kill()
-            raise SandboxError(f"{self.plan.launcher} worker failed to start: {exc}; "
-                               f"log: {self.log_tail()}") from None
-        if message.header.get("status") != "ready":
-            self.kill()
-            raise SandboxError(f"{self.plan.launcher} worker failed its setup: "
-                               f"{message.header}; log: {self.log_tail()}")
-        return message.header
-
-    @property
-    def _in(self) -> int:
-        assert self.proc is not None and self.proc.stdin is not None
-        return self.proc.stdin.fileno()
-
-    @property
-    def _out(self) -> int:
-        assert self.proc is not None and self.proc.stdout is not None
-        return self.proc.stdout.fileno()
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def request(self, header: dict[str, Any], blob: bytes, deadline: float) -> protocol.Message:
-        protocol.send(self._in, header, blob, deadline)
-        return protocol.receive(self._out, deadline)
-
-    def kill(self) -> None:
-        """Kill the worker and everything in its session (the namespace goes with it)."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
-        self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-
-    def close(self) -> None:
-        """Ask the worker to exit; kill it if it does not."""
-        if self.proc is None:
-            return
-        if self.alive:
-            with contextlib.suppress(OSError, protocol.ProtocolError):
-                protocol.send(self._in, {"op": "exit"}, deadline=time.monotonic() + 1.0)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=2.0)
-        self.kill()
-
-    def log_tail(self, limit: int = 1500) -> str:
-        try:
-            return self.log_path.read_bytes()[-limit:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
 
 
 class SandboxPool:
@@ -220,9 +105,9 @@ class SandboxPool:
         self.max_tasks_per_worker = max_tasks_per_worker
         self.max_worker_age = max_worker_age
         self.start_timeout = start_timeout
-        self._queue: queue.SimpleQueue[tuple[Future[Outcome], _Job] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Future[Outcome], Job] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._slots: list[_WorkerProcess | None] = []
+        self._slots: list[WorkerProcess | None] = []
         self._report: IsolationReport | None = None
         self._plan: LaunchPlan | None = None
         self._init: dict[str, Any] = {}
@@ -238,36 +123,8 @@ class SandboxPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _requested(self) -> tuple[frozenset[Layer], dict[Layer, str], int | None]:
-        reasons: dict[Layer, str] = {}
-        requested = set(Layer) - self.disable
-        for layer in self.disable:
-            reasons[layer] = "disabled on request"
-        if self.isolation == "none":
-            for layer in (Layer.NAMESPACES, Layer.UNPRIVILEGED_UID, Layer.SECCOMP):
-                requested.discard(layer)
-                reasons[layer] = "isolation 'none'"
-        if Layer.UNPRIVILEGED_UID in requested and os.geteuid() != 0:
-            requested.discard(Layer.UNPRIVILEGED_UID)
-            reasons[Layer.UNPRIVILEGED_UID] = (
-                "the orchestrator is not root, so children keep its uid "
-                "(run as root, e.g. in a container, for a dedicated uid)")
-        if Layer.SECCOMP in requested and seccomp.current_architecture() is None:
-            requested.discard(Layer.SECCOMP)
-            reasons[Layer.SECCOMP] = "no filter for this architecture / operating system"
-        uid = self.uid if Layer.UNPRIVILEGED_UID in requested else None
-        return frozenset(requested), reasons, uid
-
     def _launcher_order(self, requested: frozenset[Layer]) -> list[str]:
-        if Layer.NAMESPACES not in requested:
-            return ["plain"]
-        if self.launcher != "auto":
-            return [self.launcher]
-        # Both launchers give the same namespaces and private root (strict accepts
-        # either; the level names the one that ran). plain shows the host's files.
-        if self.isolation == "strict":
-            return ["bwrap", "unshare"]
-        return ["bwrap", "unshare", "plain"]
+        return launcher_order(requested, self.launcher, self.isolation)
 
     def start(self) -> None:
         """Start the workers and check the isolation (idempotent).
@@ -288,66 +145,37 @@ class SandboxPool:
             self._state = "running"
 
     def _start(self) -> None:
-        _remove_stale_scratch()
+        remove_stale_scratch()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-        host_scratch = self._tmp / "scratch"
-        host_scratch.mkdir()
+        (self._tmp / "scratch").mkdir()
         os.chmod(self._tmp, 0o755)  # children (another uid) must be able to enter scratch
-        requested, reasons, uid = self._requested()
-        failures: list[str] = []
-        first: _WorkerProcess | None = None
-        ready: dict[str, Any] = {}
-        for name in self._launcher_order(requested):
-            try:
-                plan = launch.plan(name, self.harness_packages, str(host_scratch))
-            except FileNotFoundError as exc:
-                failures.append(f"{name}: {exc}")
-                continue
-            self._init = {"op": "init", "uid": uid, "gid": self.gid if uid is not None else None,
-                          "seccomp": Layer.SECCOMP in requested,
-                          "rlimits": Layer.RLIMITS in requested, "scratch": plan.scratch,
-                          "prefork": self.prefork}
-            # A log per launcher tried: a failure quotes its own launcher's messages only.
-            worker = _WorkerProcess(plan, self._init, self._tmp / f"worker-0-{name}.log")
-            try:
-                ready = worker.spawn(self.start_timeout)
-            except SandboxError as exc:
-                failures.append(f"{name}: {exc}")
-                continue
-            first, self._plan = worker, plan
-            break
-        if first is None or self._plan is None:
+        requested, reasons, uid = requested_layers(self.isolation, self.disable, self.uid)
+        init = {"op": "init", "uid": uid, "gid": self.gid if uid is not None else None,
+                "seccomp": Layer.SECCOMP in requested, "rlimits": Layer.RLIMITS in requested}
+        launched, failures = start_first_worker(self._launcher_order(requested),
+                                                self.harness_packages, self._tmp, init,
+                                                self.prefork, self.start_timeout)
+        if launched is None:
             self._cleanup_tmp()
             if self.isolation == "strict":
                 raise SandboxUnavailable(
                     f"strict isolation unavailable: no private root could be built; "
                     f"{INSTALL_HINT}. Tried " + " | ".join(failures))
             raise SandboxError("no worker could be started: " + " | ".join(failures))
+        first, self._plan, self._init = launched.worker, launched.plan, launched.init
         wanted_root = Layer.NAMESPACES in requested
         if Layer.NAMESPACES in requested and self._plan.launcher == "plain":
             requested = requested - {Layer.NAMESPACES}
             reasons[Layer.NAMESPACES] = "no launcher worked: " + " | ".join(failures)
         self._report = assess(self.isolation, self._plan.launcher, self._plan.private_root,
-                              requested, ready, uid, reasons, self._plan.visible)
-        if self.isolation == "strict" and not self._report.complete:
+                              requested, launched.ready, uid, reasons, self._plan.visible)
+        try:
+            enforce_isolation(self._report, self.isolation, self.launcher, wanted_root, uid,
+                              failures)
+        except SandboxUnavailable:
             first.close()
             self._cleanup_tmp()
-            raise SandboxUnavailable("strict isolation unavailable:\n" + self._report.summary()
-                                     + "".join(f"\n  {f}" for f in failures))
-        if (self.isolation == "auto" and wanted_root and not self._report.private_root
-                and uid is None and self.launcher == "auto"):
-            # Children would run as the orchestrator's user with nothing between them and
-            # that user's files and processes: refused unless chosen explicitly.
-            first.close()
-            self._cleanup_tmp()
-            raise SandboxUnavailable(unguarded_refusal(failures))
-        if self.isolation == "auto":
-            if wanted_root and not self._report.private_root:
-                # First and on its own: the one thing to do about it.
-                warnings.warn(host_files_warning(failures), SandboxWarning, stacklevel=3)
-            for status in self._report.missing:
-                warnings.warn(f"sandbox runs without {status.layer.value}: {status.detail}",
-                              SandboxWarning, stacklevel=3)
+            raise
         self._slots = [first] + [None] * (self.workers - 1)
         try:
             for slot in range(1, self.workers):
@@ -363,9 +191,9 @@ class SandboxPool:
             thread.start()
             self._threads.append(thread)
 
-    def _spawn(self, slot: int) -> _WorkerProcess:
+    def _spawn(self, slot: int) -> WorkerProcess:
         assert self._plan is not None and self._tmp is not None
-        worker = _WorkerProcess(self._plan, self._init, self._tmp / f"worker-{slot}.log")
+        worker = WorkerProcess(self._plan, self._init, self._tmp / f"worker-{slot}.log")
         worker.spawn(self.start_timeout)
         return worker
 
@@ -425,7 +253,7 @@ class SandboxPool:
         if future.done():
             return future
         self.start()
-        self._queue.put((future, _Job(code, spec, pset, float(time_limit), count_steps,
+        self._queue.put((future, Job(code, spec, pset, float(time_limit), count_steps,
                                       step_limit)))
         return future
 
@@ -474,7 +302,7 @@ class SandboxPool:
             else:
                 future.set_result(outcome)
 
-    def _worker_for(self, slot: int) -> _WorkerProcess:
+    def _worker_for(self, slot: int) -> WorkerProcess:
         worker = self._slots[slot]
         if worker is not None and worker.alive and worker.tasks < self.max_tasks_per_worker \
                 and time.monotonic() - worker.started < self.max_worker_age:
@@ -486,53 +314,12 @@ class SandboxPool:
         self._slots[slot] = worker
         return worker
 
-    def _execute(self, slot: int, job: _Job) -> Outcome:
+    def _execute(self, slot: int, job: Job) -> Outcome:
         worker = self._worker_for(slot)
-        spec, pset = job.spec, job.payloads
-        header = {"op": "eval", "id": worker.tasks, "code": job.code,
-                  "function": spec.function_name, "harness": spec.harness,
-                  # The same set the pre-check accepts (it adds __future__ and typing).
-                  "allowed_imports": sorted(set(spec.allowed_imports) | ALWAYS_ALLOWED_IMPORTS),
-                  "payloads": pset.key,
-                  "time_limit": job.time_limit, "limits": self.limits.to_wire(),
-                  "count_steps": job.count_steps, "step_limit": job.step_limit}
-        # Transfer time of a fresh payload set is not the candidate's.
-        deadline = (time.monotonic() + job.time_limit + self.limits.kill_grace
-                    + len(pset.blob) / 20e6)
-        level = self.isolation_level
-        try:
-            blob = b"" if pset.key in worker.known else pset.blob
-            message = worker.request(header, blob, deadline)
-            if message.header.get("status") == "missing":
-                message = worker.request(header, pset.blob, deadline)
-        except protocol.PeerTimeout:
-            worker.kill()
-            self._slots[slot] = None
-            return Outcome(OutcomeStatus.TIMEOUT, error=ErrorInfo(
-                f"the worker did not answer within {job.time_limit:g} s + "
-                f"{self.limits.kill_grace:g} s grace; it was killed and will be restarted"),
-                n_payloads=pset.count, isolation_level=level)
-        except (protocol.ProtocolError, OSError) as exc:
-            tail = worker.log_tail(500)
-            worker.kill()
-            self._slots[slot] = None
-            return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(
-                f"the worker died ({exc}); it will be restarted. log: {tail}"),
-                n_payloads=pset.count, isolation_level=level)
-        worker.tasks += 1
-        if message.header.get("status") != "done":
-            # Not the candidate's result: restart the worker and fail this candidate
-            # alone (the reply is quoted as data, never trusted).
-            worker.kill()
-            self._slots[slot] = None
-            return Outcome(OutcomeStatus.CRASHED, error=ErrorInfo(storable(
-                f"unexpected worker reply {str(message.header)[:300]}; the worker was "
-                "restarted")), n_payloads=pset.count, isolation_level=level)
-        worker.known.add(pset.key)
-        return classify(message.header, message.blob, pset.count, job.code, job.time_limit,
-                        level, self.limits.max_output_items,
-                        stream_budget(self.limits.max_output_items, len(pset.blob)),
-                        job.step_limit)
+        outcome, usable = worker.evaluate(job, self.limits, self.isolation_level)
+        if not usable:
+            self._slots[slot] = None  # killed: the next job on this slot starts a new one
+        return outcome
 
     def interrupt(self) -> None:
         """Kill every worker now, from any thread: the evaluations they run end at once.

@@ -8,6 +8,12 @@ rewrite here is purely syntactic and meaning-preserving for numbers:
 - ``max``/``min`` flattened (``max(max(a, b), c)`` → ``max(a, b, c)``) and
   repeated arguments dropped;
 - dead terms: ``0 * x`` and ``x * 0`` → ``0`` (``x`` free of calls), then folded;
+- products of literals across parentheses: a chain of ``*`` with one factor
+  that is not a literal, ``1.52 * (1.14 * x)`` or ``(1.52 * x) * 1.14``, becomes
+  ``1.7328 * x``, and division by a power of two joins the chain (``x * 2 / 4``
+  → ``0.5 * x``, exact). The literal is the exact decimal product of the
+  literals as written (not rounded to three digits as the engine's literals
+  are: that would change the key by up to 0.5 %);
 - dead code: assignments nothing reads whose value is pure, calls of the
   program's own pure helpers included, then the helpers the candidate function
   no longer reaches (:mod:`discover.offline.deadcode`);
@@ -16,12 +22,16 @@ rewrite here is purely syntactic and meaning-preserving for numbers:
 
 Callers must still check that the simplified program behaves identically (the
 export does, on every evaluation instance): float evaluation order can change
-a tie.
+a tie. Re-associating a product is the rewrite most likely to do so (its last
+bit may differ), so it can be switched off (``reassociate=False``) and
+:attr:`Simplified.reassociated` says whether it applied.
 """
 
 from __future__ import annotations
 
 import ast
+import decimal
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -45,38 +55,59 @@ class Simplified:
         abbreviated), when it has a ``key=`` lambda; else ``None``.
     changed
         Whether ``code`` differs from the original (after normalising layout).
+    reassociated
+        Whether a product of literals was folded across parentheses (its value
+        may differ from the original's in the last bit).
     """
 
     code: str
     formula: str | None
     changed: bool
+    reassociated: bool = False
 
 
-def simplify(code: str, function_name: str, abbreviations: dict[str, str] | None = None
-             ) -> Simplified:
+def simplify(code: str, function_name: str, abbreviations: dict[str, str] | None = None,
+             *, reassociate: bool = True) -> Simplified:
     """Simplify ``code``; see the module docstring for the rewrites.
 
     Parameters
     ----------
+    code
+        The program's source.
+    function_name
+        The candidate function: only it (and dead helpers) is rewritten.
     abbreviations
         Parameter name → short name for the formula (``processing_times`` → ``p``).
+    reassociate
+        Fold products of literals across parentheses (``a * (b * x)`` → ``(a·b) * x``).
+
+    Returns
+    -------
+    Simplified
+        The simplified program and the key's formula.
     """
     tree = ast.parse(code)
     func = find_function(tree, function_name)
     if func is None:
         return Simplified(code, None, False)
-    _Cleaner().visit(func)
+    cleaner = _Cleaner(reassociate)
+    cleaner.visit(func)
     remove_dead_assignments(func, tree)
     remove_unused_helpers(tree, function_name)
     formula = _formula(func, abbreviations or {})
     _name_repeats(func, abbreviations or {})
     ast.fix_missing_locations(tree)
     new = ast.unparse(tree) + "\n"
-    return Simplified(new, formula, new != ast.unparse(ast.parse(code)) + "\n")
+    return Simplified(new, formula, new != ast.unparse(ast.parse(code)) + "\n",
+                      cleaner.reassociated)
 
 
 class _Cleaner(ast.NodeTransformer):
-    """Bottom-up: dead products, flattened max/min, then folding."""
+    """Bottom-up: dead products, products of literals, flattened max/min, then folding."""
+
+    def __init__(self, reassociate: bool = True) -> None:
+        self.reassociate = reassociate
+        self.reassociated = False
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
         super().generic_visit(node)
@@ -84,6 +115,11 @@ class _Cleaner(ast.NodeTransformer):
             for zero, other in ((node.left, node.right), (node.right, node.left)):
                 if is_number(zero) and value_of(zero) == 0 and _call_free(other):
                     return ast.Constant(0)
+        if self.reassociate and isinstance(node, ast.BinOp):
+            product = fold_product(node)
+            if product is not None:
+                self.reassociated = True
+                return fold(product)
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in ("max", "min") and not node.keywords
                 and len(node.args) >= 2 and not any(isinstance(a, ast.Starred)
@@ -109,6 +145,71 @@ class _Cleaner(ast.NodeTransformer):
         if isinstance(node, ast.expr):
             return fold(node)
         return node
+
+
+def fold_product(node: ast.BinOp) -> ast.expr | None:
+    """``c * x`` for a chain of ``*`` of literals and one other factor ``x``, else ``None``.
+
+    Division by a power of two joins the chain as a factor (it is exact), other
+    divisions end it. ``c`` is the exact decimal product of the literals as
+    written; it stays an integer when they all are and nothing divides. Chains
+    with fewer than two literals, a zero literal (see the dead-term rule) or a
+    product that is not a finite non-zero float are left alone.
+
+    Parameters
+    ----------
+    node
+        The root of the chain (bottom-up, inner chains are folded already).
+
+    Returns
+    -------
+    ast.expr or None
+        ``c * x`` (``c`` negated when the product is negative), or ``None``.
+    """
+    # Exact: a literal's repr has at most 17 digits and 2^-k (k <= 64) at most 64.
+    with decimal.localcontext(prec=400):
+        factors = _factors(node)
+        literals = [f for f in factors if isinstance(f, decimal.Decimal | int)]
+        others = [f for f in factors if isinstance(f, ast.expr)]
+        if len(others) != 1 or len(literals) < 2 or any(v == 0 for v in literals):
+            return None
+        ints = [v for v in literals if isinstance(v, int)]
+        value: int | float
+        if len(ints) == len(literals):
+            value = math.prod(ints)
+        else:
+            value = float(math.prod(decimal.Decimal(v) for v in literals))
+            if value == 0 or not math.isfinite(value):
+                return None
+    x = others[0]
+    literal = ast.Constant(abs(value))
+    coefficient: ast.expr = literal if value > 0 else ast.UnaryOp(ast.USub(), literal)
+    return ast.BinOp(coefficient, ast.Mult(), x)
+
+
+def _factors(node: ast.expr) -> list[ast.expr | decimal.Decimal | int]:
+    """The factors of a product: literals as numbers (``/ 2^k`` as ``2^-k``), others as trees."""
+    if is_number(node):
+        v = value_of(node)
+        raw = node.operand if isinstance(node, ast.UnaryOp) else node
+        assert isinstance(raw, ast.Constant)
+        if type(raw.value) is int:
+            return [-raw.value if isinstance(node, ast.UnaryOp) else raw.value]
+        return [decimal.Decimal(repr(v))]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return _factors(node.left) + _factors(node.right)
+    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+            and _power_of_two(node.right)):
+        return [*_factors(node.left), 1 / decimal.Decimal(repr(value_of(node.right)))]
+    return [node]
+
+
+def _power_of_two(node: ast.expr) -> bool:
+    """A positive literal ``2^k`` (``k`` may be negative): dividing by it is exact."""
+    if not is_number(node):
+        return False
+    v = value_of(node)
+    return v > 0 and math.isfinite(v) and math.frexp(v)[0] == 0.5 and abs(math.frexp(v)[1]) <= 65
 
 
 def _call_free(node: ast.AST) -> bool:

@@ -182,8 +182,9 @@ def _readable(problem: Problem[Any], config: Any, code: str, timeout: float
     vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
     short = {vocabulary.abbreviation(name): name for f in vocabulary.features
              for name in f.free if vocabulary.abbreviation(name)}
+    abbreviations = {k: v for k, v in short.items() if k}
     try:
-        result = simplify(code, spec.function_name, {k: v for k, v in short.items() if k})
+        result = simplify(code, spec.function_name, abbreviations)
     except (SyntaxError, ValueError, RecursionError):
         return code, []
     notes = [f"formula     {result.formula}"] if result.formula else []
@@ -205,14 +206,24 @@ def _readable(problem: Problem[Any], config: Any, code: str, timeout: float
     with SandboxPool(workers=1, isolation="auto") as pool:
         before = _sandboxed_outputs(pool, code, spec, payloads, limit, check=True)
         after = _sandboxed_outputs(pool, result.code, spec, payloads, limit, check=True)
-    differ = [k for k, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        differ = [k for k, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        if differ and result.reassociated:
+            # A re-associated product may differ in its last bit and resolve a tie
+            # otherwise: the other rewrites may still hold without it.
+            plain = simplify(code, spec.function_name, abbreviations, reassociate=False)
+            if plain.changed:
+                after = _sandboxed_outputs(pool, plain.code, spec, payloads, limit, check=True)
+                if after == before:
+                    notes.append(f"simplified  products of literals kept as written: folded, "
+                                 f"they differ on evaluation instance {differ[0]}")
+                    result, differ = plain, []
     if differ:
         notes.append(f"simplified  not used: it differs on evaluation instance {differ[0]} "
                      f"(of {len(payloads)})")
         return code, notes
     notes.append(f"simplified  same output on all {len(payloads)} evaluation instances "
-                 "(folded constants, flattened max/min, dead terms, dead code, named "
-                 "repeats)")
+                 "(folded constants and products, flattened max/min, dead terms, dead code, "
+                 "named repeats)")
     return result.code, notes
 
 

@@ -198,7 +198,7 @@ def test_closed_pool_refuses_work(smtt: SmttProblem) -> None:
 
 
 def test_scratch_of_dead_orchestrators_is_removed() -> None:
-    from sandbox.pool import SCRATCH_PREFIX, _remove_stale_scratch
+    from sandbox.startup import SCRATCH_PREFIX, remove_stale_scratch
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -208,7 +208,7 @@ def test_scratch_of_dead_orchestrators_is_removed() -> None:
     for path in (stale, mine):
         (path / "scratch").mkdir(parents=True)
     try:
-        _remove_stale_scratch()
+        remove_stale_scratch()
         assert not stale.exists()
         assert mine.exists()
     finally:

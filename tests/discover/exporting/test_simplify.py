@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive import Archive, Program
 from discover.exporting.simplify import simplify
@@ -105,3 +108,122 @@ def test_simplify_drops_dead_state_and_the_helpers_only_it_used() -> None:
     for inst in generate_classes(15, 1, np.random.default_rng(3)):
         p, d = list(inst.processing_times), list(inst.due_dates)
         assert _run(code, p, d) == _run(TRACKED, p, d)
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("1.52 * (1.14 * p[j])", "1.7328 * p[j]"),
+    ("(1.52 * x) * 1.14", "1.7328 * x"),
+    ("1.52 * (x * 1.14)", "1.7328 * x"),
+    ("1.1 * (1.1 * x)", "1.21 * x"),  # the literals' decimal product, not 1.2100000000000002
+    ("3 * (2 * x)", "6 * x"),  # integers stay integers
+    ("-1.5 * (2 * x)", "-3.0 * x"),
+    ("x * 2 / 4", "0.5 * x"),  # division by a power of two joins the chain
+    ("2 * (p[j] / 4)", "0.5 * p[j]"),
+    ("x / 4 / 2", "0.125 * x"),
+    ("2 * (0.5 * x)", "x"),
+    ("1.5 * (2 * x) + 0.3 * (2 * y)", "3.0 * x + 0.6 * y"),
+])
+def test_products_of_literals_fold_across_parentheses(expression: str, expected: str) -> None:
+    result = simplify(f"def f(x, y, p, j):\n    return {expression}\n", "f")
+    assert result.code == f"def f(x, y, p, j):\n    return {expected}\n"
+    assert result.reassociated
+
+
+@pytest.mark.parametrize("expression", [
+    "x * 3 / 7",  # not a power of two: x * (3 / 7) would not be exact
+    "x / 4",  # a single literal
+    "2 * (x * y)",  # two factors that are not literals
+    "0.5 * (p[j] / max(x, 1))",
+    "1e+300 * (1e+300 * x)",  # the product would overflow
+])
+def test_products_that_do_not_fold_are_left_alone(expression: str) -> None:
+    code = f"def f(x, y, p, j):\n    return {expression}\n"
+    result = simplify(code, "f")
+    assert result.code == code and not result.changed and not result.reassociated
+
+
+def test_reassociation_can_be_switched_off() -> None:
+    code = "def f(x):\n    return 1.52 * (1.14 * x) * 1.0\n"
+    result = simplify(code, "f", reassociate=False)
+    assert result.code == "def f(x):\n    return 1.52 * (1.14 * x)\n"
+    assert result.changed and not result.reassociated
+
+
+_ENGINE_LITERALS = st.floats(0.001, 1000.0).map(lambda v: float(f"{v:.3g}")).filter(bool)
+"""Literals as the engine writes them: three significant digits."""
+
+
+@st.composite
+def _chains(draw: st.DrawFn) -> tuple[str, bool]:
+    """A product of literals, ``x`` and divisions by powers of two, nested at random;
+    and whether every literal is a power of two (then folding is exact)."""
+    expression = "x"
+    exact = True
+    for _ in range(draw(st.integers(2, 4))):
+        if draw(st.booleans()):
+            expression = f"{expression} / {2.0 ** draw(st.integers(-3, 6))!r}"
+            continue
+        literal = draw(st.one_of(_ENGINE_LITERALS, st.integers(-50, 50).filter(bool),
+                                 st.integers(-3, 6).map(lambda k: 2.0 ** k)))
+        exact = exact and math.frexp(abs(literal))[0] == 0.5
+        expression = (f"({literal!r} * {expression})" if draw(st.booleans())
+                      else f"({expression} * {literal!r})")
+    return expression, exact
+
+
+@settings(max_examples=300, deadline=None)
+# Away from subnormals, where halving is not exact (no key is that small).
+@given(chain=_chains(), x=st.floats(-1e6, 1e6).filter(lambda v: v == 0 or abs(v) > 1e-290))
+def test_a_folded_product_is_the_product_to_the_last_bits(chain: tuple[str, bool],
+                                                          x: float) -> None:
+    expression, exact = chain
+    code = f"def f(x):\n    return {expression}\n"
+    result = simplify(code, "f")
+    returned = ast.parse(result.code).body[0].body[0]  # type: ignore[attr-defined]
+    # One literal at most is left (none when the product is one).
+    assert sum(isinstance(n, ast.Constant) for n in ast.walk(returned)) <= 1
+    original, folded = _value(code, x), _value(result.code, x)
+    if exact:  # powers of two: re-association changes no bit
+        assert folded == original
+    else:
+        assert folded == pytest.approx(original, rel=1e-13, abs=1e-300)
+
+
+def _value(code: str, x: float) -> float:
+    namespace: dict[str, object] = {}
+    exec(compile(code, "<program>", "exec"), namespace)
+    return namespace["f"](x)  # type: ignore[operator, no-any-return]
+
+
+# The folded key is 0.0 for every job (0.3·p − 0.3·p) and orders by index; the original's
+# is a last-bit residue of 0.1·(3·p) − 0.3·p that orders otherwise. The dead term remains
+# a simplification that holds.
+REASSOCIATION_FLIPS = """\
+def schedule(processing_times, due_dates):
+    return sorted(range(len(processing_times)),
+                  key=lambda j: (0.1 * (3 * processing_times[j]) - 0.3 * processing_times[j]
+                                 + 0 * due_dates[j], j))
+"""
+
+
+def test_the_flipping_example_flips() -> None:
+    p, d = [1, 2, 3, 7, 10, 13], [5] * 6
+    folded = simplify(REASSOCIATION_FLIPS, "schedule", SHORT)
+    plain = simplify(REASSOCIATION_FLIPS, "schedule", SHORT, reassociate=False)
+    assert folded.reassociated and plain.changed
+    assert _run(folded.code, p, d) != _run(REASSOCIATION_FLIPS, p, d)
+    assert _run(plain.code, p, d) == _run(REASSOCIATION_FLIPS, p, d)
+
+
+@pytest.mark.slow
+def test_export_keeps_the_other_rewrites_when_a_folded_product_flips_a_tie(
+        tmp_path: Path) -> None:
+    with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite'}") as archive:
+        run = archive.create_run("smtt", {"budget": 5}, seed=1, budget=5)
+        pid = archive.record_candidate(run, Program(REASSOCIATION_FLIPS, "modify"))
+        export_program(archive, pid, tmp_path / "out.py")
+    doc = ast.get_docstring(ast.parse((tmp_path / "out.py").read_text())) or ""
+    assert "simplified  products of literals kept as written" in doc
+    assert "simplified  same output on all" in doc
+    text = (tmp_path / "out.py").read_text()
+    assert "0.1 * (3 * p_j) - 0.3 * p_j" in text and "0 * due_dates" not in text
