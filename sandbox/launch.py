@@ -13,7 +13,8 @@ Three launchers, strongest first:
     uid and to kill them. ``--die-with-parent`` takes the whole namespace down
     with the orchestrator.
 ``unshare``
-    the same namespaces and the same private root (the same :func:`root_layout`),
+    the same namespaces and the same private root (the same
+    :func:`~sandbox.rootfs.root_layout`),
     built without any system package by :mod:`sandbox.privroot`: ``unshare(2)``,
     bind mounts remounted read-only, ``pivot_root(2)``, the old root detached,
     capabilities dropped like bwrap's, then exec of the worker. Needs a kernel
@@ -33,68 +34,37 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import harness_files
 from sandbox.limits import LAUNCHERS
 
-SCRATCH_IN_NAMESPACE = "/tmp/scratch"
+# The private root's layout has its own module; its names stay importable from here.
+from sandbox.rootfs import (
+    SCRATCH_IN_NAMESPACE,
+    RootEntry,
+    python_executable,
+    python_roots,
+    root_layout,
+    visible_names,
+)
+
+__all__ = ["HOSTNAME", "INSTALL_HINT", "LAUNCHER_VARIABLE", "PRIVROOT_SCRIPT",
+           "SCRATCH_IN_NAMESPACE", "THREAD_VARIABLES", "LaunchPlan", "RootEntry", "clean_env",
+           "host_files_warning", "launcher_override", "package_dirs", "plan",
+           "private_root_problem", "python_executable", "python_roots", "root_layout",
+           "unguarded_refusal", "visible_names", "worker_argv"]
+
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")
-ROOT_KINDS = ("ro-bind", "symlink", "dir", "dev", "proc", "tmpfs")
 PRIVROOT_SCRIPT = Path(__file__).resolve().with_name("privroot.py")
 """Run as a script (``python -I -S``): it must not import the package."""
 HOSTNAME = "sandbox"
 LAUNCHER_VARIABLE = "DISCOVER_SANDBOX_LAUNCHER"
 INSTALL_HINT = ("install bubblewrap (apt-get install bubblewrap) or allow unprivileged user "
                 "namespaces")
-
-
-@dataclass(frozen=True)
-class RootEntry:
-    """One step of building the private root, applied in order.
-
-    Parameters
-    ----------
-    kind
-        ``ro-bind`` (host ``source`` read-only at ``dest``), ``symlink`` (``dest``
-        points to ``source``), ``dir`` (an empty, world-traversable directory),
-        ``dev`` (a minimal ``/dev``), ``proc`` (a ``/proc`` of the new PID
-        namespace) or ``tmpfs`` (an empty private file system).
-    dest
-        Absolute path inside the private root.
-    source
-        Host path of a bind, target of a symlink; empty otherwise.
-    """
-
-    kind: str
-    dest: str
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in ROOT_KINDS:
-            raise ValueError(f"unknown root entry kind {self.kind!r}")
-        if not self.dest.startswith("/"):
-            raise ValueError(f"root entry destination must be absolute, got {self.dest!r}")
-        if (self.kind in ("ro-bind", "symlink")) != bool(self.source):
-            raise ValueError(f"{self.kind} entry {self.dest!r}: source is "
-                             f"{'required' if self.kind in ('ro-bind', 'symlink') else 'unused'}")
-
-    def bwrap_args(self) -> list[str]:
-        """The same step as bubblewrap options."""
-        if self.kind == "ro-bind":
-            return ["--ro-bind", self.source, self.dest]
-        if self.kind == "symlink":
-            return ["--symlink", self.source, self.dest]
-        if self.kind == "dir":
-            return ["--perms", "0755", "--dir", self.dest]
-        return [f"--{self.kind}", self.dest]
 
 
 @dataclass(frozen=True)
@@ -134,11 +104,6 @@ class LaunchPlan:
             raise ValueError("a private root needs its visible names, and only it")
 
 
-def python_executable() -> str:
-    """The real interpreter binary (pyenv shims and symlinks resolved)."""
-    return os.path.realpath(sys.executable)
-
-
 def package_dirs(packages: Iterable[str]) -> list[Path]:
     """Source directories of top-level packages, as imported by the orchestrator."""
     dirs = []
@@ -151,27 +116,6 @@ def package_dirs(packages: Iterable[str]) -> list[Path]:
         elif spec.origin:
             dirs.append(Path(spec.origin).resolve())
     return dirs
-
-
-def python_roots() -> list[Path]:
-    """Directories of the interpreter installation and its site-packages."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(sys.exec_prefix).resolve(), Path(python_executable()).parent}
-    for entry in sys.path:
-        path = Path(entry) if entry else None
-        if path is not None and path.is_absolute() and path.exists() and "site-packages" in (
-                path.parts):
-            roots.add(path.resolve())
-    return _outermost(roots)
-
-
-def _outermost(paths: Iterable[Path]) -> list[Path]:
-    ordered = sorted(set(paths), key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for p in ordered:
-        if not any(p == k or k in p.parents for k in kept):
-            kept.append(p)
-    return kept
 
 
 def clean_env(python_path: Iterable[Path]) -> dict[str, str]:
@@ -194,81 +138,6 @@ def clean_env(python_path: Iterable[Path]) -> dict[str, str]:
 def worker_argv() -> list[str]:
     """The worker command itself (without a launcher prefix)."""
     return [python_executable(), "-B", "-s", "-m", "sandbox.worker"]
-
-
-def root_layout(packages: Iterable[Path], harness: Mapping[str, Path] | None = None
-                ) -> tuple[RootEntry, ...]:
-    """The private root of the ``bwrap`` and ``unshare`` launchers, in build order.
-
-    System directories (symlinks kept as symlinks), the dynamic linker's files,
-    a minimal ``/dev``, ``/proc``, a private ``/tmp``, then the Python
-    installation and ``packages`` read-only at their host paths (their ancestors
-    as empty, world-traversable directories), of the ``harness`` packages only
-    the harness modules and what they import (:func:`_harness_entries`), and the
-    scratch directory.
-
-    Parameters
-    ----------
-    packages
-        Source directories of the packages the worker imports whole (``sandbox``).
-    harness
-        Harness packages by name, with their source directories.
-    """
-    entries: list[RootEntry] = []
-    for name in SYSTEM_DIRS:
-        path = Path(name)
-        if path.is_symlink():
-            entries.append(RootEntry("symlink", name, os.readlink(path)))
-        elif path.is_dir():
-            entries.append(RootEntry("ro-bind", name, name))
-    for name in SYSTEM_FILES:
-        if Path(name).exists():
-            entries.append(RootEntry("ro-bind", name, name))
-    # The private /tmp first: code that lives under /tmp (a checkout or a virtual
-    # environment there) is then bound on top of it rather than hidden by it.
-    entries += [RootEntry("dev", "/dev"), RootEntry("proc", "/proc"), RootEntry("tmpfs", "/tmp")]
-    binds = [p for p in _outermost([*python_roots(), *packages]) if not _under_system(p)]
-    entries += [RootEntry("dir", d) for d in _parent_dirs(binds)]
-    entries += [RootEntry("ro-bind", str(p), str(p)) for p in binds]
-    if harness:
-        entries += _harness_entries(dict(harness), binds, packages)
-    entries.append(RootEntry("dir", SCRATCH_IN_NAMESPACE))
-    return tuple(entries)
-
-
-def _harness_entries(harness: dict[str, Path], binds: list[Path], packages: Iterable[Path]
-                     ) -> list[RootEntry]:
-    """Only the harness modules' files of the harness packages (not heuristics or solvers).
-
-    The packages also hold the project's own heuristics, exact solvers and data; a
-    candidate that imported the best heuristic would score as if it had found it.
-    Each package directory is created empty (a tmpfs hides it where a Python root
-    above already shows it), then the files of the harness closure
-    (:func:`sandbox.harness_files.closure`) are bound into it one by one.
-    """
-    roots = {name: path.parent for name, path in harness.items()}
-    sources = sorted(p for d in packages if d.is_dir() for p in d.glob("*.py"))
-    files = harness_files.closure(tuple(harness), roots, sources)
-    entries: list[RootEntry] = []
-    for path in harness.values():
-        if any(b == path or b in path.parents for b in binds):
-            entries.append(RootEntry("tmpfs", str(path)))
-        else:
-            entries += [RootEntry("dir", d) for d in _parent_dirs([path])]
-            entries.append(RootEntry("dir", str(path)))
-    made: set[Path] = set(harness.values())
-    for file in files:
-        for parent in reversed(file.parents):  # world-traversable, like the host's
-            if parent not in made and any(d in parent.parents for d in harness.values()):
-                made.add(parent)
-                entries.append(RootEntry("dir", str(parent)))
-        entries.append(RootEntry("ro-bind", str(file), str(file)))
-    return entries
-
-
-def visible_names(layout: Iterable[RootEntry]) -> frozenset[str]:
-    """Top-level names of the private root built from ``layout``."""
-    return frozenset(Path(e.dest).parts[1] for e in layout if e.dest != "/")
 
 
 def plan(launcher: str, packages: Iterable[str], host_scratch: str,
@@ -371,23 +240,6 @@ def private_root_problem(packages: Iterable[str] = ("evaluators",),
             said = done.stderr.decode(errors="replace").strip().splitlines()
             failures.append(f"{name}: {said[-1] if said else f'exit {done.returncode}'}")
     return "; ".join(failures)
-
-
-def _under_system(path: Path) -> bool:
-    return any(path == Path(d) or Path(d) in path.parents for d in SYSTEM_DIRS)
-
-
-def _parent_dirs(paths: Iterable[Path]) -> list[str]:
-    """Every ancestor, made world-traversable (the host's may be 0700, e.g. /root)."""
-    seen: set[Path] = set()
-    dirs: list[str] = []
-    for path in paths:
-        for parent in reversed(path.parents):
-            if parent == Path("/") or parent in seen or str(parent) in SYSTEM_DIRS:
-                continue
-            seen.add(parent)
-            dirs.append(str(parent))
-    return dirs
 
 
 def launcher_override(launcher: str) -> str:

@@ -239,7 +239,7 @@ def _proc(target: str) -> None:
 
 
 def build_root(root: str, layout: list[list[str]]) -> None:
-    """Mount a tmpfs on ``root`` and apply ``layout`` (see ``sandbox.launch.RootEntry``)."""
+    """Mount a tmpfs on ``root`` and apply ``layout`` (see ``sandbox.rootfs.RootEntry``)."""
     # Nothing done from here on may propagate back to the host's mount table.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")

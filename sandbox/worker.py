@@ -13,9 +13,11 @@ which it was forked (the previous candidate's source, payload blobs, replies)
 stays reachable from it.
 
 The worker is trusted code but runs inside the namespaces; it supervises each
-child from outside: the wall-clock deadline (``SIGKILL`` to the child's whole
-process group), the output caps, and the clean-up of anything left behind
-(the worker is a child subreaper, so orphans come back to it and are killed).
+child from outside (:mod:`sandbox.supervision`): the wall-clock deadline
+(``SIGKILL`` to the child's whole process group), the output caps, and the
+clean-up of anything left behind (the worker is a child subreaper, so orphans
+come back to it and are killed). What a job is, and its limits, is
+:mod:`sandbox.jobs`.
 """
 
 from __future__ import annotations
@@ -25,21 +27,17 @@ import functools
 import gc
 import importlib
 import json
-import math
 import os
-import resource
 import select
 import signal
 import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sandbox import guard, protocol, seccomp
+from sandbox import guard, jobs, protocol, seccomp
 from sandbox.child import (
-    CANDIDATE_FILENAME,
     SPARE_NAME,
     CandidateJob,
     ChildSetup,
@@ -48,7 +46,14 @@ from sandbox.child import (
     run_probe,
     set_name,
 )
-from sandbox.precheck import source_problems
+from sandbox.supervision import (
+    READ_CHUNK,
+    Spare,
+    alive,
+    discard,
+    kill_children,
+    watch,
+)
 
 PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collections",
            "random", "statistics", "operator", "typing", "dataclasses", "array", "string",
@@ -56,7 +61,6 @@ PRELOAD = ("numpy", "math", "itertools", "functools", "heapq", "bisect", "collec
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 MAX_PAYLOAD_SETS = 8
-READ_CHUNK = 1 << 16
 WORKER_NAME = "discover-worker"
 
 
@@ -75,20 +79,6 @@ class StartChild(BaseException):
         self.run = run
 
 
-@dataclass(frozen=True)
-class _Spare:
-    """A child forked ahead of the next request, waiting for its job on ``job_w``."""
-
-    pid: int
-    chan_r: int
-    out_r: int
-    job_w: int
-    keys: frozenset[str]
-    """Payload sets in the spare's memory."""
-    modules: int
-    """``len(sys.modules)`` when it was forked (it has what was imported by then)."""
-
-
 class Worker:
     """State of one worker process."""
 
@@ -99,7 +89,7 @@ class Worker:
         self.payload_sets: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.config: dict[str, Any] = {}
         self.modules_seen = 0
-        self.spare: _Spare | None = None
+        self.spare: Spare | None = None
 
     # ------------------------------------------------------------------ setup
     def setup(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -133,25 +123,8 @@ class Worker:
     def _rlimits(self, time_limit: float, limits: dict[str, Any]
                  ) -> tuple[tuple[int, int, int], ...]:
         """``(resource, soft, hard)`` for one child, from the request's limits."""
-        cfg = self.config
-        rlimits: list[tuple[int, int, int]] = []
-        if cfg["rlimits"]:
-            cpu = max(1, math.ceil(time_limit + float(limits["cpu_slack"])))
-            address_space = vm_bytes() + int(limits["memory_mb"]) * 2**20
-            rlimits = [
-                (resource.RLIMIT_AS, address_space, address_space),
-                (resource.RLIMIT_CPU, cpu, cpu + 1),
-                (resource.RLIMIT_FSIZE, 0, 0),
-                (resource.RLIMIT_NOFILE, int(limits["open_files"]), int(limits["open_files"])),
-                (resource.RLIMIT_CORE, 0, 0),
-                (resource.RLIMIT_MEMLOCK, 0, 0),
-                (resource.RLIMIT_MSGQUEUE, 0, 0),
-            ]
-            if cfg["uid"] is not None:
-                # Counted per uid: only meaningful when the child has its own uid.
-                rlimits.append((resource.RLIMIT_NPROC, int(limits["threads"]),
-                                int(limits["threads"])))
-        return tuple(rlimits)
+        return jobs.child_rlimits(time_limit, limits, enabled=bool(self.config["rlimits"]),
+                                  own_uid=self.config["uid"] is not None)
 
     def _probe_status(self, attack: bool) -> tuple[int, bytes]:
         chan_r, chan_w = os.pipe()
@@ -214,16 +187,11 @@ class Worker:
             gc.collect()
             gc.freeze()
             self.modules_seen = len(sys.modules)
-        job = CandidateJob(code=header["code"], function_name=header["function"],
-                           harness=harness, payloads=payloads, allowed_imports=allowed,
-                           max_items=int(header["limits"]["max_output_items"]),
-                           refusal=_source_refusal(header["code"], allowed),
-                           count_steps=bool(header.get("count_steps", False)),
-                           step_limit=_step_limit(header))
+        job = jobs.from_request(header, harness, payloads, allowed)
         spare, self.spare = self.spare, None
         if spare is not None and (key not in spare.keys or spare.modules != len(sys.modules)
-                                  or not _alive(spare.pid)):
-            _discard(spare)  # forked before this batch or these modules arrived, or dead
+                                  or not alive(spare.pid)):
+            discard(spare)  # forked before this batch or these modules arrived, or dead
             spare = None
         reply, channel = self._supervise(job, float(header["time_limit"]), header["limits"],
                                          spare, key)
@@ -256,8 +224,8 @@ class Worker:
         set_name(WORKER_NAME)
         for fd in (chan_w, out_w, job_r):
             os.close(fd)
-        self.spare = _Spare(pid, chan_r, out_r, job_w, frozenset(self.payload_sets),
-                            len(sys.modules))
+        self.spare = Spare(pid, chan_r, out_r, job_w, frozenset(self.payload_sets),
+                           len(sys.modules))
 
     def _resolve(self, header: dict[str, Any]) -> CandidateJob | None:
         """In a spare: the job its header names, from this process's memory."""
@@ -266,15 +234,10 @@ class Worker:
         if payloads is None or harness is None:
             return None
         self.payload_sets = OrderedDict()  # other batches stay out of the child's reach
-        return CandidateJob(code=str(header["code"]), function_name=str(header["function"]),
-                            harness=harness, payloads=payloads,
-                            allowed_imports=frozenset(header["allowed_imports"]),
-                            max_items=int(header["max_items"]), refusal=str(header["refusal"]),
-                            count_steps=bool(header.get("count_steps", False)),
-                            step_limit=_step_limit(header))
+        return jobs.from_spare_header(header, harness, payloads)
 
     def _supervise(self, job: CandidateJob, time_limit: float, limits: dict[str, Any],
-                   spare: _Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
+                   spare: Spare | None = None, key: str = "") -> tuple[dict[str, Any], bytes]:
         if spare is None:
             chan_r, chan_w = os.pipe()
             out_r, out_w = os.pipe()
@@ -292,13 +255,7 @@ class Worker:
         else:
             pid, chan_r, out_r = spare.pid, spare.chan_r, spare.out_r
             start = time.monotonic()
-            job_header = {
-                "code": job.code, "function": job.function_name,
-                "harness": job.harness.__name__, "payloads": key,
-                "allowed_imports": sorted(job.allowed_imports), "max_items": job.max_items,
-                "refusal": job.refusal, "count_steps": job.count_steps,
-                "step_limit": job.step_limit,
-                "rlimits": [list(r) for r in self._rlimits(time_limit, limits)]}
+            job_header = jobs.spare_header(job, key, self._rlimits(time_limit, limits))
             with contextlib.suppress(OSError):  # a dead spare shows up as an exit below
                 protocol.send(spare.job_w, job_header)
             os.close(spare.job_w)
@@ -306,69 +263,9 @@ class Worker:
             # The next child is forked while this one runs: on a free core the fork
             # costs the next candidate nothing.
             self.fork_spare()
-        deadline = start + time_limit
-        channel = bytearray()
-        stdout = bytearray()
-        stdout_total = 0
-        cap_channel = int(limits["max_output_bytes"])
-        cap_stdout = int(limits["max_stdout_bytes"])
-        flood = int(limits["max_stdout_flood"])
-        timed_out = overflow = flooded = exited = False
-        pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
-        open_fds = {chan_r, out_r}
-        for fd in open_fds:
-            os.set_blocking(fd, False)
-        while True:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                timed_out = True
-                break
-            watch = [*open_fds] + ([pidfd] if pidfd is not None else [])
-            ready, _, _ = select.select(watch, [], [], wait if pidfd is not None
-                                        else min(wait, 0.005))
-            for fd in ready:
-                if fd == pidfd:
-                    exited = True
-                    continue
-                eof = _drain(fd, channel if fd == chan_r else stdout)
-                if eof:
-                    open_fds.discard(fd)
-            if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG
-                                           | os.WNOWAIT) is not None:
-                exited = True
-            if len(stdout) > 2 * cap_stdout:
-                stdout_total += len(stdout) - cap_stdout
-                del stdout[:-cap_stdout]
-            overflow = len(channel) > cap_channel
-            flooded = stdout_total + len(stdout) > flood
-            if exited or overflow or flooded:
-                break
-        if not exited:
-            _kill_group(pid)
-        _, status, usage = os.wait4(pid, 0)
-        elapsed = time.monotonic() - start
-        _kill_group(pid)  # members that stayed in the child's group
-        for fd in (chan_r, out_r):
-            if fd in open_fds and not (overflow or flooded):
-                _drain(fd, channel if fd == chan_r else stdout)
-            os.close(fd)
-        if pidfd is not None:
-            os.close(pidfd)
+        reply, channel = watch(pid, chan_r, out_r, start, time_limit, limits)
         self._reap_leftovers()
-        reply = {
-            "status": "done",
-            "elapsed": elapsed,
-            "timed_out": timed_out,
-            "overflow": overflow,
-            "flood": flooded,
-            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu": usage.ru_utime + usage.ru_stime,
-            "cpu_limit": max(1, math.ceil(time_limit + float(limits["cpu_slack"]))),
-            "maxrss_kb": usage.ru_maxrss,
-            "stdout": bytes(stdout[-cap_stdout:]).decode("utf-8", "replace"),
-        }
-        return reply, bytes(channel[:cap_channel]) if not overflow else b""
+        return reply, channel
 
     def _reap_leftovers(self) -> None:
         """Kill and reap anything the child left (orphans come back to this subreaper).
@@ -379,7 +276,7 @@ class Worker:
         """
         spare = self.spare.pid if self.spare is not None else None
         for _ in range(100):
-            killed = [] if self.config.get("seccomp") else self._kill_children(spare)
+            killed = [] if self.config.get("seccomp") else kill_children(spare)
             for pid in killed:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
@@ -391,28 +288,10 @@ class Worker:
                 if pid == 0:
                     break
                 if pid == spare and self.spare is not None:
-                    _discard(self.spare)  # the spare died (killed by a candidate)
+                    discard(self.spare)  # the spare died (killed by a candidate)
                     self.spare = spare = None
             if not killed:
                 return
-
-    @staticmethod
-    def _kill_children(spare: int | None) -> list[int]:
-        me = str(os.getpid())
-        killed = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == spare:
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if stat.rpartition(")")[2].split()[1] == me:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(int(entry), signal.SIGKILL)
-                    killed.append(int(entry))
-        return killed
 
     # ------------------------------------------------------------------- loop
     def serve(self) -> None:
@@ -425,7 +304,7 @@ class Worker:
             op = message.header.get("op")
             if op == "exit":
                 if self.spare is not None:
-                    _discard(self.spare)
+                    discard(self.spare)
                 return
             if op == "init":
                 reply: dict[str, Any] = self.setup(message.header)
@@ -437,70 +316,6 @@ class Worker:
                     self.fork_spare()
             else:
                 protocol.send(self.proto_out, {"status": "error", "error": f"unknown op {op!r}"})
-
-
-def _step_limit(header: dict[str, Any]) -> int | None:
-    """The job's step limit (absent from a header before step limits: None)."""
-    value = header.get("step_limit")
-    return None if value is None else int(value)
-
-
-def _source_refusal(code: str, allowed: frozenset[str]) -> str:
-    """The child's source rules, checked here (whatever the caller's pre-check did).
-
-    Checked by the worker rather than the child: the worker's ``ast`` is warm, and
-    the check costs the candidate none of its measured time.
-    """
-    if guard.UNGUARDED in allowed:
-        return ""
-    _, problems = source_problems(code, CANDIDATE_FILENAME)
-    return "; ".join(problems)
-
-
-def _drain(fd: int, sink: bytearray) -> bool:
-    """Read what is available; True at end of file."""
-    while True:
-        try:
-            chunk = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
-            return False
-        if not chunk:
-            return True
-        sink += chunk
-        if len(chunk) < READ_CHUNK:
-            return False
-
-
-def _alive(pid: int) -> bool:
-    """True while the child ``pid`` has not exited (it is reaped if it has)."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return done == 0
-
-
-def _discard(spare: _Spare) -> None:
-    """Kill and reap an unused spare child."""
-    for fd in (spare.job_w, spare.chan_r, spare.out_r):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(spare.pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(spare.pid, 0)
-
-
-def _kill_group(pid: int) -> None:
-    for kill, target in ((os.killpg, pid), (os.kill, pid)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(target, signal.SIGKILL)
-
-
-def vm_bytes() -> int:
-    """Current virtual size of this process (what a forked child starts with)."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def namespaces() -> dict[str, int]:

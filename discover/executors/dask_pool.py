@@ -23,16 +23,13 @@ Faults:
 from __future__ import annotations
 
 import contextlib
-import json
 import statistics
 import threading
 import time
 import uuid
-import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from distributed import Client
@@ -43,18 +40,17 @@ from distributed.scheduler import KilledWorker
 from discover.executors import remote
 from discover.executors.errors import ExecutorError, ExecutorLost, PoolClosed
 from discover.executors.heartbeats import Heartbeats, worker_info
-from discover.executors.wire import WIRE_VERSION, WireError, decode_outcome, decode_report
+from discover.executors.hello import hello_reports, weakest_isolation
+from discover.executors.stragglers import Task, stragglers
+from discover.executors.wire import WireError, decode_outcome
 from evaluators.base import CandidateSpec
 from sandbox import (
     ErrorInfo,
-    IsolationReport,
     Limits,
     Outcome,
     OutcomeStatus,
     SandboxError,
     SandboxPool,
-    SandboxUnavailable,
-    SandboxWarning,
 )
 
 DISCONNECTED_GRACE = 10.0
@@ -65,24 +61,6 @@ FETCH_TIMEOUT = 5.0
 """Seconds one attempt to fetch a finished task's result may take (see ``_fetch``)."""
 RECOMPUTE_PASSES = 5
 """Times an evaluation's result may be lost with its worker and computed again."""
-
-
-@dataclass
-class _Task:
-    """One evaluation asked for by the caller, and the Dask tasks running it (a straggler
-    gets a second, speculative copy on another worker; the first result wins)."""
-
-    future: Future[Outcome]
-    request: remote.SandboxRequest
-    dask_futures: list[DaskFuture] = field(default_factory=list)
-    processing_since: float | None = None
-    finished_at: float | None = None
-    speculated: bool = False
-
-    @property
-    def keys(self) -> list[str]:
-        """The Dask keys of its copies."""
-        return [str(f.key) for f in self.dask_futures]
 
 
 class RemoteSandboxPool(SandboxPool):
@@ -124,7 +102,7 @@ class RemoteSandboxPool(SandboxPool):
         self.problem = problem
         self.address = str(client.scheduler.address if client.scheduler is not None else "?")
         self.no_worker_timeout = no_worker_timeout
-        self._pending: dict[str, _Task] = {}
+        self._pending: dict[str, Task] = {}
         """Running Dask tasks by key (a speculated evaluation has two keys)."""
         self._pending_lock = threading.Lock()
         self.speculate_after = speculate_after
@@ -157,59 +135,14 @@ class RemoteSandboxPool(SandboxPool):
                 return
             if self._state == "closed":
                 raise SandboxError("the pool is closed")
-            self._report = self._hello_all()
+            reports = hello_reports(self._client, self.isolation, self.limits, self.problem,
+                                    self.start_timeout, self.address)
+            self.worker_levels = {w: r.level for w, r in reports.items()}
+            self._report = weakest_isolation(reports, self.isolation)
             self._state = "running"
             self._watchdog = threading.Thread(target=self._watch, name="dask-sandbox-watchdog",
                                               daemon=True)
             self._watchdog.start()
-
-    def _hello_all(self) -> IsolationReport:
-        workers = sorted(self._client.nthreads())
-        futures = {w: self._client.submit(remote.hello, self.isolation, self.limits, self.problem,
-                                          workers=[w], allow_other_workers=False, pure=False,
-                                          key=f"discover-hello-{uuid.uuid4().hex}")
-                   for w in workers}
-        reports: dict[str, IsolationReport] = {}
-        for worker, future in futures.items():
-            try:
-                reply = future.result(timeout=self.start_timeout)
-            except SandboxError:
-                raise
-            except Exception as exc:
-                raise ExecutorError(f"Dask worker {worker} could not start its sandbox: "
-                                    f"{type(exc).__name__}: {exc}") from exc
-            reports[worker] = self._check_hello(worker, reply)
-        if not reports:
-            raise ExecutorError(f"the Dask scheduler at {self.address} has no workers")
-        self.worker_levels = {w: r.level for w, r in reports.items()}
-        # The run records the weakest isolation any worker offers.
-        weakest = min(reports.values(), key=lambda r: (r.complete, len(r.active)))
-        if self.isolation == "strict" and not weakest.complete:  # workers refuse first
-            raise SandboxUnavailable("strict isolation unavailable on a Dask worker:\n"
-                                     + weakest.summary())
-        if self.isolation == "auto":
-            for status in weakest.missing:
-                warnings.warn(f"Dask workers' sandbox runs without {status.layer.value}: "
-                              f"{status.detail}", SandboxWarning, stacklevel=4)
-        if len(set(self.worker_levels.values())) > 1:
-            warnings.warn(f"Dask workers differ in sandbox isolation: {self.worker_levels}",
-                          SandboxWarning, stacklevel=4)
-        return weakest
-
-    @staticmethod
-    def _check_hello(worker: str, reply: object) -> IsolationReport:
-        try:
-            if type(reply) is not bytes:
-                raise WireError("hello reply must be bytes")
-            body = json.loads(reply)
-            if not isinstance(body, dict) or body.get("wire") != WIRE_VERSION:
-                raise ExecutorError(
-                    f"Dask worker {worker} speaks result format "
-                    f"{body.get('wire') if isinstance(body, dict) else '?'}, this discover "
-                    f"speaks {WIRE_VERSION}: install the same discover version on the workers")
-            return decode_report(body.get("report"))
-        except (ValueError, WireError) as exc:
-            raise ExecutorError(f"Dask worker {worker} sent a malformed hello: {exc}") from None
 
     # --------------------------------------------------------------- running
     def submit(self, code: str, spec: CandidateSpec,
@@ -234,10 +167,10 @@ class RemoteSandboxPool(SandboxPool):
         request = remote.SandboxRequest(code, spec, pset, float(time_limit), check,
                                         self.isolation, self.limits, self.problem,
                                         count_steps, step_limit)
-        self._launch(_Task(future, request))
+        self._launch(Task(future, request))
         return future
 
-    def _launch(self, task: _Task, workers: list[str] | None = None) -> None:
+    def _launch(self, task: Task, workers: list[str] | None = None) -> None:
         """Start (a copy of) ``task`` on the cluster, optionally on given workers only."""
         key = f"discover-eval-{uuid.uuid4().hex}"
         placement: dict[str, Any] = {}
@@ -270,7 +203,7 @@ class RemoteSandboxPool(SandboxPool):
         except RuntimeError:  # closing
             self._settle(task, exception=self._closed_error())
 
-    def _finish(self, key: str, task: _Task, dask_future: DaskFuture) -> None:
+    def _finish(self, key: str, task: Task, dask_future: DaskFuture) -> None:
         """Fetch and decode one copy's result; the first good one completes the caller."""
         try:
             outcome = self._outcome_of(dask_future, task.request.payloads.count,
@@ -288,7 +221,7 @@ class RemoteSandboxPool(SandboxPool):
             self._durations.append(outcome.total_seconds)
             self._settle(task, outcome=outcome)
 
-    def _settle(self, task: _Task, outcome: Outcome | None = None,
+    def _settle(self, task: Task, outcome: Outcome | None = None,
                 exception: BaseException | None = None) -> None:
         """Complete the caller's future once, and cancel any copy still running."""
         with self._pending_lock:
@@ -440,7 +373,8 @@ class RemoteSandboxPool(SandboxPool):
         """Start a second copy of evaluations stuck on one worker far beyond the usual time.
 
         Tasks are idempotent and the first copy to finish completes the caller's
-        future (the other is cancelled), so nothing is recorded twice.
+        future (the other is cancelled), so nothing is recorded twice
+        (:mod:`discover.executors.stragglers` decides which, and where).
         """
         if self.speculate_after is None:
             return
@@ -454,32 +388,15 @@ class RemoteSandboxPool(SandboxPool):
         processing = self._client.processing()
         if len(processing) < 2:
             return
-        where = {str(k): w for w, keys in processing.items() for k in keys}
         silent = self._heartbeats.silent
         now = time.monotonic()
         usual = statistics.median(self._durations) if self._durations else 0.0
         limit = max(self.speculate_after, 4.0 * usual)
-        for task in tasks.values():
-            if task.future.done():
-                continue
-            worker = next((where[k] for k in task.keys if k in where), None)
-            if worker is not None:
-                if task.processing_since is None:
-                    task.processing_since = now
-                if worker not in silent and now - task.processing_since <= limit:
-                    continue
-                exclude = {worker}
-            elif task.finished_at is not None and now - task.finished_at > self.speculate_after:
-                # Computed, but its result cannot be fetched from the worker holding it.
-                holders = self._client.who_has(task.dask_futures)
-                exclude = {str(w) for ws in holders.values() for w in ws}
-            else:
-                continue  # queued: waiting for a free worker is not straggling
-            others = [w for w in processing if w not in exclude and w not in silent]
-            if others:
-                task.speculated = True
-                self.speculated += 1
-                self._launch(task, workers=others)
+        for task, others in stragglers(tasks.values(), processing, silent, now, limit,
+                                       self.speculate_after, self._client.who_has):
+            task.speculated = True
+            self.speculated += 1
+            self._launch(task, workers=others)
 
     def _fail_pending(self, exc: BaseException) -> None:
         with self._pending_lock:
