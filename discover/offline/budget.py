@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from discover.offline.shape import TOP, TOP_SIZES, find_decision, has_lookahead
+from discover.offline.shape import TOP_SIZES, find_decision, has_lookahead, shortlist_size
 from discover.offline.structure import IMPROVE, SPANS
 
 LOW = 0.7
@@ -99,20 +99,12 @@ def _improvement_edits(func: ast.FunctionDef) -> list[Edit]:
 
 def _lookahead_edits(func: ast.FunctionDef) -> list[Edit]:
     """A shorter look-ahead short-list (``_top = sorted(...)[:m]``): O(m²) keys per decision."""
-    edits: list[Edit] = []
-    for node in ast.walk(func):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == TOP
-                and isinstance(node.value, ast.Subscript)
-                and isinstance(node.value.slice, ast.Slice)
-                and isinstance(node.value.slice.upper, ast.Constant)
-                and isinstance(node.value.slice.upper.value, int)):
-            size = node.value.slice.upper
-            current = node.value.slice.upper.value
-            shorter = [s for s in TOP_SIZES if s < current]
-            if shorter:
-                edits.append(_narrow(size, current, shorter, "look-ahead short-list"))
-    return edits
+    size = shortlist_size(func)
+    if size is None:
+        return []
+    current = int(size.value)  # type: ignore[arg-type]
+    shorter = [s for s in TOP_SIZES if s < current]
+    return [_narrow(size, current, shorter, "look-ahead short-list")] if shorter else []
 
 
 def _key_edits(func: ast.FunctionDef) -> list[Edit]:

@@ -182,7 +182,8 @@ def add_or_vary_lookahead(func: ast.FunctionDef, rng: np.random.Generator) -> st
     return f"structure: look-ahead over the {size} best choices (key now + one step later)"
 
 
-def _vary_top(func: ast.FunctionDef, rng: np.random.Generator) -> str | None:
+def shortlist_size(func: ast.FunctionDef) -> ast.Constant | None:
+    """The literal ``m`` of the look-ahead's short-list ``_top = sorted(...)[:m]``, if any."""
     for node in ast.walk(func):
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == TOP
@@ -190,11 +191,18 @@ def _vary_top(func: ast.FunctionDef, rng: np.random.Generator) -> str | None:
                 and isinstance(node.value.slice, ast.Slice)
                 and isinstance(node.value.slice.upper, ast.Constant)
                 and isinstance(node.value.slice.upper.value, int)):
-            old = node.value.slice.upper.value
-            new = int(rng.choice([s for s in TOP_SIZES if s != old]))
-            node.value.slice.upper.value = new
-            return f"structure: look-ahead short-list {old} -> {new}"
+            return node.value.slice.upper
     return None
+
+
+def _vary_top(func: ast.FunctionDef, rng: np.random.Generator) -> str | None:
+    size = shortlist_size(func)
+    if size is None:
+        return None
+    old = int(size.value)  # type: ignore[arg-type]
+    new = int(rng.choice([s for s in TOP_SIZES if s != old]))
+    size.value = new
+    return f"structure: look-ahead short-list {old} -> {new}"
 
 
 def lambda_args(name: str) -> ast.arguments:
