@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discover.offline import mutations as m
-from discover.offline.budget import LOW, lighten, lighten_probability
+from discover.offline.budget import LOW, lighten
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
 from discover.offline.rewrite import guard_divisions, misuses, node_count
@@ -197,23 +197,25 @@ class OfflineEngine:
             shaped = has_improvement(tree) or has_lookahead(func) or has_state_features(func)
             if self.rng.random() < (again if shaped else fresh):
                 if load is not None and load >= LOW:
-                    # Near the step limit a structure added is a child rejected (.budget).
-                    desc = lighten(tree, func, self.rng)
-                    return None if desc is None else self._finish(tree, func, desc,
-                                                                   ("lighten",))
+                    return self._near_limit(tree, func)
                 return self._structural(tree, func)
-        return self._lightened(self._edit(op, tree, func, parents[0].code), load)
+        return self._edit(op, tree, func, parents[0].code)
 
-    def _lightened(self, child: _Child | None, load: float | None) -> _Child | None:
-        """``child``, made to do less work with the probability its parent's load gives."""
-        lightening = lighten_probability(load)
-        if child is None or lightening == 0.0 or self.rng.random() >= lightening:
-            return child
-        tree, func = self._parse(child.code)  # _finish unparsed the edited tree
-        desc = lighten(tree, func, self.rng)
-        lightened = None if desc is None else self._finish(
-            tree, func, f"{child.idea}; {desc}", (*child.mutations, "lighten"))
-        return lightened or child
+    def _near_limit(self, tree: ast.Module, func: ast.FunctionDef) -> _Child | None:
+        """The structural move of a parent near the step limit (.budget): no structure is
+        added; half the time the program is lightened, else an existing structure varied."""
+        if self.rng.random() < 0.5:
+            desc = lighten(tree, func, self.rng)
+            return None if desc is None else self._finish(tree, func, desc, ("lighten",))
+        spec = self.spec
+        if has_improvement(tree):
+            desc = add_or_vary_improvement(tree, spec.function_name, spec.parameters,
+                                           spec.cost_source, self.rng)
+        elif has_lookahead(func):
+            desc = add_or_vary_lookahead(func, self.rng)
+        else:
+            return None
+        return None if desc is None else self._finish(tree, func, desc, ("structure",))
 
     def _edit(self, op: Operator, tree: ast.Module, func: ast.FunctionDef,
               code: str) -> _Child | None:
@@ -334,7 +336,7 @@ class OfflineEngine:
         desc = crossover(site, donor, self.rng)
         if desc is None or not self.vocabulary.bind(site):
             return None
-        return self._lightened(self._finish(tree, func, desc, ("crossover",)), parents[a].load)
+        return self._finish(tree, func, desc, ("crossover",))
 
     def _finish(self, tree: ast.Module, func: ast.FunctionDef, idea: str,
                 names: tuple[str, ...]) -> _Child | None:
