@@ -27,9 +27,10 @@ every child of a parent above 0.95 (and a share rising from 0.7): the too-slow s
 fell to 30-35 %, but the three seeds' winners scored 1.07-1.09 % on ``smtt:n100``
 (before: 0.92-1.09 %), their best training scores stalled at 0.95-1.02 % (before: 0.63
 for seed 3), and in seed 3's earlier run the lineage of the best program had made its
-gains by unlightened edits of parents at load 0.88-0.97: the frontier is where the good
-programs are, and lightening every child there trades them for weaker ones. (Lightened
-children ran at 0.90× their parent's steps on average, the others at 1.51×.)
+gains by unlightened edits of parents at loads 0.88-0.95 (a TF term at 0.69): the
+frontier is where the good programs are, and lightening every child there trades them
+for weaker ones. (Lightened children ran at 0.90× their parent's steps on average, the
+others at 1.51×.)
 
 Lightening knows the engine's own structures (their numbers are the search's to
 vary, see :mod:`.structure` and :mod:`.shape`); it names no rule and does not

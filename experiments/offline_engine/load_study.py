@@ -10,7 +10,9 @@ it (same instances, same reference, same cap) and each parent is run on it once 
 sandbox (about 1 s per parent on this machine).
 
 It also prints the whole run's status counts and, for archives that record steps, the
-distribution of child-to-parent step ratios: how much more work children do.
+distribution of child-to-parent step ratios: how much more work children do. With
+``--lineage PID`` it follows program PID's first parents back to the seed and prints each
+ancestor's training score, load and idea: at which loads a good lineage made its gains.
 
 This is the measurement behind :mod:`discover.offline.budget` (its thresholds ``LOW``
 and ``HIGH``).
@@ -18,6 +20,7 @@ and ``HIGH``).
 Example::
 
     python experiments/offline_engine/load_study.py run1.sqlite run2.sqlite --min-children 4
+    python experiments/offline_engine/load_study.py run3.sqlite --lineage 1988
 """
 
 from __future__ import annotations
@@ -117,11 +120,35 @@ def study(path: Path, min_children: int, pool: SandboxPool) -> None:
               f"90 % {q[2]:.2f} ({len(ratios)} children)")
 
 
+def lineage(path: Path, pid: int, pool: SandboxPool) -> None:
+    """Print ``pid`` and its ancestors (first parent first): score, load, idea."""
+    db = sqlite3.connect(path)
+    gate, problem_name = _gate(db, pool)
+    current: int | None = pid
+    while current is not None:
+        row = db.execute("SELECT idea FROM programs WHERE id = ?", (current,)).fetchone()
+        if row is None:
+            sys.exit(f"{path}: no program {current}")
+        score = db.execute("SELECT score FROM evaluations WHERE program_id = ? "
+                           "AND split = 'train'", (current,)).fetchone()
+        steps = _steps(db, current, gate, problem_name, pool)
+        shown = "-" if score is None or score[0] is None else f"{score[0]:.3f}"
+        load = "-" if steps is None else f"{steps / gate.limit:.3f}"
+        print(f"   #{current}: train {shown}, load {load}, {(row[0] or '')[:100]}")
+        parent = db.execute(
+            "SELECT parent_id FROM lineage_edges WHERE child_id = ? ORDER BY "
+            "role = 'mutation' DESC, role = 'crossover' DESC, parent_id LIMIT 1",
+            (current,)).fetchone()
+        current = None if parent is None else int(parent[0])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("archives", nargs="+", type=Path, help="SQLite archives of SMTT runs")
     parser.add_argument("--min-children", type=int, default=4,
                         help="only parents with at least this many mutation children")
+    parser.add_argument("--lineage", type=int, metavar="PID",
+                        help="print this program's ancestors with their loads instead")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.archives if not p.is_file()]
     if missing:
@@ -129,7 +156,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     pool = SandboxPool(workers=2)
     try:
         for path in args.archives:
-            study(path, args.min_children, pool)
+            if args.lineage is not None:
+                lineage(path, args.lineage, pool)
+            else:
+                study(path, args.min_children, pool)
     finally:
         pool.close()
 
