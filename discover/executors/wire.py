@@ -12,12 +12,11 @@ reply rejected as :class:`WireError`, whatever it claims.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from sandbox import ErrorInfo, IsolationReport, Layer, LayerStatus, Outcome, OutcomeStatus
-from sandbox.channel import ChannelError, check_value
+from sandbox.channel import ChannelError, as_seconds, check_value
 
 WIRE_VERSION = 3
 """Bumped whenever the format changes; workers and orchestrator must agree.
@@ -182,12 +181,11 @@ def _exact_keys(body: Mapping[str, Any], keys: frozenset[str], what: str) -> Non
 
 
 def _duration(value: object) -> float:
-    if type(value) not in (int, float):
-        raise WireError(f"bad duration {value!r}")
-    seconds = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(seconds) or seconds < 0:
-        raise WireError(f"bad duration {value!r}")
-    return seconds
+    """A duration (the channel's check: a finite non-negative number) or a WireError."""
+    try:
+        return as_seconds(value)
+    except ChannelError as exc:
+        raise WireError(str(exc)) from None
 
 
 def _text(value: object, limit: int = MAX_TEXT) -> str:
