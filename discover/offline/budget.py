@@ -45,7 +45,7 @@ from collections.abc import Callable
 import numpy as np
 
 from discover.offline.shape import TOP_SIZES, find_decision, has_lookahead, shortlist_size
-from discover.offline.structure import IMPROVE, SPANS
+from discover.offline.structure import SPANS, improvement_calls
 
 LOW = 0.7
 """Load from which no structure is added; the structural draw varies or lightens."""
@@ -73,9 +73,8 @@ def lighten(tree: ast.Module, func: ast.FunctionDef, rng: np.random.Generator) -
 def _improvement_edits(func: ast.FunctionDef) -> list[Edit]:
     """Edits of the improvement pass's call ``_improve(..., passes, span, insert)``."""
     edits: list[Edit] = []
-    for call in ast.walk(func):
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                and call.func.id == IMPROVE and len(call.args) >= 4):
+    for call in improvement_calls(func):
+        if len(call.args) < 4:
             continue
         passes, span, insert = call.args[-3], call.args[-2], call.args[-1]
         if not (isinstance(passes, ast.Constant) and isinstance(passes.value, int)

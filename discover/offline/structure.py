@@ -130,8 +130,7 @@ def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tu
     func = find_function(tree, function_name)
     if func is None or not cost_source.strip():
         return None
-    calls = [n for n in ast.walk(func) if isinstance(n, ast.Call)
-             and isinstance(n.func, ast.Name) and n.func.id == IMPROVE]
+    calls = improvement_calls(func)
     if calls:
         return _vary(calls, rng)
     returns = [n for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None]
@@ -148,6 +147,13 @@ def add_or_vary_improvement(tree: ast.Module, function_name: str, parameters: tu
         params=", ".join(parameters)))
     kind = "insertions" if insert else "exchanges"
     return f"structure: improvement pass ({passes} sweep(s), {kind} within {span})"
+
+
+def improvement_calls(func: ast.FunctionDef) -> list[ast.Call]:
+    """The calls of the improvement pass in ``func`` (``_improve(order, ..., passes, span,
+    insert)``), in ``ast.walk`` order."""
+    return [n for n in ast.walk(func) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name) and n.func.id == IMPROVE]
 
 
 def install_cost_helpers(tree: ast.Module, func: ast.FunctionDef, source: str) -> None:
