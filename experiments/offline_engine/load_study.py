@@ -30,12 +30,15 @@ import json
 import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from discover.config import RunConfig
 from discover.search.timing import TimingGate, build_gate
+from evaluators.base import Problem
 from evaluators.registry import get_problem
 from sandbox import SandboxPool
 
@@ -50,50 +53,60 @@ WHERE l.role = 'mutation'
 """
 
 
-def _gate(db: sqlite3.Connection, pool: SandboxPool) -> tuple[TimingGate, str]:
-    """The run's gate, rebuilt from its configuration snapshot as the runner builds it."""
-    problem_name, snapshot = db.execute("SELECT problem, config FROM runs LIMIT 1").fetchone()
-    config = RunConfig.from_dict({k: v for k, v in json.loads(snapshot).items()
-                                  if k not in ("archive", "baselines")})
-    problem = get_problem(problem_name)
-    ev = config.evaluation
-    if ev.timing_n <= 0:
-        sys.exit(f"{problem_name}: this run had no timing gate (evaluation.timing_n = 0)")
-    gate = build_gate(problem, problem.seed_programs[ev.runtime_reference], ev.timing_n,
-                      ev.timing_count, ev.timing_cap, pool, params=dict(ev.train_params))
-    if gate is None:
-        sys.exit("the reference program failed on the timing instances")
-    return gate, problem_name
+@dataclass(frozen=True)
+class _Replay:
+    """One archive's run as the study needs it: its rebuilt gate, its problem, and whether
+    the archive records steps (read once, not per program)."""
 
+    db: sqlite3.Connection
+    gate: TimingGate
+    problem: Problem[Any]
+    has_steps: bool
 
-def _has_steps(db: sqlite3.Connection) -> bool:
-    """Whether the archive records timing steps (schema revision 0004 and later)."""
-    return any(row[1] == "steps" for row in db.execute("PRAGMA table_info(evaluations)"))
+    @classmethod
+    def open(cls, path: Path, pool: SandboxPool) -> _Replay:
+        """The archive at ``path``, its gate rebuilt from the run's configuration snapshot
+        as the runner builds it (same instances, reference and cap)."""
+        db = sqlite3.connect(path)
+        problem_name, snapshot = db.execute("SELECT problem, config FROM runs LIMIT 1").fetchone()
+        config = RunConfig.from_dict({k: v for k, v in json.loads(snapshot).items()
+                                      if k not in ("archive", "baselines")})
+        problem = get_problem(problem_name)
+        ev = config.evaluation
+        if ev.timing_n <= 0:
+            sys.exit(f"{problem_name}: this run had no timing gate (evaluation.timing_n = 0)")
+        gate = build_gate(problem, problem.seed_programs[ev.runtime_reference], ev.timing_n,
+                          ev.timing_count, ev.timing_cap, pool, params=dict(ev.train_params))
+        if gate is None:
+            sys.exit("the reference program failed on the timing instances")
+        # Schema revision 0004 and later record the steps.
+        has_steps = any(row[1] == "steps"
+                        for row in db.execute("PRAGMA table_info(evaluations)"))
+        return cls(db, gate, problem, has_steps)
 
-
-def _steps(db: sqlite3.Connection, pid: int, gate: TimingGate, problem_name: str,
-           pool: SandboxPool) -> int | None:
-    if _has_steps(db):
-        row = db.execute("SELECT steps FROM evaluations WHERE program_id = ? "
-                         "AND split = 'train'", (pid,)).fetchone()
-        if row is not None and row[0] is not None:
-            return int(row[0])
-    code = db.execute("SELECT code FROM programs WHERE id = ?", (pid,)).fetchone()[0]
-    result = gate.run(get_problem(problem_name), code, pool, stop_at_limit=False)
-    return result.outcome.total_steps if result.ok else None
+    def steps(self, pid: int, pool: SandboxPool) -> int | None:
+        """Program ``pid``'s steps on the timing instances: archived, or run once."""
+        if self.has_steps:
+            row = self.db.execute("SELECT steps FROM evaluations WHERE program_id = ? "
+                                  "AND split = 'train'", (pid,)).fetchone()
+            if row is not None and row[0] is not None:
+                return int(row[0])
+        code = self.db.execute("SELECT code FROM programs WHERE id = ?", (pid,)).fetchone()[0]
+        result = self.gate.run(self.problem, code, pool, stop_at_limit=False)
+        return result.outcome.total_steps if result.ok else None
 
 
 def study(path: Path, min_children: int, pool: SandboxPool) -> None:
-    db = sqlite3.connect(path)
+    replay = _Replay.open(path, pool)
+    db = replay.db
     print(f"== {path}")
     statuses = dict(db.execute("SELECT status, count(*) FROM evaluations WHERE split = 'train' "
                                "GROUP BY status").fetchall())
     total = sum(statuses.values())
     print("   training evaluations: " + ", ".join(
         f"{k} {v} ({100 * v / total:.0f} %)" for k, v in sorted(statuses.items())))
-    gate, problem_name = _gate(db, pool)
     by_parent: dict[int, list[tuple[str, int | None]]] = {}
-    query = CHILDREN.format(steps="e.steps" if _has_steps(db) else "NULL")
+    query = CHILDREN.format(steps="e.steps" if replay.has_steps else "NULL")
     for pid, status, steps in db.execute(query):
         by_parent.setdefault(pid, []).append((status, steps))
     loads: list[tuple[float, int, int]] = []  # (load, children, too slow)
@@ -101,11 +114,11 @@ def study(path: Path, min_children: int, pool: SandboxPool) -> None:
     for pid, children in sorted(by_parent.items()):
         if len(children) < min_children:
             continue
-        steps = _steps(db, pid, gate, problem_name, pool)
+        steps = replay.steps(pid, pool)
         if steps is None:
             continue
         slow = sum(status == "too_slow" for status, _ in children)
-        loads.append((steps / gate.limit, len(children), slow))
+        loads.append((steps / replay.gate.limit, len(children), slow))
         ratios += [s / steps for status, s in children if s is not None and status == "ok"]
     print(f"   parents with >= {min_children} mutation children: {len(loads)}")
     for lo, hi in BANDS:
@@ -122,8 +135,8 @@ def study(path: Path, min_children: int, pool: SandboxPool) -> None:
 
 def lineage(path: Path, pid: int, pool: SandboxPool) -> None:
     """Print ``pid`` and its ancestors (first parent first): score, load, idea."""
-    db = sqlite3.connect(path)
-    gate, problem_name = _gate(db, pool)
+    replay = _Replay.open(path, pool)
+    db = replay.db
     current: int | None = pid
     while current is not None:
         row = db.execute("SELECT idea FROM programs WHERE id = ?", (current,)).fetchone()
@@ -131,9 +144,9 @@ def lineage(path: Path, pid: int, pool: SandboxPool) -> None:
             sys.exit(f"{path}: no program {current}")
         score = db.execute("SELECT score FROM evaluations WHERE program_id = ? "
                            "AND split = 'train'", (current,)).fetchone()
-        steps = _steps(db, current, gate, problem_name, pool)
+        steps = replay.steps(current, pool)
         shown = "-" if score is None or score[0] is None else f"{score[0]:.3f}"
-        load = "-" if steps is None else f"{steps / gate.limit:.3f}"
+        load = "-" if steps is None else f"{steps / replay.gate.limit:.3f}"
         print(f"   #{current}: train {shown}, load {load}, {(row[0] or '')[:100]}")
         parent = db.execute(
             "SELECT parent_id FROM lineage_edges WHERE child_id = ? ORDER BY "
