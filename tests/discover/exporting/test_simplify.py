@@ -65,17 +65,22 @@ def test_simplify_leaves_clean_code_alone() -> None:
     assert simplify(clean, "nothing_here").changed is False
 
 
-@pytest.mark.slow
-def test_export_writes_the_simplified_program_when_it_behaves_the_same(tmp_path: Path) -> None:
+def _exported(tmp_path: Path, code: str) -> tuple[str, str]:
+    """Export ``code`` as the one program of a new archive: (docstring, file text)."""
     with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite'}") as archive:
         run = archive.create_run("smtt", {"budget": 5}, seed=1, budget=5)
-        pid = archive.record_candidate(run, Program(MESSY, "modify"))
+        pid = archive.record_candidate(run, Program(code, "modify"))
         export_program(archive, pid, tmp_path / "out.py")
-    doc = ast.get_docstring(ast.parse((tmp_path / "out.py").read_text())) or ""
+    text = (tmp_path / "out.py").read_text()
+    return ast.get_docstring(ast.parse(text)) or "", text
+
+
+@pytest.mark.slow
+def test_export_writes_the_simplified_program_when_it_behaves_the_same(tmp_path: Path) -> None:
+    doc, text = _exported(tmp_path, MESSY)
     assert "formula     key(j) = (max(t + p[j], d[j]) + 0.5 * p[j] / max(t, 1), j)" in doc
     # Checked on the self-check samples, the regenerated training set and n100.json.
     assert "simplified  same output on all" in doc
-    text = (tmp_path / "out.py").read_text()
     assert "p_j = processing_times[j]" in text and "max(max(" not in text
 
 
@@ -218,12 +223,7 @@ def test_the_flipping_example_flips() -> None:
 @pytest.mark.slow
 def test_export_keeps_the_other_rewrites_when_a_folded_product_flips_a_tie(
         tmp_path: Path) -> None:
-    with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite'}") as archive:
-        run = archive.create_run("smtt", {"budget": 5}, seed=1, budget=5)
-        pid = archive.record_candidate(run, Program(REASSOCIATION_FLIPS, "modify"))
-        export_program(archive, pid, tmp_path / "out.py")
-    doc = ast.get_docstring(ast.parse((tmp_path / "out.py").read_text())) or ""
+    doc, text = _exported(tmp_path, REASSOCIATION_FLIPS)
     assert "simplified  products of literals kept as written" in doc
     assert "simplified  same output on all" in doc
-    text = (tmp_path / "out.py").read_text()
     assert "0.1 * (3 * p_j) - 0.3 * p_j" in text and "0 * due_dates" not in text
