@@ -36,6 +36,7 @@ from discover.offline import mutations as m
 from discover.offline.budget import LOW, lighten
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
+from discover.offline.hoisting import emit, expand
 from discover.offline.rewrite import guard_divisions, misuses, node_count
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, has_lookahead
@@ -351,6 +352,7 @@ class OfflineEngine:
             return None
         if misuses(func) is not None:
             return None
+        emit(func, tree, self.spec.policy)  # instance-level weights computed once (.hoisting)
         code = ast.unparse(tree) + "\n"
         try:
             self._check(code, "child")
@@ -363,6 +365,7 @@ class OfflineEngine:
         tree = ast.parse(code)
         func = find_function(tree, self.spec.function_name)
         assert func is not None  # checked in propose
+        expand(func, tree, self.spec.policy)  # the editing form: literals in the sites
         return tree, func
 
     def _check(self, code: str, what: str) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from discover.offline.hoisting import emitted, expand
 from discover.offline.rewrite import is_protected, number, value_of
 from discover.offline.sites import find_function, find_sites
 
@@ -105,6 +106,12 @@ def tune(code: str, function_name: str, score: Callable[[str], float | None], *,
         Budget of the simplex (the starting point included).
     """
     tree = ast.parse(code)
+    func = find_function(tree, function_name)
+    if func is None:
+        return None
+    # Literals hoisted with an instance-level weight are tuned where the engine edits
+    # them, and each point is scored in the form the engine emits (.hoisting).
+    expand(func, tree, policy)
     nodes = literals(tree, function_name, policy)
     if not nodes:
         return None
@@ -115,7 +122,7 @@ def tune(code: str, function_name: str, score: Callable[[str], float | None], *,
         values = tuple(_rounded(v) for v in x)
         for node, v in zip(nodes, values, strict=True):
             node.value = v
-        return values, ast.unparse(tree) + "\n"
+        return values, emitted(tree, function_name, policy)
 
     def objective(x: np.ndarray) -> float:
         values, text = source(x)

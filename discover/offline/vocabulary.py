@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from discover.offline.rewrite import guard_divisions
+from discover.offline.rewrite import guard_divisions, is_protected
 from discover.offline.sites import COMPREHENSIONS, Site, free_names
 
 _AGGREGATE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(max|min|mean|avg|sum|total)(_all)?$")
@@ -85,7 +85,7 @@ class Vocabulary:
         self.item_name = _item_name([f.tree() for f in features])
         self.features: tuple[Feature, ...] = tuple(
             Feature(f.source, f.free, self.item_name in f.free,
-                    bool(f.free) and all(_is_instance_level(n) for n in f.free))
+                    bool(f.free) and all(is_instance_level(n) for n in f.free))
             for f in features)
 
     def abbreviation(self, name: str) -> str | None:
@@ -107,7 +107,7 @@ class Vocabulary:
         if name in site.bound and not self._is_helper_pattern(name):
             return "bound"
         if self._is_helper_pattern(name) and (
-                site.instance_helper_assigned(name) if _is_instance_level(name)
+                site.instance_helper_assigned(name) if is_instance_level(name)
                 else site.helper_assigned(name)):
             return "bound"
         if name == self.item_name or _used_as_index(expr, name):
@@ -206,7 +206,7 @@ class Vocabulary:
                 source = self._helper_source(name, site)
                 assert source is not None
                 stmt = ast.parse(source).body[0]
-                if _is_instance_level(name):
+                if is_instance_level(name):
                     site.insert_instance_helper(stmt)
                 else:
                     site.block.insert(site.block.index(site.anchor), stmt)
@@ -230,17 +230,19 @@ INSTANCE_PREFIX = "_inst"
 """Names of hoisted instance-level expressions (``_inst0 = 1 - d_mean_all / ...``)."""
 
 
-def hoist_instance_expressions(site: Site) -> None:
+def hoist_instance_expressions(site: Site, literals: bool = False) -> None:
     """Compute each instance-level part of the site's expression once, at the top.
 
     A sub-expression that reads only whole-instance helpers (``*_all``, or earlier
-    hoisted ones) and holds no literal the tuner could vary (only 0 and 1, as in a
-    descriptor and its guards) has one value per instance; left in a key it would be
-    computed for every item at every decision. It becomes ``_inst<k> = ...`` right after
-    the helpers it reads, and the site reads the name.
+    hoisted ones) has one value per instance; left in a key it would be computed for
+    every item at every decision. It becomes ``_inst<k> = ...`` right after the helpers
+    it reads, and the site reads the name. While the engine edits a program, parts that
+    hold a literal the tuner could vary (other than the 0 and 1 of a descriptor and its
+    guards) stay in the site, where mutations see them; ``literals=True`` hoists them
+    too (the emitted form, :mod:`.hoisting`).
     """
     assigned = site.top_assignments()
-    names = {n for n in assigned if _is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
+    names = {n for n in assigned if is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
     if not names:
         return
     existing = {ast.unparse(stmt.value): n for n, k in assigned.items()
@@ -252,9 +254,9 @@ def hoist_instance_expressions(site: Site) -> None:
         return bool(loads) and all(n.id in names or n.id in ("max", "min", "abs")
                                    for n in loads) and not any(
             isinstance(n, (ast.Lambda, *COMPREHENSIONS)) for n in ast.walk(node)) \
-            and any(n.id in names for n in loads) and not any(
+            and any(n.id in names for n in loads) and (literals or not any(
                 isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
-                and n.value not in (0, 1) for n in ast.walk(node))
+                and n.value not in (0, 1) for n in ast.walk(node)))
 
     def visit(slot_holder: ast.AST) -> None:
         for field_name, value in ast.iter_fields(slot_holder):
@@ -262,7 +264,11 @@ def hoist_instance_expressions(site: Site) -> None:
             for k, child in enumerate(children):
                 if not isinstance(child, ast.expr):
                     continue
-                if not isinstance(child, (ast.Name, ast.Constant)) and instance_only(child):
+                # A guarded denominator keeps its guard in place (what is guarded is
+                # hoisted): a division by a bare name would be guarded again by every
+                # later edit of the site.
+                if not isinstance(child, (ast.Name, ast.Constant)) and not is_protected(child) \
+                        and instance_only(child):
                     guard_divisions(child)  # as the engine does to every child, before comparing
                     source = ast.unparse(child)
                     name = existing.get(source)
@@ -321,7 +327,8 @@ class _Holder(ast.AST):
         self.value = value
 
 
-def _is_instance_level(name: str) -> bool:
+def is_instance_level(name: str) -> bool:
+    """Whether ``name`` is a whole-instance helper (``<base>_<agg>_all``)."""
     agg = _AGGREGATE.match(name)
     return agg is not None and agg.group(3) is not None
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from discover.offline import OfflineEngine, Operator, ParentInfo
+from discover.offline.hoisting import expand
 from discover.offline.sites import find_function, find_sites
 from discover.offline.vocabulary import INSTANCE_PREFIX, Vocabulary, inline_instance_names
 from evaluators.smtt.generate import generate_classes
@@ -161,8 +162,9 @@ def test_crossover_carries_the_donors_descriptor_not_its_name() -> None:
 
 
 def test_a_coefficient_can_be_made_to_depend_on_the_instance() -> None:
-    """``c`` → ``c*(1 ± k*F)``: the descriptor is hoisted, both literals stay in the key
-    (where the tuner varies them), and the child runs."""
+    """``c`` → ``c*(1 ± k*F)``: the emitted key reads the weight computed once; in the
+    editing form (.hoisting.expand) both literals are back in the key, where mutations and
+    the tuner vary them; the child runs."""
     parent = ParentInfo(SEED_PROGRAMS["mdd"].replace(
         "max(t + processing_times[j], due_dates[j])",
         "max(t + processing_times[j], due_dates[j]) + 0.7 * processing_times[j]"), 1.0)
@@ -174,7 +176,13 @@ def test_a_coefficient_can_be_made_to_depend_on_the_instance() -> None:
         if "adapt_coefficient" not in child.mutations:
             continue
         adapted += 1
-        lam = next(n for n in ast.walk(ast.parse(child.code)) if isinstance(n, ast.Lambda))
+        tree = ast.parse(child.code)
+        lam = next(n for n in ast.walk(tree) if isinstance(n, ast.Lambda))
+        assert "(1 + " not in ast.unparse(lam) and "(1 - " not in ast.unparse(lam)
+        func = find_function(tree, "schedule")
+        assert func is not None
+        expand(func, tree)
+        lam = next(n for n in ast.walk(tree) if isinstance(n, ast.Lambda))
         key = ast.unparse(lam.body)
         assert "* (1 + " in key or "* (1 - " in key, key
         assert f"{INSTANCE_PREFIX}0" in key and "_all" not in key
