@@ -37,6 +37,7 @@ from discover.offline.budget import LOW, lighten
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
 from discover.offline.rewrite import (
+    absorb_negations,
     guard_divisions,
     misuses,
     node_count,
@@ -351,6 +352,8 @@ class OfflineEngine:
         _drop_docstring(func)
         for site in find_sites(tree, func, policy=self.spec.policy):
             guard_divisions(site.root.get())
+            # Negative literals are set as ``-c``; under a + or - they would read ``a - -c``.
+            absorb_negations(site.root.get())
         if sum(node_count(s.root.get()) for s in find_sites(tree, func, policy=self.spec.policy)) \
                 > self.config.max_site_nodes:
             return None

@@ -122,6 +122,57 @@ def fold(node: ast.expr) -> ast.expr:
     return node
 
 
+def absorb_negations(node: ast.expr) -> ast.expr:
+    """Fold a negative literal leading the right operand of ``+``/``-`` into the operator.
+
+    ``a - -0.5 * x`` becomes ``a + 0.5 * x``, ``a + -2.0`` becomes ``a - 2.0``, bottom-up
+    in place (``node`` itself is returned). Negative literals are written as
+    ``-c`` (:func:`perturb_constant <discover.offline.numbers.perturb_constant>`,
+    :func:`fold`) wherever a slot takes them, which reads as a double sign under a
+    ``+``/``-``. The rewrite is exact: ``a - y`` is ``a + (-y)`` in IEEE arithmetic and
+    ``(-c) * x`` is ``-(c * x)``, signed zeros included, as long as the product is a
+    float. An int product of zero has no sign (``-0.0 - (-3 * 0)`` is ``-0.0`` but
+    ``-0.0 + 3 * 0`` is ``0.0``): an int literal is absorbed only when it stands alone
+    and is not zero.
+    """
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, field, absorb_negations(value))
+        elif isinstance(value, list):
+            setattr(node, field, [absorb_negations(v) if isinstance(v, ast.expr) else v
+                                  for v in value])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        positive = _without_leading_minus(node.right, alone=True)
+        if positive is not None:
+            node.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+            node.right = positive
+    return node
+
+
+def _without_leading_minus(node: ast.expr, alone: bool) -> ast.expr | None:
+    """``node`` with the minus of its leading literal ``-c`` removed (``-c``, or ``-c * x /
+    y`` along the left of a product), or None when it does not start so (or when dropping
+    the sign might not be exact, see :func:`absorb_negations`)."""
+    negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    literal = node.operand if isinstance(node, ast.UnaryOp) and negated else node
+    if isinstance(literal, ast.Constant):
+        value = literal.value
+        if not (isinstance(value, float)
+                or (alone and isinstance(value, int) and not isinstance(value, bool)
+                    and value != 0)):
+            return None
+        if negated:
+            return literal
+        # A negative value held by the literal itself (``number(-0.23)``, as state features
+        # write their coefficient) prints the same ``-0.23``.
+        return ast.Constant(-value) if math.copysign(1.0, value) < 0 else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        left = _without_leading_minus(node.left, alone=False)
+        if left is not None:
+            return ast.BinOp(left, node.op, node.right)
+    return None
+
+
 def _arith(op: ast.operator, a: float, b: float) -> float:
     if isinstance(op, ast.Add):
         return a + b
