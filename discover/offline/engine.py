@@ -37,7 +37,13 @@ from discover.offline.budget import LOW, lighten
 from discover.offline.crossover import crossover
 from discover.offline.deadcode import remove_dead_assignments
 from discover.offline.hoisting import emit, expand
-from discover.offline.rewrite import guard_divisions, misuses, node_count
+from discover.offline.rewrite import (
+    absorb_negations,
+    guard_divisions,
+    misuses,
+    node_count,
+    number_sequences,
+)
 from discover.offline.scale import ScaleModel
 from discover.offline.shape import add_or_vary_lookahead, has_lookahead
 from discover.offline.sites import Site, find_function, find_sites
@@ -122,6 +128,8 @@ class OfflineEngine:
         self.config = config or EngineConfig()
         self.vocabulary = Vocabulary(spec.feature_vocabulary, spec.parameters)
         self._descriptors = any(f.instance_level for f in self.vocabulary.features)
+        # Parameters the contract types as flat sequences of numbers (see rewrite.misuses).
+        self._number_sequences = number_sequences(spec.signature)
         # Without instance descriptors adapt_coefficient cannot apply: it leaves the plans
         # (and the draws of problems without descriptors stay as they were).
         self._plans = {op: tuple(step for step in plan if step[0] is not m.adapt_coefficient
@@ -345,12 +353,14 @@ class OfflineEngine:
         _drop_docstring(func)
         for site in find_sites(tree, func, policy=self.spec.policy):
             guard_divisions(site.root.get())
+            # Negative literals are set as ``-c``; under a + or - they would read ``a - -c``.
+            absorb_negations(site.root.get())
         if sum(node_count(s.root.get()) for s in find_sites(tree, func, policy=self.spec.policy)) \
                 > self.config.max_site_nodes:
             return None
         if self._violations(tree, func) > self._violation_limit:
             return None
-        if misuses(func) is not None:
+        if misuses(func, self._number_sequences) is not None:
             return None
         emit(func, tree, self.spec.policy)  # instance-level weights computed once (.hoisting)
         code = ast.unparse(tree) + "\n"

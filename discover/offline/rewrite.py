@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 # Calls that neither have side effects nor depend on state other than their arguments;
 # an unused assignment whose value only uses these can be dropped.
@@ -122,6 +122,57 @@ def fold(node: ast.expr) -> ast.expr:
     return node
 
 
+def absorb_negations(node: ast.expr) -> ast.expr:
+    """Fold a negative literal leading the right operand of ``+``/``-`` into the operator.
+
+    ``a - -0.5 * x`` becomes ``a + 0.5 * x``, ``a + -2.0`` becomes ``a - 2.0``, bottom-up
+    in place (``node`` itself is returned). Negative literals are written as
+    ``-c`` (:func:`perturb_constant <discover.offline.numbers.perturb_constant>`,
+    :func:`fold`) wherever a slot takes them, which reads as a double sign under a
+    ``+``/``-``. The rewrite is exact: ``a - y`` is ``a + (-y)`` in IEEE arithmetic and
+    ``(-c) * x`` is ``-(c * x)``, signed zeros included, as long as the product is a
+    float. An int product of zero has no sign (``-0.0 - (-3 * 0)`` is ``-0.0`` but
+    ``-0.0 + 3 * 0`` is ``0.0``): an int literal is absorbed only when it stands alone
+    and is not zero.
+    """
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, field, absorb_negations(value))
+        elif isinstance(value, list):
+            setattr(node, field, [absorb_negations(v) if isinstance(v, ast.expr) else v
+                                  for v in value])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        positive = _without_leading_minus(node.right, alone=True)
+        if positive is not None:
+            node.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+            node.right = positive
+    return node
+
+
+def _without_leading_minus(node: ast.expr, alone: bool) -> ast.expr | None:
+    """``node`` with the minus of its leading literal ``-c`` removed (``-c``, or ``-c * x /
+    y`` along the left of a product), or None when it does not start so (or when dropping
+    the sign might not be exact, see :func:`absorb_negations`)."""
+    negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    literal = node.operand if isinstance(node, ast.UnaryOp) and negated else node
+    if isinstance(literal, ast.Constant):
+        value = literal.value
+        if not (isinstance(value, float)
+                or (alone and isinstance(value, int) and not isinstance(value, bool)
+                    and value != 0)):
+            return None
+        if negated:
+            return literal
+        # A negative value held by the literal itself (``number(-0.23)``, as state features
+        # write their coefficient) prints the same ``-0.23``.
+        return ast.Constant(-value) if math.copysign(1.0, value) < 0 else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        left = _without_leading_minus(node.left, alone=False)
+        if left is not None:
+            return ast.BinOp(left, node.op, node.right)
+    return None
+
+
 def _arith(op: ast.operator, a: float, b: float) -> float:
     if isinstance(op, ast.Add):
         return a + b
@@ -190,16 +241,64 @@ def is_pure(node: ast.AST, helpers: frozenset[str] = frozenset()) -> bool:
 _NUMBER_CALLS = frozenset({"abs", "float", "int", "round", "len"})
 """Builtins whose result is always a number."""
 
+_REDUCERS = frozenset({"min", "max", "sum", "sorted", "any", "all", "len"})
+"""Builtins that iterate over (or size) their single positional argument."""
 
-def misuses(func: ast.FunctionDef) -> str | None:
+_SEQUENCES = frozenset({"list", "tuple", "Sequence", "MutableSequence"})
+_NUMBERS = frozenset({"int", "float"})
+
+
+def number_sequences(signature: str) -> frozenset[str]:
+    """Parameters that the ``def`` line ``signature`` annotates as flat sequences of numbers.
+
+    ``def schedule(processing_times: list[int], due_dates: list[int]) -> list[int]:``
+    gives both names; ``list[list[int]]`` (a flow shop's rows), an unannotated
+    parameter or a signature that does not parse gives none: :func:`misuses` may
+    treat an element of a parameter as a number only when the contract says so.
+    """
+    try:
+        tree = ast.parse(signature.strip() + "\n    pass\n")
+    except SyntaxError:
+        return frozenset()
+    func = tree.body[0] if tree.body else None
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return frozenset()
+
+    def numbers(node: ast.expr | None) -> bool:
+        if not isinstance(node, ast.Subscript):
+            return False
+        outer = node.value
+        name = outer.id if isinstance(outer, ast.Name) else (
+            outer.attr if isinstance(outer, ast.Attribute) else None)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        # ``tuple[int, ...]``: the Ellipsis says "any length", not an element type.
+        items = [i for i in items if not (isinstance(i, ast.Constant) and i.value is ...)]
+        return name in _SEQUENCES and bool(items) and all(
+            isinstance(i, ast.Name) and i.id in _NUMBERS for i in items)
+
+    args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+    return frozenset(a.arg for a in args if numbers(a.annotation))
+
+
+def misuses(func: ast.FunctionDef, number_sequences: Collection[str] = ()) -> str | None:
     """A type or name error that any run of ``func`` would raise, found statically; or None.
 
     Edits that move sub-expressions around (subtree crossover, substitutions) can
     leave a generator where a number is expected (``max(t, (… for _i in _top))``),
-    a reducer with ``default=`` over a number (``min(max(a, b), default=0)``), or a
-    short-list whose key reads the list being built (``_top = sorted(…, key=lambda
-    j: … _top …)``). Such children crash on the first instance: they are rejected
-    before they cost an evaluation.
+    a reducer with ``default=`` over a number (``min(max(a, b), default=0)``), a
+    reducer or loop over one element of a sequence of numbers
+    (``min(processing_times[j], default=0)``), or a short-list whose key reads the
+    list being built (``_top = sorted(…, key=lambda j: … _top …)``). Such children
+    crash on the first instance: they are rejected before they cost an evaluation.
+
+    Parameters
+    ----------
+    func
+        The candidate function.
+    number_sequences
+        Parameters known to be flat sequences of numbers (see
+        :func:`number_sequences`): an element of one indexed by a scalar is a number.
+        Empty (the default): elements of parameters are not judged.
     """
     parents: dict[int, ast.AST] = {}
     for node in ast.walk(func):
@@ -234,7 +333,33 @@ def misuses(func: ast.FunctionDef) -> str | None:
                        or (isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
                            and v.func.id in _NUMBER_CALLS) for v in values[arg.id])
         return False
+
+    # A parameter rebound anywhere in ``func`` (an assignment, a loop variable, a parameter
+    # of a lambda or nested function) may hold anything there: only untouched ones are judged.
+    rebound = set(values) | {
+        a.arg for n in ast.walk(func)
+        if isinstance(n, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and n is not func
+        for a in [*n.args.posonlyargs, *n.args.args, *n.args.kwonlyargs]}
+    sequences = set(number_sequences) - rebound
+
+    def element(arg: ast.expr) -> str | None:
+        """``seq[i]`` of a sequence of numbers by a scalar index (a name, arithmetic, an
+        int): the parameter's name, else None. A slice (``seq[1:]``) is a sequence."""
+        if (isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name)
+                and arg.value.id in sequences
+                and (isinstance(arg.slice, (ast.Name, ast.BinOp, ast.UnaryOp))
+                     or (isinstance(arg.slice, ast.Constant)
+                         and type(arg.slice.value) is int))):
+            return arg.value.id
+        return None
     for node in ast.walk(func):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in _REDUCERS and len(node.args) == 1
+                and (seq := element(node.args[0])) is not None):
+            return f"{node.func.id}() over an element of {seq}: {ast.unparse(node)[:60]}"
+        if isinstance(node, (ast.For, ast.comprehension)) and element(node.iter) is not None:
+            return f"iteration over an element of {element(node.iter)}: " \
+                f"{ast.unparse(node.iter)[:60]}"
         if isinstance(node, ast.GeneratorExp):
             parent = parents.get(id(node))
             if not (isinstance(parent, ast.Call) and parent.args == [node]):

@@ -379,3 +379,10 @@ def test_per_call_generators_and_warm_caches_give_the_same_children() -> None:
         fresh = OfflineEngine(SPEC, np.random.default_rng(k)).propose(op, parents)
         again = warm.propose(op, parents, rng=np.random.default_rng(k))
         assert (fresh.code, fresh.idea) == (again.code, again.idea)
+
+
+def test_children_have_no_double_signs() -> None:
+    # perturb_constant sets a negative literal as -c, state features write number(-c):
+    # under a + or - that read "t + p[j] - -0.507 * p[j]" (rewrite.absorb_negations).
+    for proposal in lineage(7, 300):
+        assert "- -" not in proposal.code and "+ -" not in proposal.code, proposal.code
