@@ -217,13 +217,19 @@ class OfflineEngine:
             desc = lighten(tree, func, self.rng)
             return None if desc is None else self._finish(tree, func, desc, ("lighten",))
         spec = self.spec
+        varied = []
         if has_improvement(tree):
-            desc = add_or_vary_improvement(tree, spec.function_name, spec.parameters,
-                                           spec.cost_source, self.rng)
-        elif has_lookahead(func):
-            desc = add_or_vary_lookahead(func, self.rng)
-        else:
+            varied.append(lambda: add_or_vary_improvement(tree, spec.function_name,
+                                                          spec.parameters, spec.cost_source,
+                                                          self.rng))
+        if has_lookahead(func):
+            varied.append(lambda: add_or_vary_lookahead(func, self.rng))
+        if not varied:
             return None
+        # A program with both a pass and a look-ahead has either varied (the draw is only
+        # made then, so programs with one structure are varied as before).
+        move = varied[int(self.rng.integers(len(varied)))] if len(varied) > 1 else varied[0]
+        desc = move()
         return None if desc is None else self._finish(tree, func, desc, ("structure",))
 
     def _edit(self, op: Operator, tree: ast.Module, func: ast.FunctionDef,

@@ -151,3 +151,15 @@ def test_key_edits_near_the_limit_are_those_of_a_parent_with_room() -> None:
     differ = [a[1] for a, b in zip(near, roomy, strict=True) if a != b]
     assert sum(same) >= 0.7 * len(same)
     assert all("budget: " in idea or "structure: " in idea for idea in differ)
+
+
+def test_near_the_limit_a_look_ahead_beside_a_pass_is_varied_too() -> None:
+    """The structural draw of a parent with both varies either (the pass only, before)."""
+    tree = ast.parse(_with_pass(MDD, 2, 4, False))
+    func = find_function(tree, "schedule")
+    assert func is not None
+    add_or_vary_lookahead(func, np.random.default_rng(3))
+    parent = ast.unparse(tree)
+    ideas = [idea for _, idea in _proposals(0.99, parent, 300) if "structure: " in idea]
+    assert any("look-ahead" in idea for idea in ideas), ideas
+    assert any("sweeps" in idea or "span" in idea or "moves" in idea for idea in ideas), ideas
