@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 
+from discover.offline.rewrite import absorb_negations, is_number, number, value_of
 from discover.offline.sites import COMPREHENSIONS, Site, find_sites
 from discover.offline.vocabulary import (
     INSTANCE_PREFIX,
@@ -73,12 +75,16 @@ def expand(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> Non
 
 
 def emit(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> None:
-    """Compute every instance-level part of ``func``'s sites once, literals included."""
+    """The emitted form of ``func`` (in place): every instance-level part of its sites
+    computed once, literals included; literal factors of a product folded into one;
+    negative literals under ``+``/``-`` absorbed into the operator."""
     for site in find_sites(tree, func, policy=policy):
         names = _instance_names(site)
+        site.root.set(_Regroup(names).visit(site.root.get()))
         if names:
-            site.root.set(_Regroup(names).visit(site.root.get()))
             hoist_instance_expressions(site, literals=True)
+        # Folding may leave a negative literal under a + or -: ``a + -1.5 * x``.
+        site.root.set(absorb_negations(site.root.get()))
 
 
 def emitted(tree: ast.Module, func_name: str, policy: bool = False) -> str:
@@ -156,6 +162,13 @@ class _Regroup(ast.NodeTransformer):
         if not isinstance(node.op, ast.Mult):
             return self.generic_visit(node)
         factors = _factors(node)
+        literal = [f for f in factors if is_number(f)]
+        if len(literal) >= 2:  # 1.42 * (1.03 * p[j]) -> 1.46 * p[j]: one product less
+            factors = [_literal(math.prod(value_of(f) for f in literal))] + \
+                [f for f in factors if not is_number(f)]
+            if len(factors) == 1:
+                return factors[0]
+            node = _product(factors)
         fixed = [f for f in factors if self.invariant(f)]
         varying = [self.visit(f) for f in factors if not self.invariant(f)]
         if len(fixed) < 2 or not varying or not any(_reads(f, self.names) for f in fixed):
@@ -168,6 +181,10 @@ def _factors(node: ast.expr) -> list[ast.expr]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         return _factors(node.left) + _factors(node.right)
     return [node]
+
+
+def _literal(value: float) -> ast.expr:
+    return number(value) if value >= 0 else ast.UnaryOp(ast.USub(), number(-value))
 
 
 def _product(factors: list[ast.expr]) -> ast.expr:

@@ -276,8 +276,11 @@ def hoist_instance_expressions(site: Site, literals: bool = False) -> None:
                         taken = set(assigned) | set(site.bound)
                         name = next(f"{INSTANCE_PREFIX}{i}" for i in range(len(taken) + 1)
                                     if f"{INSTANCE_PREFIX}{i}" not in taken)
+                        # After the helpers it reads and the names hoisted before it
+                        # (so that _inst1 is defined after _inst0).
                         reads = [assigned[n.id] for n in ast.walk(child)
-                                 if isinstance(n, ast.Name) and n.id in assigned]
+                                 if isinstance(n, ast.Name) and n.id in assigned] + \
+                            [k for n, k in assigned.items() if n.startswith(INSTANCE_PREFIX)]
                         at = max(reads) + 1 if reads else 0
                         site.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], child,
                                                         lineno=0))

@@ -142,3 +142,16 @@ def test_children_of_an_emitted_parent_stay_emitted(operator: str) -> None:
                 and n.id.startswith("_inst") and isinstance(n.ctx, ast.Load)}
         assert read <= defined, child.code
         assert emitted(tree, "schedule") == child.code, child.code
+
+
+def test_literal_factors_are_folded_and_signs_absorbed() -> None:
+    """``1.42 * (1.03 * p[j])`` costs a product per evaluation that one literal does not;
+    folding can leave ``a + -c * x``, which is written ``a - c * x``."""
+    code = SEED_PROGRAMS["mdd"].replace(
+        "max(t + processing_times[j], due_dates[j])",
+        "max(t + 1.42 * (1.03 * processing_times[j]), due_dates[j])"
+        " + 2 * (0.5 * due_dates[j] * -1.5) + 2 * 3")
+    out = emitted(ast.parse(code), "schedule")
+    key = _key(out)
+    assert "max(t + 1.46 * processing_times[j], due_dates[j]) - 1.5 * due_dates[j]" in key
+    assert emitted(ast.parse(out), "schedule") == out
