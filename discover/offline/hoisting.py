@@ -162,17 +162,18 @@ class _Regroup(ast.NodeTransformer):
         if not isinstance(node.op, ast.Mult):
             return self.generic_visit(node)
         factors = _factors(node)
+        written: ast.expr = node
         literal = [f for f in factors if is_number(f)]
         if len(literal) >= 2:  # 1.42 * (1.03 * p[j]) -> 1.46 * p[j]: one product less
             factors = [_literal(math.prod(value_of(f) for f in literal))] + \
                 [f for f in factors if not is_number(f)]
             if len(factors) == 1:
                 return factors[0]
-            node = _product(factors)
+            written = _product(factors)
         fixed = [f for f in factors if self.invariant(f)]
         varying = [self.visit(f) for f in factors if not self.invariant(f)]
         if len(fixed) < 2 or not varying or not any(_reads(f, self.names) for f in fixed):
-            return self.generic_visit(node)  # nothing to gather: the product as written
+            return self.generic_visit(written)  # nothing to gather: the product as written
         return ast.BinOp(_product(fixed), ast.Mult(), _product(varying))
 
 
