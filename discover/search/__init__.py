@@ -4,5 +4,6 @@ The loop (``loop``) receives its collaborators (``collaborators``: evaluator, re
 generators, settings) and drives where candidates come from (``proposer``: a model or the
 offline engine), duplicate detection (``duplicates``), the evaluation cascade (``cascade``),
 the population and its islands (``population``, ``islands``) and the stop criteria
-(``stopping``). :mod:`discover.runner` builds them for a run.
+(``stopping``); its slots' values are in ``slots``, what it records of them in
+``recording``. :mod:`discover.running.setup` builds them for a run.
 """

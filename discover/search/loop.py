@@ -5,31 +5,23 @@ Candidates are numbered *slots*, several in flight at once (see
 slot)``, and results are recorded in slot order, so a run is a pure function of
 its seed and configuration whatever the evaluation timing — and a resumed run
 replays the archive to the exact state it stopped in. Every candidate (program,
-lineage, evaluation, model calls) is committed in one transaction.
+lineage, evaluation, model calls) is committed in one transaction. A slot's values
+are in :mod:`discover.search.slots`, what is recorded of it in
+:mod:`discover.search.recording`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from archive import (
-    EdgeRole,
-    EvaluationStatus,
-    ModelCall,
-    Parent,
-    Program,
-    ProgramState,
-    Split,
-)
+from archive import EvaluationStatus, ModelCall, Program, ProgramState
 from discover.executors import ExecutorLost, PoolClosed
 from discover.reporting.events import CandidateEvaluated, Event, ProviderTrouble
 from discover.search.cascade import CascadeResult, evaluation_failed
@@ -55,71 +47,22 @@ from discover.search.novelty import (
 )
 from discover.search.population import Population
 from discover.search.proposer import PARENTS_NEEDED, Candidate, Proposer, SearchNotes
+from discover.search.recording import (
+    ClassifiedCandidate,
+    archived_program,
+    classify,
+    outcome_status,
+    train_figures,
+)
+from discover.search.slots import CodeClaims, Slot, SlotPlan, SlotWork
 from discover.search.stopping import SearchProgress
 from discover.search.tune_slots import TuneSlots, finding, mark_untuned
 from sandbox import SandboxError
-from sandbox.text import storable
 
 log = logging.getLogger(__name__)
 
 SALVAGE_SECONDS = 30.0
 """How long a run stopping on an error waits for the model calls still in flight."""
-
-
-@dataclass(frozen=True)
-class ClassifiedCandidate:
-    """One candidate after dedup and evaluation, ready to archive.
-
-    What :meth:`SearchLoop._classify` decides in slot order: a candidate with no
-    code; a duplicate (``duplicate_of`` an archived program, by code or by
-    behaviour); or a new program with its cascade ``result``.
-    """
-
-    candidate: Candidate
-    code_hash: str | None
-    duplicate_of: int | None
-    result: CascadeResult | None
-    behaviour_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What a slot is proposed with, fixed in slot order (never by timing)."""
-
-    known: KnownPrograms
-    """Programs a proposal may not repeat (:mod:`discover.search.novelty`)."""
-    tune: bool = False
-    """Tune the first parent's literals numerically (a promising parent, first time)."""
-    notes: SearchNotes | None = None
-    """Best program and findings, for proposers that show them (prompts)."""
-
-
-@dataclass(frozen=True)
-class _Work:
-    """What a slot's thread produced: the candidate, its code hash and the cascade's verdict.
-
-    ``result`` is ``None`` when the code was not evaluated (no code, or the same
-    code as a recorded program or an earlier slot), a behaviour fingerprint when
-    the probe matched a known behaviour, else the cascade result.
-    """
-
-    candidate: Candidate
-    code_hash: str | None
-    result: CascadeResult | str | None
-    redrawn_code: int = 0
-    redrawn_behaviour: int = 0
-
-
-@dataclass
-class _Slot:
-    """A proposal in flight: its sequence number, island and pending work."""
-
-    index: int
-    island: int
-    work: Future[_Work] | None
-    """``None`` for slots replayed from the archive on resume."""
-    tune: bool = False
-    """The slot tunes its parent's literals numerically."""
 
 
 class SearchLoop:
@@ -154,9 +97,8 @@ class SearchLoop:
         self.in_flight = settings.in_flight
         self.step_limit = settings.step_limit
         self.tune_slots = TuneSlots(tuner, settings.tune_top, proposer.name)
-        self._pending: deque[_Slot] = deque()
-        self._claims: dict[str, int] = {}
-        self._claims_lock = threading.Lock()
+        self._pending: deque[Slot] = deque()
+        self._claims = CodeClaims()
         self._executor = ThreadPoolExecutor(max_workers=self.in_flight,
                                             thread_name_prefix="discover-slot")
 
@@ -172,7 +114,7 @@ class SearchLoop:
 
     def _work(self, index: int, candidate: Candidate | None, operator: str,
               parents: Sequence[Member], rng: np.random.Generator | None,
-              plan: _Plan | None = None) -> _Work:
+              plan: SlotPlan | None = None) -> SlotWork:
         """Propose (unless given) and evaluate one slot; runs in a slot thread.
 
         Novelty before cost: a proposal that repeats a program known when the slot
@@ -192,19 +134,18 @@ class SearchLoop:
                                  self._contained, counts)
                 candidate = redrawn.candidate
                 if redrawn.result is not None:
-                    return _Work(candidate, redrawn.code_hash, redrawn.result, counts.code,
-                                 counts.behaviour)
+                    return SlotWork(candidate, redrawn.code_hash, redrawn.result, counts.code,
+                                    counts.behaviour)
         if candidate.code is None:
-            return _Work(candidate, None, None, counts.code, counts.behaviour)
+            return SlotWork(candidate, None, None, counts.code, counts.behaviour)
         code_hash = code_identity(candidate.code)
-        with self._claims_lock:
-            owner = self._claims.setdefault(code_hash, index)
+        owner = self._claims.claim(code_hash, index)
         # Evaluating the same code twice is wasted: an earlier slot or a recorded
         # program has it. (Recording decides duplicates again, in slot order.)
         if owner < index or code_hash in self.state.by_code:
-            return _Work(candidate, code_hash, None, counts.code, counts.behaviour)
-        return _Work(candidate, code_hash, self._contained(candidate.code), counts.code,
-                     counts.behaviour)
+            return SlotWork(candidate, code_hash, None, counts.code, counts.behaviour)
+        return SlotWork(candidate, code_hash, self._contained(candidate.code), counts.code,
+                        counts.behaviour)
 
     def _contained(self, code: str, known: dict[str, int] | None = None
                    ) -> CascadeResult | str:
@@ -227,24 +168,6 @@ class SearchLoop:
             return evaluation_failed(exc)
 
     # -- recording ----------------------------------------------------------------------------
-    def _classify(self, work: _Work) -> ClassifiedCandidate:
-        """Decide, in slot order, whether a slot's candidate is new or a duplicate."""
-        cand, code_hash, result = work.candidate, work.code_hash, work.result
-        if cand.code is None:
-            return ClassifiedCandidate(cand, None, None, None)
-        assert code_hash is not None
-        original = self.state.by_code.get(code_hash)
-        if original is not None:
-            return ClassifiedCandidate(cand, code_hash, original, None)
-        if result is None:  # skipped for a slot that was then recorded under another hash
-            result = self._contained(cand.code)
-        behaviour = result if isinstance(result, str) else result.behaviour_hash
-        if behaviour is not None and behaviour in self.state.by_behaviour:
-            return ClassifiedCandidate(cand, code_hash, self.state.by_behaviour[behaviour],
-                                       None, behaviour_hash=behaviour)
-        assert not isinstance(result, str)
-        return ClassifiedCandidate(cand, code_hash, None, result)
-
     def record(self, outcome: ClassifiedCandidate, island: int, generation: int) -> int | None:
         """Commit one candidate (and register it); returns its program id."""
         cand = outcome.candidate
@@ -252,16 +175,8 @@ class SearchLoop:
             if cand.model_calls:
                 self.recorder.record_model_calls(cand.model_calls)
             return None
-        roles = {"crossover": EdgeRole.CROSSOVER, "new_idea": EdgeRole.INSPIRATION}
-        role = roles.get(cand.operator, EdgeRole.MUTATION)
-        parents = [Parent(pid, role) for pid in dict.fromkeys(cand.parents)]
+        program, parents = archived_program(outcome, island, generation)
         result = outcome.result
-        behaviour = result.behaviour_hash if result is not None else outcome.behaviour_hash
-        # Model-written text: storable (no lone surrogate or NUL), or the write fails.
-        program = Program(code=storable(cand.code), operator=cand.operator, island=island,
-                          generation=generation,
-                          idea=None if cand.idea is None else storable(cand.idea),
-                          code_hash=outcome.code_hash or "", behaviour_hash=behaviour)
         evaluations = [result.evaluation] if result is not None else []
         program_id = self.recorder.record_candidate(
             program, parents, evaluations, cand.model_calls, outcome.duplicate_of)
@@ -296,11 +211,9 @@ class SearchLoop:
                                                program.island, score, signature,
                                                load_of(steps, self.step_limit)))
 
-    def _release(self, work: _Work, index: int) -> None:
+    def _release(self, work: SlotWork, index: int) -> None:
         if work.code_hash is not None:
-            with self._claims_lock:
-                if self._claims.get(work.code_hash) == index:
-                    del self._claims[work.code_hash]
+            self._claims.release(work.code_hash, index)
 
     # -- the pipeline ---------------------------------------------------------------------------
     def _fill(self, budget: int, replayed_up_to: int = 0) -> None:
@@ -316,7 +229,7 @@ class SearchLoop:
             self.state.slot += 1
             index = self.state.slot
             if index <= replayed_up_to:
-                self._pending.append(_Slot(index, -1, None))
+                self._pending.append(Slot(index, -1, None))
                 continue
             rng = self.generators.selection(index)
             self.population.rng = rng
@@ -327,12 +240,13 @@ class SearchLoop:
             if getattr(self.proposer, "wants_notes", False):
                 best = self.population.best(1)
                 notes = SearchNotes(best[0] if best else None, tuple(self.state.findings))
-            plan = _Plan(KnownPrograms(dict(self.state.by_code), dict(self.state.by_behaviour)),
-                         self.tune_slots.should_tune(op, parents, self.state.train_scores),
-                         notes)
+            known = KnownPrograms(dict(self.state.by_code), dict(self.state.by_behaviour))
+            plan = SlotPlan(known,
+                            self.tune_slots.should_tune(op, parents, self.state.train_scores),
+                            notes)
             future = self._executor.submit(self._work, index, None, op, parents,
                                            self.generators.proposal(index), plan)
-            self._pending.append(_Slot(index, island, future, plan.tune))
+            self._pending.append(Slot(index, island, future, plan.tune))
 
     def record_next(self, budget: int) -> bool:
         """Record the next slot in order (proposing first while there is room).
@@ -364,7 +278,7 @@ class SearchLoop:
             self.recorder.record_model_calls(side)
         if slot.tune:
             work = dataclasses.replace(work, candidate=mark_untuned(work.candidate))
-        outcome = self._classify(work)
+        outcome = classify(work, self.state, self._contained)
         program_id = self.record(outcome, slot.island, slot.index)
         self.state.redrawn_code += work.redrawn_code
         self.state.redrawn_behaviour += work.redrawn_behaviour
@@ -455,23 +369,12 @@ class SearchLoop:
             self._fill(budget, replayed_up_to=last)
 
     def _restore_one(self, ps: ProgramState) -> None:
-        ev = ps.evaluations.get(Split.TRAIN)
-        ok = ev is not None and ev.status is EvaluationStatus.OK
-        score = ev.score if ok and ev is not None else None
-        signature = tuple(r.gap if r.gap is not None else 0.0 for r in ev.per_instance) \
-            if ok and ev is not None else ()
-        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature,
-                    ev.steps if ev is not None else None)
+        score, signature, steps = train_figures(ps)
+        self._admit(ps.id, ps.program, ps.duplicate_of, ps.program.code, score, signature, steps)
 
     def _report(self, outcome: ClassifiedCandidate, program_id: int | None) -> None:
         cand = outcome.candidate
-        if program_id is None:
-            status = "no_code"
-        elif outcome.duplicate_of is not None or (outcome.result is None):
-            status = "duplicate"
-        else:
-            assert outcome.result is not None
-            status = outcome.result.status.value
+        status = outcome_status(outcome, program_id)
         if status == EvaluationStatus.OK.value:
             self.state.stalled = 0
         else:
@@ -493,7 +396,7 @@ class SearchLoop:
                    for k, cand in enumerate(cands)]
         for k, future in enumerate(futures):
             work = future.result()
-            outcome = self._classify(work)
+            outcome = classify(work, self.state, self._contained)
             program_id = self.record(outcome, 0, 0)
             self._release(work, -len(cands) + k)
             self._report(outcome, program_id)

@@ -19,7 +19,8 @@ from archive import EvaluationStatus, ProgramState, RunStatus, Split
 from discover.config import RunConfig, SearchConfig
 from discover.executors import ExecutorLost, PoolClosed
 from discover.reporting.events import CandidateEvaluated, Event
-from discover.runner import _search, _Setup
+from discover.running.search_phase import search
+from discover.running.setup import RunSetup
 from discover.search.cascade import TrainingSet
 from discover.search.collaborators import CascadeEvaluator, LoopSettings, SlotGenerators
 from discover.search.loop import SearchLoop
@@ -184,12 +185,12 @@ def test_members_carry_their_share_of_the_step_budget_through_resume() -> None:
 def test_the_runner_stops_a_stalled_search_as_failed() -> None:
     loop = _loop([SEEDS["edd"]], in_flight=4)
     config = RunConfig(budget=50, seed=1, search=SearchConfig(islands=2))
-    run = _Setup(config=config, problem=SMTT, archive=None, run_id=1,  # type: ignore[arg-type]
-                 resumed=None, pool=None, isolation="none", training=_training(),  # type: ignore[arg-type]
-                 validation=None, selector=None, baselines=(),  # type: ignore[arg-type]
-                 proposer=loop.proposer, loop=loop, validated=set())
+    run = RunSetup(config=config, problem=SMTT, archive=None, run_id=1,  # type: ignore[arg-type]
+                   resumed=None, pool=None, isolation="none", training=_training(),  # type: ignore[arg-type]
+                   validation=None, selector=None, baselines=(),  # type: ignore[arg-type]
+                   proposer=loop.proposer, loop=loop, validated=set())
     try:
-        ending = _search(run, lambda event: None, start=time.monotonic())
+        ending = search(run, lambda event: None, start=time.monotonic())
     finally:
         loop.close()
     assert ending.status is RunStatus.FAILED
@@ -202,12 +203,12 @@ def test_the_runner_stops_a_stalled_search_as_failed() -> None:
 def test_the_runner_stops_at_the_budget(budget: int) -> None:
     loop = _loop(NEW, in_flight=2)
     config = RunConfig(budget=budget, seed=1, search=SearchConfig(islands=2))
-    run = _Setup(config=config, problem=SMTT, archive=None, run_id=1,  # type: ignore[arg-type]
-                 resumed=None, pool=None, isolation="none", training=_training(),  # type: ignore[arg-type]
-                 validation=None, selector=None, baselines=(),  # type: ignore[arg-type]
-                 proposer=loop.proposer, loop=loop, validated=set())
+    run = RunSetup(config=config, problem=SMTT, archive=None, run_id=1,  # type: ignore[arg-type]
+                   resumed=None, pool=None, isolation="none", training=_training(),  # type: ignore[arg-type]
+                   validation=None, selector=None, baselines=(),  # type: ignore[arg-type]
+                   proposer=loop.proposer, loop=loop, validated=set())
     try:
-        ending = _search(run, lambda event: None, start=time.monotonic())
+        ending = search(run, lambda event: None, start=time.monotonic())
     finally:
         loop.close()
     assert (ending.status, ending.reason) == (RunStatus.FINISHED, "budget reached")

@@ -11,7 +11,7 @@ import pytest
 
 from archive import Archive
 from discover.config import ConfigError, EvaluationConfig
-from discover.runner import _validation_candidates
+from discover.running.validation import validation_candidates
 from discover.splits.datasets import ValidationSet, selection_set, validation_set
 from discover.splits.selection import (
     SelectionScore,
@@ -130,7 +130,7 @@ def test_programs_worse_than_the_rule_on_the_split_are_not_validated(
         selector=selector, validated=set(),
         loop=SimpleNamespace(train_scores=lambda: train, codes=lambda: codes),
         config=SimpleNamespace(evaluation=SimpleNamespace(selection_top=4)))
-    assert _validation_candidates(run, 5) == [3]  # type: ignore[arg-type]
+    assert validation_candidates(run, 5) == [3]  # type: ignore[arg-type]
     # Without MDD among the leaders: the split's best stands in while nothing is validated,
     # and nothing once a program has been validated.
     selector = Selector(SMTT, split, pool, time_limit=60.0, metric=metric,
@@ -140,9 +140,9 @@ def test_programs_worse_than_the_rule_on_the_split_are_not_validated(
     run.loop.train_scores = lambda: {pid: v for pid, v in train.items() if pid != 3}
     best = selector.rank(run.loop.train_scores(), run.loop.codes(), top=4)[0].program_id
     assert best in (1, 2)
-    assert _validation_candidates(run, 5) == [best]  # type: ignore[arg-type]
+    assert validation_candidates(run, 5) == [best]  # type: ignore[arg-type]
     run.validated = {best}
-    assert _validation_candidates(run, 5) == []  # type: ignore[arg-type]
+    assert validation_candidates(run, 5) == []  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("gap", "ratio", "eligible"), [

@@ -1,0 +1,1 @@
+"""A run's stages behind :func:`discover.runner.run`: set-up, search, validation and resume."""
