@@ -137,8 +137,10 @@ class EvaluationConfig:
     score: str = "gap"
     """Training score (lower is better): ``gap`` (mean relative gap, %), ``ratio`` (the
     aggregate gap 100·(ΣH/Σref − 1) of each training size, averaged over the sizes) or
-    ``mix`` (the mean of the two). The mean gap is dominated by instances with small
-    reference values; the aggregate gap ignores them; the mix keeps both honest. The
+    ``mix`` (the mean of the two) or ``balanced`` (as ``mix``, with the mean gap also
+    taken per size and averaged over the sizes). The mean gap is dominated by instances
+    with small reference values; the aggregate gap ignores them; the mix keeps both
+    honest. Pooled over sizes, the mean gap is decided by the most numerous size. The
     mean gap is archived beside the score whatever this says."""
     reference: str = "auto"
     """Reference method for training optima (auto: dp for n ≤ 22, exact above)."""
@@ -212,8 +214,9 @@ class EvaluationConfig:
         if any(n < 1 for n in self.train_sizes) or self.train_sizes_per_class < 1:
             raise ConfigError("evaluation.train_sizes must be >= 1 and "
                               "train_sizes_per_class >= 1")
-        if self.score not in ("gap", "ratio", "mix"):
-            raise ConfigError(f"evaluation.score must be gap, ratio or mix, got {self.score!r}")
+        if self.score not in ("gap", "ratio", "mix", "balanced"):
+            raise ConfigError("evaluation.score must be gap, ratio, mix or balanced, "
+                              f"got {self.score!r}")
         if self.selection_metric not in ("ratio", "gap"):
             raise ConfigError(f"evaluation.selection_metric must be ratio or gap, got "
                               f"{self.selection_metric!r}")

@@ -160,7 +160,7 @@ def run_cascade(
         Called with the probe fingerprint; when it returns True the cascade stops
         and returns the fingerprint (a behavioural duplicate, not evaluated further).
     score
-        ``gap``, ``ratio`` or ``mix`` (:func:`training_score`).
+        ``gap``, ``ratio``, ``mix`` or ``balanced`` (:func:`training_score`).
     timing
         The runtime gate at scale (:mod:`discover.search.timing`), run after the probe.
 
@@ -245,7 +245,9 @@ def training_score(result: CandidateEvaluation, training: TrainingSet, mode: str
     ``gap``: the mean relative gap. ``ratio``: the aggregate gap 100·(ΣH/ΣOPT − 1)
     of each instance size, averaged over sizes (sizes with ΣOPT = 0 left out) — large
     instances would otherwise outweigh small ones by their larger objectives.
-    ``mix``: the mean of the two.
+    ``mix``: the mean of the two. ``balanced``: the mean of ``ratio`` and the mean gap
+    of each size averaged over sizes — in ``mix`` the mean gap is pooled, so the most
+    numerous size decides it (``evaluation.score``).
     """
     gap = result.mean_gap if result.mean_gap is not None else 0.0
     return score_from(gap, [s.objective for s in result.scores], training, mode)
@@ -258,15 +260,23 @@ def score_from(gap: float, objectives: Sequence[float | None], training: Trainin
         return gap
     groups = training.groups or (0,) * len(training.instances)
     totals: dict[int, list[float]] = {}
+    gaps: dict[int, list[float]] = {}
     for value, ref, g in zip(objectives, training.references, groups, strict=True):
         if value is None:
             continue
         acc = totals.setdefault(g, [0.0, 0.0])
         acc[0] += value
         acc[1] += ref
+        if ref > 0:
+            gaps.setdefault(g, []).append(100.0 * (value - ref) / ref)
     aggregates = [100.0 * (h / opt - 1.0) for h, opt in totals.values() if opt > 0]
     ratio = sum(aggregates) / len(aggregates) if aggregates else gap
-    return ratio if mode == "ratio" else 0.5 * (gap + ratio)
+    if mode == "ratio":
+        return ratio
+    if mode == "balanced":
+        means = [sum(v) / len(v) for v in gaps.values()]
+        return 0.5 * ((sum(means) / len(means) if means else gap) + ratio)
+    return 0.5 * (gap + ratio)
 
 
 def runtime_of(result: CandidateEvaluation) -> float:

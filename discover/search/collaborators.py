@@ -68,7 +68,8 @@ class CascadeEvaluator:
     time_limit: float
     runtime_limit: float | None = None
     score: str = "gap"
-    """``evaluation.score``: ``gap``, ``ratio`` or ``mix`` (:func:`training_score`)."""
+    """``evaluation.score``: ``gap``, ``ratio``, ``mix`` or ``balanced``
+    (:func:`training_score`)."""
     timing: TimingGate | None = None
     """The runtime gate at scale (``evaluation.timing_n``), or None."""
 

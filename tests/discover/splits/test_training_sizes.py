@@ -70,6 +70,24 @@ def test_ratio_score_averages_the_aggregate_gap_over_sizes() -> None:
         pytest.approx(20.0)
 
 
+def test_balanced_score_weighs_each_size_once_in_the_mean_gap_too() -> None:
+    # Three instances of size 20 (gaps 25 %, 16.7 %, and one optimum of 0, which has no
+    # gap) and two of size 100 (1 %, 1 %). Pooled, the mean gap would be 10.9 % with
+    # equal counts; with ten times more small instances it would be the small one's.
+    training = TrainingSet(tuple(range(5)), (4.0, 6.0, 0.0, 400.0, 600.0), 1,
+                           (20, 20, 20, 100, 100))
+    result = cast(Any, _result([5.0, 7.0, 3.0, 404.0, 606.0], gap=99.0))
+    small = (25.0 + 100 / 6) / 2
+    ratio = 0.5 * (100 * (15 / 10 - 1) + 1.0)
+    assert training_score(result, training, "ratio") == pytest.approx(ratio)
+    assert training_score(result, training, "balanced") == \
+        pytest.approx(0.5 * ((small + 1.0) / 2 + ratio))
+    # The pooled mean gap (given) plays no part, unlike in "mix".
+    assert training_score(result, training, "mix") == pytest.approx(0.5 * (99.0 + ratio))
+    with pytest.raises(ConfigError, match="balanced"):
+        EvaluationConfig(score="balance")
+
+
 def test_baselines_report_the_run_score(archive: Archive) -> None:
     config = EvaluationConfig(train_n=8, train_per_class=1, probe_count=4,
                               train_sizes=(12,), train_sizes_per_class=1)
