@@ -37,6 +37,7 @@ from discover.offline.rewrite import absorb_negations, is_number, number, value_
 from discover.offline.sites import COMPREHENSIONS, Site, find_sites
 from discover.offline.vocabulary import (
     INSTANCE_PREFIX,
+    Inline,
     hoist_instance_expressions,
     is_instance_level,
 )
@@ -58,7 +59,7 @@ def expand(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> Non
     tunable = {name for name in definitions if _has_literal(definitions, name)}
     if not tunable:
         return
-    inline = _Inline({name: definitions[name] for name in tunable})
+    inline = Inline({name: definitions[name] for name in tunable})
     for site in find_sites(tree, func, policy=policy):
         root = site.root.get()
         for _ in range(len(tunable)):  # a definition may read an earlier one
@@ -131,18 +132,6 @@ def _assigned(stmt: ast.stmt) -> str | None:
 def _instance_names(site: Site) -> set[str]:
     return {n for n in site.top_assignments()
             if is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
-
-
-class _Inline(ast.NodeTransformer):
-    """Replace loads of given names by (copies of) their expressions."""
-
-    def __init__(self, values: dict[str, ast.expr]) -> None:
-        self.values = values
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if isinstance(node.ctx, ast.Load) and node.id in self.values:
-            return copy.deepcopy(self.values[node.id])
-        return node
 
 
 class _Regroup(ast.NodeTransformer):

@@ -182,7 +182,7 @@ class Vocabulary:
                 stmt = ast.parse(source).body[0]
                 assert isinstance(stmt, ast.Assign)
                 inline[name] = stmt.value
-        return _Inline(inline).visit(tree) if inline else tree
+        return Inline(inline).visit(tree) if inline else tree
 
     def bind(self, site: Site) -> bool:
         """Bind every free name of the site's expression, editing the tree in place.
@@ -214,7 +214,7 @@ class Vocabulary:
         return True
 
 
-class _Inline(ast.NodeTransformer):
+class Inline(ast.NodeTransformer):
     """Replace loads of given names by (copies of) expressions."""
 
     def __init__(self, values: dict[str, ast.expr]) -> None:
@@ -317,7 +317,7 @@ def inline_instance_names(site: Site) -> None:
         root = site.root.get()
         if not any(isinstance(n, ast.Name) and n.id in definitions for n in ast.walk(root)):
             return
-        site.root.set(_Inline(definitions).visit(root))
+        site.root.set(Inline(definitions).visit(root))
 
 
 class _Holder(ast.AST):
