@@ -30,6 +30,7 @@ bit may differ), so it can be switched off (``reassociate=False``) and
 from __future__ import annotations
 
 import ast
+import copy
 import decimal
 import math
 from collections import Counter
@@ -232,9 +233,25 @@ def _formula(func: ast.FunctionDef, abbreviations: dict[str, str]) -> str | None
     if not keys:
         return None
     _, lam = keys[0]
-    body = _Abbreviate(abbreviations).visit(ast.parse(ast.unparse(lam.body), mode="eval"))
+    abbreviate = _Abbreviate(abbreviations)
+    body = abbreviate.visit(ast.parse(ast.unparse(lam.body), mode="eval"))
     arg = lam.args.args[0].arg if lam.args.args else "x"
-    return f"key({arg}) = {ast.unparse(body)}"
+    formula = f"key({arg}) = {ast.unparse(body)}"
+    # Weights the offline engine computes once per instance (``_inst1 = 1.85 * _inst0``)
+    # are part of the key: state them, in the order they are computed.
+    hoisted = {t.id: stmt.value for stmt in func.body if isinstance(stmt, ast.Assign)
+               for t in stmt.targets if isinstance(t, ast.Name) and t.id.startswith("_inst")}
+    wanted: set[str] = set()
+    pending = [n.id for n in ast.walk(body) if isinstance(n, ast.Name) and n.id in hoisted]
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending += [n.id for n in ast.walk(hoisted[name])
+                        if isinstance(n, ast.Name) and n.id in hoisted]
+    where = [f"{name} = {ast.unparse(abbreviate.visit(copy.deepcopy(value)))}"
+             for name, value in hoisted.items() if name in wanted]
+    return formula + (" where " + ", ".join(where) if where else "")
 
 
 class _Abbreviate(ast.NodeTransformer):

@@ -15,7 +15,7 @@ from archive import Archive, Program
 from discover.exporting.simplify import simplify
 from discover.exporting.standalone import export_program
 from evaluators.smtt.generate import generate_classes
-from evaluators.smtt.problem import COST_SOURCE
+from evaluators.smtt.problem import COST_SOURCE, SEED_PROGRAMS
 
 MESSY = """\
 def schedule(processing_times, due_dates):
@@ -63,6 +63,25 @@ def test_simplify_leaves_clean_code_alone() -> None:
     result = simplify(plain, "schedule", SHORT)
     assert not result.changed and result.formula == "key(j) = (d[j], j)"
     assert simplify(clean, "nothing_here").changed is False
+
+
+def test_the_formula_states_the_weights_computed_once() -> None:
+    """An engine-emitted key reads ``_inst1``; the formula says what it is, in the order
+    the program computes it, and leaves out what the key does not read."""
+    code = SEED_PROGRAMS["mdd"].replace(
+        "    n = len(processing_times)\n",
+        "    p_total_all = sum(processing_times)\n"
+        "    d_mean_all = sum(due_dates) / max(len(due_dates), 1)\n"
+        "    _inst0 = 1 - d_mean_all / max(p_total_all, 1)\n"
+        "    _inst1 = 1.85 * (1.02 + 0.15 * _inst0)\n"
+        "    _inst2 = 3 * _inst0\n"
+        "    n = len(processing_times)\n", 1).replace(
+        "max(t + processing_times[j], due_dates[j])",
+        "max(t + _inst1 * processing_times[j], due_dates[j])")
+    result = simplify(code, "schedule", SHORT)
+    assert result.formula == (
+        "key(j) = (max(t + _inst1 * p[j], d[j]), j) where "
+        "_inst0 = 1 - d_mean_all / max(p_total_all, 1), _inst1 = 1.85 * (1.02 + 0.15 * _inst0)")
 
 
 def _exported(tmp_path: Path, code: str) -> tuple[str, str]:
