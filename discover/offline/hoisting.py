@@ -34,18 +34,18 @@ import copy
 import math
 
 from discover.offline.rewrite import absorb_negations, is_number, number, value_of
-from discover.offline.sites import COMPREHENSIONS, Site, find_sites
+from discover.offline.sites import find_sites
 from discover.offline.vocabulary import (
     INSTANCE_PREFIX,
     Inline,
     hoist_instance_expressions,
-    is_instance_level,
+    holds_tunable_literal,
+    instance_names,
+    is_invariant,
+    reads_any,
 )
 
 __all__ = ["emit", "expand"]
-
-_BUILTINS = ("max", "min", "abs")
-
 
 def expand(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> None:
     """Put ``func``'s hoisted literal-bearing instance parts back into its sites (in place).
@@ -63,7 +63,7 @@ def expand(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> Non
     for site in find_sites(tree, func, policy=policy):
         root = site.root.get()
         for _ in range(len(tunable)):  # a definition may read an earlier one
-            if not _reads(root, tunable):
+            if not reads_any(root, tunable):
                 break
             root = inline.visit(root)
         site.root.set(root)
@@ -80,7 +80,7 @@ def emit(func: ast.FunctionDef, tree: ast.Module, policy: bool = False) -> None:
     computed once, literals included; literal factors of a product folded into one;
     negative literals under ``+``/``-`` absorbed into the operator."""
     for site in find_sites(tree, func, policy=policy):
-        names = _instance_names(site)
+        names = instance_names(site)
         site.root.set(_Regroup(names).visit(site.root.get()))
         if names:
             hoist_instance_expressions(site, literals=True)
@@ -103,22 +103,13 @@ def _definitions(func: ast.FunctionDef) -> dict[str, ast.expr]:
             if isinstance(t, ast.Name) and t.id.startswith(INSTANCE_PREFIX)}
 
 
-def _is_tunable(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-        and not isinstance(node.value, bool) and node.value not in (0, 1)
-
-
 def _has_literal(definitions: dict[str, ast.expr], name: str, depth: int = 0) -> bool:
     value = definitions[name]
-    if any(_is_tunable(n) for n in ast.walk(value)):
+    if holds_tunable_literal(value):
         return True
     return depth < len(definitions) and any(
         _has_literal(definitions, n.id, depth + 1) for n in ast.walk(value)
         if isinstance(n, ast.Name) and n.id in definitions and n.id != name)
-
-
-def _reads(node: ast.AST, names: set[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
 def _assigned(stmt: ast.stmt) -> str | None:
@@ -129,23 +120,12 @@ def _assigned(stmt: ast.stmt) -> str | None:
     return None
 
 
-def _instance_names(site: Site) -> set[str]:
-    return {n for n in site.top_assignments()
-            if is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
-
-
 class _Regroup(ast.NodeTransformer):
     """Gather the instance-level factors of each product into one leading sub-product."""
 
     def __init__(self, names: set[str]) -> None:
         self.names = names
 
-    def invariant(self, node: ast.AST) -> bool:
-        """Whether ``node`` has one value per instance (instance names and literals only)."""
-        if any(isinstance(n, (ast.Lambda, *COMPREHENSIONS)) for n in ast.walk(node)):
-            return False
-        return all(n.id in self.names or n.id in _BUILTINS
-                   for n in ast.walk(node) if isinstance(n, ast.Name))
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         if not isinstance(node.op, ast.Mult):
@@ -159,9 +139,9 @@ class _Regroup(ast.NodeTransformer):
             if len(factors) == 1:
                 return factors[0]
             written = _product(factors)
-        fixed = [f for f in factors if self.invariant(f)]
-        varying = [self.visit(f) for f in factors if not self.invariant(f)]
-        if len(fixed) < 2 or not varying or not any(_reads(f, self.names) for f in fixed):
+        fixed = [f for f in factors if is_invariant(f, self.names)]
+        varying = [self.visit(f) for f in factors if not is_invariant(f, self.names)]
+        if len(fixed) < 2 or not varying or not any(reads_any(f, self.names) for f in fixed):
             return self.generic_visit(written)  # nothing to gather: the product as written
         return ast.BinOp(_product(fixed), ast.Mult(), _product(varying))
 

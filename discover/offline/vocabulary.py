@@ -226,6 +226,9 @@ class Inline(ast.NodeTransformer):
         return node
 
 
+_INSTANCE_BUILTINS = ("max", "min", "abs")
+"""Calls an instance-level expression may make (its guards and clean-ups)."""
+
 INSTANCE_PREFIX = "_inst"
 """Names of hoisted instance-level expressions (``_inst0 = 1 - d_mean_all / ...``)."""
 
@@ -242,7 +245,7 @@ def hoist_instance_expressions(site: Site, literals: bool = False) -> None:
     too (the emitted form, :mod:`.hoisting`).
     """
     assigned = site.top_assignments()
-    names = {n for n in assigned if is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
+    names = instance_names(site)
     if not names:
         return
     existing = {ast.unparse(stmt.value): n for n, k in assigned.items()
@@ -250,13 +253,8 @@ def hoist_instance_expressions(site: Site, literals: bool = False) -> None:
                 and isinstance(stmt := site.body[k], ast.Assign)}
 
     def instance_only(node: ast.AST) -> bool:
-        loads = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
-        return bool(loads) and all(n.id in names or n.id in ("max", "min", "abs")
-                                   for n in loads) and not any(
-            isinstance(n, (ast.Lambda, *COMPREHENSIONS)) for n in ast.walk(node)) \
-            and any(n.id in names for n in loads) and (literals or not any(
-                isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
-                and n.value not in (0, 1) for n in ast.walk(node)))
+        return is_invariant(node, names) and reads_any(node, names) \
+            and (literals or not holds_tunable_literal(node))
 
     def visit(slot_holder: ast.AST) -> None:
         for field_name, value in ast.iter_fields(slot_holder):
@@ -299,6 +297,33 @@ def hoist_instance_expressions(site: Site, literals: bool = False) -> None:
     holder = _Holder(site.root.get())
     visit(holder)
     site.root.set(holder.value)
+
+
+def instance_names(site: Site) -> set[str]:
+    """Names assigned at the top of the site's function that have one value per instance:
+    whole-instance helpers (``*_all``) and hoisted ``_inst<k>``."""
+    return {n for n in site.top_assignments()
+            if is_instance_level(n) or n.startswith(INSTANCE_PREFIX)}
+
+
+def is_invariant(node: ast.AST, names: set[str]) -> bool:
+    """Whether ``node`` reads only ``names``, ``max``/``min``/``abs`` and literals (no lambda or
+    comprehension): the same value at every evaluation of a key in one instance."""
+    return not any(isinstance(n, (ast.Lambda, *COMPREHENSIONS)) for n in ast.walk(node)) \
+        and all(n.id in names or n.id in _INSTANCE_BUILTINS
+                for n in ast.walk(node) if isinstance(n, ast.Name))
+
+
+def reads_any(node: ast.AST, names: set[str]) -> bool:
+    """Whether ``node`` reads one of ``names``."""
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def holds_tunable_literal(node: ast.AST) -> bool:
+    """Whether ``node`` holds a numeric literal other than the 0 and 1 of a descriptor and
+    its guards (one the tuner could vary)."""
+    return any(isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
+               and n.value not in (0, 1) for n in ast.walk(node))
 
 
 def inline_instance_names(site: Site) -> None:
