@@ -24,43 +24,45 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
 
+from discover.search.cascade import TrainingSet, score_from
 from evaluators.registry import get_problem
 from evaluators.smtt.exact import solve
 from evaluators.smtt.generate import generate_classes
 from sandbox import SandboxPool, evaluate
 
-SIZES = (20, 50, 100)
+SMALLEST = 20
+"""The most numerous training size of the SMTT defaults (400 of 480 instances)."""
 STUDY = ((100, 5), (200, 2))
 STUDY_SEED = 777
 Row = dict[str, Any]
+SCORES = ("archived score", "n = 20 mean gap", "ratio", "balanced")
 
 
-def _per_size(per_instance: list[dict[str, Any]]) -> dict[str, float]:
-    """Mean gap and aggregate gap of each training size, from archived per-instance results."""
-    out: dict[str, float] = {}
-    for size in SIZES:
-        items = [r for r in per_instance if r["i"].startswith(f"gen-n{size}-")]
-        gaps = [r["g"] for r in items if r.get("g") is not None]
-        optima = [r["o"] / (1 + r["g"] / 100) if r.get("g") is not None else 0.0 for r in items]
-        out[f"gap{size}"] = float(np.mean(gaps)) if gaps else 0.0
-        out[f"agg{size}"] = 100 * (sum(r["o"] for r in items) / max(sum(optima), 1e-9) - 1)
-    return out
+def _scores(per_instance: list[dict[str, Any]]) -> dict[str, float]:
+    """The candidate scores of one program, from its archived per-instance training results.
 
-
-SCORES: dict[str, Callable[[Row], float]] = {
-    "archived score": lambda r: float(r["score"]),
-    "n = 20 mean gap": lambda r: float(r["gap20"]),
-    "ratio": lambda r: float(np.mean([r[f"agg{s}"] for s in SIZES])),
-    "balanced": lambda r: 0.5 * float(np.mean([r[f"gap{s}"] for s in SIZES])
-                                      + np.mean([r[f"agg{s}"] for s in SIZES])),
-}
+    ``ratio`` and ``balanced`` are the product's own (:func:`score_from`), on the training
+    set rebuilt from the archive: each instance's reference is its objective over one plus
+    its gap (0 where the gap is undefined, an optimum of 0), its group its size.
+    """
+    sizes = [int(r["i"].split("-")[1][1:]) for r in per_instance]  # "gen-n20-..." -> 20
+    references = tuple(r["o"] / (1 + r["g"] / 100) if r.get("g") is not None else 0.0
+                       for r in per_instance)
+    training = TrainingSet(tuple(per_instance), references, 1, tuple(sizes))
+    objectives: list[float | None] = [float(r["o"]) for r in per_instance]
+    gaps = [r["g"] for r in per_instance if r.get("g") is not None]
+    small = [r["g"] for r, n in zip(per_instance, sizes, strict=True)
+             if n == SMALLEST and r.get("g") is not None]
+    pooled = float(np.mean(gaps)) if gaps else 0.0
+    return {"n = 20 mean gap": float(np.mean(small)) if small else 0.0,
+            **{mode: score_from(pooled, objectives, training, mode)
+               for mode in ("ratio", "balanced")}}
 
 
 def _study_sets(cache: Path) -> dict[str, tuple[list[Any], list[float]]]:
@@ -110,8 +112,8 @@ def _rows(archives: list[str], top: int, cache: Path) -> list[Row]:
                                        check=False).mean_gap
                         scored[key][name] = float("nan") if gap is None else gap
                     scored_path.write_text(json.dumps(scored))
-                rows.append({"archive": archive, "pid": pid, "score": score,
-                             **_per_size(json.loads(per_instance)), **scored[key]})
+                rows.append({"archive": archive, "pid": pid, "archived score": score,
+                             **_scores(json.loads(per_instance)), **scored[key]})
     finally:
         pool.close()
     return rows
@@ -122,13 +124,13 @@ def report(rows: list[Row], targets: list[str]) -> None:
     archives = sorted({r["archive"] for r in rows})
     for target in targets:
         print(f"== gap on {target}: Spearman rho per archive (mean) | gap of the first pick")
-        for name, score in SCORES.items():
+        for name in SCORES:
             rhos, picks = [], []
             for archive in archives:
                 group = [r for r in rows if r["archive"] == archive]
-                rhos.append(spearmanr([score(r) for r in group],
+                rhos.append(spearmanr([r[name] for r in group],
                                       [r[target] for r in group]).statistic)
-                picks.append(min(group, key=score)[target])
+                picks.append(min(group, key=lambda r: r[name])[target])
             print(f"  {name:16s} " + " ".join(f"{x:+.2f}" for x in rhos)
                   + f" ({np.mean(rhos):+.2f}) | " + " ".join(f"{x:.3f}" for x in picks))
 
